@@ -1,0 +1,27 @@
+"""downhill: the engine of optimization you can see through.
+
+Exact derivatives of Python functions by the chain rule (reverse-mode
+automatic differentiation over NumPy arrays), with PyTorch's and JAX's
+conventions.
+
+>>> import downhill as dh
+>>> dh.grad(lambda x: x ** 2)(3.0)
+6.0
+"""
+
+from . import random
+from .autodiff import (
+    AnomalyError, GradcheckError, Tensor, abs, add, arange, arctan, astype, broadcast_to, clip,
+    concatenate, cos, cosh, derivative, detect_anomaly, divide, dot, enable_grad, exp,
+    expand_dims, expm1, eye, flatten, full, getitem, grad, gradcheck, hessian,
+    is_grad_enabled, jacobian, jvp, linspace, log, log1p, log_softmax, logsumexp, matmul, max,
+    maximum, mean, min, minimum, multiply, negative, no_grad, norm, numerical_derivative,
+    numerical_grad, ones, ones_like, outer, power, prod, relu, reshape, scatter,
+    set_grad_enabled, sigmoid, sign, sin, sinh, softmax, softplus, sqrt, square, squeeze, stack,
+    std, subtract, sum, swapaxes, tan, tanh, tensor, transpose, value_and_grad, var, vjp, where,
+    zeros, zeros_like,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [name for name in dir() if not name.startswith("_")]

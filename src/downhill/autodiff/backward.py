@@ -1,0 +1,271 @@
+"""The backward pass: the chain rule, applied from an output back to its inputs.
+
+1. Order the graph (an iterative depth-first search, so a graph 100,000 ops
+   deep needs no recursion, and a value used twice is visited once).
+2. Walk it from the output: each node hands its gradient to its inputs through
+   the vjp rules of ``ops.py``; gradients reaching the same input add up.
+3. Leaves collect their total into ``.grad``; everything else is dropped as
+   soon as it has been passed on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .mode import STATE, enable_grad
+from .ops import DH, NP
+from .tensor import Tensor, _wrap
+
+
+def unbroadcast(F, g, shape):
+    """Sum a cotangent ``g`` back down to ``shape``, undoing NumPy broadcasting.
+
+    This is the one place where broadcasting is paid back: an input of shape
+    (1, 3) that was stretched to (2, 3) gets the sum of both rows.
+
+    >>> import numpy as np
+    >>> from downhill.autodiff.ops import NP
+    >>> unbroadcast(NP, np.ones((2, 3)), (1, 3))
+    array([[2., 2., 2.]])
+    """
+    g_shape = g.shape
+    if g_shape == shape:
+        return g
+    extra = len(g_shape) - len(shape)
+    if extra < 0:
+        # A rule may return a smaller value (a constant); stretch it.
+        return F.broadcast_to(g, shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and g_shape[extra + i] != 1
+    )
+    if axes:
+        g = F.sum(g, axis=axes, keepdims=True)
+    return F.reshape(g, shape)
+
+
+def toposort(root):
+    """Nodes that lead to ``root`` and need gradients, ``root`` first, inputs last.
+
+    Iterative post-order depth-first search: no recursion limit, each node once.
+    """
+    order = []
+    seen = {id(root)}
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        parents = node._parents
+        if parents is None:
+            raise _freed_error(node)
+        stack.append((node, True))
+        for parent in parents:
+            if isinstance(parent, Tensor) and parent._op is not None and parent._rg:
+                key = id(parent)
+                if key not in seen:
+                    seen.add(key)
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _freed_error(node):
+    return RuntimeError(
+        f"backward through the graph a second time: the values saved by '{node._op.name}' "
+        "were freed by the first backward(). Pass retain_graph=True to the first call if you "
+        "need to go back twice, or recompute the forward pass."
+    )
+
+
+def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
+    """Run the chain rule from ``root`` (with cotangent ``seed``).
+
+    Returns ``(leaves, found)``: ``leaves`` maps id -> [leaf, total gradient]
+    for every leaf reached; ``found`` maps id -> gradient for the non-leaf
+    tensors listed in ``wants``.
+    """
+    if root._op is None:
+        return {id(root): [root, seed]}, {}
+    order = toposort(root)
+    F = DH if create_graph else NP
+    grads = {id(root): seed}
+    leaves = {}
+    found = {}
+    want_ids = {id(w) for w in wants}
+    anomaly = STATE.anomaly
+    for node in order:
+        g = grads.pop(id(node), None)
+        parents = node._parents
+        if not retain_graph:
+            node._parents = None
+        if g is None:
+            continue
+        if node._extra is not None:
+            g = _node_hooks(node, g, create_graph)
+        if want_ids and id(node) in want_ids:
+            found[id(node)] = g
+        params = node._params
+        if create_graph:
+            ans = node
+            inputs = parents
+        else:
+            ans = node._data
+            inputs = [p._data if isinstance(p, Tensor) else p for p in parents]
+        vjps = node._op.vjps
+        for i, parent in enumerate(parents):
+            if not (isinstance(parent, Tensor) and parent._rg):
+                continue
+            rule = vjps[i]
+            if rule is None:
+                continue
+            gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
+            if gi is None:
+                continue
+            gi = _fit(F, gi, parent, create_graph)
+            if anomaly:
+                _check_backward(node, i, g, gi)
+            key = id(parent)
+            if parent._op is None:
+                entry = leaves.get(key)
+                if entry is None:
+                    leaves[key] = [parent, gi]
+                else:
+                    entry[1] = entry[1] + gi
+            else:
+                previous = grads.get(key)
+                grads[key] = gi if previous is None else previous + gi
+    return leaves, found
+
+
+def _fit(F, gi, parent, create_graph):
+    """Sum broadcasting away and give the gradient its input's dtype."""
+    data = parent._data
+    shape = data.shape
+    if gi.shape != shape:
+        gi = unbroadcast(F, gi, shape)
+    dtype = data.dtype
+    if gi.dtype != dtype:
+        gi = gi.astype(dtype)
+    return gi
+
+
+def _node_hooks(node, g, create_graph):
+    extra = node._extra
+    for hook in extra.get("hooks", ()):
+        result = hook(g if create_graph else _wrap(g))
+        if result is not None:
+            g = result if create_graph else np.asarray(result.data if isinstance(result, Tensor) else result)
+    if extra.get("retain"):
+        _accumulate(node, g, create_graph)
+    return g
+
+
+def _accumulate(tensor, g, create_graph):
+    """Add ``g`` into ``tensor.grad`` (PyTorch's accumulation)."""
+    old = tensor._grad
+    if create_graph:
+        tensor._grad = g if old is None else old + g
+        return
+    if old is None:
+        # A copy, so that no two .grad share memory and read-only views
+        # (from broadcast_to) never end up in .grad.
+        tensor._grad = _wrap(np.array(g) if isinstance(g, np.ndarray) else g)
+        return
+    od = old._data
+    if type(od) is np.ndarray and od.flags.writeable and old._op is None:
+        np.add(od, g, out=od, casting="same_kind")
+    else:
+        tensor._grad = _wrap(od + g)
+
+
+def _check_backward(node, i, g, gi):
+    from .anomaly import check_backward
+
+    check_backward(node, i, g, gi)
+
+
+def seed_for(root, gradient, create_graph):
+    """The starting cotangent: ones for a one-element output, else the given one."""
+    if gradient is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a single-number output, but this one has "
+                f"shape {root.shape}. Reduce it first (e.g. loss = y.sum() or y.mean()), "
+                "or pass gradient= with the output's shape."
+            )
+        seed = np.ones(root.shape, dtype=root.dtype)[()] if root.ndim else root.dtype.type(1)
+    else:
+        seed = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=root.dtype)
+        if np.shape(seed) != root.shape:
+            raise ValueError(
+                f"backward(gradient=...): the gradient has shape {np.shape(seed)} but the "
+                f"output has shape {root.shape}; they must match"
+            )
+    return _wrap(seed) if create_graph else seed
+
+
+def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """``root.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
+    if not root._rg:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: nothing it was computed from "
+            "asked for a gradient. Create the input with requires_grad=True, e.g. "
+            "dh.tensor(2.0, requires_grad=True), and compute outside dh.no_grad()."
+        )
+    if retain_graph is None:
+        retain_graph = create_graph
+    seed = seed_for(root, gradient, create_graph)
+    only = None if inputs is None else {id(t) for t in _as_list(inputs)}
+    if create_graph:
+        with enable_grad():
+            leaves, _ = propagate(root, seed, retain_graph, True)
+    else:
+        leaves, _ = propagate(root, seed, retain_graph, False)
+    for leaf, g in leaves.values():
+        if only is not None and id(leaf) not in only:
+            continue
+        if leaf._extra is not None and "hooks" in leaf._extra:
+            for hook in leaf._extra["hooks"]:
+                result = hook(g if create_graph else _wrap(g))
+                if result is not None:
+                    g = result if create_graph else np.asarray(
+                        result.data if isinstance(result, Tensor) else result
+                    )
+        _accumulate(leaf, g, create_graph)
+
+
+def _as_list(inputs):
+    return [inputs] if isinstance(inputs, Tensor) else list(inputs)
+
+
+def grad_of(output, wrt, seed=None, retain_graph=False, create_graph=False):
+    """Gradients of ``output`` with respect to the tensors ``wrt`` (like torch.autograd.grad).
+
+    Nothing is written into ``.grad``. Tensors that ``output`` does not depend
+    on get zeros. With ``create_graph`` the results are Tensors in the graph;
+    otherwise NumPy values.
+    """
+    if seed is None:
+        seed = seed_for(output, None, create_graph)
+    elif create_graph and not isinstance(seed, Tensor):
+        seed = _wrap(seed)
+    if not output._rg:
+        leaves, found = {}, {}
+    elif create_graph:
+        with enable_grad():
+            leaves, found = propagate(output, seed, retain_graph, True, wants=wrt)
+    else:
+        leaves, found = propagate(output, seed, retain_graph, False, wants=wrt)
+    results = []
+    for tensor in wrt:
+        key = id(tensor)
+        if key in found:
+            g = found[key]
+        elif key in leaves:
+            g = leaves[key][1]
+        else:
+            zeros = np.zeros(tensor.shape, dtype=tensor.dtype)[()]
+            g = _wrap(zeros) if create_graph else zeros
+        results.append(g)
+    return results

@@ -1,0 +1,282 @@
+"""Functions built from the primitives: they need no derivative rule of their own.
+
+The chain rule through the primitives gives their derivatives, to every
+order. Where a derived rule would be numerically poor, the function is a
+primitive instead (sigmoid, softplus, norm in ``ops.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .ops import (
+    MAXIMUM,
+    _apply2,
+    _axes,
+    _ndim,
+    concatenate,
+    exp,
+    expand_dims,
+    log,
+    max,
+    reshape,
+    sqrt,
+    sum,
+    transpose,
+    where,
+)
+from .tensor import Tensor, _raw, _wrap
+
+
+def _shape(a):
+    return a.shape if isinstance(a, Tensor) else np.shape(_raw(a))
+
+
+def _count(shape, axes):
+    """How many elements a reduction over ``axes`` combines."""
+    if axes is None:
+        return math.prod(shape)
+    return math.prod(shape[i] for i in axes)
+
+
+def square(x):
+    """Elementwise x * x.
+
+    >>> import downhill as dh
+    >>> dh.square(dh.tensor([2.0, -3.0]))
+    tensor([4., 9.])
+    """
+    x = _as_tensor(x)
+    return x * x
+
+
+def relu(x):
+    """Elementwise max(x, 0). Its derivative at 0 is taken as 0 (PyTorch's convention).
+
+    >>> import downhill as dh
+    >>> dh.relu(dh.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 2.])
+    """
+    return where(x > 0 if isinstance(x, Tensor) else _raw(x) > 0, x, 0)
+
+
+def minimum(x1, x2):
+    """Elementwise smaller of two values; a tie splits the gradient evenly.
+
+    >>> import downhill as dh
+    >>> dh.minimum(dh.tensor([1.0, 5.0]), 3.0)
+    tensor([1., 3.])
+    """
+    return -_apply2(MAXIMUM, -_as_tensor(x1), -_as_tensor(x2))
+
+
+def min(a, axis=None, keepdims=False):
+    """Smallest element over ``axis``. Equal minima share the gradient evenly.
+
+    >>> import downhill as dh
+    >>> dh.min(dh.tensor([3.0, 1.0, 2.0]))
+    tensor(1.)
+    """
+    return -max(-_as_tensor(a), axis=axis, keepdims=keepdims)
+
+
+def mean(a, axis=None, keepdims=False):
+    """Arithmetic mean over ``axis`` (all elements by default).
+
+    >>> import downhill as dh
+    >>> dh.mean(dh.tensor([1.0, 2.0, 6.0]))
+    tensor(3.)
+    """
+    axes = _axes(axis, _ndim(a), "mean")
+    return sum(a, axis=axes, keepdims=keepdims) / _count(_shape(a), axes)
+
+
+def var(a, axis=None, ddof=0, keepdims=False):
+    """Variance over ``axis``; ``ddof=0`` as in NumPy (PyTorch's default is ``ddof=1``).
+
+    >>> import downhill as dh
+    >>> dh.var(dh.tensor([1.0, 2.0, 3.0, 4.0]))
+    tensor(1.25)
+    """
+    axes = _axes(axis, _ndim(a), "var")
+    n = _count(_shape(a), axes)
+    if n - ddof <= 0:
+        raise ValueError(f"var: {n} element(s) with ddof={ddof} leaves no degrees of freedom")
+    deviation = a - mean(a, axis=axes, keepdims=True)
+    return sum(deviation * deviation, axis=axes, keepdims=keepdims) / (n - ddof)
+
+
+def std(a, axis=None, ddof=0, keepdims=False):
+    """Standard deviation over ``axis``; ``ddof=0`` as in NumPy.
+
+    >>> import downhill as dh
+    >>> dh.std(dh.tensor([1.0, 3.0]))
+    tensor(1.)
+    """
+    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def prod(a, axis=None, keepdims=False):
+    """Product of elements over ``axis``.
+
+    Built as a balanced tree of multiplications, so the gradient is exact even
+    where some elements are zero (no division by the input).
+
+    >>> import downhill as dh
+    >>> dh.prod(dh.tensor([2.0, 3.0, 4.0]))
+    tensor(24.)
+    """
+    a = _as_tensor(a)
+    shape = a.shape
+    axes = _axes(axis, a.ndim, "prod")
+    reduced = tuple(range(a.ndim)) if axes is None else axes
+    kept = tuple(i for i in range(a.ndim) if i not in reduced)
+    n = _count(shape, reduced)
+    # Reduced axes go last and become one axis of length n.
+    x = reshape(transpose(a, kept + reduced), tuple(shape[i] for i in kept) + (n,))
+    if n == 0:
+        x = concatenate([x, _ones_like_last(x)], axis=-1)
+        n = 1
+    while n > 1:
+        if n % 2:
+            x = concatenate([x, _ones_like_last(x)], axis=-1)
+            n += 1
+        x = x[..., 0::2] * x[..., 1::2]
+        n //= 2
+    out = x[..., 0]
+    if keepdims:
+        out = reshape(out, tuple(1 if i in reduced else shape[i] for i in range(len(shape))))
+    return out
+
+
+def _ones_like_last(x):
+    return _wrap(np.ones(x.shape[:-1] + (1,), dtype=x.dtype))
+
+
+def logsumexp(a, axis=None, keepdims=False):
+    """log(sum(exp(a))) over ``axis``, without overflow.
+
+    >>> import downhill as dh
+    >>> round(dh.logsumexp(dh.tensor([1000.0, 1000.0])).item(), 6)
+    1000.693147
+    """
+    a = _as_tensor(a)
+    axes = _axes(axis, a.ndim, "logsumexp")
+    # Shifting by the (constant) maximum keeps exp in range; the result does
+    # not depend on the shift, so it carries no gradient.
+    shift = np.max(a.data, axis=axes, keepdims=True) if a.size else np.zeros((1,) * a.ndim)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    out = log(sum(exp(a - shift), axis=axes, keepdims=True)) + shift
+    if not keepdims:
+        out = reshape(out, np.squeeze(np.empty(out.shape, bool), axis=axes).shape)
+    return out
+
+
+def softmax(x, axis=-1):
+    """exp(x) normalised to sum to 1 along ``axis`` (the last by default, as in jax.nn).
+
+    >>> import downhill as dh
+    >>> dh.softmax(dh.tensor([0.0, 0.0]))
+    tensor([0.5, 0.5])
+    """
+    return exp(log_softmax(x, axis=axis))
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) along ``axis``, computed stably as x - logsumexp(x).
+
+    >>> import downhill as dh
+    >>> dh.log_softmax(dh.tensor([0.0, 0.0]))
+    tensor([-0.69314718, -0.69314718])
+    """
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def dot(a, b):
+    """Dot product: inner product of vectors, matrix product of matrices, scaling by a 0-d.
+
+    >>> import downhill as dh
+    >>> dh.dot(dh.tensor([1.0, 2.0]), dh.tensor([3.0, 4.0]))
+    tensor(11.)
+    """
+    from .ops import matmul
+
+    na, nb = _ndim(a), _ndim(b)
+    if na == 0 or nb == 0:
+        return _as_tensor(a) * b
+    if na > 2 or nb > 2:
+        raise ValueError(
+            f"dot: shapes {_shape(a)} and {_shape(b)}: for more than 2 dimensions use "
+            "matmul (NumPy's dot contracts different axes there)"
+        )
+    return matmul(a, b)
+
+
+def outer(a, b):
+    """Outer product of two vectors (inputs are flattened first, as in NumPy).
+
+    >>> import downhill as dh
+    >>> dh.outer(dh.tensor([1.0, 2.0]), dh.tensor([1.0, 10.0]))
+    tensor([[ 1., 10.],
+            [ 2., 20.]])
+    """
+    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
+
+
+def flatten(a):
+    """All elements in one axis.
+
+    >>> import downhill as dh
+    >>> dh.flatten(dh.zeros((2, 3))).shape
+    (6,)
+    """
+    return reshape(a, (-1,))
+
+
+def squeeze(a, axis=None):
+    """Remove axes of length 1 (all of them, or those named by ``axis``).
+
+    >>> import downhill as dh
+    >>> dh.squeeze(dh.zeros((1, 3, 1))).shape
+    (3,)
+    """
+    shape = _shape(a)
+    axes = _axes(axis, len(shape), "squeeze")
+    if axes is None:
+        axes = tuple(i for i, s in enumerate(shape) if s == 1)
+    for i in axes:
+        if shape[i] != 1:
+            raise ValueError(f"squeeze: axis {i} has length {shape[i]}, not 1 (shape {shape})")
+    return reshape(a, tuple(s for i, s in enumerate(shape) if i not in axes))
+
+
+def stack(arrays, axis=0):
+    """Join tensors of equal shape along a new axis.
+
+    >>> import downhill as dh
+    >>> dh.stack([dh.ones(2), dh.zeros(2)]).shape
+    (2, 2)
+    """
+    arrays = list(arrays)
+    if not arrays:
+        raise ValueError("stack needs at least one tensor")
+    shapes = {tuple(_shape(x)) for x in arrays}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    (axis,) = _axes(axis, _ndim(arrays[0]) + 1, "stack")
+    return concatenate([expand_dims(x, axis) for x in arrays], axis=axis)
+
+
+def _as_tensor(x):
+    if isinstance(x, Tensor):
+        return x
+    raw = _raw(x)
+    return _wrap(raw if isinstance(raw, (np.ndarray, np.generic)) else np.asarray(raw)[()])
+
+
+__all__ = [
+    "square", "relu", "minimum", "min", "mean", "var", "std", "prod", "logsumexp",
+    "softmax", "log_softmax", "dot", "outer", "flatten", "squeeze", "stack",
+]

@@ -1,0 +1,716 @@
+"""The rule table: every primitive's forward computation next to its vjp.
+
+Each rule receives ``F``, the namespace it computes with. During an ordinary
+backward pass ``F`` is :data:`NP` and every value is a plain NumPy value, so a
+rule costs a few NumPy calls. Under ``create_graph=True`` ``F`` is downhill
+itself and the values are Tensors, so the same rule records its own graph and
+can be differentiated again. Rules therefore use only operators, indexing and
+the names that NumPy and downhill share (``F.cos``, ``F.sum``, ...).
+
+Cotangents may come back larger than their input (broadcasting); the backward
+pass sums them back to the input's shape in one place (``unbroadcast``), so no
+rule here repeats that.
+
+Everything not in this table is a composite of it (see ``composites.py``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import operator
+import types
+
+import numpy as np
+
+from .tensor import Op, Tensor, _apply1, _apply2, _normalize_index, _raw, apply
+
+OPS: dict[str, Op] = {}
+
+
+def defop(name, forward, *vjps):
+    """Add a primitive to the table: its forward function and one vjp rule per input."""
+    op = Op(name, forward, vjps)
+    OPS[name] = op
+    return op
+
+
+class _PerInput:
+    """vjp rules of a variadic primitive: rule ``i`` is ``rule(i, ...)``."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def __getitem__(self, i):
+        return functools.partial(self.rule, i)
+
+
+def _expand(F, value, axis, keepdims):
+    """Undo a reduction's dropped axes so the value broadcasts against the input."""
+    if axis is None or keepdims:
+        return value
+    return F.expand_dims(value, axis)
+
+
+# ----------------------------------------------------------------- arithmetic
+ADD = defop("add", operator.add,
+            lambda F, g, ans, x, y: g,
+            lambda F, g, ans, x, y: g)
+SUB = defop("subtract", operator.sub,
+            lambda F, g, ans, x, y: g,
+            lambda F, g, ans, x, y: -g)
+MUL = defop("multiply", operator.mul,
+            lambda F, g, ans, x, y: g * y,
+            lambda F, g, ans, x, y: g * x)
+DIV = defop("divide", operator.truediv,
+            lambda F, g, ans, x, y: g / y,
+            lambda F, g, ans, x, y: -g * x / (y * y))
+NEG = defop("negative", operator.neg,
+            lambda F, g, ans, x: -g)
+
+
+def _pow_base(F, g, ans, x, y):
+    # d/dx x**y = y * x**(y-1); at y == 0 the derivative is 0, even at x == 0
+    # where the formula would give 0 * inf (PyTorch's convention too).
+    if isinstance(y, (int, float)):
+        if y == 0:
+            return g * 0
+        if y == 2:
+            return g * (2 * x)
+        return g * (y * x ** (y - 1))
+    y_minus_one = F.where(y == 0, 1, y - 1)
+    return F.where(y == 0, 0, g * (y * x ** y_minus_one))
+
+
+def _pow_exponent(F, g, ans, x, y):
+    # d/dy x**y = x**y * log(x); PyTorch sets it to 0 where x == 0 and y >= 0
+    # (the limit from the right), and we keep the log away from the zero.
+    safe_x = F.where(x == 0, 1, x)
+    return F.where((x == 0) & (y >= 0), 0, g * ans * F.log(safe_x))
+
+
+POW = defop("power", operator.pow, _pow_base, _pow_exponent)
+
+# ------------------------------------------------------------- elementwise
+
+
+def _sigmoid_forward(x):
+    # Split by sign so that exp never overflows: 1/(1+e^-x) for x >= 0,
+    # e^x/(1+e^x) for x < 0. Both are accurate to rounding.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)) if np.ndim(x) else (
+        1 / (1 + e) if x >= 0 else e / (1 + e))
+
+
+EXP = defop("exp", np.exp, lambda F, g, ans, x: g * ans)
+LOG = defop("log", np.log, lambda F, g, ans, x: g / x)
+LOG1P = defop("log1p", np.log1p, lambda F, g, ans, x: g / (1 + x))
+EXPM1 = defop("expm1", np.expm1, lambda F, g, ans, x: g * (ans + 1))
+SQRT = defop("sqrt", np.sqrt, lambda F, g, ans, x: g / (2 * ans))
+# abs'(0) = 0 and sign' = 0, as in PyTorch: sign(0) is 0.
+ABS = defop("abs", operator.abs, lambda F, g, ans, x: g * F.sign(x))
+SIGN = defop("sign", np.sign, None)
+SIN = defop("sin", np.sin, lambda F, g, ans, x: g * F.cos(x))
+COS = defop("cos", np.cos, lambda F, g, ans, x: -g * F.sin(x))
+TAN = defop("tan", np.tan, lambda F, g, ans, x: g * (1 + ans * ans))
+ARCTAN = defop("arctan", np.arctan, lambda F, g, ans, x: g / (1 + x * x))
+SINH = defop("sinh", np.sinh, lambda F, g, ans, x: g * F.cosh(x))
+COSH = defop("cosh", np.cosh, lambda F, g, ans, x: g * F.sinh(x))
+TANH = defop("tanh", np.tanh, lambda F, g, ans, x: g * (1 - ans * ans))
+# sigmoid and softplus have hand rules: built from exp, their derivatives
+# overflow to inf/inf = nan for large |x|.
+SIGMOID = defop("sigmoid", _sigmoid_forward, lambda F, g, ans, x: g * (ans * (1 - ans)))
+SOFTPLUS = defop("softplus", lambda x: np.logaddexp(0, x), lambda F, g, ans, x: g * F.sigmoid(x))
+
+# A tie splits the gradient evenly between the two inputs (PyTorch's rule).
+MAXIMUM = defop("maximum", np.maximum,
+                lambda F, g, ans, x, y: g * ((x > y) + 0.5 * (x == y)),
+                lambda F, g, ans, x, y: g * ((y > x) + 0.5 * (x == y)))
+WHERE = defop("where", np.where,
+              None,
+              lambda F, g, ans, c, x, y: F.where(c, g, 0),
+              lambda F, g, ans, c, x, y: F.where(c, 0, g))
+
+
+def _clip_vjp(F, g, ans, x, a_min=None, a_max=None):
+    # The gradient passes where a_min <= x <= a_max, bounds included (PyTorch).
+    inside = None
+    if a_min is not None:
+        inside = x >= a_min
+    if a_max is not None:
+        upper = x <= a_max
+        inside = upper if inside is None else inside & upper
+    return g if inside is None else F.where(inside, g, 0)
+
+
+CLIP = defop("clip", lambda x, a_min=None, a_max=None: np.clip(x, a_min, a_max), _clip_vjp)
+
+# ------------------------------------------------------------------- reductions
+
+
+def _sum_vjp(F, g, ans, x, axis=None, keepdims=False):
+    return F.broadcast_to(_expand(F, g, axis, keepdims), np.shape(x))
+
+
+def _max_vjp(F, g, ans, x, axis=None, keepdims=False):
+    # Equal maxima share the gradient evenly (PyTorch's amax rule).
+    g = _expand(F, g, axis, keepdims)
+    mask = x == _expand(F, ans, axis, keepdims)
+    count = F.sum(mask, axis=axis, keepdims=True)
+    return F.where(mask, g / count, 0)
+
+
+def _norm_vjp(F, g, ans, x, axis=None, keepdims=False):
+    # x / |x|, with the subgradient 0 at the origin (PyTorch's choice) instead
+    # of the 0/0 that the composite sqrt(sum(x*x)) would give.
+    g = _expand(F, g, axis, keepdims)
+    ans = _expand(F, ans, axis, keepdims)
+    at_zero = ans == 0
+    return F.where(at_zero, 0, g * x / F.where(at_zero, 1, ans))
+
+
+def _norm_forward(x, axis=None, keepdims=False):
+    return np.sqrt(np.sum(np.square(x), axis=axis, keepdims=keepdims))
+
+
+SUM = defop("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), _sum_vjp)
+MAX = defop("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims), _max_vjp)
+NORM = defop("norm", _norm_forward, _norm_vjp)
+
+# ------------------------------------------------------------------- linear algebra
+
+
+def _matmul_vjp_x(F, g, ans, x, y):
+    if np.ndim(y) == 1:
+        if np.ndim(x) == 1:
+            return g * y
+        return F.expand_dims(g, -1) * y
+    if np.ndim(x) == 1:
+        return F.matmul(y, F.expand_dims(g, -1))[..., 0]
+    return F.matmul(g, F.swapaxes(y, -1, -2))
+
+
+def _matmul_vjp_y(F, g, ans, x, y):
+    if np.ndim(x) == 1:
+        if np.ndim(y) == 1:
+            return g * x
+        return F.expand_dims(x, -1) * F.expand_dims(g, -2)
+    if np.ndim(y) == 1:
+        return F.matmul(F.swapaxes(x, -1, -2), F.expand_dims(g, -1))[..., 0]
+    return F.matmul(F.swapaxes(x, -1, -2), g)
+
+
+MATMUL = defop("matmul", np.matmul, _matmul_vjp_x, _matmul_vjp_y)
+
+# ------------------------------------------------------------------- shapes
+
+
+def _transpose_vjp(F, g, ans, x, axes=None):
+    return F.transpose(g, None if axes is None else tuple(np.argsort(axes)))
+
+
+def _concatenate_vjp(i, F, g, ans, *xs, axis=0):
+    start = builtins.sum(np.shape(x)[axis] for x in xs[:i])
+    stop = start + np.shape(xs[i])[axis]
+    return g[(slice(None),) * axis + (slice(start, stop),)]
+
+
+def _scatter_forward(g, index, shape):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeats accumulate)."""
+    out = np.zeros(shape, dtype=np.result_type(g))
+    if _is_basic(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def _is_basic(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice, type(None), type(Ellipsis))) for p in parts)
+
+
+RESHAPE = defop("reshape", lambda x, shape: np.reshape(x, shape),
+                lambda F, g, ans, x, shape: F.reshape(g, np.shape(x)))
+TRANSPOSE = defop("transpose", lambda x, axes=None: np.transpose(x, axes), _transpose_vjp)
+# The backward pass sums a cotangent back to its input's shape, which is
+# exactly broadcast_to's vjp.
+BROADCAST_TO = defop("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                     lambda F, g, ans, x, shape: g)
+GETITEM = defop("getitem", lambda x, index: np.asarray(x)[index],
+                lambda F, g, ans, x, index: F.scatter(g, index, np.shape(x)))
+SCATTER = defop("scatter", _scatter_forward,
+                lambda F, g, ans, v, index, shape: g[index])
+CONCATENATE = defop("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis))
+CONCATENATE.vjps = _PerInput(_concatenate_vjp)
+ASTYPE = defop("astype", lambda x, dtype, copy=True: np.asarray(x).astype(dtype, copy=copy)[()]
+               if np.ndim(x) == 0 else x.astype(dtype, copy=copy),
+               lambda F, g, ans, x, dtype, copy=True: g)
+
+
+# ======================================================================
+# Public functions over the primitives (NumPy's names and conventions)
+# ======================================================================
+
+
+def _axes(axis, ndim, name):
+    """A reduction's axis as None or a sorted tuple of non-negative ints."""
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {a!r}")
+        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(
+                f"{name}: axis {a} is out of range for a tensor with {ndim} dimension(s) "
+                f"(accepted: {-ndim}..{ndim - 1})"
+            )
+        out.append(int(a) % builtins.max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _ndim(x):
+    return x.ndim if isinstance(x, Tensor) else np.ndim(_raw(x))
+
+
+def add(x1, x2):
+    """Elementwise ``x1 + x2`` with broadcasting.
+
+    >>> import downhill as dh
+    >>> dh.add(dh.tensor([1.0, 2.0]), 10)
+    tensor([11., 12.])
+    """
+    return _apply2(ADD, x1, x2)
+
+
+def subtract(x1, x2):
+    """Elementwise ``x1 - x2``.
+
+    >>> import downhill as dh
+    >>> dh.subtract(5.0, dh.tensor([1.0, 2.0]))
+    tensor([4., 3.])
+    """
+    return _apply2(SUB, x1, x2)
+
+
+def multiply(x1, x2):
+    """Elementwise ``x1 * x2``.
+
+    >>> import downhill as dh
+    >>> dh.multiply(dh.tensor([1.0, 2.0]), dh.tensor([3.0, 4.0]))
+    tensor([3., 8.])
+    """
+    return _apply2(MUL, x1, x2)
+
+
+def divide(x1, x2):
+    """Elementwise ``x1 / x2`` (true division).
+
+    >>> import downhill as dh
+    >>> dh.divide(dh.tensor([1.0, 3.0]), 2)
+    tensor([0.5, 1.5])
+    """
+    return _apply2(DIV, x1, x2)
+
+
+def negative(x):
+    """Elementwise ``-x``.
+
+    >>> import downhill as dh
+    >>> dh.negative(dh.tensor([1.0, -2.0]))
+    tensor([-1.,  2.])
+    """
+    return _apply1(NEG, x)
+
+
+def power(x1, x2):
+    """Elementwise ``x1 ** x2``; differentiable in both.
+
+    The derivative in the exponent at ``x1 == 0`` is taken as 0 (PyTorch).
+
+    >>> import downhill as dh
+    >>> dh.power(dh.tensor([2.0, 3.0]), 2)
+    tensor([4., 9.])
+    """
+    return _apply2(POW, x1, x2)
+
+
+def exp(x):
+    """Elementwise e**x.
+
+    >>> import downhill as dh
+    >>> dh.exp(dh.tensor(0.0))
+    tensor(1.)
+    """
+    return _apply1(EXP, x)
+
+
+def log(x):
+    """Elementwise natural logarithm.
+
+    >>> import downhill as dh
+    >>> dh.log(dh.tensor(1.0))
+    tensor(0.)
+    """
+    return _apply1(LOG, x)
+
+
+def log1p(x):
+    """Elementwise log(1 + x), accurate for small x.
+
+    >>> import downhill as dh
+    >>> dh.log1p(dh.tensor(0.0))
+    tensor(0.)
+    """
+    return _apply1(LOG1P, x)
+
+
+def expm1(x):
+    """Elementwise exp(x) - 1, accurate for small x.
+
+    >>> import downhill as dh
+    >>> dh.expm1(dh.tensor(0.0))
+    tensor(0.)
+    """
+    return _apply1(EXPM1, x)
+
+
+def sqrt(x):
+    """Elementwise square root.
+
+    >>> import downhill as dh
+    >>> dh.sqrt(dh.tensor([4.0, 9.0]))
+    tensor([2., 3.])
+    """
+    return _apply1(SQRT, x)
+
+
+def abs(x):
+    """Elementwise |x|. Its derivative at 0 is taken as 0 (PyTorch's convention).
+
+    >>> import downhill as dh
+    >>> dh.abs(dh.tensor([-2.0, 3.0]))
+    tensor([2., 3.])
+    """
+    return _apply1(ABS, x)
+
+
+def sign(x):
+    """Elementwise sign (-1, 0 or 1). Its derivative is 0 everywhere.
+
+    >>> import downhill as dh
+    >>> dh.sign(dh.tensor([-2.0, 0.0, 3.0]))
+    tensor([-1.,  0.,  1.])
+    """
+    return _apply1(SIGN, x)
+
+
+def sin(x):
+    """Elementwise sine (radians).
+
+    >>> import downhill as dh
+    >>> dh.sin(dh.tensor(0.0))
+    tensor(0.)
+    """
+    return _apply1(SIN, x)
+
+
+def cos(x):
+    """Elementwise cosine (radians).
+
+    >>> import downhill as dh
+    >>> dh.cos(dh.tensor(0.0))
+    tensor(1.)
+    """
+    return _apply1(COS, x)
+
+
+def tan(x):
+    """Elementwise tangent (radians).
+
+    >>> import downhill as dh
+    >>> dh.tan(dh.tensor(0.0))
+    tensor(0.)
+    """
+    return _apply1(TAN, x)
+
+
+def arctan(x):
+    """Elementwise inverse tangent.
+
+    >>> import downhill as dh
+    >>> dh.arctan(dh.tensor(0.0))
+    tensor(0.)
+    """
+    return _apply1(ARCTAN, x)
+
+
+def sinh(x):
+    """Elementwise hyperbolic sine.
+
+    >>> import downhill as dh
+    >>> dh.sinh(dh.tensor(0.0))
+    tensor(0.)
+    """
+    return _apply1(SINH, x)
+
+
+def cosh(x):
+    """Elementwise hyperbolic cosine.
+
+    >>> import downhill as dh
+    >>> dh.cosh(dh.tensor(0.0))
+    tensor(1.)
+    """
+    return _apply1(COSH, x)
+
+
+def tanh(x):
+    """Elementwise hyperbolic tangent.
+
+    >>> import downhill as dh
+    >>> dh.tanh(dh.tensor(0.0))
+    tensor(0.)
+    """
+    return _apply1(TANH, x)
+
+
+def sigmoid(x):
+    """Elementwise logistic function 1 / (1 + e**-x), stable for large |x|.
+
+    >>> import downhill as dh
+    >>> dh.sigmoid(dh.tensor(0.0))
+    tensor(0.5)
+    """
+    return _apply1(SIGMOID, x)
+
+
+def softplus(x):
+    """Elementwise log(1 + e**x), computed without overflow; its derivative is sigmoid(x).
+
+    Unlike ``torch.nn.functional.softplus`` there is no threshold above which
+    it returns x: the value is accurate to rounding everywhere.
+
+    >>> import downhill as dh
+    >>> round(dh.softplus(dh.tensor(0.0)).item(), 6)
+    0.693147
+    """
+    return _apply1(SOFTPLUS, x)
+
+
+def maximum(x1, x2):
+    """Elementwise larger of two values; a tie splits the gradient evenly.
+
+    >>> import downhill as dh
+    >>> dh.maximum(dh.tensor([1.0, 5.0]), 3.0)
+    tensor([3., 5.])
+    """
+    return _apply2(MAXIMUM, x1, x2)
+
+
+def where(condition, x, y):
+    """``x`` where ``condition`` holds, else ``y``; differentiable in x and y.
+
+    >>> import downhill as dh
+    >>> t = dh.tensor([-1.0, 2.0])
+    >>> dh.where(t > 0, t, 0.0)
+    tensor([0., 2.])
+    """
+    if isinstance(condition, Tensor):
+        condition = condition._data
+    return apply(WHERE, (np.asarray(condition, dtype=bool), x, y))
+
+
+def clip(a, a_min=None, a_max=None):
+    """Limit values to [a_min, a_max]. The gradient passes at the bounds too (PyTorch's clamp).
+
+    >>> import downhill as dh
+    >>> dh.clip(dh.tensor([-2.0, 0.5, 2.0]), -1, 1)
+    tensor([-1. ,  0.5,  1. ])
+    """
+    if a_min is None and a_max is None:
+        raise ValueError("clip: give a_min, a_max, or both")
+    if isinstance(a_min, Tensor):
+        a_min = a_min.data
+    if isinstance(a_max, Tensor):
+        a_max = a_max.data
+    return _apply1(CLIP, a, {"a_min": a_min, "a_max": a_max})
+
+
+def sum(a, axis=None, keepdims=False):
+    """Sum of elements over ``axis`` (all of them by default).
+
+    >>> import downhill as dh
+    >>> dh.sum(dh.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    tensor([4., 6.])
+    """
+    return _apply1(SUM, a, {"axis": _axes(axis, _ndim(a), "sum"), "keepdims": bool(keepdims)})
+
+
+def max(a, axis=None, keepdims=False):
+    """Largest element over ``axis``. Equal maxima share the gradient evenly.
+
+    >>> import downhill as dh
+    >>> dh.max(dh.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1)
+    tensor([5., 3.])
+    """
+    if _ndim(a) and 0 in np.shape(a.data if isinstance(a, Tensor) else a):
+        raise ValueError("max of an empty tensor has no value")
+    return _apply1(MAX, a, {"axis": _axes(axis, _ndim(a), "max"), "keepdims": bool(keepdims)})
+
+
+def norm(x, axis=None, keepdims=False):
+    """The 2-norm: Euclidean length of a vector, Frobenius norm of a matrix.
+
+    With ``axis``, vector norms along that axis. The gradient at the origin is 0.
+
+    >>> import downhill as dh
+    >>> dh.norm(dh.tensor([3.0, 4.0]))
+    tensor(5.)
+    """
+    return _apply1(NORM, x, {"axis": _axes(axis, _ndim(x), "norm"), "keepdims": bool(keepdims)})
+
+
+def matmul(x1, x2):
+    """Matrix product with NumPy's rules (1-D operands, batched stacks, broadcasting).
+
+    >>> import downhill as dh
+    >>> dh.matmul(dh.tensor([[1.0, 2.0]]), dh.tensor([[3.0], [4.0]]))
+    tensor([[11.]])
+    """
+    if _ndim(x1) == 0 or _ndim(x2) == 0:
+        raise ValueError("matmul: operands must have at least one dimension; use * for scalars")
+    return apply(MATMUL, (x1, x2))
+
+
+def reshape(a, shape):
+    """The same elements in a new shape (one axis may be -1).
+
+    >>> import downhill as dh
+    >>> dh.reshape(dh.arange(6.0), (2, 3)).shape
+    (2, 3)
+    """
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    return _apply1(RESHAPE, a, {"shape": tuple(shape)})
+
+
+def transpose(a, axes=None):
+    """Permute axes (reverse them by default).
+
+    >>> import downhill as dh
+    >>> dh.transpose(dh.zeros((2, 3))).shape
+    (3, 2)
+    """
+    if axes is not None:
+        axes = tuple(int(ax) % builtins.max(_ndim(a), 1) for ax in axes)
+    return _apply1(TRANSPOSE, a, {"axes": axes})
+
+
+def broadcast_to(a, shape):
+    """Repeat values to a larger shape by NumPy's broadcasting; the gradient is summed back.
+
+    >>> import downhill as dh
+    >>> dh.broadcast_to(dh.tensor([1.0, 2.0]), (3, 2)).shape
+    (3, 2)
+    """
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    return _apply1(BROADCAST_TO, a, {"shape": tuple(shape)})
+
+
+def getitem(a, index):
+    """``a[index]``: slices, integer arrays (repeats accumulate in the gradient), boolean masks.
+
+    >>> import downhill as dh
+    >>> dh.getitem(dh.tensor([10.0, 20.0, 30.0]), [0, 2])
+    tensor([10., 30.])
+    """
+    return _apply1(GETITEM, a, {"index": _normalize_index(index)})
+
+
+def scatter(values, index, shape):
+    """Zeros of ``shape`` with ``values`` added at ``index``: the transpose of indexing.
+
+    >>> import downhill as dh
+    >>> dh.scatter(dh.tensor([1.0, 1.0]), [0, 0], (3,))
+    tensor([2., 0., 0.])
+    """
+    return _apply1(SCATTER, values, {"index": _normalize_index(index), "shape": tuple(shape)})
+
+
+def concatenate(arrays, axis=0):
+    """Join tensors along an existing axis.
+
+    >>> import downhill as dh
+    >>> dh.concatenate([dh.ones(2), dh.zeros(1)])
+    tensor([1., 1., 0.])
+    """
+    arrays = list(arrays)
+    if not arrays:
+        raise ValueError("concatenate needs at least one tensor")
+    ndim = _ndim(arrays[0])
+    if ndim == 0:
+        raise ValueError("concatenate: 0-d tensors cannot be joined; use stack")
+    (axis,) = _axes(axis, ndim, "concatenate")
+    return apply(CONCATENATE, arrays, {"axis": axis})
+
+
+def astype(x, dtype, copy=True):
+    """Cast to ``dtype``; the gradient flows back in the input's dtype.
+
+    >>> import downhill as dh
+    >>> dh.astype(dh.tensor([1.5]), "float32").dtype
+    dtype('float32')
+    """
+    return _apply1(ASTYPE, x, {"dtype": np.dtype(dtype), "copy": copy})
+
+
+def expand_dims(a, axis):
+    """Insert axes of length 1 at ``axis`` (an int or a tuple).
+
+    >>> import downhill as dh
+    >>> dh.expand_dims(dh.zeros(3), 0).shape
+    (1, 3)
+    """
+    shape = np.shape(a.data if isinstance(a, Tensor) else _raw(a))
+    return reshape(a, np.expand_dims(np.empty(shape, dtype=bool), axis).shape)
+
+
+def swapaxes(a, axis1, axis2):
+    """Exchange two axes.
+
+    >>> import downhill as dh
+    >>> dh.swapaxes(dh.zeros((2, 3, 4)), 0, 2).shape
+    (4, 3, 2)
+    """
+    ndim = _ndim(a)
+    axes = list(range(ndim))
+    i, j = axis1 % ndim, axis2 % ndim
+    axes[i], axes[j] = axes[j], axes[i]
+    return transpose(a, tuple(axes))
+
+
+# The namespace the rules compute with during an ordinary backward pass:
+# plain NumPy, plus the few helpers NumPy spells differently.
+NP = types.SimpleNamespace(
+    exp=np.exp, log=np.log, sin=np.sin, cos=np.cos, sinh=np.sinh, cosh=np.cosh,
+    sign=np.sign, sigmoid=_sigmoid_forward, where=np.where,
+    sum=lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    reshape=np.reshape, broadcast_to=np.broadcast_to, expand_dims=np.expand_dims,
+    swapaxes=np.swapaxes, transpose=np.transpose, matmul=np.matmul,
+    scatter=_scatter_forward,
+)
+
+# The namespace for create_graph=True: downhill's own recorded functions.
+DH = types.SimpleNamespace(
+    exp=exp, log=log, sin=sin, cos=cos, sinh=sinh, cosh=cosh, sign=sign, sigmoid=sigmoid,
+    where=where, sum=sum, reshape=reshape, broadcast_to=broadcast_to, expand_dims=expand_dims,
+    swapaxes=swapaxes, transpose=transpose, matmul=matmul, scatter=scatter,
+)

@@ -1,0 +1,808 @@
+"""Tensor: a NumPy array, its gradient, and the node that made it.
+
+A Tensor made by an operation while gradients are recorded remembers the
+operation (``_op``), its inputs (``_parents``) and the operation's settings
+(``_params``). That is the whole graph: the backward pass walks these links.
+
+Zero-dimensional values are kept internally as NumPy scalars (``np.float64``)
+rather than 0-d arrays because arithmetic on NumPy scalars is about eight
+times faster; ``.data`` hands out (and from then on keeps) a real 0-d
+``numpy.ndarray`` so that code holding ``.data`` sees in-place updates.
+"""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from numbers import Number
+
+import numpy as np
+
+from .mode import STATE
+
+_FLOAT_KINDS = ("f",)
+_PY_NUMBERS = (float, int, bool)
+
+
+class Op:
+    """One primitive of the rule table: its forward function and its vjp rules.
+
+    ``vjps[i](F, g, ans, *inputs, **params)`` returns the cotangent for input
+    ``i`` given the output cotangent ``g`` and the output ``ans``. ``F`` is the
+    namespace the rule computes with: plain NumPy during a first-order
+    backward pass, downhill itself under ``create_graph=True`` so that the
+    backward pass is recorded and can be differentiated again. A rule of
+    ``None`` means the input has no derivative (an index, a condition).
+    """
+
+    __slots__ = ("name", "forward", "vjps")
+
+    def __init__(self, name, forward, vjps):
+        self.name = name
+        self.forward = forward
+        self.vjps = vjps
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+class Tensor:
+    """An n-dimensional array that can remember how it was computed.
+
+    Make one with :func:`downhill.tensor`. Arithmetic, indexing and the
+    functions of :mod:`downhill` build a graph when an input has
+    ``requires_grad=True``; ``backward()`` walks it with the chain rule.
+
+    >>> import downhill as dh
+    >>> x = dh.tensor(3.0, requires_grad=True)
+    >>> y = x * x + 2 * x
+    >>> y.backward()
+    >>> x.grad
+    tensor(8.)
+    """
+
+    __slots__ = ("_data", "_grad", "_rg", "_op", "_parents", "_params", "_extra", "__weakref__")
+
+    # NumPy must hand mixed expressions such as ``ndarray + Tensor`` to our
+    # reflected operators instead of turning the Tensor into an array.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data.data
+        array = np.array(data, dtype=dtype)
+        if array.dtype == object:
+            raise TypeError(
+                f"cannot make a tensor from {type(data).__name__}: give numbers, "
+                "nested lists of numbers, or a NumPy array"
+            )
+        self._data = array[()] if array.ndim == 0 else array
+        self._grad = None
+        self._rg = False
+        self._op = None
+        self._parents = None
+        self._params = None
+        self._extra = None
+        if requires_grad:
+            self.requires_grad = True
+
+    # ------------------------------------------------------------------ data
+    @property
+    def data(self) -> np.ndarray:
+        """The values, as a ``numpy.ndarray`` (shared, not copied)."""
+        d = self._data
+        if type(d) is not np.ndarray:
+            d = self._data = np.asarray(d)
+        return d
+
+    @data.setter
+    def data(self, value):
+        if isinstance(value, Tensor):
+            value = value.data
+        self._data = np.asarray(value)
+
+    @property
+    def shape(self) -> tuple:
+        return np.shape(self._data)
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(self._data)
+
+    @property
+    def size(self) -> int:
+        return int(np.size(self._data))
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it holds a single number; use .item()")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor: it holds a single number; use .item()")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return np.asarray(self.data, dtype=dtype)
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array, sharing memory with the tensor.
+
+        >>> import downhill as dh
+        >>> dh.tensor([1.0, 2.0]).numpy()
+        array([1., 2.])
+        """
+        return self.data
+
+    def item(self):
+        """The single value of a one-element tensor, as a Python number.
+
+        >>> import downhill as dh
+        >>> dh.tensor([[2.5]]).item()
+        2.5
+        """
+        if self.size != 1:
+            raise ValueError(
+                f"item() needs a tensor with exactly one element; this one has shape {self.shape}. "
+                "Index it first, or use .tolist()"
+            )
+        return self.data.item()
+
+    def tolist(self):
+        """The values as (nested) Python lists.
+
+        >>> import downhill as dh
+        >>> dh.tensor([[1, 2], [3, 4]]).tolist()
+        [[1, 2], [3, 4]]
+        """
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.size} elements is ambiguous; "
+                "use dh.any-style reductions such as (t > 0).sum() or compare .item()"
+            )
+        return bool(self.item())
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------- gradients
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if flag and self._op is None and self.dtype.kind not in _FLOAT_KINDS:
+            raise TypeError(
+                f"only floating-point tensors can require gradients; this one is {self.dtype}. "
+                "Make it with dtype=float (e.g. dh.tensor([1, 2], dtype=float))"
+            )
+        if not flag and self._op is not None:
+            raise RuntimeError(
+                "requires_grad can only be switched off on a leaf tensor; "
+                "use .detach() to get a copy outside the graph"
+            )
+        self._rg = flag
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return the tensor.
+
+        >>> import downhill as dh
+        >>> dh.zeros(3).requires_grad_().requires_grad
+        True
+        """
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors you made yourself; False for results of recorded ops."""
+        return self._op is None
+
+    @property
+    def grad(self):
+        """The gradient accumulated by ``backward()`` (a Tensor), or None."""
+        if self._op is not None and self._grad is None and not self._extra_get("retain"):
+            warnings.warn(
+                "reading .grad of a non-leaf tensor: backward() keeps gradients only for "
+                "leaves. Call .retain_grad() on this tensor before backward() to keep its gradient.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor(value)
+            if value.shape != self.shape:
+                raise ValueError(
+                    f"cannot assign a gradient of shape {value.shape} to a tensor of shape {self.shape}"
+                )
+        self._grad = value
+
+    @property
+    def grad_fn(self):
+        """The operation that made this tensor (None for leaves)."""
+        return self._op
+
+    def _extra_get(self, key):
+        extra = self._extra
+        return None if extra is None else extra.get(key)
+
+    def _extra_set(self, key, value):
+        if self._extra is None:
+            self._extra = {}
+        self._extra[key] = value
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward.
+
+        >>> import downhill as dh
+        >>> x = dh.tensor(2.0, requires_grad=True)
+        >>> y = x * 3
+        >>> y.retain_grad()
+        >>> (y * y).backward()
+        >>> y.grad
+        tensor(12.)
+        """
+        if self._op is not None:
+            self._extra_set("retain", True)
+        return None
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed.
+
+        A hook may return a replacement gradient. Returns a handle whose
+        ``remove()`` takes the hook off.
+
+        >>> import downhill as dh
+        >>> x = dh.tensor(1.0, requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> (x * 2).backward()
+        >>> x.grad
+        tensor(20.)
+        """
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        hooks = self._extra_get("hooks")
+        if hooks is None:
+            hooks = []
+            self._extra_set("hooks", hooks)
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
+        """Run the chain rule from this tensor back to the leaves.
+
+        Leaves that require grad accumulate into ``.grad``, as in PyTorch. The
+        graph is freed afterwards unless ``retain_graph=True``; a second
+        backward through a freed graph raises an error. ``create_graph=True``
+        records the backward pass itself, for higher derivatives.
+
+        >>> import downhill as dh
+        >>> x = dh.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x ** 3).sum().backward()
+        >>> x.grad
+        tensor([ 3., 12.])
+        """
+        from .backward import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def detach(self):
+        """The same values, cut from the graph (shares memory, no gradient).
+
+        >>> import downhill as dh
+        >>> x = dh.tensor(2.0, requires_grad=True)
+        >>> (x * 3).detach().requires_grad
+        False
+        """
+        return _wrap(self._data)
+
+    def clone(self):
+        """A copy with its own memory; differentiable like ``x * 1``.
+
+        >>> import downhill as dh
+        >>> dh.tensor([1.0]).clone()
+        tensor([1.])
+        """
+        return astype(self, self.dtype, copy=True)
+
+    def astype(self, dtype, copy=True):
+        """Cast to another dtype; the gradient is cast back.
+
+        >>> import downhill as dh
+        >>> dh.tensor([1, 2]).astype("float32").dtype
+        dtype('float32')
+        """
+        return astype(self, dtype, copy=copy)
+
+    # -------------------------------------------------------------- printing
+    def __repr__(self):
+        body = np.array2string(np.asarray(self._data), separator=", ", prefix="tensor(")
+        parts = [body]
+        if self._data.dtype not in (np.float64, np.int64, np.bool_):
+            parts.append(f"dtype={self._data.dtype}")
+        if self._op is not None:
+            parts.append(f"grad_fn=<{self._op.name}>")
+        elif self._rg:
+            parts.append("requires_grad=True")
+        if self._grad is not None:
+            parts.append(f"grad={self._grad!r}")
+        return "tensor(" + ", ".join(parts) + ")"
+
+    # ------------------------------------------------------------- operators
+    def __add__(self, other):
+        return _apply2(ADD, self, other)
+
+    def __radd__(self, other):
+        return _apply2(ADD, other, self)
+
+    def __sub__(self, other):
+        return _apply2(SUB, self, other)
+
+    def __rsub__(self, other):
+        return _apply2(SUB, other, self)
+
+    def __mul__(self, other):
+        return _apply2(MUL, self, other)
+
+    def __rmul__(self, other):
+        return _apply2(MUL, other, self)
+
+    def __truediv__(self, other):
+        return _apply2(DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return _apply2(DIV, other, self)
+
+    def __pow__(self, other):
+        return _apply2(POW, self, other)
+
+    def __rpow__(self, other):
+        return _apply2(POW, other, self)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(other, self)
+
+    def __neg__(self):
+        return _apply1(NEG, self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _apply1(ABS, self)
+
+    def __lt__(self, other):
+        return _compare(operator.lt, self, other)
+
+    def __le__(self, other):
+        return _compare(operator.le, self, other)
+
+    def __gt__(self, other):
+        return _compare(operator.gt, self, other)
+
+    def __ge__(self, other):
+        return _compare(operator.ge, self, other)
+
+    def __eq__(self, other):
+        return _compare(operator.eq, self, other)
+
+    def __ne__(self, other):
+        return _compare(operator.ne, self, other)
+
+    def __invert__(self):
+        if self.dtype != np.bool_:
+            raise TypeError(f"~ needs a boolean tensor; this one is {self.dtype}")
+        return _wrap(~self._data)
+
+    def __and__(self, other):
+        return _compare(operator.and_, self, other)
+
+    def __or__(self, other):
+        return _compare(operator.or_, self, other)
+
+    def __getitem__(self, index):
+        return getitem(self, index)
+
+    def __setitem__(self, index, value):
+        if STATE.grad_enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
+            raise RuntimeError(_INPLACE_MESSAGE.format(op="item assignment"))
+        self.data[_normalize_index(index)] = value._data if isinstance(value, Tensor) else value
+
+    # In-place arithmetic: the optimizer's step, ``x -= lr * x.grad``.
+    def __iadd__(self, other):
+        return _inplace(self, operator.add, other, "+=")
+
+    def __isub__(self, other):
+        return _inplace(self, operator.sub, other, "-=")
+
+    def __imul__(self, other):
+        return _inplace(self, operator.mul, other, "*=")
+
+    def __itruediv__(self, other):
+        return _inplace(self, operator.truediv, other, "/=")
+
+    # ---------------------------------------------------- NumPy-style methods
+    @property
+    def T(self):
+        return transpose(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return mean(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return prod(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return reshape(self, shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return transpose(self, axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        return swapaxes(self, axis1, axis2)
+
+    def flatten(self):
+        return flatten(self)
+
+    def squeeze(self, axis=None):
+        return squeeze(self, axis)
+
+    def exp(self):
+        return exp(self)
+
+    def log(self):
+        return log(self)
+
+    def sqrt(self):
+        return sqrt(self)
+
+    def abs(self):
+        return abs(self)
+
+    def tanh(self):
+        return tanh(self)
+
+    def sigmoid(self):
+        return sigmoid(self)
+
+    def relu(self):
+        return relu(self)
+
+    def clip(self, a_min=None, a_max=None):
+        return clip(self, a_min, a_max)
+
+    def norm(self, axis=None, keepdims=False):
+        return norm(self, axis=axis, keepdims=keepdims)
+
+    def matmul(self, other):
+        return matmul(self, other)
+
+    def dot(self, other):
+        return dot(self, other)
+
+
+class _HookHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+_INPLACE_MESSAGE = (
+    "{op} on a tensor that requires grad while gradients are being recorded would "
+    "silently change values the backward pass needs. Do the update inside "
+    "`with dh.no_grad():` (as an optimizer step does), or write `x = x - ...` "
+    "to keep it in the graph."
+)
+
+_new = Tensor.__new__
+
+
+def _wrap(data):
+    """A Tensor around ``data`` (no copy, no gradient)."""
+    t = _new(Tensor)
+    t._data = data
+    t._grad = None
+    t._rg = False
+    t._op = None
+    t._parents = None
+    t._params = None
+    t._extra = None
+    return t
+
+
+def _raw(value):
+    """The NumPy value of a non-Tensor operand; Python numbers stay as they are
+    so that NumPy treats them as weakly typed (float32 * 2.0 stays float32)."""
+    if isinstance(value, (np.ndarray, np.generic, Number)):
+        return value
+    array = np.asarray(value)
+    if array.dtype == object:
+        raise TypeError(
+            f"cannot use a {type(value).__name__} as an array operand: give a Tensor, "
+            "a NumPy array, a number, or a nested list of numbers"
+        )
+    return array
+
+
+def _operand(value):
+    """(data, stored input, requires_grad) for one operand."""
+    if isinstance(value, Tensor):
+        return value._data, value, value._rg
+    raw = _raw(value)
+    return raw, raw, False
+
+
+def _apply1(op, x, params=None):
+    """Run a one-input primitive: the forward NumPy call, then the graph link."""
+    if isinstance(x, Tensor):
+        data = x._data
+        rg = x._rg
+    else:
+        data = x = _raw(x)
+        rg = False
+    try:
+        out = op.forward(data, **params) if params else op.forward(data)
+    except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
+        raise _explain(op, (data,), params, error) from None
+    if type(out) in _PY_NUMBERS:  # a plain number in: keep a NumPy value
+        out = np.asarray(out)[()]
+    t = _new(Tensor)
+    t._data = out
+    t._grad = None
+    t._extra = None
+    if rg and STATE.grad_enabled:
+        t._rg = True
+        t._op = op
+        t._parents = (x,)
+        t._params = params
+    else:
+        t._rg = False
+        t._op = None
+        t._parents = None
+        t._params = None
+    if STATE.anomaly:
+        _anomaly_forward(op, t, (data,))
+    return t
+
+
+def _apply2(op, a, b):
+    """Run a two-input primitive (the arithmetic operators' fast path)."""
+    if isinstance(a, Tensor):
+        ad = a._data
+        rg = a._rg
+    else:
+        ad = a = _raw(a)
+        rg = False
+    if isinstance(b, Tensor):
+        bd = b._data
+        rg = rg or b._rg
+    else:
+        bd = b = _raw(b)
+    try:
+        out = op.forward(ad, bd)
+    except (ValueError, TypeError) as error:
+        raise _explain(op, (ad, bd), None, error) from None
+    if type(out) in _PY_NUMBERS:  # two plain numbers in: keep a NumPy value
+        out = np.asarray(out)[()]
+    t = _new(Tensor)
+    t._data = out
+    t._grad = None
+    t._extra = None
+    t._params = None
+    if rg and STATE.grad_enabled:
+        t._rg = True
+        t._op = op
+        t._parents = (a, b)
+    else:
+        t._rg = False
+        t._op = None
+        t._parents = None
+    if STATE.anomaly:
+        _anomaly_forward(op, t, (ad, bd))
+    return t
+
+
+def apply(op, inputs, params=None):
+    """Run any primitive on a sequence of inputs (Tensors, arrays or numbers)."""
+    datas = []
+    stored = []
+    rg = False
+    for value in inputs:
+        data, keep, needs = _operand(value)
+        datas.append(data)
+        stored.append(keep)
+        rg = rg or needs
+    try:
+        out = op.forward(*datas, **params) if params else op.forward(*datas)
+    except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
+        raise _explain(op, datas, params, error) from None
+    t = _wrap(out)
+    if rg and STATE.grad_enabled:
+        t._rg = True
+        t._op = op
+        t._parents = tuple(stored)
+        t._params = params
+    if STATE.anomaly:
+        _anomaly_forward(op, t, datas)
+    return t
+
+
+def _compare(fn, a, b):
+    """Comparisons and logical ops give boolean tensors outside the graph."""
+    ad = a._data if isinstance(a, Tensor) else _raw(a)
+    bd = b._data if isinstance(b, Tensor) else _raw(b)
+    try:
+        return _wrap(fn(ad, bd))
+    except ValueError as error:
+        raise ValueError(
+            f"comparison: shapes {np.shape(ad)} and {np.shape(bd)} cannot be broadcast together"
+        ) from error
+
+
+def _inplace(tensor, fn, other, symbol):
+    other_rg = isinstance(other, Tensor) and other._rg
+    if STATE.grad_enabled and (tensor._rg or other_rg):
+        raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
+    od = other._data if isinstance(other, Tensor) else _raw(other)
+    d = tensor._data
+    if type(d) is np.ndarray:
+        ufunc = _INPLACE_UFUNCS[fn]
+        try:
+            ufunc(d, od, out=d, casting="same_kind")
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                f"in-place {symbol}: cannot update a tensor of shape {d.shape} and dtype {d.dtype} "
+                f"with a value of shape {np.shape(od)} and dtype {np.result_type(od)}: {error}"
+            ) from None
+    else:
+        result = fn(d, od)
+        if np.shape(result) != ():
+            raise ValueError(
+                f"in-place {symbol}: cannot update a 0-d tensor with a value of shape {np.shape(od)}"
+            )
+        if result.dtype != d.dtype:
+            if not np.can_cast(result.dtype, d.dtype, casting="same_kind"):
+                raise TypeError(
+                    f"in-place {symbol}: cannot store a {result.dtype} result in a {d.dtype} tensor"
+                )
+            result = d.dtype.type(result)
+        tensor._data = result
+    return tensor
+
+
+_INPLACE_UFUNCS = {
+    operator.add: np.add,
+    operator.sub: np.subtract,
+    operator.mul: np.multiply,
+    operator.truediv: np.divide,
+}
+
+
+def _normalize_index(index):
+    """Turn Tensors (and lists) inside an index into NumPy arrays."""
+    if isinstance(index, tuple):
+        return tuple(_normalize_index_part(part) for part in index)
+    return _normalize_index_part(index)
+
+
+def _normalize_index_part(part):
+    if isinstance(part, Tensor):
+        return part.data
+    if isinstance(part, list):
+        return np.asarray(part)
+    return part
+
+
+def _explain(op, datas, params, error):
+    """A clearer error for a failed forward call: name the op and the shapes."""
+    shapes = " and ".join(str(np.shape(d)) for d in datas)
+    message = str(error)
+    if "broadcast" in message:
+        return ValueError(
+            f"{op.name}: shapes {shapes} cannot be broadcast together "
+            "(NumPy's rule: compare trailing axes; each pair must be equal or one of them 1)"
+        )
+    if op.name == "matmul" and ("mismatch" in message or "aligned" in message):
+        return ValueError(
+            f"matmul: shapes {shapes} do not fit: the last axis of the first must equal "
+            f"the second-to-last axis of the second (or its only axis). NumPy said: {message}"
+        )
+    settings = f" with {params}" if params else ""
+    return type(error)(f"{op.name} on shapes {shapes}{settings}: {message}")
+
+
+def _anomaly_forward(op, t, datas):
+    from .anomaly import check_forward
+
+    check_forward(op, t, datas)
+
+
+# The primitive table and the functions built on it live in ops.py and
+# composites.py; the Tensor methods above call them through these names,
+# imported last so that the modules can import Tensor.
+from .ops import (  # noqa: E402
+    ABS,
+    ADD,
+    DIV,
+    MUL,
+    NEG,
+    POW,
+    SUB,
+    astype,
+    getitem,
+    matmul,
+    reshape,
+    sum,
+    max,
+    swapaxes,
+    transpose,
+    exp,
+    log,
+    sqrt,
+    abs,
+    tanh,
+    sigmoid,
+    clip,
+    norm,
+)
+from .composites import (  # noqa: E402
+    dot,
+    flatten,
+    mean,
+    min,
+    prod,
+    relu,
+    squeeze,
+    std,
+    var,
+)
