@@ -43,31 +43,33 @@ def unbroadcast(F, g, shape):
     return F.reshape(g, shape)
 
 
-def toposort(root):
-    """Nodes that lead to ``root`` and need gradients, ``root`` first, inputs last.
+def count_uses(root):
+    """Count, for every node that leads to ``root``, its consumers inside the graph.
 
-    Iterative post-order depth-first search: no recursion limit, each node once.
+    An iterative walk (no recursion limit, each node entered once). The count
+    is kept on the node (``_uses``); a node is ready for the backward pass
+    once all its consumers have handed it their gradients, that is, when the
+    count has gone down to zero.
     """
-    order = []
-    seen = {id(root)}
-    stack = [(root, False)]
+    seen = set()
+    stack = [root]
+    root._pending = None
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
+        node = stack.pop()
         parents = node._parents
         if parents is None:
             raise _freed_error(node)
-        stack.append((node, True))
         for parent in parents:
-            if isinstance(parent, Tensor) and parent._op is not None and parent._rg:
+            # Parents are None unless they need a gradient; leaves have no op.
+            if parent is not None and parent._op is not None:
                 key = id(parent)
-                if key not in seen:
+                if key in seen:
+                    parent._uses += 1
+                else:
                     seen.add(key)
-                    stack.append((parent, False))
-    order.reverse()
-    return order
+                    parent._uses = 1
+                    parent._pending = None
+                    stack.append(parent)
 
 
 def _freed_error(node):
@@ -87,66 +89,75 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
     """
     if root._op is None:
         return {id(root): [root, seed]}, {}
-    order = toposort(root)
-    F = DH if create_graph else NP
-    grads = {id(root): seed}
+    count_uses(root)
+    root._pending = seed
     leaves = {}
     found = {}
-    want_ids = {id(w) for w in wants}
+    want_ids = {id(w) for w in wants} if wants else None
     anomaly = STATE.anomaly
-    for node in order:
-        g = grads.pop(id(node), None)
+    F = DH if create_graph else NP
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        # A node's gradient waits on the node itself until every consumer
+        # has added its share; then it is passed on and dropped.
+        g = node._pending
+        node._pending = None
         parents = node._parents
+        inputs = node._inputs
         if not retain_graph:
-            node._parents = None
-        if g is None:
-            continue
-        if node._extra is not None:
-            g = _node_hooks(node, g, create_graph)
-        if want_ids and id(node) in want_ids:
-            found[id(node)] = g
-        params = node._params
-        if create_graph:
-            ans = node
-            inputs = parents
-        else:
-            ans = node._data
-            inputs = [p._data if isinstance(p, Tensor) else p for p in parents]
-        vjps = node._op.vjps
-        for i, parent in enumerate(parents):
-            if not (isinstance(parent, Tensor) and parent._rg):
+            node._parents = node._inputs = None  # free what the backward needed
+        if g is not None:
+            if node._extra is not None:
+                g = _node_hooks(node, g, create_graph)
+            if want_ids is not None and id(node) in want_ids:
+                found[id(node)] = g
+            if create_graph:
+                # Rules see Tensors for everything that needs a gradient, so
+                # the backward pass is itself recorded.
+                ans = node
+                inputs = [p if p is not None else raw for p, raw in zip(parents, inputs)]
+            else:
+                ans = node._data
+            params = node._params
+        for parent, rule in zip(parents, node._op.vjps):
+            if parent is None:
                 continue
-            rule = vjps[i]
-            if rule is None:
+            interior = parent._op is not None
+            if interior:
+                left = parent._uses - 1
+                parent._uses = left
+                if not left:
+                    ready.append(parent)
+            if g is None or rule is None:
                 continue
             gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
             if gi is None:
                 continue
-            gi = _fit(F, gi, parent, create_graph)
+            data = parent._data
+            if gi.shape != data.shape or gi.dtype is not data.dtype:
+                gi = _fit(F, gi, data)
             if anomaly:
-                _check_backward(node, i, g, gi)
-            key = id(parent)
-            if parent._op is None:
+                _check_backward(node, parents.index(parent), g, gi)
+            if interior:
+                previous = parent._pending
+                parent._pending = gi if previous is None else previous + gi
+            else:  # a leaf: collect its total
+                key = id(parent)
                 entry = leaves.get(key)
                 if entry is None:
                     leaves[key] = [parent, gi]
                 else:
                     entry[1] = entry[1] + gi
-            else:
-                previous = grads.get(key)
-                grads[key] = gi if previous is None else previous + gi
     return leaves, found
 
 
-def _fit(F, gi, parent, create_graph):
+def _fit(F, gi, data):
     """Sum broadcasting away and give the gradient its input's dtype."""
-    data = parent._data
-    shape = data.shape
-    if gi.shape != shape:
-        gi = unbroadcast(F, gi, shape)
-    dtype = data.dtype
-    if gi.dtype != dtype:
-        gi = gi.astype(dtype)
+    if gi.shape != data.shape:
+        gi = unbroadcast(F, gi, data.shape)
+    if gi.dtype != data.dtype:
+        gi = gi.astype(data.dtype)
     return gi
 
 
@@ -187,6 +198,10 @@ def _check_backward(node, i, g, gi):
 
 def seed_for(root, gradient, create_graph):
     """The starting cotangent: ones for a one-element output, else the given one."""
+    data = root._data
+    if gradient is None and type(data) is not np.ndarray:
+        seed = data.dtype.type(1)  # a 0-d output: the common case, kept fast
+        return _wrap(seed) if create_graph else seed
     if gradient is None:
         if root.size != 1:
             raise RuntimeError(

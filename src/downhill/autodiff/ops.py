@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import itertools
 import operator
 import types
 
@@ -45,6 +46,9 @@ class _PerInput:
 
     def __getitem__(self, i):
         return functools.partial(self.rule, i)
+
+    def __iter__(self):
+        return (functools.partial(self.rule, i) for i in itertools.count())
 
 
 def _expand(F, value, axis, keepdims):
@@ -264,14 +268,18 @@ def _axes(axis, ndim, name):
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
             raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {a!r}")
-        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise ValueError(
                 f"{name}: axis {a} is out of range for a tensor with {ndim} dimension(s) "
-                f"(accepted: {-ndim}..{ndim - 1})"
+                f"(accepted: {-builtins.max(ndim, 1)}..{builtins.max(ndim, 1) - 1})"
             )
         out.append(int(a) % builtins.max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{name}: repeated axis in {axis!r}")
+    if ndim == 0:
+        # A 0-d tensor has one implicit axis (PyTorch accepts dim 0 or -1):
+        # reducing over it leaves the one value, which is axis=None to NumPy.
+        return None
     return tuple(sorted(out))
 
 

@@ -22,6 +22,8 @@ from .mode import STATE
 
 _FLOAT_KINDS = ("f",)
 _PY_NUMBERS = (float, int, bool)
+# Checked by exact type first: isinstance against numbers.Number is slow.
+_FAST_RAW = frozenset({float, int, np.ndarray, np.float64, np.float32})
 
 
 class Op:
@@ -61,7 +63,8 @@ class Tensor:
     tensor(8.)
     """
 
-    __slots__ = ("_data", "_grad", "_rg", "_op", "_parents", "_params", "_extra", "__weakref__")
+    __slots__ = ("_data", "_grad", "_rg", "_op", "_parents", "_inputs", "_params", "_extra",
+                 "_pending", "_uses", "__weakref__")
 
     # NumPy must hand mixed expressions such as ``ndarray + Tensor`` to our
     # reflected operators instead of turning the Tensor into an array.
@@ -82,6 +85,7 @@ class Tensor:
         self._rg = False
         self._op = None
         self._parents = None
+        self._inputs = None
         self._params = None
         self._extra = None
         if requires_grad:
@@ -304,9 +308,7 @@ class Tensor:
         >>> x.grad
         tensor([ 3., 12.])
         """
-        from .backward import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def detach(self):
         """The same values, cut from the graph (shares memory, no gradient).
@@ -424,6 +426,13 @@ class Tensor:
 
     def __or__(self, other):
         return _compare(operator.or_, self, other)
+
+    # Reflected forms: `False & t` and `mask | t` (e.g. in pow's rule under create_graph).
+    def __rand__(self, other):
+        return _compare(operator.and_, other, self)
+
+    def __ror__(self, other):
+        return _compare(operator.or_, other, self)
 
     def __getitem__(self, index):
         return getitem(self, index)
@@ -555,6 +564,7 @@ def _wrap(data):
     t._rg = False
     t._op = None
     t._parents = None
+    t._inputs = None
     t._params = None
     t._extra = None
     return t
@@ -563,7 +573,7 @@ def _wrap(data):
 def _raw(value):
     """The NumPy value of a non-Tensor operand; Python numbers stay as they are
     so that NumPy treats them as weakly typed (float32 * 2.0 stays float32)."""
-    if isinstance(value, (np.ndarray, np.generic, Number)):
+    if type(value) in _FAST_RAW or isinstance(value, (np.ndarray, np.generic, Number)):
         return value
     array = np.asarray(value)
     if array.dtype == object:
@@ -572,14 +582,6 @@ def _raw(value):
             "a NumPy array, a number, or a nested list of numbers"
         )
     return array
-
-
-def _operand(value):
-    """(data, stored input, requires_grad) for one operand."""
-    if isinstance(value, Tensor):
-        return value._data, value, value._rg
-    raw = _raw(value)
-    return raw, raw, False
 
 
 def _apply1(op, x, params=None):
@@ -604,11 +606,13 @@ def _apply1(op, x, params=None):
         t._rg = True
         t._op = op
         t._parents = (x,)
+        t._inputs = (data,)
         t._params = params
     else:
         t._rg = False
         t._op = None
         t._parents = None
+        t._inputs = None
         t._params = None
     if STATE.anomaly:
         _anomaly_forward(op, t, (data,))
@@ -619,15 +623,16 @@ def _apply2(op, a, b):
     """Run a two-input primitive (the arithmetic operators' fast path)."""
     if isinstance(a, Tensor):
         ad = a._data
-        rg = a._rg
+        a_rg = a._rg
     else:
-        ad = a = _raw(a)
-        rg = False
+        ad = _raw(a)
+        a_rg = False
     if isinstance(b, Tensor):
         bd = b._data
-        rg = rg or b._rg
+        b_rg = b._rg
     else:
-        bd = b = _raw(b)
+        bd = _raw(b)
+        b_rg = False
     try:
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as error:
@@ -639,14 +644,18 @@ def _apply2(op, a, b):
     t._grad = None
     t._extra = None
     t._params = None
-    if rg and STATE.grad_enabled:
+    if (a_rg or b_rg) and STATE.grad_enabled:
         t._rg = True
         t._op = op
-        t._parents = (a, b)
+        # Only inputs that need a gradient are kept as parents; the raw
+        # values of both are kept for the rules.
+        t._parents = (a if a_rg else None, b if b_rg else None)
+        t._inputs = (ad, bd)
     else:
         t._rg = False
         t._op = None
         t._parents = None
+        t._inputs = None
     if STATE.anomaly:
         _anomaly_forward(op, t, (ad, bd))
     return t
@@ -655,22 +664,28 @@ def _apply2(op, a, b):
 def apply(op, inputs, params=None):
     """Run any primitive on a sequence of inputs (Tensors, arrays or numbers)."""
     datas = []
-    stored = []
+    parents = []
     rg = False
     for value in inputs:
-        data, keep, needs = _operand(value)
-        datas.append(data)
-        stored.append(keep)
-        rg = rg or needs
+        if isinstance(value, Tensor):
+            datas.append(value._data)
+            parents.append(value if value._rg else None)
+            rg = rg or value._rg
+        else:
+            datas.append(_raw(value))
+            parents.append(None)
     try:
         out = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
         raise _explain(op, datas, params, error) from None
+    if type(out) in _PY_NUMBERS:
+        out = np.asarray(out)[()]
     t = _wrap(out)
     if rg and STATE.grad_enabled:
         t._rg = True
         t._op = op
-        t._parents = tuple(stored)
+        t._parents = tuple(parents)
+        t._inputs = tuple(datas)
         t._params = params
     if STATE.anomaly:
         _anomaly_forward(op, t, datas)
@@ -706,7 +721,7 @@ def _inplace(tensor, fn, other, symbol):
             ) from None
     else:
         result = fn(d, od)
-        if np.shape(result) != ():
+        if result.shape != ():
             raise ValueError(
                 f"in-place {symbol}: cannot update a 0-d tensor with a value of shape {np.shape(od)}"
             )
@@ -795,6 +810,7 @@ from .ops import (  # noqa: E402
     clip,
     norm,
 )
+from .backward import backward as _backward  # noqa: E402
 from .composites import (  # noqa: E402
     dot,
     flatten,
