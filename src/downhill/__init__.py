@@ -22,6 +22,10 @@ from .autodiff import (
     zeros, zeros_like,
 )
 
+from . import landscapes, optim  # noqa: E402
+from .optim.descend import descend  # noqa: E402
+from .optim.trajectory import Trajectory  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [name for name in dir() if not name.startswith("_")]

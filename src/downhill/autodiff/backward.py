@@ -138,7 +138,8 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
             if gi.shape != data.shape or gi.dtype is not data.dtype:
                 gi = _fit(F, gi, data)
             if anomaly:
-                _check_backward(node, parents.index(parent), g, gi)
+                # By identity: tuple.index would compare Tensors with == (elementwise).
+                _check_backward(node, next(i for i, p in enumerate(parents) if p is parent), g, gi)
             if interior:
                 previous = parent._pending
                 parent._pending = gi if previous is None else previous + gi

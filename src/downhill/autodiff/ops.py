@@ -83,9 +83,9 @@ def _pow_base(F, g, ans, x, y):
             return g * 0
         if y == 2:
             return g * (2 * x)
-        return g * (y * x ** (y - 1))
+        return g * (y * F.power(x, y - 1))
     y_minus_one = F.where(y == 0, 1, y - 1)
-    return F.where(y == 0, 0, g * (y * x ** y_minus_one))
+    return F.where(y == 0, 0, g * (y * F.power(x, y_minus_one)))
 
 
 def _pow_exponent(F, g, ans, x, y):
@@ -95,7 +95,29 @@ def _pow_exponent(F, g, ans, x, y):
     return F.where((x == 0) & (y >= 0), 0, g * ans * F.log(safe_x))
 
 
-POW = defop("power", operator.pow, _pow_base, _pow_exponent)
+def _power_forward(x, y):
+    # NumPy computes ``array ** y`` with its own loops (x*x for 2, sqrt for
+    # 0.5, a vectorised pow otherwise) but a NumPy scalar through the C
+    # library's pow(), and the two can differ in the last bit. So small whole
+    # exponents are done by repeated multiplication, and scalars go through
+    # the array loop: one climber and a batch of climbers stay bit-identical.
+    if type(y) in (int, float) and 2 <= y <= 64 and y == int(y):
+        n = int(y)
+        result = None
+        square = x
+        while n:
+            if n & 1:
+                result = square if result is None else result * square
+            n >>= 1
+            if n:
+                square = square * square
+        return result
+    if type(x) is not np.ndarray:
+        return (np.asarray(x) ** y)[()]
+    return x ** y
+
+
+POW = defop("power", _power_forward, _pow_base, _pow_exponent)
 
 # ------------------------------------------------------------- elementwise
 
@@ -713,12 +735,12 @@ NP = types.SimpleNamespace(
     sum=lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
     reshape=np.reshape, broadcast_to=np.broadcast_to, expand_dims=np.expand_dims,
     swapaxes=np.swapaxes, transpose=np.transpose, matmul=np.matmul,
-    scatter=_scatter_forward,
+    scatter=_scatter_forward, power=_power_forward,
 )
 
 # The namespace for create_graph=True: downhill's own recorded functions.
 DH = types.SimpleNamespace(
     exp=exp, log=log, sin=sin, cos=cos, sinh=sinh, cosh=cosh, sign=sign, sigmoid=sigmoid,
     where=where, sum=sum, reshape=reshape, broadcast_to=broadcast_to, expand_dims=expand_dims,
-    swapaxes=swapaxes, transpose=transpose, matmul=matmul, scatter=scatter,
+    swapaxes=swapaxes, transpose=transpose, matmul=matmul, scatter=scatter, power=power,
 )

@@ -294,13 +294,15 @@ class Tensor:
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Run the chain rule from this tensor back to the leaves.
 
         Leaves that require grad accumulate into ``.grad``, as in PyTorch. The
         graph is freed afterwards unless ``retain_graph=True``; a second
         backward through a freed graph raises an error. ``create_graph=True``
-        records the backward pass itself, for higher derivatives.
+        records the backward pass itself, for higher derivatives, and then
+        keeps the graph unless ``retain_graph=False`` (PyTorch's default):
+        the recorded gradient refers back to it.
 
         >>> import downhill as dh
         >>> x = dh.tensor([1.0, 2.0], requires_grad=True)

@@ -1,0 +1,73 @@
+"""The climber's legs: optimizers, their pure update rules, and learning-rate schedules.
+
+The classes follow ``torch.optim`` (names, signatures, defaults, update rules,
+``param_groups``/``state``/``state_dict``); the mathematics of each is a pure
+function in :mod:`downhill.optim.functional` that works on NumPy arrays of any
+shape, including a batch of many climbers. :func:`get` and
+:func:`get_functional` look optimizers up by name.
+
+>>> import downhill as dh
+>>> from downhill import optim
+>>> x = dh.tensor([-1.5, 2.0], requires_grad=True)
+>>> opt = optim.get("adam")([x], lr=0.1)
+>>> for _ in range(200):
+...     opt.zero_grad()
+...     ((x - 1.0) ** 2).sum().backward()
+...     opt.step()
+>>> x.data.round(3)
+array([1., 1.])
+"""
+
+from . import functional, lr_scheduler, schedules
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .registry import FunctionalOptimizer, get, get_functional, names
+from .rmsprop import RMSprop
+from .schedules import (
+    Schedule,
+    constant_factor_schedule,
+    constant_schedule,
+    cosine_schedule,
+    cosine_warm_restarts_schedule,
+    cyclic_schedule,
+    exponential_schedule,
+    linear_schedule,
+    lr_sequence,
+    make_scheduler,
+    multistep_schedule,
+    one_cycle_schedule,
+    polynomial_schedule,
+    step_schedule,
+)
+from .sgd import SGD
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "FunctionalOptimizer",
+    "get",
+    "get_functional",
+    "names",
+    "Schedule",
+    "constant_schedule",
+    "step_schedule",
+    "multistep_schedule",
+    "exponential_schedule",
+    "linear_schedule",
+    "constant_factor_schedule",
+    "polynomial_schedule",
+    "cosine_schedule",
+    "cosine_warm_restarts_schedule",
+    "cyclic_schedule",
+    "one_cycle_schedule",
+    "make_scheduler",
+    "lr_sequence",
+    "functional",
+    "lr_scheduler",
+    "schedules",
+]

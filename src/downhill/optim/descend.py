@@ -1,0 +1,303 @@
+"""descend(): the mountain climber. Feel the ground, take a step, repeat.
+
+The slope comes from the engine. For a landscape (or a landscape's name) the
+formula is traced once into straight-line code (``autodiff.compile``), so a
+step costs a few NumPy calls; for any other callable the ordinary engine
+(Tensor, backward) is used. The step itself is the optimizer's pure function
+(``optim.functional``), the same mathematics as the optimizer classes.
+
+Many climbers run at once: ``start`` of shape (n, d). Their coordinates are
+kept as (d, n) arrays, processed in chunks small enough to stay in the CPU
+cache (NumPy's large temporaries otherwise cost page faults), and each climber
+stops on its own: finished climbers are taken out of the working set.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..autodiff import Tensor
+from ..autodiff.compile import NotCompilable, trace
+from .registry import get_functional
+from .schedules import lr_sequence
+from .trajectory import Trajectory
+
+# Climbers per chunk: (d, CHUNK) float64 temporaries stay under glibc's mmap
+# threshold (128 KiB), so NumPy reuses heap memory instead of faulting in
+# fresh pages on every operation.
+CHUNK = 4096
+
+
+def _resolve(f):
+    """(name, landscape or None, callable) for what descend was given."""
+    from ..landscapes import Landscape, get
+
+    if isinstance(f, str):
+        landscape = get(f)
+        return landscape.name, landscape, landscape
+    if isinstance(f, Landscape):
+        return f.name, f, f
+    if callable(f):
+        return getattr(f, "__name__", None), None, f
+    raise TypeError(
+        f"descend needs a landscape name (see dh.landscapes.names()), a Landscape, or a callable "
+        f"taking a point; got {type(f).__name__}"
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _program_for(formula, variables):
+    from ..landscapes.expression import parse_expression
+    from ..landscapes.namespaces import DOWNHILL_FUNCTIONS
+
+    expression = parse_expression(formula, variables)
+    return trace(lambda *values: expression.evaluate(values, DOWNHILL_FUNCTIONS), len(variables),
+                 names=[f"x{i}" for i in range(len(variables))])
+
+
+def program_for(landscape):
+    """The traced value-and-gradient program of a landscape (cached), or None.
+
+    >>> from downhill.optim.descend import program_for
+    >>> import downhill as dh
+    >>> program_for(dh.landscapes.get("booth"))(1.0, 3.0)
+    (0.0, (0.0, 0.0))
+    """
+    try:
+        return _program_for(landscape.formula, tuple(landscape.variables))
+    except NotCompilable:
+        return None
+
+
+def _engine_slope(function, dimension):
+    """value_and_grad over coordinates (d, n) using the ordinary engine."""
+
+    def slope(*coords):
+        batch = np.ndim(coords[0]) == 1
+        point = np.stack([np.asarray(c, dtype=np.float64) for c in coords], axis=-1)
+        tensor = Tensor(point)
+        tensor.requires_grad = True
+        value = function(tensor)
+        if not isinstance(value, Tensor):
+            value = Tensor(np.asarray(value, dtype=np.float64))
+        expected = (point.shape[0],) if batch else ()
+        if value.shape != expected:
+            raise ValueError(
+                f"descend: f(point) must return one number per point: a point of shape {point.shape} "
+                f"gave a value of shape {value.shape}"
+            )
+        if value.requires_grad:
+            value.sum().backward() if batch else value.backward()
+            grad = tensor.grad.data
+        else:
+            grad = np.zeros_like(point)
+        values = value.data if batch else value.data[()]
+        return values, tuple(grad[..., i] for i in range(dimension))
+
+    return slope
+
+
+def _check_settings(lr, steps, tol, max_value):
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"descend: steps must be a whole number >= 0, got {steps!r}")
+    if not (isinstance(lr, (int, float, np.floating)) and math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"descend: lr must be a finite number >= 0, got {lr!r}")
+    if not (isinstance(tol, (int, float, np.floating)) and tol >= 0):
+        raise ValueError(f"descend: tol must be a number >= 0, got {tol!r}")
+    if not (isinstance(max_value, (int, float, np.floating)) and max_value > 0):
+        raise ValueError(f"descend: max_value must be a number > 0, got {max_value!r}")
+
+
+def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=1e12,
+            schedule=None, record=True, **optimizer_options):
+    """Walk downhill from ``start`` and return the :class:`Trajectory`.
+
+    ``f`` is a landscape name (``dh.landscapes.names()``), a Landscape, or a
+    callable taking a point Tensor of shape (d,) (or a batch (n, d)) and
+    returning a number (one per point). ``optimizer`` names an optimizer of
+    :mod:`downhill.optim` and ``optimizer_options`` go to it (``momentum=0.9``,
+    ``betas=(0.9, 0.99)``, ...). ``schedule`` is an optional learning-rate
+    schedule: a callable ``step -> lr``, or a scheduler name or class with
+    options as a ``(spec, options)`` pair.
+
+    Each step: evaluate the value and the slope; stop as ``"converged"`` when
+    the slope's length is at most ``tol``, as ``"diverged"`` when the value is
+    NaN, infinite or larger than ``max_value`` in size (the climber fell off
+    the mountain: a result, never an exception), as ``"max_steps"`` after
+    ``steps`` steps; otherwise take the optimizer's step.
+
+    ``start`` of shape (n, d) runs n climbers at once, each stopping on its
+    own, with results identical to running each alone. ``record=False`` keeps
+    only the final points and per-climber figures.
+
+    >>> import downhill as dh
+    >>> t = dh.descend("rosenbrock", [-1.5, 2.0], optimizer="adam", lr=0.02, steps=5000)
+    >>> t.status, np.round(t.final_point, 4)
+    ('converged', array([1., 1.]))
+    """
+    _check_settings(lr, steps, tol, max_value)
+    name, landscape, function = _resolve(f)
+    start = np.array(start, dtype=np.float64)
+    if start.ndim not in (1, 2) or start.shape[-1] == 0:
+        raise ValueError(
+            f"descend: start must be a point of shape (d,) or a batch of shape (n, d); got shape {start.shape}"
+        )
+    if not np.all(np.isfinite(start)):
+        raise ValueError("descend: start must be finite numbers")
+    dimension = start.shape[-1]
+    if landscape is not None and len(landscape.variables) != dimension:
+        raise ValueError(
+            f"descend: {landscape.name} has {len(landscape.variables)} variable(s) "
+            f"{tuple(landscape.variables)}, but start has {dimension} coordinate(s)"
+        )
+    functional = get_functional(optimizer)
+    init, update = functional.bind(lr=lr, **optimizer_options)
+    rates = lr_sequence(schedule, steps, lr=lr) if schedule is not None else None
+    program = program_for(landscape) if landscape is not None else None
+    slope = program.function if program is not None else _engine_slope(function, dimension)
+    options = {"lr": lr, "steps": steps, "tol": tol, "max_value": max_value, **optimizer_options}
+    common = dict(optimizer=functional.name, options=options, landscape=name)
+    if start.ndim == 1:
+        return _climb_one(slope, start, init, update, lr, rates, steps, tol, max_value, record, common)
+    return _climb_many(slope, start, init, update, lr, rates, steps, tol, max_value, record, common)
+
+
+def _climb_one(slope, point, init, update, lr, rates, steps, tol, max_value, record, common):
+    """One climber, coordinates as NumPy scalars: a few microseconds a step."""
+    state = init(point)
+    points, values, norms = [], [], []
+    tol2 = tol * tol
+    status, diverged_at, t = "max_steps", None, 0
+    dims = range(point.shape[0])
+    while True:
+        value, grads = slope(*[point[i] for i in dims])
+        grad = np.array(grads, dtype=np.float64)
+        norm2 = float(grad @ grad)
+        value = float(value)
+        if record:
+            points.append(point)
+            values.append(value)
+            norms.append(norm2)
+        if not (abs(value) <= max_value) or not math.isfinite(norm2):
+            status, diverged_at = "diverged", t
+            break
+        if norm2 <= tol2:
+            status = "converged"
+            break
+        if t == steps:
+            break
+        if rates is None:
+            point, state = update(point, grad, state)
+        else:
+            point, state = update(point, grad, state, lr=rates[t])
+        t += 1
+    used = rates[:t] if rates is not None else np.full(t, float(lr))
+    final_norm = math.sqrt(norm2) if math.isfinite(norm2) else float("nan")
+    return Trajectory(
+        points=np.array(points) if record else None,
+        values=np.array(values) if record else None,
+        grad_norms=np.sqrt(np.array(norms)) if record else None,
+        lrs=used, status=status, steps_taken=t, diverged_at=diverged_at,
+        final_point=np.array(point, dtype=np.float64), final_value=value, final_grad_norm=final_norm,
+        **common,
+    )
+
+
+def _take(state, keep, width):
+    """The optimizer state of the climbers in ``keep`` (arrays are (d, width))."""
+    if state is None:
+        return None
+    if isinstance(state, np.ndarray):
+        return state[..., keep] if state.ndim == 2 and state.shape[1] == width else state
+    if isinstance(state, tuple):
+        parts = [_take(part, keep, width) for part in state]
+        return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)
+    return state
+
+
+def _climb_chunk(slope, P, init, update, lr, rates, steps, tol2, max_value, record, out, offset):
+    """Run the climbers of one chunk (coordinates P of shape (d, c)) to the end."""
+    d, c = P.shape
+    state = init(P)
+    alive = np.arange(c)
+    history = [] if record else None
+    for t in range(steps + 1):
+        value, grads = slope(*P)
+        value = np.broadcast_to(value, (P.shape[1],))
+        G = np.array(grads, dtype=np.float64).reshape(d, -1)
+        if G.shape[1] != P.shape[1]:
+            G = np.broadcast_to(G, P.shape).copy()
+        norm2 = np.einsum("ij,ij->j", G, G)
+        diverged = ~(np.abs(value) <= max_value) | ~np.isfinite(norm2)
+        converged = ~diverged & (norm2 <= tol2)
+        if record:
+            history.append((alive, P.T.copy(), np.array(value), norm2))
+        done = diverged | converged
+        if t == steps:
+            done = np.ones_like(done)
+        if done.any():
+            ids = alive[done] + offset
+            out["final_point"][ids] = P.T[done]
+            out["final_value"][ids] = value[done]
+            out["final_norm2"][ids] = norm2[done]
+            out["steps_taken"][ids] = t
+            status = np.where(diverged[done], "diverged", np.where(converged[done], "converged", "max_steps"))
+            out["status"][ids] = status
+            out["diverged_at"][ids] = np.where(diverged[done], t, -1)
+            keep = ~done
+            width = P.shape[1]
+            if not keep.any():
+                break
+            P = P[:, keep]
+            G = G[:, keep]
+            state = _take(state, keep, width)
+            alive = alive[keep]
+        if rates is None:
+            P, state = update(P, G, state)
+        else:
+            P, state = update(P, G, state, lr=rates[t])
+    return history
+
+
+def _climb_many(slope, start, init, update, lr, rates, steps, tol, max_value, record, common):
+    n, d = start.shape
+    out = {
+        "final_point": np.empty((n, d)), "final_value": np.empty(n), "final_norm2": np.empty(n),
+        "steps_taken": np.zeros(n, dtype=np.int64), "status": np.empty(n, dtype="<U9"),
+        "diverged_at": np.full(n, -1, dtype=np.int64),
+    }
+    tol2 = tol * tol
+    size = n if record else CHUNK
+    histories = []
+    for begin in range(0, n, size):
+        P = np.ascontiguousarray(start[begin:begin + size].T)
+        histories.append(
+            _climb_chunk(slope, P, init, update, lr, rates, steps, tol2, max_value, record, out, begin))
+    taken = int(out["steps_taken"].max(initial=0))
+    points = values = norms = None
+    if record:
+        points = np.empty((taken + 1, n, d))
+        values = np.empty((taken + 1, n))
+        norms = np.empty((taken + 1, n))
+        for t, (alive, P, value, norm2) in enumerate(histories[0]):
+            if t > taken:
+                break
+            points[t, alive] = P
+            values[t, alive] = value
+            norms[t, alive] = norm2
+        # A climber that stopped stays where it stopped.
+        for i in range(n):
+            last = out["steps_taken"][i]
+            points[last + 1:, i] = points[last, i]
+            values[last + 1:, i] = values[last, i]
+            norms[last + 1:, i] = norms[last, i]
+        norms = np.sqrt(norms)
+    used = rates[:taken] if rates is not None else np.full(taken, float(lr))
+    return Trajectory(
+        points=points, values=values, grad_norms=norms, lrs=used, status=out["status"],
+        steps_taken=out["steps_taken"], diverged_at=out["diverged_at"], final_point=out["final_point"],
+        final_value=out["final_value"], final_grad_norm=np.sqrt(out["final_norm2"]), **common,
+    )
