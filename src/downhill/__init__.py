@@ -24,6 +24,7 @@ from .autodiff import (
 
 from . import landscapes, optim  # noqa: E402
 from .optim.descend import descend  # noqa: E402
+from .optim.lr_tools import lr_advice, lr_sweep  # noqa: E402
 from .optim.trajectory import Trajectory  # noqa: E402
 
 __version__ = "0.1.0"

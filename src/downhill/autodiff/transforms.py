@@ -32,7 +32,13 @@ class _Input:
         if isinstance(value, Tensor):
             self.kind = "tensor"
             if value._rg:
-                self.tensor = value  # already in an outer graph: keep the link
+                # Already in an outer graph: keep the link, through a fresh node,
+                # so that the derivative here does not also count the outer
+                # variable's other uses (perturbation confusion: in
+                # grad(lambda a: grad(lambda b: a * b**2)(a) * a), b is not a).
+                from .ops import astype
+
+                self.tensor = astype(value, value.dtype, copy=False)
                 return
             data = value._data
         elif isinstance(value, Number) and not isinstance(value, complex):

@@ -23,7 +23,7 @@ class Trajectory:
     """The path of one climber (or many) down a mountain.
 
     >>> import downhill as dh
-    >>> t = dh.descend("sphere", [1.0, 2.0], lr=0.25, steps=100)
+    >>> t = dh.descend("sphere", [1.0, 2.0], lr=0.5, steps=100)
     >>> t.status, t.steps_taken, t.final_point
     ('converged', 1, array([0., 0.]))
     """
@@ -62,7 +62,7 @@ class Trajectory:
 
         >>> import downhill as dh
         >>> print(dh.descend("sphere", [1.0, 1.0], lr=1.5, steps=50).summary())
-        diverged at step 36: the value grew past 1e+12, so the steps were too big (fell off the mountain)
+        diverged at step 20: the value grew past 1e+12, so the steps were too big (fell off the mountain)
         """
         if self.batched:
             counts = {s: int(np.sum(np.asarray(self.status) == s)) for s in STATUSES}

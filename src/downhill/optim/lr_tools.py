@@ -1,0 +1,191 @@
+"""The learning rate, made measurable: sweeps and the 2/L stability bound.
+
+Too big a step and you fall off the mountain; too small and you never reach
+the bottom. :func:`lr_sweep` runs the same climb at many learning rates and
+labels each; :func:`lr_advice` reads the curvature at a point (the Hessian's
+largest eigenvalue L) and gives the largest stable step of plain gradient
+descent, 2/L.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..autodiff import Tensor, hessian
+from .descend import _resolve, descend
+
+TOO_SMALL, GOOD, TOO_BIG = "too small", "good", "too big"
+
+
+@dataclass
+class SweepRow:
+    """One learning rate's climb: where it ended and what that says."""
+
+    lr: float
+    final_value: float
+    steps_taken: int
+    status: str
+    label: str
+
+
+@dataclass
+class LRSweep:
+    """The result of :func:`lr_sweep`: one row per learning rate, and the best one."""
+
+    rows: list[SweepRow]
+    start_value: float
+    best_lr: float | None
+    landscape: str | None = None
+    options: dict = field(default_factory=dict)
+
+    def table(self) -> str:
+        """The rows as a plain-text table.
+
+        >>> import downhill as dh
+        >>> print(dh.lr_sweep("sphere", [1.0, 1.0], [0.01, 0.4, 1.2], steps=50).table())
+        learning rate   final value   steps   status      verdict
+                 0.01      0.265239      50   max_steps   too small
+                  0.4   1.34218e-18      13   converged   good
+                  1.2   1.92101e+12      41   diverged    too big
+        """
+        lines = [f"{'learning rate':>13}   {'final value':>11}   {'steps':>5}   {'status':<10}  verdict"]
+        for row in self.rows:
+            lines.append(
+                f"{row.lr:>13.6g}   {row.final_value:>11.6g}   {row.steps_taken:>5}   {row.status:<10}  {row.label}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def to_dict(self) -> dict:
+        """JSON-ready: rows as dicts (NaN and inf become None)."""
+        def clean(x):
+            return x if math.isfinite(x) else None
+
+        return {
+            "rows": [dict(lr=r.lr, final_value=clean(r.final_value), steps_taken=r.steps_taken,
+                          status=r.status, label=r.label) for r in self.rows],
+            "start_value": clean(self.start_value),
+            "best_lr": self.best_lr,
+            "landscape": self.landscape,
+            "options": self.options,
+        }
+
+
+def _label_rows(lrs, finals, statuses, start_value):
+    """too small / good / too big for each run.
+
+    A run is good if it converged, or if it closed at least 99% of the gap
+    between the start and the best final value of the sweep. Otherwise it is
+    too big if it diverged or its learning rate is above the best one, and
+    too small if below.
+    """
+    healthy = [i for i, s in enumerate(statuses) if s != "diverged" and math.isfinite(finals[i])]
+    if not healthy:
+        return [TOO_BIG] * len(lrs), None
+    best = min(healthy, key=lambda i: (finals[i], lrs[i]))
+    best_value = finals[best]
+    gap = start_value - best_value
+    labels = []
+    for i, lr in enumerate(lrs):
+        if statuses[i] == "diverged" or not math.isfinite(finals[i]):
+            labels.append(TOO_BIG)
+        elif statuses[i] == "converged" or (gap > 0 and finals[i] - best_value <= 0.01 * gap):
+            labels.append(GOOD)
+        elif lr > lrs[best]:
+            labels.append(TOO_BIG)
+        else:
+            labels.append(TOO_SMALL)
+    return labels, lrs[best]
+
+
+def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12, **optimizer_options):
+    """Run the same climb at each learning rate; label each too small / good / too big.
+
+    Each run is exactly what ``descend(f, start, lr=...)`` gives alone.
+
+    >>> import downhill as dh
+    >>> sweep = dh.lr_sweep("booth", [0.0, 0.0], [1e-4, 0.05, 0.2], steps=200)
+    >>> [row.label for row in sweep.rows]
+    ['too small', 'good', 'too big']
+    """
+    lrs = np.asarray(lrs, dtype=np.float64).ravel()
+    if lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
+        raise ValueError("lr_sweep: give one or more finite learning rates >= 0")
+    name, landscape, function = _resolve(f)
+    start = np.asarray(start, dtype=np.float64)
+    if start.ndim != 1:
+        raise ValueError(f"lr_sweep: start must be one point of shape (d,), got shape {start.shape}")
+    rows = []
+    finals, statuses, taken = [], [], []
+    for lr in lrs:  # per rate: optimizers take one lr, and each run must equal a lone descend()
+        run = descend(f, start, optimizer=optimizer, lr=float(lr), steps=steps, tol=tol,
+                      max_value=max_value, record=False, **optimizer_options)
+        finals.append(float(run.final_value) if math.isfinite(run.final_value) else math.inf)
+        statuses.append(run.status)
+        taken.append(run.steps_taken)
+    start_value = float(np.asarray(function(Tensor(start)).data if landscape is None
+                                   else landscape(start)))
+    labels, best_lr = _label_rows(list(lrs), finals, statuses, start_value)
+    for lr, final, n, status, label in zip(lrs, finals, taken, statuses, labels):
+        rows.append(SweepRow(float(lr), final, int(n), status, label))
+    options = {"optimizer": optimizer, "steps": steps, "start": start.tolist(), **optimizer_options}
+    return LRSweep(rows, start_value, best_lr, name, options)
+
+
+@dataclass
+class LRAdvice:
+    """What the curvature at a point says about the learning rate."""
+
+    point: np.ndarray
+    curvature: float
+    eigenvalues: np.ndarray
+    max_stable_lr: float
+    suggested_lr: float
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def lr_advice(f, point):
+    """The largest stable step of plain gradient descent near ``point``: 2/L.
+
+    L is the largest eigenvalue of the Hessian at ``point``: the steepest
+    curvature. On a bowl curved that much, a step above 2/L overshoots
+    further each time (falls off); 1/L is a safe, quick choice.
+
+    >>> import downhill as dh
+    >>> advice = dh.lr_advice("sphere", [1.0, 1.0])
+    >>> advice.curvature, advice.max_stable_lr
+    (2.0, 1.0)
+    """
+    name, landscape, function = _resolve(f)
+    point = np.asarray(point, dtype=np.float64)
+    if point.ndim != 1:
+        raise ValueError(f"lr_advice: point must have shape (d,), got {point.shape}")
+    H = np.asarray(hessian(lambda p: function(p))(point), dtype=np.float64).reshape(point.size, point.size)
+    H = (H + H.T) / 2  # rounding can leave it a hair off symmetric
+    eigenvalues = np.linalg.eigvalsh(H)
+    L = float(eigenvalues[-1])
+    where = f" at {np.round(point, 6).tolist()}"
+    if not math.isfinite(L):
+        raise ValueError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
+    if L <= 0:
+        message = (f"The curvature{where} is nowhere positive (largest Hessian eigenvalue {L:.4g}): "
+                   "this is a hilltop or a ridge, not a bowl, so no step size is stable here; "
+                   "gradient descent moves away from this point whatever the learning rate.")
+        return LRAdvice(point, L, eigenvalues, math.inf, math.nan, message)
+    bound = 2.0 / L
+    message = (f"The steepest curvature{where} is L = {L:.6g} (the Hessian's largest eigenvalue). "
+               f"Plain gradient descent is stable here only for learning rates below 2/L = {bound:.6g}: "
+               f"a bigger step overshoots the valley floor further each time and falls off the mountain. "
+               f"A step of about 1/L = {1 / L:.6g} is a safe choice near this point.")
+    return LRAdvice(point, L, eigenvalues, bound, 1.0 / L, message)
+
+
+__all__ = ["lr_sweep", "lr_advice", "LRSweep", "SweepRow", "LRAdvice", "TOO_SMALL", "GOOD", "TOO_BIG"]
