@@ -107,8 +107,8 @@ def _compare(label, analytic, measured, atol, rtol):
             first = tuple(int(k) for k in where[0])
             diff = np.abs(a - m)
             raise GradcheckError(
-                f"{label} of input {i} disagrees at index {first}: engine {a[first]!r}, "
-                f"central differences {m[first]!r}, difference {diff[first]:.3g} "
+                f"{label} of input {i} disagrees at index {first}: engine {float(a[first])!r}, "
+                f"central differences {float(m[first])!r}, difference {diff[first]:.3g} "
                 f"(allowed {atol:g} + {rtol:g} * |measured|); {int(bad.sum())} of {bad.size} "
                 f"element(s) disagree, the largest difference is {diff.max():.3g}"
             )

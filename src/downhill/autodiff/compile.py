@@ -104,7 +104,10 @@ def trace(f, n_inputs, names=None):
         t.requires_grad = True
         placeholders.append(t)
     with enable_grad(), np.errstate(all="ignore"):
-        out = f(*placeholders)
+        try:
+            out = f(*placeholders)
+        except (ValueError, TypeError, IndexError) as error:  # e.g. matmul or x[0] on a number
+            raise NotCompilable(f"trace calls f with one number per input, and f failed: {error}") from error
     if not isinstance(out, Tensor) or out.shape != ():
         raise NotCompilable("trace needs a function returning a single number (a 0-d Tensor)")
     return _generate(out, placeholders, names)
@@ -131,6 +134,11 @@ def _generate(out, placeholders, names):
         op = node._op
         if op.name not in ELEMENTWISE:
             raise NotCompilable(f"'{op.name}' is not elementwise; straight-line batch code needs elementwise ops")
+        if op.name == "where" and node._parents[0] is None:
+            # A condition such as x > 0 lies outside the graph: baked in at
+            # trace time, it would not follow new inputs (relu would be wrong).
+            raise NotCompilable("where() with a condition computed outside the graph (such as x > 0) "
+                                "cannot be traced: the condition would stay as it was at trace time")
         args = []
         for parent, raw in zip(node._parents, node._inputs):
             if parent is not None and id(parent) in value_names:

@@ -639,7 +639,11 @@ def transpose(a, axes=None):
     (3, 2)
     """
     if axes is not None:
-        axes = tuple(int(ax) % builtins.max(_ndim(a), 1) for ax in axes)
+        ndim = builtins.max(_ndim(a), 1)
+        # Check the range first: `% ndim` alone would wrap axis 5 of a matrix to 1.
+        if any(not -ndim <= ax < ndim for ax in axes):
+            raise ValueError(f"transpose: axes {tuple(axes)} out of range for a tensor with {_ndim(a)} dimension(s)")
+        axes = tuple(int(ax) % ndim for ax in axes)
     return _apply1(TRANSPOSE, a, {"axes": axes})
 
 
@@ -721,8 +725,11 @@ def swapaxes(a, axis1, axis2):
     (4, 3, 2)
     """
     ndim = _ndim(a)
+    # _axes checks the range (a bare `% ndim` wrapped any axis, and divided by zero for 0-d).
+    (i,), (j,) = _axes(axis1, builtins.max(ndim, 1), "swapaxes"), _axes(axis2, builtins.max(ndim, 1), "swapaxes")
+    if ndim == 0:
+        return transpose(a)  # one implicit axis, swapped with itself
     axes = list(range(ndim))
-    i, j = axis1 % ndim, axis2 % ndim
     axes[i], axes[j] = axes[j], axes[i]
     return transpose(a, tuple(axes))
 

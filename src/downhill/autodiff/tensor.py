@@ -179,7 +179,7 @@ class Tensor:
         if self.size != 1:
             raise ValueError(
                 f"the truth value of a tensor with {self.size} elements is ambiguous; "
-                "use dh.any-style reductions such as (t > 0).sum() or compare .item()"
+                "reduce it first, e.g. bool((t > 0).data.any()), or compare t.item() for one element"
             )
         return bool(self.item())
 
