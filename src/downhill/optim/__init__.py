@@ -18,7 +18,7 @@ shape, including a batch of many climbers. :func:`get` and
 array([1., 1.])
 """
 
-from . import functional, lr_scheduler, schedules
+from . import checks, functional, lr_scheduler, schedules
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
@@ -67,6 +67,7 @@ __all__ = [
     "one_cycle_schedule",
     "make_scheduler",
     "lr_sequence",
+    "checks",
     "functional",
     "lr_scheduler",
     "schedules",

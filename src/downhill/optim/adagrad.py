@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import checks
 from . import functional as F
 from .optimizer import Optimizer
 
@@ -44,7 +45,7 @@ class Adagrad(Optimizer):
     _state_type = F.AdagradState
     _init_keys = ("initial_accumulator_value",)
     _update_keys = ("lr", "lr_decay", "weight_decay", "eps", "maximize")
-    _check_fn = staticmethod(F.check_adagrad_options)
+    _check_fn = staticmethod(checks.check_adagrad_options)
 
     def __init__(
         self,
@@ -65,7 +66,7 @@ class Adagrad(Optimizer):
             "eps": eps,
             "maximize": maximize,
         }
-        F.check_adagrad_options(**defaults)
+        checks.check_adagrad_options(**defaults)
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import checks
 from . import functional as F
 from .optimizer import Optimizer
 
@@ -54,7 +55,7 @@ class Adam(Optimizer):
         "maximize",
         "decoupled_weight_decay",
     )
-    _check_fn = staticmethod(F.check_adam_options)
+    _check_fn = staticmethod(checks.check_adam_options)
 
     def __init__(
         self,
@@ -77,7 +78,7 @@ class Adam(Optimizer):
             "maximize": maximize,
             "decoupled_weight_decay": decoupled_weight_decay,
         }
-        F.check_adam_options(**defaults)
+        checks.check_adam_options(**defaults)
         super().__init__(params, defaults)
 
 

@@ -182,7 +182,12 @@ def _climb_one(slope, point, init, update, lr, rates, steps, tol, max_value, rec
     while True:
         value, grads = slope(*[point[i] for i in dims])
         grad = np.array(grads, dtype=np.float64)
-        norm2 = float(grad @ grad)
+        # Square by square, in the batch's order: a dot product (BLAS) may
+        # round differently, and lone climbers must match the batch bit for bit.
+        norm2 = 0.0
+        for g in grad:
+            norm2 += g * g
+        norm2 = float(norm2)
         value = float(value)
         if record:
             points.append(point)
@@ -280,7 +285,7 @@ def _climb_many(slope, start, init, update, lr, rates, steps, tol, max_value, re
         "diverged_at": np.full(n, -1, dtype=np.int64),
     }
     tol2 = tol * tol
-    size = n if record else CHUNK
+    size = max(n, 1) if record else CHUNK  # an empty batch still gets a (trivial) record
 
     def run(begin):
         P = np.ascontiguousarray(start[begin:begin + size].T)
@@ -302,7 +307,7 @@ def _climb_many(slope, start, init, update, lr, rates, steps, tol, max_value, re
         points = np.empty((taken + 1, n, d))
         values = np.empty((taken + 1, n))
         norms = np.empty((taken + 1, n))
-        for t, (alive, P, value, norm2) in enumerate(histories[0]):
+        for t, (alive, P, value, norm2) in enumerate(histories[0] if histories else ()):
             if t > taken:
                 break
             points[t, alive] = P

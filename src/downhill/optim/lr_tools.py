@@ -168,13 +168,16 @@ def lr_advice(f, point):
     point = np.asarray(point, dtype=np.float64)
     if point.ndim != 1:
         raise ValueError(f"lr_advice: point must have shape (d,), got {point.shape}")
-    H = np.asarray(hessian(lambda p: function(p))(point), dtype=np.float64).reshape(point.size, point.size)
-    H = (H + H.T) / 2  # rounding can leave it a hair off symmetric
+    # At a kink (Ackley's tip, Bukin's ridge) the Hessian has NaN or inf
+    # entries: reported just below as a plain error, not as warnings.
+    with np.errstate(all="ignore"):
+        H = np.asarray(hessian(lambda p: function(p))(point), dtype=np.float64).reshape(point.size, point.size)
+        H = (H + H.T) / 2  # rounding can leave it a hair off symmetric
+    where = f" at {np.round(point, 6).tolist()}"
+    if not np.all(np.isfinite(H)):  # eigvalsh may give finite numbers for a NaN matrix
+        raise ValueError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
     eigenvalues = np.linalg.eigvalsh(H)
     L = float(eigenvalues[-1])
-    where = f" at {np.round(point, 6).tolist()}"
-    if not math.isfinite(L):
-        raise ValueError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
     if L <= 0:
         message = (f"The curvature{where} is nowhere positive (largest Hessian eigenvalue {L:.4g}): "
                    "this is a hilltop or a ridge, not a bowl, so no step size is stable here; "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -25,7 +25,7 @@ import numpy as np
 __all__ = ["Optimizer"]
 
 
-class _ParamState(Mapping):
+class _ParamState(MutableMapping):
     """Per-parameter state: a ``defaultdict(dict)`` keyed by parameter *identity*.
 
     Tensors compare elementwise, so they cannot be ordinary dict keys; this
@@ -55,6 +55,12 @@ class _ParamState(Mapping):
     def get(self, key, default=None):
         entry = self._items.get(id(key))
         return default if entry is None else entry[1]
+
+    def setdefault(self, key, default=None):
+        entry = self._items.get(id(key))
+        if entry is None:
+            entry = self._items[id(key)] = (key, default)
+        return entry[1]
 
     def __iter__(self) -> Iterator:
         return (key for key, _ in self._items.values())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from . import checks
 from . import functional as F
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -119,11 +120,11 @@ _CLASSES: dict[str, type[Optimizer]] = {
 }
 
 _FUNCTIONAL: dict[str, FunctionalOptimizer] = {
-    "sgd": _functional("sgd", F.sgd_init, F.sgd_update, F.check_sgd_options),
-    "adam": _functional("adam", F.adam_init, F.adam_update, F.check_adam_options),
-    "adamw": _functional("adamw", F.adamw_init, F.adamw_update, F.check_adam_options, weight_decay=1e-2),
-    "rmsprop": _functional("rmsprop", F.rmsprop_init, F.rmsprop_update, F.check_rmsprop_options),
-    "adagrad": _functional("adagrad", F.adagrad_init, F.adagrad_update, F.check_adagrad_options),
+    "sgd": _functional("sgd", F.sgd_init, F.sgd_update, checks.check_sgd_options),
+    "adam": _functional("adam", F.adam_init, F.adam_update, checks.check_adam_options),
+    "adamw": _functional("adamw", F.adamw_init, F.adamw_update, checks.check_adam_options, weight_decay=1e-2),
+    "rmsprop": _functional("rmsprop", F.rmsprop_init, F.rmsprop_update, checks.check_rmsprop_options),
+    "adagrad": _functional("adagrad", F.adagrad_init, F.adagrad_update, checks.check_adagrad_options),
 }
 
 

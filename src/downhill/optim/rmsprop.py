@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import checks
 from . import functional as F
 from .optimizer import Optimizer
 
@@ -45,7 +46,7 @@ class RMSprop(Optimizer):
     _state_type = F.RMSpropState
     _init_keys = ("momentum", "centered")
     _update_keys = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
-    _check_fn = staticmethod(F.check_rmsprop_options)
+    _check_fn = staticmethod(checks.check_rmsprop_options)
 
     def __init__(
         self,
@@ -68,5 +69,5 @@ class RMSprop(Optimizer):
             "centered": centered,
             "maximize": maximize,
         }
-        F.check_rmsprop_options(**defaults)
+        checks.check_rmsprop_options(**defaults)
         super().__init__(params, defaults)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import checks
 from . import functional as F
 from .optimizer import Optimizer
 
@@ -43,7 +44,7 @@ class SGD(Optimizer):
     _state_type = F.SGDState
     _init_keys = ()
     _update_keys = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
-    _check_fn = staticmethod(F.check_sgd_options)
+    _check_fn = staticmethod(checks.check_sgd_options)
 
     def __init__(
         self,
@@ -64,5 +65,5 @@ class SGD(Optimizer):
             "nesterov": nesterov,
             "maximize": maximize,
         }
-        F.check_sgd_options(**defaults)
+        checks.check_sgd_options(**defaults)
         super().__init__(params, defaults)

@@ -143,6 +143,15 @@ class LRScheduler:
 
         Call it after ``optimizer.step()``. Passing ``epoch`` is deprecated (as
         in PyTorch) and jumps to that epoch using the closed form.
+
+        >>> import downhill as dh
+        >>> from downhill.optim import SGD
+        >>> from downhill.optim.lr_scheduler import StepLR
+        >>> opt = SGD([dh.tensor(1.0, requires_grad=True)], lr=1.0)
+        >>> scheduler = StepLR(opt, step_size=1, gamma=0.5)
+        >>> opt.step(); scheduler.step()
+        >>> opt.param_groups[0]["lr"], scheduler.last_epoch
+        (0.5, 1)
         """
         self._step_count += 1
         if epoch is not None:
@@ -185,7 +194,20 @@ class LRScheduler:
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a state from :meth:`state_dict` (load the optimizer's state too)."""
+        """Restore a state from :meth:`state_dict` (load the optimizer's state too).
+
+        >>> import downhill as dh
+        >>> from downhill.optim import SGD
+        >>> from downhill.optim.lr_scheduler import ExponentialLR
+        >>> opt = SGD([dh.tensor(1.0, requires_grad=True)], lr=1.0)
+        >>> scheduler = ExponentialLR(opt, gamma=0.5)
+        >>> scheduler.step(); scheduler.step()
+        >>> fresh_opt = SGD([dh.tensor(1.0, requires_grad=True)], lr=1.0)
+        >>> fresh = ExponentialLR(fresh_opt, gamma=0.5)
+        >>> fresh_opt.load_state_dict(opt.state_dict()); fresh.load_state_dict(scheduler.state_dict())
+        >>> fresh.step(); fresh.get_last_lr()
+        [0.125]
+        """
         self.__dict__.update(copy.deepcopy(state_dict))
 
     def __repr__(self) -> str:

@@ -101,7 +101,16 @@ class SequentialLR(_Composite):
             target.last_epoch -= 1
 
     def step(self) -> None:  # type: ignore[override]
-        """Advance one epoch, handing over to the next scheduler at a milestone."""
+        """Advance one epoch, handing over to the next scheduler at a milestone.
+
+        >>> import downhill as dh
+        >>> from downhill.optim import SGD
+        >>> from downhill.optim.lr_scheduler import ConstantLR, StepLR
+        >>> opt = SGD([dh.tensor(1.0, requires_grad=True)], lr=1.0)
+        >>> scheduler = SequentialLR(opt, [ConstantLR(opt, 0.5, 1), StepLR(opt, 1, 0.1)], milestones=[1])
+        >>> scheduler.step(); scheduler.get_last_lr()
+        [1.0]
+        """
         self.last_epoch += 1
         index = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[index]
@@ -136,7 +145,16 @@ class ChainedScheduler(_Composite):
         self._last_lr = group_values(self._schedulers[-1].optimizer)
 
     def step(self) -> None:  # type: ignore[override]
-        """Step every member scheduler once."""
+        """Step every member scheduler once.
+
+        >>> import downhill as dh
+        >>> from downhill.optim import SGD
+        >>> from downhill.optim.lr_scheduler import ExponentialLR
+        >>> opt = SGD([dh.tensor(1.0, requires_grad=True)], lr=1.0)
+        >>> scheduler = ChainedScheduler([ExponentialLR(opt, 0.5), ExponentialLR(opt, 0.5)])
+        >>> scheduler.step(); scheduler.get_last_lr()
+        [0.25]
+        """
         for scheduler in self._schedulers:
             scheduler.step()
         self._last_lr = group_values(self._schedulers[-1].optimizer)

@@ -253,7 +253,14 @@ class CyclicLR(LRScheduler):
             self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
 
     def scale_fn(self, x: float) -> float:
-        """The amplitude factor for cycle (or iteration) ``x``."""
+        """The amplitude factor for cycle (or iteration) ``x``.
+
+        >>> import downhill as dh
+        >>> from downhill.optim import SGD
+        >>> opt = SGD([dh.tensor(1.0, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> CyclicLR(opt, 0.1, 0.5, mode="triangular2").scale_fn(3)
+        0.25
+        """
         if self._scale_fn_custom is not None:
             return self._scale_fn_custom(x)
         if self.mode == "triangular":

@@ -72,7 +72,15 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
 
     def step(self, metrics: SupportsFloat, epoch: int | None = None) -> None:  # type: ignore[override]
-        """Record this epoch's metric (e.g. the validation loss) and reduce the rate if it has plateaued."""
+        """Record this epoch's metric (e.g. the validation loss) and reduce the rate if it has plateaued.
+
+        >>> import downhill as dh
+        >>> from downhill.optim import SGD
+        >>> opt = SGD([dh.tensor(1.0, requires_grad=True)], lr=1.0)
+        >>> scheduler = ReduceLROnPlateau(opt, patience=0, factor=0.5)
+        >>> scheduler.step(1.0); scheduler.step(1.0); scheduler.get_last_lr()
+        [0.5]
+        """
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1

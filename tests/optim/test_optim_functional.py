@@ -1,0 +1,192 @@
+"""The pure update functions against torch.optim, and their array contract.
+
+Gradients here are analytic (NumPy), so these tests check the optimizers'
+mathematics alone, independent of the autodiff engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from downhill import optim
+from downhill.optim import functional as F
+
+from .problems import HIMMELBLAU, ROSENBROCK, grid_cases, run_functional, run_torch, split_options
+
+CASES = list(grid_cases())
+
+
+@pytest.mark.parametrize(("name", "options", "mountain", "start"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_trajectory_matches_torch(name, options, mountain, start):
+    ours = run_functional(name, options, mountain, start, steps=200)
+    theirs = run_torch(name, options, mountain, start, steps=200)
+    assert np.all(np.isfinite(theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=0)
+    # The run actually went somewhere (a frozen climber would match trivially).
+    assert np.linalg.norm(ours[-1] - ours[0]) > 1e-2
+
+
+@pytest.mark.parametrize(("name", "options", "mountain", "start"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_grid_is_not_chaotic(name, options, mountain, start):
+    # The 1e-10 comparison is only meaningful where rounding is not amplified:
+    # moving the start by one ulp must move the whole run by less than 1e-12.
+    path = run_functional(name, options, mountain, start, steps=200)
+    nudged = run_functional(name, options, mountain, (start[0] * (1 + 2**-52), start[1]), steps=200)
+    scale = np.abs(path).max(axis=1, keepdims=True)
+    assert np.max(np.abs(path - nudged) / scale) < 1e-12
+
+
+UPDATES = [
+    ("sgd", {"lr": 0.01, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+    ("adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1}),
+    ("adamw", {"lr": 0.01}),
+    ("rmsprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
+    ("adagrad", {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1, "weight_decay": 0.1}),
+]
+
+
+def _steps(name, options, p, grads):
+    """Apply the pure update once per gradient in ``grads``; return the params and states."""
+    init, update = optim.get_functional(name).bind(**options)
+    state = init(p)
+    out = []
+    for g in grads:
+        p, state = update(p, g, state)
+        out.append((p, state))
+    return out
+
+
+@pytest.mark.parametrize(("name", "options"), UPDATES, ids=[u[0] for u in UPDATES])
+def test_batch_of_climbers_equals_one_by_one(name, options):
+    # A (n, d) batch moves each row exactly as it would move alone.
+    rng = np.random.default_rng(0)
+    batch = rng.standard_normal((7, 3))
+    grads = [rng.standard_normal((7, 3)) for _ in range(5)]
+    together = _steps(name, options, batch, grads)[-1][0]
+    for row in range(7):
+        alone = _steps(name, options, batch[row], [g[row] for g in grads])[-1][0]
+        np.testing.assert_array_equal(together[row], alone)
+
+
+@pytest.mark.parametrize("shape", [(), (4,), (2, 3), (2, 3, 4)])
+@pytest.mark.parametrize(("name", "options"), UPDATES, ids=[u[0] for u in UPDATES])
+def test_any_shape_gives_arrays_of_that_shape(name, options, shape):
+    rng = np.random.default_rng(1)
+    p = rng.standard_normal(shape)
+    grads = [rng.standard_normal(shape) for _ in range(3)]
+    new_p, state = _steps(name, options, p, grads)[-1]
+    assert isinstance(new_p, np.ndarray) and new_p.shape == shape
+    for value in state:
+        if isinstance(value, np.ndarray):
+            assert value.shape == shape
+        else:
+            assert value is None or isinstance(value, int)
+
+
+@pytest.mark.parametrize(("name", "options"), UPDATES, ids=[u[0] for u in UPDATES])
+def test_inputs_are_never_mutated(name, options):
+    rng = np.random.default_rng(2)
+    init, update = optim.get_functional(name).bind(**options)
+    p = rng.standard_normal(5)
+    state = init(p)
+    for _ in range(2):  # the second call sees a state with every array present
+        g = rng.standard_normal(5)
+        before = (p.copy(), g.copy(), [v.copy() if isinstance(v, np.ndarray) else v for v in state])
+        new_p, new_state = update(p, g, state)
+        np.testing.assert_array_equal(p, before[0])
+        np.testing.assert_array_equal(g, before[1])
+        for value, old in zip(state, before[2]):
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(value, old)
+        # And the new state shares no memory with the inputs.
+        for value in new_state:
+            if isinstance(value, np.ndarray):
+                assert not np.shares_memory(value, g) and not np.shares_memory(value, p)
+        assert not np.shares_memory(new_p, p)
+        p, state = new_p, new_state
+
+
+@pytest.mark.parametrize(("name", "options"), UPDATES, ids=[u[0] for u in UPDATES])
+def test_float32_stays_float32(name, options):
+    p = np.array([1.0, -2.0], dtype=np.float32)
+    new_p, state = _steps(name, options, p, [np.array([0.5, 0.25], dtype=np.float32)] * 2)[-1]
+    assert new_p.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in state if isinstance(v, np.ndarray))
+
+
+@pytest.mark.parametrize(("name", "options"), UPDATES, ids=[u[0] for u in UPDATES])
+def test_one_learning_rate_per_climber(name, options):
+    # lr of shape (n, 1): row i moves as a lone climber with lr[i].
+    rng = np.random.default_rng(3)
+    batch = rng.standard_normal((4, 2))
+    lrs = np.array([[0.001], [0.01], [0.05], [0.1]])
+    grads = [rng.standard_normal((4, 2)) for _ in range(4)]
+    together = _steps(name, {**options, "lr": lrs}, batch, grads)[-1][0]
+    for row in range(4):
+        alone = _steps(name, {**options, "lr": float(lrs[row, 0])}, batch[row], [g[row] for g in grads])[-1][0]
+        np.testing.assert_allclose(together[row], alone, rtol=1e-15, atol=0)
+
+
+def test_sgd_momentum_buffer_starts_from_the_first_gradient():
+    # PyTorch: the buffer is a copy of the first gradient, not (1 - dampening) * g.
+    p, g = np.array([1.0]), np.array([2.0])
+    _, state = F.sgd_update(p, g, F.sgd_init(p), lr=0.1, momentum=0.9, dampening=0.5)
+    np.testing.assert_array_equal(state.momentum_buffer, g)
+    assert not np.shares_memory(state.momentum_buffer, g)
+
+
+def test_sgd_without_momentum_keeps_no_state():
+    p = np.array([1.0])
+    new_p, state = F.sgd_update(p, np.array([2.0]), F.sgd_init(p), lr=0.1)
+    assert state.momentum_buffer is None
+    np.testing.assert_allclose(new_p, [0.8])
+
+
+def test_adam_state_matches_torch_after_steps():
+    # Not only the parameters: the moments and the step count agree too.
+    name, options = "adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}
+    init_options, update_options = split_options(name, options)
+    p = np.array([-1.5, 2.0])
+    state = F.adam_init(p, **init_options)
+    tp = torch.tensor(p, requires_grad=True)
+    topt = torch.optim.Adam([tp], **options)
+    for _ in range(20):
+        p, state = F.adam_update(p, ROSENBROCK.grad_array(p), state, **update_options)
+        topt.zero_grad()
+        ROSENBROCK.f(tp[0], tp[1]).backward()
+        topt.step()
+    tstate = topt.state[tp]
+    assert state.step == int(tstate["step"].item()) == 20
+    for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+        np.testing.assert_allclose(getattr(state, key), tstate[key].numpy(), rtol=1e-12)
+
+
+def test_maximize_on_minus_f_is_minimize_on_f():
+    # Flipping the sign twice is exact, so the two runs are identical.
+    from .problems import negated
+
+    up = run_functional("rmsprop", {"lr": 0.01, "maximize": True}, negated(HIMMELBLAU), (0.0, 0.0), 50)
+    down = run_functional("rmsprop", {"lr": 0.01}, HIMMELBLAU, (0.0, 0.0), 50)
+    np.testing.assert_array_equal(up, down)
+
+
+def test_adamw_update_is_adam_with_decoupled_decay():
+    p, g = np.array([1.0, 2.0]), np.array([0.3, -0.2])
+    a = F.adamw_update(p, g, F.adamw_init(p), lr=0.1, weight_decay=0.2)
+    b = F.adam_update(p, g, F.adam_init(p), lr=0.1, weight_decay=0.2, decoupled_weight_decay=True)
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_adagrad_init_fills_the_accumulator():
+    state = F.adagrad_init(np.zeros((2, 2)), initial_accumulator_value=0.5)
+    assert state.step == 0
+    np.testing.assert_array_equal(state.sum, np.full((2, 2), 0.5))
+
+
+def test_rmsprop_init_creates_only_the_buffers_needed():
+    plain = F.rmsprop_init(np.zeros(3))
+    assert plain.momentum_buffer is None and plain.grad_avg is None
+    full = F.rmsprop_init(np.zeros(3), momentum=0.9, centered=True)
+    assert full.momentum_buffer.shape == (3,) and full.grad_avg.shape == (3,)
