@@ -1,10 +1,484 @@
-"""The ``downhill`` command (grows with the pictures issue); for now the tour in numbers."""
+"""The ``downhill`` command: one subcommand per idea, and a tour of them all.
+
+A thin shell over the library: every number it prints comes from a library
+function. Output is for people by default; ``--json`` prints one JSON document
+for machines. A divergence is a result (exit 0, status "diverged"). Bad input
+gets one line on stderr saying what was wrong and what is accepted, and exit
+status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import sys
 
-def main() -> None:
-    """Entry point of the ``downhill`` command."""
-    from .__main__ import main as demo
+import click
+import numpy as np
 
-    demo()
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(click.ClickException):
+    """Input the command cannot use; reported in one line with exit status 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+# --------------------------------------------------------------- parsing help
+def _numbers(text, what, count=None):
+    """'1.5,-2' -> [1.5, -2.0]; one clear error otherwise."""
+    parts = [p for p in str(text).replace(" ", "").split(",") if p != ""]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise BadInput(f"{what} must be numbers separated by commas (like 1.5,-2), got {text!r}") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise BadInput(f"{what} must be finite numbers separated by commas (like 1.5,-2), got {text!r}")
+    if count is not None and len(values) != count:
+        raise BadInput(f"{what} needs {count} number(s) separated by commas, got {len(values)}: {text!r}")
+    return values
+
+
+def _landscape(text):
+    """A landscape name or a formula typed by a person (parsed, never evaluated)."""
+    from .landscapes import ExpressionError, from_expression, get, names
+
+    key = str(text).strip()
+    if key.lower().replace("-", "_") in names():
+        return get(key)
+    try:
+        return from_expression(key)
+    except ExpressionError as error:
+        raise BadInput(_one_line(error) + f"; or use a landscape name: {', '.join(names())}") from None
+
+
+def _one_line(error):
+    reason = getattr(error, "reason", None)
+    if reason is None:
+        return str(error).splitlines()[0]
+    start = getattr(error, "start", None)
+    where = f" (at character {start + 1})" if isinstance(start, int) else ""
+    hint = getattr(error, "hint", "")
+    return f"cannot use the formula: {reason}{where}" + (f"; {hint}" if hint else "")
+
+
+def _emit(data, as_json, human):
+    if as_json:
+        click.echo(json.dumps(data, allow_nan=False, default=_json_default))
+    else:
+        click.echo(human)
+
+
+def _json_default(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _saved(path, kind="picture"):
+    click.echo(f"wrote {kind} {path}", err=False)
+
+
+OPTIMIZER_ALIASES = {
+    "momentum": ("sgd", {"momentum": 0.9}),
+    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
+}
+
+
+def _optimizer(name, momentum=None, nesterov=False, beta1=None, beta2=None):
+    """An optimizer name (or the aliases momentum, nesterov) and its options."""
+    from .optim import names
+
+    key = name.strip().lower()
+    if key in OPTIMIZER_ALIASES:
+        base, options = OPTIMIZER_ALIASES[key]
+        options = dict(options)
+    elif key in names():
+        base, options = key, {}
+    else:
+        accepted = ", ".join([*names(), *OPTIMIZER_ALIASES])
+        raise BadInput(f"unknown optimizer {name!r}; accepted: {accepted}")
+    if momentum is not None:
+        if base != "sgd" and base != "rmsprop":
+            raise BadInput(f"--momentum applies to sgd and rmsprop, not {base}")
+        options["momentum"] = momentum
+    if nesterov:
+        options["nesterov"] = True
+    if beta1 is not None or beta2 is not None:
+        if base not in ("adam", "adamw"):
+            raise BadInput(f"--beta1/--beta2 apply to adam and adamw, not {base}")
+        options["betas"] = (0.9 if beta1 is None else beta1, 0.999 if beta2 is None else beta2)
+    return base, options
+
+
+def _positive_int(value, what):
+    if value < 0:
+        raise BadInput(f"{what} must be 0 or more, got {value}")
+    return value
+
+
+def _lr(value):
+    if not (math.isfinite(value) and value >= 0):
+        raise BadInput(f"--lr must be a finite number >= 0, got {value}")
+    return value
+
+
+# ------------------------------------------------------------------ commands
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="downhill")
+def cli():
+    """downhill: the five ideas of the mountain climber, to run and look at.
+
+    \b
+    derivative  the speedometer: how fast a formula changes at a point
+    gradient    the foggy mountain: which way is downhill, and how steep
+    descend     gradient descent: feel the ground, take a step, repeat
+    graph       the chain rule: the graph of a formula, link by link
+    lr-sweep    the learning rate: too small, good, too big
+    tour        all of it, with pictures and an index page
+    """
+
+
+@cli.command()
+@click.argument("formula")
+@click.option("--at", "at", required=True, help="The point x, e.g. --at 2")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Save the speedometer picture (PNG or SVG).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
+def derivative(formula, at, plot, as_json):
+    """The derivative of a one-variable FORMULA at a point (the speedometer)."""
+    from .explain import derivative_at
+
+    (x,) = _numbers(at, "--at", 1)
+    landscape = _landscape(formula)
+    try:
+        reading = derivative_at(landscape, x)
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    _emit(reading.to_dict(), as_json,
+          f"f(x) = {reading.formula}\nf({x:g}) = {reading.value:.10g}\nf'({x:g}) = {reading.slope:.10g}\n"
+          f"{reading.sentence}")
+    if plot:
+        from . import viz
+
+        viz.speedometer(lambda t: landscape(t), x, save=plot)
+        if not as_json:
+            _saved(plot)
+
+
+@cli.command()
+@click.argument("formula")
+@click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Save the map with the arrow downhill.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
+def gradient(formula, at, plot, as_json):
+    """The gradient of FORMULA (or a landscape name) at a point: which way is downhill."""
+    from .explain import gradient_at
+
+    landscape = _landscape(formula)
+    point = _numbers(at, "--at", len(landscape.variables))
+    try:
+        reading = gradient_at(landscape, point)
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    vector = ", ".join(f"{g:.10g}" for g in reading.gradient)
+    down = ", ".join(f"{d:.6f}" for d in reading.downhill)
+    _emit(reading.to_dict(), as_json,
+          f"f = {reading.formula}\nvalue     = {reading.value:.10g}\ngradient  = ({vector})\n"
+          f"downhill  = ({down})\nsteepness = {reading.steepness:.10g}\n{reading.sentence}")
+    if plot:
+        from . import viz
+        from .optim.trajectory import Trajectory
+
+        if len(landscape.variables) != 2:
+            raise BadInput("--plot draws a map, which needs a formula of two variables")
+        viz.mountain(landscape, paths=(), field=True, save=plot, marker=point)
+        if not as_json:
+            _saved(plot)
+
+
+def _descend_options(f):
+    f = click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")(f)
+    f = click.option("--optimizer", default="sgd", show_default=True,
+                     help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad")(f)
+    f = click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")(f)
+    f = click.option("--steps", type=int, default=1000, show_default=True, help="Most steps to take.")(f)
+    f = click.option("--momentum", type=float, default=None, help="Momentum (sgd, rmsprop).")(f)
+    f = click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd).")(f)
+    f = click.option("--beta1", type=float, default=None, help="Adam's beta1.")(f)
+    f = click.option("--beta2", type=float, default=None, help="Adam's beta2.")(f)
+    f = click.option("--tol", type=float, default=1e-8, show_default=True,
+                     help="Stop when the slope is at most this.")(f)
+    return f
+
+
+@cli.command()
+@click.argument("landscape")
+@_descend_options
+@click.option("--plot", type=click.Path(dir_okay=False), help="Save the path on the map (PNG/SVG).")
+@click.option("--animate", type=click.Path(dir_okay=False), help="Save the climb as an animated GIF.")
+@click.option("--json", "as_json", is_flag=True, help="Print the trajectory as JSON.")
+def descend(landscape, start, optimizer, lr, steps, momentum, nesterov, beta1, beta2, tol, plot, animate,
+            as_json):
+    """Walk down LANDSCAPE (a name or a formula) from --start."""
+    from .optim.descend import descend as climb
+
+    surface = _landscape(landscape)
+    point = _numbers(start, "--start", len(surface.variables))
+    name, options = _optimizer(optimizer, momentum, nesterov, beta1, beta2)
+    _positive_int(steps, "--steps")
+    _lr(lr)
+    try:
+        trajectory = climb(surface, point, optimizer=name, lr=lr, steps=steps, tol=tol, **options)
+    except (ValueError, TypeError) as error:
+        raise BadInput(str(error).splitlines()[0]) from None
+    final = ", ".join(f"{v:.10g}" for v in trajectory.final_point)
+    settings = "".join(f", {k}={v}" for k, v in options.items())
+    human = (f"{surface.name}: {surface.formula}\noptimizer {name}{settings}, lr={lr:g}\n"
+             f"status: {trajectory.status} after {trajectory.steps_taken} steps\n"
+             f"final point: ({final})\nfinal value: {trajectory.final_value:.10g}\n"
+             f"{trajectory.summary()}")
+    _emit(trajectory.to_dict(), as_json, human)
+    if plot or animate:
+        from . import viz
+
+        if plot:
+            viz.mountain(surface, paths=[trajectory], save=plot)
+            if not as_json:
+                _saved(plot)
+        if animate:
+            viz.animate(surface, [trajectory], save=animate)
+            if not as_json:
+                _saved(animate, "animation")
+
+
+@cli.command()
+@click.argument("landscape")
+@click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")
+@click.option("--optimizers", default="sgd,momentum,adam", show_default=True,
+              help="Comma-separated optimizers to race.")
+@click.option("--lrs", default=None, help="Comma-separated learning rates, one per optimizer (or one for all).")
+@click.option("--steps", type=int, default=1000, show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), help="Save the race on one map with loss curves.")
+@click.option("--json", "as_json", is_flag=True)
+def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
+    """Race several optimizers down LANDSCAPE from the same start."""
+    from .optim.compare import compare_optimizers
+
+    surface = _landscape(landscape)
+    point = _numbers(start, "--start", len(surface.variables))
+    specs = [s for s in optimizers.split(",") if s.strip()]
+    if not specs:
+        raise BadInput("--optimizers needs at least one name")
+    parsed = [_optimizer(s) for s in specs]
+    rates = _numbers(lrs, "--lrs") if lrs else None
+    if rates is not None and len(rates) not in (1, len(specs)):
+        raise BadInput(f"--lrs needs one rate, or one per optimizer ({len(specs)}); got {len(rates)}")
+    _positive_int(steps, "--steps")
+    runs = compare_optimizers(surface, point, [(label.strip(), base, opts) for label, (base, opts)
+                                              in zip(specs, parsed)], lrs=rates, steps=steps)
+    lines = [f"{'optimizer':<12} {'lr':>8}  {'status':<10} {'steps':>6}  final value"]
+    for run in runs:
+        lines.append(f"{run.label:<12} {run.lr:>8g}  {run.trajectory.status:<10} "
+                     f"{run.trajectory.steps_taken:>6}  {run.trajectory.final_value:.6g}")
+    _emit([{"label": r.label, "lr": r.lr, **r.trajectory.to_dict()} for r in runs], as_json, "\n".join(lines))
+    if plot:
+        from . import viz
+
+        viz.compare(surface, {f"{r.label} (lr={r.lr:g})": r.trajectory for r in runs}, save=plot)
+        if not as_json:
+            _saved(plot)
+
+
+@cli.command("lr-sweep")
+@click.argument("landscape")
+@click.option("--start", required=True, help="Starting point, e.g. --start 0,0")
+@click.option("--lrs", default=None, help="Comma-separated learning rates (default: 12 from 1e-5 to 10).")
+@click.option("--optimizer", default="sgd", show_default=True)
+@click.option("--steps", type=int, default=200, show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), help="Save final value against learning rate.")
+@click.option("--json", "as_json", is_flag=True)
+def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
+    """Run one climb at many learning rates: which are too small, good, too big."""
+    from .optim.lr_tools import lr_advice, lr_sweep
+
+    surface = _landscape(landscape)
+    point = _numbers(start, "--start", len(surface.variables))
+    rates = _numbers(lrs, "--lrs") if lrs else np.logspace(-5, 1, 12).tolist()
+    if any(r < 0 for r in rates):
+        raise BadInput("--lrs must be numbers >= 0")
+    name, options = _optimizer(optimizer)
+    _positive_int(steps, "--steps")
+    sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, **options)
+    advice = None
+    try:
+        advice = lr_advice(surface, point)
+    except ValueError:
+        pass
+    diverged = [r.lr for r in sweep.rows if r.status == "diverged"]
+    human = sweep.table()
+    human += "\n" + (f"diverged (fell off the mountain): {', '.join(f'{r:g}' for r in diverged)}"
+                     if diverged else "no learning rate diverged")
+    if advice is not None:
+        human += "\n" + advice.message
+    data = sweep.to_dict()
+    if advice is not None:
+        data["max_stable_lr"] = advice.max_stable_lr if math.isfinite(advice.max_stable_lr) else None
+    _emit(data, as_json, human)
+    if plot:
+        from . import viz
+
+        viz.lr_sweep_plot(sweep, max_stable_lr=None if advice is None else advice.max_stable_lr, save=plot)
+        if not as_json:
+            _saved(plot)
+
+
+@cli.command()
+@click.argument("landscape")
+@click.option("--optimizer", default="sgd", show_default=True)
+@click.option("--lr", type=float, default=0.01, show_default=True)
+@click.option("--steps", type=int, default=200, show_default=True)
+@click.option("--grid", type=int, default=60, show_default=True, help="Starts per side of the grid.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Save the basin map.")
+@click.option("--json", "as_json", is_flag=True)
+def basins(landscape, optimizer, lr, steps, grid, plot, as_json):
+    """Drop a climber on every point of a grid: which minimum does each reach?"""
+    from .optim.basins import basins as find_basins
+
+    surface = _landscape(landscape)
+    if len(surface.variables) != 2:
+        raise BadInput("basins needs a landscape of two variables")
+    if not 2 <= grid <= 1000:
+        raise BadInput(f"--grid must be between 2 and 1000, got {grid}")
+    name, options = _optimizer(optimizer)
+    _positive_int(steps, "--steps")
+    _lr(lr)
+    result = find_basins(surface, optimizer=name, lr=lr, grid=grid, steps=steps, **options)
+    _emit(result.to_dict(), as_json, result.summary() if hasattr(result, "summary") else str(result))
+    if plot:
+        from . import viz
+
+        viz.basins_plot(result, save=plot)
+        if not as_json:
+            _saved(plot)
+
+
+@cli.command()
+@click.argument("formula")
+@click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
+@click.option("--out", type=click.Path(dir_okay=False), help="Save the graph picture (PNG or SVG).")
+@click.option("--json", "as_json", is_flag=True)
+def graph(formula, at, out, as_json):
+    """The computational graph of FORMULA at a point: the chain rule, link by link."""
+    from .autodiff.graph import graph_of
+    from .autodiff.tensor import Tensor
+    from .landscapes.namespaces import DOWNHILL_FUNCTIONS
+
+    surface = _landscape(formula)
+    point = _numbers(at, "--at", len(surface.variables))
+    inputs = [Tensor(np.float64(v), requires_grad=True) for v in point]
+    value = surface.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
+    result = graph_of(value, names=dict(zip(surface.variables, inputs)))
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    _emit(data, as_json, result.describe() if hasattr(result, "describe") else json.dumps(data, indent=1,
+                                                                                          default=_json_default))
+    if out:
+        from . import viz
+
+        viz.graph(value, names=dict(zip(surface.variables, inputs)), save=out)
+        if not as_json:
+            _saved(out)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def landscapes(as_json):
+    """The test mountains: names, formulas, known minima."""
+    from .landscapes import get, names
+
+    rows = []
+    for name in names():
+        land = get(name)
+        rows.append({
+            "name": land.name, "formula": land.formula, "domain": [list(d) for d in land.domain],
+            "minima": [{"point": list(m.point), "value": m.value} for m in land.minima],
+            "smooth": land.smooth, "many_local_minima": land.many_local_minima,
+        })
+    human = "\n".join(
+        f"{r['name']:<17} {r['formula']}\n{'':<17} minimum {r['minima'][0]['value']:.6g} at "
+        + "; ".join("(" + ", ".join(f"{c:.6g}" for c in m["point"]) + ")" for m in r["minima"])
+        for r in rows
+    )
+    _emit(rows, as_json, human)
+
+
+@cli.command()
+@click.argument("dataset")
+@click.option("--hidden", default="32,32", show_default=True, help="Hidden layer sizes.")
+@click.option("--epochs", type=int, default=100, show_default=True)
+@click.option("--lr", type=float, default=0.05, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), help="Save loss/accuracy curves (and the boundary).")
+@click.option("--json", "as_json", is_flag=True)
+def train(dataset, hidden, epochs, lr, seed, plot, as_json):
+    """Train a small network on DATASET (moons, circles, spirals, xor, blobs, digits)."""
+    from .nn.recipes import DATASETS, train_classifier
+
+    if dataset not in DATASETS:
+        raise BadInput(f"unknown dataset {dataset!r}; accepted: {', '.join(DATASETS)}")
+    sizes = [int(v) for v in _numbers(hidden, "--hidden")]
+    if any(s <= 0 for s in sizes):
+        raise BadInput("--hidden sizes must be positive whole numbers, like 32,32")
+    if epochs <= 0:
+        raise BadInput(f"--epochs must be 1 or more, got {epochs}")
+    _lr(lr)
+    result = train_classifier(dataset, hidden=sizes, epochs=epochs, lr=lr, seed=seed, progress=not as_json)
+    _emit(result.to_dict(), as_json, result.summary())
+    if plot:
+        from . import viz
+
+        viz.training(result.history, save=plot)
+        if not as_json:
+            _saved(plot)
+
+
+@cli.command()
+@click.option("--out", default="downhill-tour", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the pictures and the index page.")
+def tour(out):
+    """The whole module: speedometer, foggy mountain, descent, bicycle chain, learning rate."""
+    from .tour import run_tour
+
+    index = run_tour(out, echo=click.echo)
+    click.echo(f"the tour is in {index}")
+
+
+def main(argv=None):
+    """Run the command; bad input -> one line on stderr and exit status 2."""
+    from .landscapes import ExpressionError
+
+    try:
+        cli.main(args=argv, prog_name="downhill", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as error:  # pragma: no cover - click >= 8.2
+        click.echo(error.ctx.get_help())
+        sys.exit(0)
+    except click.ClickException as error:
+        click.echo(f"downhill: {error.format_message()}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Abort:
+        click.echo("downhill: stopped", err=True)
+        sys.exit(1)
+    except ExpressionError as error:
+        click.echo(f"downhill: {_one_line(error)}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (ValueError, TypeError) as error:
+        click.echo(f"downhill: {str(error).splitlines()[0]}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

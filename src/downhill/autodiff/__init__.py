@@ -6,15 +6,15 @@ from .tensor import Tensor  # noqa: I001
 from .anomaly import AnomalyError, detect_anomaly
 from .check import GradcheckError, gradcheck, numerical_derivative, numerical_grad
 from .composites import (
-    dot, flatten, log_softmax, logsumexp, mean, min, minimum, outer, prod, relu, softmax,
+    dot, flatten, log_softmax, logsumexp, mean, min, minimum, outer, prod, softmax,
     square, squeeze, stack, std, var,
 )
 from .creation import arange, eye, full, linspace, ones, ones_like, tensor, zeros, zeros_like
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import (
-    OPS, abs, add, arctan, astype, broadcast_to, clip, concatenate, cos, cosh, divide, exp,
+    OPS, abs, add, arctan, astype, broadcast_to, clip, concatenate, cos, cosh, divide, erf, exp,
     expand_dims, expm1, getitem, log, log1p, matmul, max, maximum, multiply, negative, norm,
-    power, reshape, scatter, sigmoid, sign, sin, sinh, softplus, sqrt, subtract, sum, swapaxes,
+    power, relu, reshape, scatter, sigmoid, sign, sin, sinh, softplus, sqrt, subtract, sum, swapaxes,
     tan, tanh, transpose, where,
 )
 from .tensor import Tensor

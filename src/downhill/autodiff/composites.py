@@ -52,16 +52,6 @@ def square(x):
     return x * x
 
 
-def relu(x):
-    """Elementwise max(x, 0). Its derivative at 0 is taken as 0 (PyTorch's convention).
-
-    >>> import downhill as dh
-    >>> dh.relu(dh.tensor([-1.0, 0.0, 2.0]))
-    tensor([0., 0., 2.])
-    """
-    return where(x > 0 if isinstance(x, Tensor) else _raw(x) > 0, x, 0)
-
-
 def minimum(x1, x2):
     """Elementwise smaller of two values; a tie splits the gradient evenly.
 
@@ -277,6 +267,6 @@ def _as_tensor(x):
 
 
 __all__ = [
-    "square", "relu", "minimum", "min", "mean", "var", "std", "prod", "logsumexp",
+    "square", "minimum", "min", "mean", "var", "std", "prod", "logsumexp",
     "softmax", "log_softmax", "dot", "outer", "flatten", "squeeze", "stack",
 ]

@@ -809,6 +809,7 @@ from .ops import (  # noqa: E402
     abs,
     tanh,
     sigmoid,
+    relu,
     clip,
     norm,
 )
@@ -819,7 +820,6 @@ from .composites import (  # noqa: E402
     mean,
     min,
     prod,
-    relu,
     squeeze,
     std,
     var,

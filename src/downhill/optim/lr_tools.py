@@ -79,7 +79,7 @@ class LRSweep:
 def _label_rows(lrs, finals, statuses, start_value):
     """too small / good / too big for each run.
 
-    A run is good if it converged, or if it closed at least 99% of the gap
+    A run is good if it converged, or if it closed at least 99.9% of the gap
     between the start and the best final value of the sweep. Otherwise it is
     too big if it diverged or its learning rate is above the best one, and
     too small if below.
@@ -94,7 +94,7 @@ def _label_rows(lrs, finals, statuses, start_value):
     for i, lr in enumerate(lrs):
         if statuses[i] == "diverged" or not math.isfinite(finals[i]):
             labels.append(TOO_BIG)
-        elif statuses[i] == "converged" or (gap > 0 and finals[i] - best_value <= 0.01 * gap):
+        elif statuses[i] == "converged" or (gap > 0 and finals[i] - best_value <= 1e-3 * gap):
             labels.append(GOOD)
         elif lr > lrs[best]:
             labels.append(TOO_BIG)

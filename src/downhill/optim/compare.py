@@ -1,0 +1,55 @@
+"""Race several optimizers (or learning rates) down the same mountain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .descend import descend
+from .trajectory import Trajectory
+
+# A sensible learning rate per optimizer when none is given: adaptive methods
+# move about lr per step, plain SGD moves lr times the slope.
+DEFAULT_LRS = {"sgd": 1e-3, "adam": 0.05, "adamw": 0.05, "rmsprop": 0.01, "adagrad": 0.5}
+
+
+@dataclass
+class Run:
+    """One contender of a race: its label, optimizer, options, learning rate and path."""
+
+    label: str
+    optimizer: str
+    options: dict
+    lr: float
+    trajectory: Trajectory
+
+
+def compare_optimizers(f, start, contenders, lrs=None, steps=1000, tol=1e-8):
+    """Run each contender from ``start``; return one :class:`Run` per contender.
+
+    ``contenders`` is a list of optimizer names, or of ``(label, name, options)``
+    triples (e.g. ``("momentum", "sgd", {"momentum": 0.9})``). ``lrs`` gives one
+    rate for all or one per contender (default: a rate suited to each).
+
+    >>> from downhill.optim.compare import compare_optimizers
+    >>> runs = compare_optimizers("booth", [0.0, 0.0], ["sgd", "adam"], lrs=[0.05, 0.1], steps=500)
+    >>> [(r.label, r.trajectory.status) for r in runs]
+    [('sgd', 'converged'), ('adam', 'converged')]
+    """
+    specs = [(c, c, {}) if isinstance(c, str) else tuple(c) for c in contenders]
+    if not specs:
+        raise ValueError("compare_optimizers needs at least one contender")
+    if lrs is not None:
+        lrs = list(lrs)
+        if len(lrs) == 1:
+            lrs = lrs * len(specs)
+        if len(lrs) != len(specs):
+            raise ValueError(f"give one learning rate, or one per contender ({len(specs)}); got {len(lrs)}")
+    runs = []
+    for k, (label, name, options) in enumerate(specs):
+        lr = float(lrs[k]) if lrs is not None else DEFAULT_LRS.get(name, 0.01)
+        trajectory = descend(f, start, optimizer=name, lr=lr, steps=steps, tol=tol, **dict(options))
+        runs.append(Run(label, name, dict(options), lr, trajectory))
+    return runs
+
+
+__all__ = ["compare_optimizers", "Run", "DEFAULT_LRS"]
