@@ -30,7 +30,7 @@ from .tensor import Tensor
 ELEMENTWISE = frozenset({
     "add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "log1p",
     "expm1", "sqrt", "abs", "sign", "sin", "cos", "tan", "arctan", "sinh", "cosh", "tanh",
-    "sigmoid", "softplus", "maximum", "where", "clip", "astype",
+    "sigmoid", "softplus", "relu", "maximum", "where", "clip", "astype",
 })
 
 

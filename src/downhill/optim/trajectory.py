@@ -71,8 +71,14 @@ class Trajectory:
             return (f"converged after {self.steps_taken} steps at {np.round(self.final_point, 6).tolist()} "
                     f"with value {self.final_value:.6g}")
         if self.status == "diverged":
-            why = ("the value became NaN or infinite" if not math.isfinite(self.final_value)
-                   else f"the value grew past {self.options.get('max_value', 1e12):g}")
+            # max_value is None after a JSON round trip of max_value=inf.
+            limit = self.options.get("max_value", 1e12)
+            if not math.isfinite(self.final_value):
+                why = "the value became NaN or infinite"
+            elif limit is not None and abs(self.final_value) > limit:
+                why = f"the value grew past {limit:g}"
+            else:  # the value stayed in bounds, but the slope's length overflowed
+                why = "the slope became NaN or infinite"
             return (f"diverged at step {self.diverged_at}: {why}, so the steps were too big "
                     "(fell off the mountain)")
         return (f"ran out of steps after {self.steps_taken}: now at {np.round(self.final_point, 6).tolist()} "

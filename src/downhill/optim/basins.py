@@ -1,0 +1,258 @@
+"""Basins of attraction: start a climber at every point of a grid, see where each ends.
+
+A landscape with several valleys splits its map into regions: from anywhere in
+one region, gradient descent rolls down to the same minimum. :func:`basins`
+computes that map with one vectorized :func:`~downhill.optim.descend.descend`
+over the whole grid of starts and labels each start by the known minimum it
+reached, so a picture (``downhill.viz.basins_plot``) only has to colour it.
+
+Labels: ``0, 1, ...`` the index of the minimum in ``minima`` (the landscape's
+known minima unless given), :data:`DIVERGED` (-1) for a climber that fell off
+the mountain, :data:`ELSEWHERE` (-2) for one that stopped (or ran out of steps)
+away from every known minimum: a local minimum nobody listed, a saddle, or a
+slow valley floor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .descend import _resolve, descend
+
+DIVERGED = -1
+ELSEWHERE = -2
+
+__all__ = ["basins", "BasinMap", "DIVERGED", "ELSEWHERE"]
+
+
+@dataclass
+class BasinMap:
+    """Where each start of a grid ended: the result of :func:`basins`.
+
+    Arrays over the grid have shape ``(ny, nx)``: row ``i`` is ``y = ys[i]``,
+    column ``j`` is ``x = xs[j]`` (the layout of ``np.meshgrid(xs, ys)`` and of
+    an image drawn with ``origin="lower"``).
+
+    Fields: ``xs``, ``ys`` (the grid axes); ``labels`` (int, see the module
+    notes); ``final_points`` ``(ny, nx, 2)``; ``status`` (``"converged"``,
+    ``"diverged"`` or ``"max_steps"`` per start); ``steps_taken``; ``minima``
+    (the points the labels index); ``counts`` (label -> how many starts);
+    ``landscape`` (name); ``optimizer``, ``lr``, ``steps``, ``tol``,
+    ``options``; ``domain``.
+
+    >>> import downhill as dh
+    >>> from downhill.optim.basins import basins
+    >>> result = basins("sphere", lr=0.1, grid=5)
+    >>> result.labels.shape, result.counts
+    ((5, 5), {0: 25})
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    labels: np.ndarray
+    final_points: np.ndarray
+    status: np.ndarray
+    steps_taken: np.ndarray
+    minima: tuple
+    counts: dict
+    landscape: str | None = None
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    steps: int = 200
+    tol: float = 0.0
+    domain: tuple = ()
+    options: dict = field(default_factory=dict)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """The start of every climber, shape ``(ny, nx, 2)``."""
+        X, Y = np.meshgrid(self.xs, self.ys)
+        return np.stack([X, Y], axis=-1)
+
+    def fraction(self, label: int) -> float:
+        """The share of starts with this label (0 to 1).
+
+        >>> from downhill.optim.basins import basins
+        >>> basins("sphere", lr=2.0, grid=4).fraction(-1)
+        1.0
+        """
+        return self.counts.get(int(label), 0) / self.labels.size
+
+    def label_at(self, point) -> int:
+        """The label of the grid start nearest to ``point``.
+
+        >>> from downhill.optim.basins import basins
+        >>> basins("himmelblau", lr=0.01, grid=21).label_at((3.0, 2.0))
+        0
+        """
+        x, y = np.asarray(point, dtype=np.float64)
+        return int(self.labels[np.argmin(np.abs(self.ys - y)), np.argmin(np.abs(self.xs - x))])
+
+    def summary(self) -> str:
+        """One line per label: how many starts ended there.
+
+        >>> from downhill.optim.basins import basins
+        >>> print(basins("booth", lr=0.05, grid=6).summary())
+        36 starts (sgd, lr=0.05, 200 steps):
+          minimum 0 at (1, 3): 36 (100%)
+        """
+        total = self.labels.size
+        lines = [f"{total} starts ({self.optimizer}, lr={self.lr:g}, {self.steps} steps):"]
+        for label in sorted(self.counts, key=lambda k: (k < 0, abs(k))):
+            count = self.counts[label]
+            lines.append(f"  {label_name(label, self.minima)}: {count} ({100 * count / total:.0f}%)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """Plain lists and numbers, ready for ``json.dumps`` (NaN and inf become None).
+
+        >>> import json
+        >>> from downhill.optim.basins import basins
+        >>> sorted(json.loads(json.dumps(basins("sphere", grid=3).to_dict())))[:3]
+        ['counts', 'domain', 'final_points']
+        """
+        finals = np.where(np.isfinite(self.final_points), self.final_points, np.nan)
+        return {
+            "xs": self.xs.tolist(),
+            "ys": self.ys.tolist(),
+            "labels": self.labels.tolist(),
+            "final_points": [[[None if math.isnan(c) else c for c in p] for p in row] for row in finals.tolist()],
+            "status": self.status.tolist(),
+            "steps_taken": self.steps_taken.tolist(),
+            "minima": [list(m.point) if hasattr(m, "point") else list(m) for m in self.minima],
+            "counts": {str(k): v for k, v in self.counts.items()},
+            "landscape": self.landscape,
+            "optimizer": self.optimizer,
+            "lr": self.lr,
+            "steps": self.steps,
+            "tol": self.tol,
+            "domain": [list(d) for d in self.domain],
+            "options": dict(self.options),
+        }
+
+    def __repr__(self) -> str:
+        where = f" on {self.landscape}" if self.landscape else ""
+        ny, nx = self.labels.shape
+        parts = ", ".join(f"{label_name(k, self.minima)}: {v}" for k, v in sorted(self.counts.items()))
+        return f"<BasinMap{where}, {nx}x{ny} starts: {parts}>"
+
+
+def label_name(label: int, minima=()) -> str:
+    """Words for a basin label: ``minimum 1 at (-2.81, 3.13)``, ``diverged``, ``elsewhere``.
+
+    >>> label_name(-1), label_name(-2)
+    ('diverged (fell off)', 'stopped elsewhere')
+    """
+    if label == DIVERGED:
+        return "diverged (fell off)"
+    if label == ELSEWHERE:
+        return "stopped elsewhere"
+    if 0 <= label < len(minima):
+        point = minima[label].point if hasattr(minima[label], "point") else minima[label]
+        return f"minimum {label} at ({', '.join(f'{c:.3g}' for c in point)})"
+    return f"minimum {label}"
+
+
+def _grid_shape(grid):
+    if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
+        nx = ny = int(grid)
+    else:
+        try:
+            nx, ny = (int(n) for n in grid)
+        except (TypeError, ValueError):
+            raise ValueError(f"basins: grid must be a whole number or a pair (nx, ny), got {grid!r}") from None
+    if nx < 1 or ny < 1 or nx * ny > 4_000_000:
+        raise ValueError(f"basins: grid must have 1 to 4,000,000 starts in all, got {nx} x {ny}")
+    return nx, ny
+
+
+def _domain(domain, landscape, name):
+    if domain is None:
+        if landscape is None:
+            raise ValueError(
+                f"basins: give domain=((x_low, x_high), (y_low, y_high)) for the callable {name!r}; "
+                "a landscape from dh.landscapes brings its own"
+            )
+        domain = landscape.domain
+    try:
+        (x0, x1), (y0, y1) = ((float(a), float(b)) for a, b in domain)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"basins: domain must be ((x_low, x_high), (y_low, y_high)), got {domain!r}"
+        ) from None
+    if not all(math.isfinite(v) for v in (x0, x1, y0, y1)) or x0 >= x1 or y0 >= y1:
+        raise ValueError(f"basins: domain must be finite with low < high on each axis, got {domain!r}")
+    return (x0, x1), (y0, y1)
+
+
+def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, domain=None, tol=None,
+           minima=None, grad_tol=1e-8, max_value=1e12, **options):
+    """Start a climber at every point of a grid; label each by the minimum it reaches.
+
+    ``landscape`` is a 2-D landscape (or its name, see ``dh.landscapes.names()``)
+    or a callable taking points ``(n, 2)``; then give ``domain`` too. ``grid`` is
+    ``(nx, ny)`` or one number for both; the starts are ``np.linspace`` over the
+    domain (edges included). Every climber runs ``dh.descend(..., record=False)``
+    with ``optimizer``, ``lr``, ``steps``, ``grad_tol`` (descend's ``tol``),
+    ``max_value`` and the optimizer ``options`` (``momentum=0.9``, ...), all at once.
+
+    A climber is labelled with the index of the nearest point of ``minima``
+    (default: the landscape's known minima) if it ended within ``tol`` of it
+    (default: 1% of the domain's smaller side), :data:`DIVERGED` (-1) if it
+    fell off, :data:`ELSEWHERE` (-2) otherwise.
+
+    >>> import downhill as dh
+    >>> from downhill.optim.basins import basins
+    >>> result = basins("himmelblau", lr=0.01, grid=40, steps=300)
+    >>> sorted(result.counts)              # all four valleys are found
+    [0, 1, 2, 3]
+    >>> basins("himmelblau", lr=0.2, grid=10).counts  # far too big a step
+    {-1: 100}
+    """
+    name, found, function = _resolve(landscape)
+    if found is not None and len(found.variables) != 2:
+        raise ValueError(
+            f"basins: {found.name} has {len(found.variables)} variable(s) {tuple(found.variables)}; "
+            "a basin map needs a landscape of two variables (x, y)"
+        )
+    nx, ny = _grid_shape(grid)
+    (x0, x1), (y0, y1) = _domain(domain, found, name)
+    if minima is None:
+        minima = found.minima if found is not None else ()
+    minima = tuple(minima)
+    points = np.array([m.point if hasattr(m, "point") else m for m in minima], dtype=np.float64).reshape(-1, 2)
+    if tol is None:
+        tol = 0.01 * min(x1 - x0, y1 - y0)
+    if not (isinstance(tol, (int, float, np.floating)) and tol > 0):
+        raise ValueError(f"basins: tol (how close counts as reaching a minimum) must be a number > 0, got {tol!r}")
+
+    xs = np.linspace(x0, x1, nx)
+    ys = np.linspace(y0, y1, ny)
+    X, Y = np.meshgrid(xs, ys)
+    starts = np.stack([X.ravel(), Y.ravel()], axis=1)
+    run = descend(function if found is None else found, starts, optimizer=optimizer, lr=lr, steps=steps,
+                  tol=grad_tol, max_value=max_value, record=False, **options)
+
+    final = np.asarray(run.final_point, dtype=np.float64)
+    status = np.asarray(run.status)
+    labels = np.full(len(starts), ELSEWHERE, dtype=np.int64)
+    finite = np.all(np.isfinite(final), axis=1)
+    if len(points):
+        with np.errstate(over="ignore", invalid="ignore"):
+            distance = np.linalg.norm(final[:, None, :] - points[None, :, :], axis=2)
+        distance[~finite] = np.inf
+        nearest = np.argmin(distance, axis=1)
+        close = distance[np.arange(len(final)), nearest] <= tol
+        labels[close] = nearest[close]
+    labels[(status == "diverged") | ~finite] = DIVERGED
+    values, counts = np.unique(labels, return_counts=True)
+    return BasinMap(
+        xs=xs, ys=ys, labels=labels.reshape(ny, nx), final_points=final.reshape(ny, nx, 2),
+        status=status.reshape(ny, nx), steps_taken=np.asarray(run.steps_taken).reshape(ny, nx),
+        minima=minima, counts={int(v): int(c) for v, c in zip(values, counts)}, landscape=name,
+        optimizer=run.optimizer, lr=float(lr), steps=int(steps), tol=float(tol),
+        domain=((x0, x1), (y0, y1)), options={"grad_tol": grad_tol, "max_value": max_value, **options},
+    )

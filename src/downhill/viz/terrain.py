@@ -1,0 +1,177 @@
+"""Drawing a landscape as a map: contours, downhill arrows, minima, the climbers' paths.
+
+Shared by the mountain, compare, basin and animation pictures, so that a
+mountain looks the same in all of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.lines import Line2D
+
+from .inputs import climbers, describe, field
+from .style import COLORS, MAP_CMAP, MINIMUM_STYLE, START_STYLE, color, outlined
+
+__all__ = ["grid", "levels_for", "draw_map", "draw_arrows", "draw_minima", "draw_paths", "label_axes",
+           "legend_handles"]
+
+
+def grid(domain, n: int):
+    """Coordinates X, Y of an n x n grid over ``domain`` (edges included)."""
+    (x0, x1), (y0, y1) = domain
+    return np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+
+
+def levels_for(Z: np.ndarray, count: int = 18) -> np.ndarray:
+    """Contour heights at quantiles of the values, so flat valleys and steep walls both show.
+
+    Heights of test mountains span many orders of magnitude (Rosenbrock: 0 to
+    thousands); evenly spaced levels would draw every contour on the walls and
+    none in the valley, which is where the climbers walk.
+
+    >>> levels_for(np.arange(11.0), count=5).tolist()
+    [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    """
+    finite = Z[np.isfinite(Z)]
+    if finite.size == 0:
+        return np.array([0.0, 1.0])
+    # Quantiles of a gently squashed height: dense near the bottom, sparse on the walls.
+    levels = np.unique(np.quantile(finite, np.linspace(0, 1, count + 1) ** 1.6))
+    if levels.size < 2:
+        levels = np.array([levels[0] - 1.0, levels[0] + 1.0])
+    return levels
+
+
+def draw_map(ax, landscape, domain, resolution: int = 150, colorbar: bool = True, lines: bool = True):
+    """Filled contours of the landscape's height on ``ax``; returns the contour set."""
+    X, Y = grid(domain, resolution)
+    points = np.stack([X.ravel(), Y.ravel()], axis=1)
+    with np.errstate(all="ignore"):
+        Z = np.asarray(landscape(points), dtype=np.float64).reshape(X.shape)
+    Z = np.where(np.isfinite(Z), Z, np.nan)
+    levels = levels_for(Z)
+    filled = ax.contourf(X, Y, Z, levels=levels, cmap=MAP_CMAP, extend="neither")
+    if lines:
+        ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.5, alpha=0.45)
+    if colorbar:
+        bar = ax.figure.colorbar(filled, ax=ax, spacing="uniform", shrink=0.9, pad=0.02)
+        bar.set_label(f"height {landscape_label(landscape)}")
+        step = max(1, len(levels) // 7)
+        bar.set_ticks(levels[::step])
+        bar.ax.set_yticklabels([f"{v:.3g}" for v in levels[::step]])
+    return filled
+
+
+def landscape_label(landscape) -> str:
+    """``f(x, y)`` with the landscape's variable names."""
+    return f"f({', '.join(landscape.variables)})"
+
+
+def draw_arrows(ax, landscape, domain, n: int = 15):
+    """Arrows pointing downhill (the negative gradient, from dh.grad), all of one length."""
+    (x0, x1), (y0, y1) = domain
+    # Inset by half a cell so no arrow sits on the frame.
+    dx, dy = (x1 - x0) / n, (y1 - y0) / n
+    X, Y = np.meshgrid(np.linspace(x0 + dx / 2, x1 - dx / 2, n), np.linspace(y0 + dy / 2, y1 - dy / 2, n))
+    _, GX, GY = field(landscape, X, Y)
+    # Normalise in screen proportions: an arrow's direction on a stretched map
+    # must still be the true downhill direction, so scale by the cell size.
+    U, V = -GX, -GY
+    length = np.hypot(U / dx, V / dy)
+    with np.errstate(all="ignore"):
+        U = np.where(length > 0, U / dx / length, np.nan) * dx * 0.8
+        V = np.where(length > 0, V / dy / length, np.nan) * dy * 0.8
+    return ax.quiver(X, Y, U, V, angles="xy", scale_units="xy", scale=1, color="white", alpha=0.85,
+                     width=0.0035, headwidth=4, headlength=4.5, zorder=3)
+
+
+def draw_minima(ax, landscape, annotate: bool = True, size: float = 260):
+    """The known minima as yellow stars (labelled with their coordinates when ``annotate``)."""
+    if not landscape.minima:
+        return None
+    points = np.array([m.point for m in landscape.minima])
+    style = dict(MINIMUM_STYLE, s=size)
+    handle = ax.scatter(points[:, 0], points[:, 1], **style)
+    if annotate and len(points) <= 4:
+        for m in landscape.minima:
+            ax.annotate(f"({m.point[0]:.3g}, {m.point[1]:.3g})", m.point, xytext=(7, 7),
+                        textcoords="offset points", fontsize=8.5, color="black", zorder=8,
+                        path_effects=outlined(2.5))
+    return handle
+
+
+def _inside(points, domain):
+    (x0, x1), (y0, y1) = domain
+    return (np.all(np.isfinite(points), axis=1) & (points[:, 0] >= x0) & (points[:, 0] <= x1)
+            & (points[:, 1] >= y0) & (points[:, 1] <= y1))
+
+
+def draw_paths(ax, paths, domain, labels=None, colors=None, linewidth: float = 2.0):
+    """Each path (Trajectory or points) as a line with its start and end marked.
+
+    Returns the legend handles of the paths (one per path object, many climbers
+    of one Trajectory share a colour and an entry). A climber that fell off the
+    mountain gets a cross where it was last seen on the map.
+    """
+    handles = []
+    for k, path in enumerate(paths):
+        shade = colors[k] if colors is not None else color(k)
+        walkers = climbers(path)
+        for walker in walkers:
+            points = walker.points
+            shown = np.all(np.isfinite(points), axis=1)
+            points_shown = points[shown]
+            markevery = max(1, len(points_shown) // 40)
+            ax.plot(points_shown[:, 0], points_shown[:, 1], "-", color=shade, linewidth=linewidth,
+                    marker="o", markersize=2.8, markevery=markevery, zorder=4,
+                    path_effects=outlined(linewidth + 2.2))
+            ax.scatter(*points[0], **START_STYLE)
+            inside = _inside(points, domain)
+            if walker.status == "diverged":
+                last = points[inside][-1] if inside.any() else points[0]
+                ax.scatter(*last, marker="X", s=110, color=COLORS["vermillion"], edgecolor="white",
+                           linewidth=1.2, zorder=8)
+            elif inside[-1]:
+                ax.scatter(*points[-1], marker="o", s=70, color=shade, edgecolor="black", linewidth=1.3, zorder=8)
+        label = labels[k] if labels is not None else describe(path)
+        if len(walkers) > 1:
+            label = f"{label} ({len(walkers)} climbers)"
+        handles.append(Line2D([], [], color=shade, linewidth=linewidth, marker="o", markersize=3, label=label))
+    return handles
+
+
+def legend_handles(paths=(), minima=False, arrows=False, fell=False):
+    """Proxy handles explaining the markers: start, end, fell off, minimum, downhill arrow."""
+    handles = []
+    if paths:
+        handles.append(Line2D([], [], linestyle="", marker="o", markersize=7, markerfacecolor="white",
+                              markeredgecolor="black", label="start"))
+        handles.append(Line2D([], [], linestyle="", marker="o", markersize=7, markerfacecolor=COLORS["grey"],
+                              markeredgecolor="black", label="end"))
+    if fell:
+        handles.append(Line2D([], [], linestyle="", marker="X", markersize=9, color=COLORS["vermillion"],
+                              label="fell off (diverged)"))
+    if minima:
+        handles.append(Line2D([], [], linestyle="", marker="*", markersize=14, markerfacecolor=COLORS["yellow"],
+                              markeredgecolor="black", label="known minimum"))
+    if arrows:
+        handles.append(Line2D([], [], linestyle="", marker=r"$\rightarrow$", markersize=13, color="#555555",
+                              label="downhill (−gradient)"))
+    return handles
+
+
+def any_fell(paths) -> bool:
+    """True if a climber of any path diverged."""
+    return any(w.status == "diverged" for p in paths for w in climbers(p))
+
+
+def label_axes(ax, landscape, domain):
+    """Axis names from the landscape's variables; the window set to the domain."""
+    (x0, x1), (y0, y1) = domain
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel(landscape.variables[0])
+    ax.set_ylabel(landscape.variables[1], rotation=0, labelpad=10)
+    ratio = (y1 - y0) / (x1 - x0)
+    if 1 / 3 <= ratio <= 3:
+        ax.set_aspect("equal")
