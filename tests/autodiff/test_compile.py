@@ -173,8 +173,6 @@ def test_constants_of_every_kind_travel_with_the_program():
         (lambda x: dh.tensor([1.0, 2.0]) * x, 1, "single number"),
         (lambda x: dh.where(x > 0, x, -x), 1, "condition"),
         (lambda x, y: dh.where(y < x, x, y) * y, 2, "condition"),
-        # relu is a primitive of its own, or where(x > 0, x, 0): refused either way.
-        (lambda x, y: dh.relu(x) + y * y, 2, "condition|elementwise"),
     ],
 )
 def test_what_cannot_be_traced_raises_not_compilable(f, n, words):
@@ -193,3 +191,17 @@ def test_the_value_of_a_where_would_otherwise_be_wrong():
     assert (float(value), float(slope)) == (0.0, 0.0)
     with pytest.raises(NotCompilable):
         trace(ramp, 1)
+
+
+def test_relu_traces_and_masks_at_run_time_not_at_trace_time():
+    # relu is a primitive whose rule reads its own output, so the mask is
+    # computed from the run-time input, unlike a traced where(x > 0, ...).
+    program = trace(lambda x, y: dh.relu(x) + y * y, 2)
+    for x, y in [(-1.0, 2.0), (3.0, -1.0), (0.0, 0.5)]:
+        value, (gx, gy) = program(x, y)
+        assert value == max(x, 0.0) + y * y
+        assert gx == (1.0 if x > 0 else 0.0)
+        assert gy == 2 * y
+    values, (gxs, _) = program(np.array([-2.0, 0.0, 2.0]), np.array([1.0, 1.0, 1.0]))
+    np.testing.assert_array_equal(values, [1.0, 1.0, 3.0])
+    np.testing.assert_array_equal(gxs, [0.0, 0.0, 1.0])
