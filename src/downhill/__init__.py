@@ -29,4 +29,14 @@ from .optim.trajectory import Trajectory  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [name for name in dir() if not name.startswith("_")] + ["viz", "nn", "data", "datasets"]
+
+
+def __getattr__(name):
+    # Pictures (matplotlib) and the network layers load on first use, so that
+    # `import downhill` stays quick for the engine alone.
+    if name in ("viz", "nn", "data", "datasets"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'downhill' has no attribute {name!r}")

@@ -18,4 +18,5 @@ from .ops import (
     tan, tanh, transpose, where,
 )
 from .tensor import Tensor
+from .graph import Graph, graph_of
 from .transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad, vjp

@@ -252,8 +252,43 @@ class Graph:
             lines.append(f"{e.parent} -> {e.child}  {e.summary}")
         return "\n".join(lines)
 
+    def to_dict(self) -> dict:
+        """Plain lists and numbers, ready for ``json.dumps`` (NaN and inf become None).
+
+        >>> import json, downhill as dh
+        >>> x = dh.tensor(3.0, requires_grad=True)
+        >>> data = json.loads(json.dumps(graph_of(x * 2, names={"x": x}).to_dict()))
+        >>> data["nodes"][0]["label"], data["edges"][0]["local"], data["output"]
+        ('x', 2.0, 2)
+        """
+        return {
+            "nodes": [dict(id=n.id, kind=n.kind, op=n.op, name=n.name, label=n.label, value=_jsonable(n.value),
+                           grad=_jsonable(n.grad), depth=n.depth, shape=list(n.shape)) for n in self.nodes],
+            "edges": [dict(parent=e.parent, child=e.child, index=e.index, local=_jsonable(e.local),
+                           summary=e.summary, passed=_jsonable(e.passed)) for e in self.edges],
+            "output": self.output,
+            "scalar": self.scalar,
+        }
+
     def __str__(self) -> str:
         return self.table()
+
+
+def _jsonable(value):
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.dtype == bool:
+        return array.tolist()
+    array = array.astype(np.float64)
+    cleaned = np.where(np.isfinite(array), array, np.nan).tolist()
+
+    def clean(v):
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        return None if v != v else v
+
+    return clean(cleaned)
 
 
 def format_value(value, digits: int = 6) -> str:

@@ -41,6 +41,7 @@ from .schedules import (
     step_schedule,
 )
 from .sgd import SGD
+from .basins import BasinMap, basins  # noqa: E402  (needs descend, which needs the registry)
 
 __all__ = [
     "Optimizer",
@@ -71,4 +72,6 @@ __all__ = [
     "functional",
     "lr_scheduler",
     "schedules",
+    "basins",
+    "BasinMap",
 ]

@@ -144,12 +144,12 @@ def label_name(label: int, minima=()) -> str:
     """Words for a basin label: ``minimum 1 at (-2.81, 3.13)``, ``diverged``, ``elsewhere``.
 
     >>> label_name(-1), label_name(-2)
-    ('diverged (fell off)', 'stopped elsewhere')
+    ('diverged (fell off)', 'ended away from the known minima')
     """
     if label == DIVERGED:
         return "diverged (fell off)"
     if label == ELSEWHERE:
-        return "stopped elsewhere"
+        return "ended away from the known minima"
     if 0 <= label < len(minima):
         point = minima[label].point if hasattr(minima[label], "point") else minima[label]
         return f"minimum {label} at ({', '.join(f'{c:.3g}' for c in point)})"

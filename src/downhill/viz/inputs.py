@@ -35,7 +35,12 @@ def as_landscape(landscape, who: str, dimensions: int | None = 2) -> Landscape:
 
 
 def as_domain(domain, landscape: Landscape, who: str):
-    """((x0, x1), (y0, y1)) from the given window or the landscape's own."""
+    """((x0, x1), (y0, y1)) from the given window or the landscape's own.
+
+    >>> from downhill.landscapes import get
+    >>> as_domain(None, get("booth"), "mountain"), as_domain([(0, 1), (2, 3)], get("booth"), "mountain")
+    (((-10.0, 10.0), (-10.0, 10.0)), ((0.0, 1.0), (2.0, 3.0)))
+    """
     domain = landscape.domain if domain is None else domain
     try:
         (x0, x1), (y0, y1) = ((float(a), float(b)) for a, b in domain)
@@ -105,7 +110,11 @@ def describe(path) -> str:
 
 
 def as_paths(paths) -> list:
-    """One path or a sequence of them, as a list."""
+    """One path or a sequence of them, as a list.
+
+    >>> len(as_paths(np.zeros((5, 2)))), len(as_paths([np.zeros((5, 2))] * 3)), as_paths(None)
+    (1, 3, [])
+    """
     if paths is None:
         return []
     if isinstance(paths, Trajectory):

@@ -9,8 +9,8 @@ is freed as soon as nobody holds it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import inspect
 import os
 from pathlib import Path
 
@@ -32,7 +32,8 @@ COLORS = {
 MAP_CMAP = "viridis"
 # The learning-rate zones: too small (cool), good (green), too big (hot).
 ZONE_COLORS = {"too small": COLORS["sky"], "good": COLORS["green"], "too big": COLORS["vermillion"]}
-MINIMUM_STYLE = dict(marker="*", s=260, color=COLORS["yellow"], edgecolor="black", linewidth=1.2, zorder=6)
+MINIMUM_STYLE = dict(marker="*", s=260, color=COLORS["yellow"], edgecolor="black", linewidth=1.2, zorder=9)
+END_STYLE = dict(marker="o", s=190, facecolor="none", linewidth=2.6, zorder=8)
 START_STYLE = dict(marker="o", s=55, facecolor="white", edgecolor="black", linewidth=1.5, zorder=7)
 DPI = 110
 
@@ -111,7 +112,14 @@ def save_figure(fig: Figure, path) -> Path:
 
 
 def picture(function):
-    """Decorator for picture functions: draw in downhill's style, save if asked, return the figure."""
+    """Decorator for picture functions: draw in downhill's style, save if asked, return the figure.
+
+    >>> @picture
+    ... def empty():
+    ...     return new_figure(2, 2)
+    >>> import inspect; "save" in inspect.signature(empty).parameters
+    True
+    """
 
     @functools.wraps(function)
     def draw(*args, save=None, **kwargs):
@@ -121,18 +129,20 @@ def picture(function):
             save_figure(fig, save)
         return fig
 
+    # help() and editors show ``save`` with the picture's own arguments.
+    signature = inspect.signature(function)
+    parameters = list(signature.parameters.values())
+    at = next((i for i, p in enumerate(parameters) if p.kind is p.VAR_KEYWORD), len(parameters))
+    parameters.insert(at, inspect.Parameter("save", inspect.Parameter.KEYWORD_ONLY, default=None))
+    draw.__signature__ = signature.replace(parameters=parameters)
     return draw
 
 
 def outlined(width: float = 3.5, foreground: str = "white"):
-    """Path effects that draw a halo around a line or text, so it reads on any background."""
+    """Path effects that draw a halo around a line or text, so it reads on any background.
+
+    >>> len(outlined())
+    1
+    """
     return [patheffects.withStroke(linewidth=width, foreground=foreground)]
 
-
-@contextlib.contextmanager
-def quiet_numpy():
-    """Evaluate wide grids without floating-point warnings (overflow far out is expected)."""
-    import numpy as np
-
-    with np.errstate(all="ignore"):
-        yield

@@ -7,17 +7,23 @@ mountain looks the same in all of them.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import BoundaryNorm
 from matplotlib.lines import Line2D
 
 from .inputs import climbers, describe, field
-from .style import COLORS, MAP_CMAP, MINIMUM_STYLE, START_STYLE, color, outlined
+from .style import COLORS, MAP_CMAP, END_STYLE, MINIMUM_STYLE, START_STYLE, color, outlined
 
 __all__ = ["grid", "levels_for", "draw_map", "draw_arrows", "draw_minima", "draw_paths", "label_axes",
-           "legend_handles"]
+           "legend_handles", "landscape_label", "any_fell"]
 
 
 def grid(domain, n: int):
-    """Coordinates X, Y of an n x n grid over ``domain`` (edges included)."""
+    """Coordinates X, Y of an n x n grid over ``domain`` (edges included).
+
+    >>> X, Y = grid(((0, 1), (0, 2)), 3)
+    >>> X[0].tolist(), Y[:, 0].tolist()
+    ([0.0, 0.5, 1.0], [0.0, 1.0, 2.0])
+    """
     (x0, x1), (y0, y1) = domain
     return np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
 
@@ -29,30 +35,43 @@ def levels_for(Z: np.ndarray, count: int = 18) -> np.ndarray:
     thousands); evenly spaced levels would draw every contour on the walls and
     none in the valley, which is where the climbers walk.
 
-    >>> levels_for(np.arange(11.0), count=5).tolist()
+    >>> levels_for(np.arange(11.0), count=5).round(6).tolist()
     [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    >>> levels_for(np.array([0.0, 1.0, 10.0, 1000.0]), count=3).round(1).tolist()
+    [0.0, 1.0, 10.0, 1000.0]
     """
     finite = Z[np.isfinite(Z)]
     if finite.size == 0:
         return np.array([0.0, 1.0])
-    # Quantiles of a gently squashed height: dense near the bottom, sparse on the walls.
-    levels = np.unique(np.quantile(finite, np.linspace(0, 1, count + 1) ** 1.6))
+    # Each band covers the same share of the map.
+    levels = np.unique(np.quantile(finite, np.linspace(0, 1, count + 1)))
     if levels.size < 2:
         levels = np.array([levels[0] - 1.0, levels[0] + 1.0])
     return levels
 
 
 def draw_map(ax, landscape, domain, resolution: int = 150, colorbar: bool = True, lines: bool = True):
-    """Filled contours of the landscape's height on ``ax``; returns the contour set."""
+    """Filled contours of the landscape's height on ``ax``; returns the contour set.
+
+    >>> from downhill.landscapes import get
+    >>> from downhill.viz.style import new_figure
+    >>> ax = new_figure(3, 3).add_subplot()
+    >>> len(draw_map(ax, get("sphere"), ((-1, 1), (-1, 1)), resolution=30).levels) > 5
+    True
+    """
     X, Y = grid(domain, resolution)
     points = np.stack([X.ravel(), Y.ravel()], axis=1)
     with np.errstate(all="ignore"):
         Z = np.asarray(landscape(points), dtype=np.float64).reshape(X.shape)
     Z = np.where(np.isfinite(Z), Z, np.nan)
     levels = levels_for(Z)
-    filled = ax.contourf(X, Y, Z, levels=levels, cmap=MAP_CMAP, extend="neither")
+    # One distinct colour per band (a linear colour scale would paint every
+    # low band the same dark shade when the heights span orders of magnitude).
+    norm = BoundaryNorm(levels, ncolors=256)
+    filled = ax.contourf(X, Y, Z, levels=levels, cmap=MAP_CMAP, norm=norm, extend="neither")
     if lines:
-        ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.5, alpha=0.45)
+        ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.5, alpha=0.45,
+                   negative_linestyles="solid")
     if colorbar:
         bar = ax.figure.colorbar(filled, ax=ax, spacing="uniform", shrink=0.9, pad=0.02)
         bar.set_label(f"height {landscape_label(landscape)}")
@@ -63,12 +82,24 @@ def draw_map(ax, landscape, domain, resolution: int = 150, colorbar: bool = True
 
 
 def landscape_label(landscape) -> str:
-    """``f(x, y)`` with the landscape's variable names."""
+    """``f(x, y)`` with the landscape's variable names.
+
+    >>> from downhill.landscapes import from_expression
+    >>> landscape_label(from_expression("a * b", variables=["a", "b"]))
+    'f(a, b)'
+    """
     return f"f({', '.join(landscape.variables)})"
 
 
 def draw_arrows(ax, landscape, domain, n: int = 15):
-    """Arrows pointing downhill (the negative gradient, from dh.grad), all of one length."""
+    """Arrows pointing downhill (the negative gradient, from dh.grad), all of one length.
+
+    >>> from downhill.landscapes import get
+    >>> from downhill.viz.style import new_figure
+    >>> arrows = draw_arrows(new_figure(3, 3).add_subplot(), get("sphere"), ((-1, 1), (-1, 1)), n=4)
+    >>> bool(arrows.U[0] > 0 and arrows.V[0] > 0)  # bottom-left corner: downhill is up and right
+    True
+    """
     (x0, x1), (y0, y1) = domain
     # Inset by half a cell so no arrow sits on the frame.
     dx, dy = (x1 - x0) / n, (y1 - y0) / n
@@ -86,7 +117,13 @@ def draw_arrows(ax, landscape, domain, n: int = 15):
 
 
 def draw_minima(ax, landscape, annotate: bool = True, size: float = 260):
-    """The known minima as yellow stars (labelled with their coordinates when ``annotate``)."""
+    """The known minima as yellow stars (labelled with their coordinates when ``annotate``).
+
+    >>> from downhill.landscapes import get
+    >>> from downhill.viz.style import new_figure
+    >>> draw_minima(new_figure(3, 3).add_subplot(), get("himmelblau")).get_offsets().shape
+    (4, 2)
+    """
     if not landscape.minima:
         return None
     points = np.array([m.point for m in landscape.minima])
@@ -132,7 +169,8 @@ def draw_paths(ax, paths, domain, labels=None, colors=None, linewidth: float = 2
                 ax.scatter(*last, marker="X", s=110, color=COLORS["vermillion"], edgecolor="white",
                            linewidth=1.2, zorder=8)
             elif inside[-1]:
-                ax.scatter(*points[-1], marker="o", s=70, color=shade, edgecolor="black", linewidth=1.3, zorder=8)
+                # A ring, so that a known minimum (a star drawn above it) shows through.
+                ax.scatter(*points[-1], edgecolor=shade, **END_STYLE)
         label = labels[k] if labels is not None else describe(path)
         if len(walkers) > 1:
             label = f"{label} ({len(walkers)} climbers)"
@@ -141,13 +179,17 @@ def draw_paths(ax, paths, domain, labels=None, colors=None, linewidth: float = 2
 
 
 def legend_handles(paths=(), minima=False, arrows=False, fell=False):
-    """Proxy handles explaining the markers: start, end, fell off, minimum, downhill arrow."""
+    """Proxy handles explaining the markers: start, end, fell off, minimum, downhill arrow.
+
+    >>> [h.get_label() for h in legend_handles(["a path"], minima=True)]
+    ['start', 'end', 'known minimum']
+    """
     handles = []
     if paths:
         handles.append(Line2D([], [], linestyle="", marker="o", markersize=7, markerfacecolor="white",
                               markeredgecolor="black", label="start"))
-        handles.append(Line2D([], [], linestyle="", marker="o", markersize=7, markerfacecolor=COLORS["grey"],
-                              markeredgecolor="black", label="end"))
+        handles.append(Line2D([], [], linestyle="", marker="o", markersize=11, markerfacecolor="none",
+                              markeredgecolor=COLORS["grey"], markeredgewidth=2.5, label="end"))
     if fell:
         handles.append(Line2D([], [], linestyle="", marker="X", markersize=9, color=COLORS["vermillion"],
                               label="fell off (diverged)"))
@@ -161,12 +203,25 @@ def legend_handles(paths=(), minima=False, arrows=False, fell=False):
 
 
 def any_fell(paths) -> bool:
-    """True if a climber of any path diverged."""
+    """True if a climber of any path diverged.
+
+    >>> import downhill as dh
+    >>> any_fell([dh.descend("sphere", [1.0, 1.0], lr=1.5, steps=50)]), any_fell([np.zeros((3, 2))])
+    (True, False)
+    """
     return any(w.status == "diverged" for p in paths for w in climbers(p))
 
 
 def label_axes(ax, landscape, domain):
-    """Axis names from the landscape's variables; the window set to the domain."""
+    """Axis names from the landscape's variables; the window set to the domain.
+
+    >>> from downhill.landscapes import get
+    >>> from downhill.viz.style import new_figure
+    >>> ax = new_figure(3, 3).add_subplot()
+    >>> label_axes(ax, get("booth"), ((-10, 10), (-10, 10)))
+    >>> ax.get_xlabel(), [float(v) for v in ax.get_xlim()]
+    ('x', [-10.0, 10.0])
+    """
     (x0, x1), (y0, y1) = domain
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)

@@ -1,0 +1,119 @@
+"""lr_sweep_plot and lr_range_plot: zones, the 2/L bound, suggestions."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from matplotlib.patches import Polygon, Rectangle
+
+import downhill as dh
+import downhill.viz as viz
+
+from .conftest import legend_texts, texts_of
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return dh.lr_sweep("booth", [-5.0, 5.0], np.logspace(-4, -0.5, 10), steps=100)
+
+
+def _zones(ax):
+    return [p for p in ax.patches if isinstance(p, (Polygon, Rectangle))]
+
+
+def test_lr_sweep_plot_zones_points_and_bound(tmp_path, check_png, sweep):
+    fig = viz.lr_sweep_plot(sweep, save=tmp_path / "sweep.png")
+    check_png(tmp_path / "sweep.png")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "learning rate (log scale)" and ax.get_ylabel() == "height after 100 steps"
+    # Three zones, named where a learner looks.
+    texts = texts_of(fig)
+    assert {"too small:\nnever arrives", "good", "too big:\nfalls off"} <= set(texts)
+    assert len(_zones(ax)) == 3
+    # 2/L from dh.lr_advice at the start: booth's Hessian is constant, L = 18.
+    advice = dh.lr_advice("booth", [-5.0, 5.0])
+    lines = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert lines and lines[0].get_xdata()[0] == pytest.approx(advice.max_stable_lr)
+    labels = legend_texts(fig)
+    assert f"2/L = {advice.max_stable_lr:.3g} (largest stable step, dh.lr_advice)" in labels
+    assert "fell off (diverged)" in labels and "start height 104" in labels
+    # Every run is drawn: dots for the healthy, triangles for those that fell off.
+    offsets = np.concatenate([c.get_offsets() for c in ax.collections])
+    assert len(offsets) == len(sweep.rows)
+
+
+def test_the_bound_can_be_given_or_left_out(sweep):
+    fig = viz.lr_sweep_plot(sweep, bound=0.05)
+    assert any("2/L = 0.05" in t for t in legend_texts(fig))
+    fig = viz.lr_sweep_plot(sweep, bound=False)
+    assert not any(t.startswith("2/L") for t in legend_texts(fig))
+    fig = viz.lr_sweep_plot(sweep, bound=dh.lr_advice("booth", [0.0, 0.0]))
+    assert any(t.startswith("2/L = 0.111") for t in legend_texts(fig))
+
+
+def test_no_bound_for_other_optimizers():
+    sweep = dh.lr_sweep("booth", [-5.0, 5.0], [1e-3, 1e-2, 1e-1], optimizer="adam", steps=50)
+    fig = viz.lr_sweep_plot(sweep)
+    assert not any(t.startswith("2/L") for t in legend_texts(fig))
+
+
+def test_lr_sweep_plot_from_a_dict(sweep):
+    fig = viz.lr_sweep_plot(sweep.to_dict())
+    assert "good" in texts_of(fig)
+
+
+def test_lr_sweep_plot_bad_input():
+    with pytest.raises(ValueError, match="result of dh.lr_sweep"):
+        viz.lr_sweep_plot({"rows": []})
+    with pytest.raises(ValueError, match="> 0"):
+        viz.lr_sweep_plot({"rows": [dict(lr=0.0, final_value=1.0, status="max_steps", label="too small")]})
+
+
+def _range_result():
+    lrs = np.logspace(-5, 0, 80)
+    loss = 2 - 1.5 / (1 + (1e-3 / lrs) ** 2) + 30 * lrs ** 2
+    return SimpleNamespace(lrs=lrs, losses=loss + 0.02 * np.sin(np.arange(80)), smoothed=loss,
+                           suggestions={"valley": 3e-3, "steep": 1e-3, "minimum": None})
+
+
+def test_lr_range_plot(tmp_path, check_png):
+    result = _range_result()
+    fig = viz.lr_range_plot(result, save=tmp_path / "range.svg")
+    assert "<svg" in (tmp_path / "range.svg").read_text()
+    fig.savefig(tmp_path / "range.png")
+    check_png(tmp_path / "range.png")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["loss at each step", "smoothed loss", "valley: lr = 0.003", "steep: lr = 0.001"]
+    # The markers sit on the smoothed curve.
+    marker = ax.collections[0].get_offsets()[0]
+    assert marker[0] == pytest.approx(3e-3)
+    assert marker[1] == pytest.approx(np.interp(np.log(3e-3), np.log(result.lrs), result.smoothed))
+    # The blow-up at the end does not squash the valley.
+    assert ax.get_ylim()[1] < 3
+
+
+def test_lr_range_plot_accepts_a_dict_and_suggestion_pairs():
+    result = _range_result()
+    data = {"lrs": list(result.lrs), "losses": list(result.losses), "smoothed": list(result.smoothed),
+            "suggestions": {"valley": (3e-3, 0.6)}}
+    fig = viz.lr_range_plot(data)
+    assert "valley: lr = 0.003" in legend_texts(fig)
+
+
+def test_lr_range_plot_accepts_the_nn_result_when_available():
+    lr_range = pytest.importorskip("downhill.nn.lr_range")
+    result = _range_result()
+    made = lr_range.LRRangeTestResult(result.lrs, result.losses, result.smoothed, {"valley": 3e-3}, False, 0.5)
+    assert "valley: lr = 0.003" in legend_texts(viz.lr_range_plot(made))
+
+
+def test_lr_range_plot_bad_input():
+    with pytest.raises(ValueError, match="no 'smoothed'|no 'lrs'"):
+        viz.lr_range_plot({"losses": [1, 2]})
+    with pytest.raises(ValueError, match="equally long"):
+        viz.lr_range_plot({"lrs": [1e-3, 1e-2], "losses": [1.0], "smoothed": [1.0], "suggestions": {}})

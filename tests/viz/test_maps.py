@@ -1,0 +1,131 @@
+"""mountain and compare: contour maps, downhill arrows, paths with start and end, minima, loss curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.quiver import Quiver
+
+import downhill as dh
+import downhill.viz as viz
+
+from .conftest import legend_texts
+
+
+@pytest.fixture(scope="module")
+def walks():
+    one = dh.descend("himmelblau", [0.0, 0.0], lr=0.01, steps=200)
+    many = dh.descend("himmelblau", [[-4.0, 4.0], [4.0, 4.0], [-1.0, -4.0]], lr=0.01, steps=200)
+    return one, many
+
+
+def test_mountain_with_paths(tmp_path, check_png, walks):
+    fig = viz.mountain("himmelblau", paths=walks, save=tmp_path / "m.png")
+    check_png(tmp_path / "m.png", min_bytes=40_000)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
+    assert "Himmelblau" in fig._suptitle.get_text()
+    assert "f(x, y) = (x**2 + y - 11)**2" in ax.get_title()
+    # One line per climber (1 + 3), each from its start to where it ended.
+    lines = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
+    assert len(lines) == 4
+    assert np.allclose(lines[0].get_xydata()[0], [0.0, 0.0])
+    assert np.allclose(lines[0].get_xydata()[-1], walks[0].final_point)
+    # Arrows point downhill: against the gradient.
+    quiver = next(c for c in ax.collections if isinstance(c, Quiver))
+    X, Y = quiver.X, quiver.Y
+    g = dh.grad(lambda p: dh.landscapes.get("himmelblau")(p).sum())(np.stack([X, Y], axis=1))
+    direction = np.stack([quiver.U, quiver.V], axis=1)
+    assert np.all(np.sum(direction * g, axis=1) < 0)
+    labels = legend_texts(fig)
+    for expected in ("sgd, lr=0.01", "sgd, lr=0.01 (3 climbers)", "start", "end", "known minimum",
+                     "downhill (−gradient)"):
+        assert expected in labels
+
+
+def test_mountain_marks_the_known_minima():
+    fig = viz.mountain("himmelblau", field=False)
+    ax = fig.axes[0]
+    stars = [c for c in ax.collections if c.get_offsets().shape == (4, 2)]
+    assert stars and np.allclose(sorted(stars[0].get_offsets()[:, 0]), sorted(
+        m.point[0] for m in dh.landscapes.get("himmelblau").minima))
+    assert not any(isinstance(c, Quiver) for c in ax.collections)
+    assert "downhill (−gradient)" not in legend_texts(fig)
+
+
+def test_mountain_with_surface_panel(tmp_path, check_png, walks):
+    fig = viz.mountain("rosenbrock", paths=[dh.descend("rosenbrock", [-1.5, 2.0], optimizer="adam", lr=0.05,
+                                                       steps=300)], surface=True, save=tmp_path / "s.png")
+    check_png(tmp_path / "s.png", min_bytes=60_000)
+    assert any(ax.name == "3d" for ax in fig.axes)
+
+
+def test_mountain_marks_a_climber_that_fell_off():
+    fell = dh.descend("sphere", [3.0, 3.0], lr=1.2, steps=50)
+    assert fell.status == "diverged"
+    fig = viz.mountain("sphere", paths=fell)
+    assert "fell off (diverged)" in legend_texts(fig)
+
+
+def test_mountain_takes_plain_point_arrays_and_a_custom_landscape():
+    bowl = dh.landscapes.from_expression("x**2 + 3*y**2")
+    fig = viz.mountain(bowl, paths=np.array([[2.0, 2.0], [1.0, 0.5], [0.0, 0.0]]))
+    assert "x**2 + 3*y**2" in fig.axes[0].get_title()
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    ("himmelblu", ValueError, "did you mean 'himmelblau'"),
+    (42, TypeError, "landscape name"),
+])
+def test_mountain_bad_landscape(bad, error, message):
+    with pytest.raises(error, match=message):
+        viz.mountain(bad)
+
+
+def test_mountain_needs_two_variables():
+    with pytest.raises(ValueError, match="map of 2 variables"):
+        viz.mountain(dh.landscapes.from_expression("t**2", variables=["t"]))
+
+
+def test_mountain_bad_paths_and_domain():
+    with pytest.raises(ValueError, match=r"shape \(steps, 2\)"):
+        viz.mountain("sphere", paths=[np.zeros((5, 3))])
+    with pytest.raises(ValueError, match="record=True"):
+        viz.mountain("sphere", paths=dh.descend("sphere", [1.0, 1.0], record=False))
+    with pytest.raises(ValueError, match="low < high"):
+        viz.mountain("sphere", domain=((1, -1), (0, 1)))
+
+
+def test_compare_runs_side_by_side(tmp_path, check_png):
+    runs = {f"lr={lr}": dh.descend("booth", [-8.0, 8.0], lr=lr, steps=100) for lr in (0.01, 0.05, 0.12)}
+    fig = viz.compare("booth", runs, save=tmp_path / "c.png")
+    check_png(tmp_path / "c.png", min_bytes=40_000)
+    ax_map, ax_loss = fig.axes
+    assert ax_loss.get_yscale() == "log"
+    assert ax_loss.get_xlabel() == "step" and "f − f*" in ax_loss.get_ylabel()
+    labels = [t.get_text() for t in ax_loss.get_legend().get_texts()]
+    assert labels[0] == "lr=0.01: 100 steps, still walking"
+    assert labels[2].startswith("lr=0.12: fell off at step")
+    assert len(ax_loss.get_lines()) == 3
+    assert "fell off (diverged)" in legend_texts(fig)
+    # The loss curve is the height above the minimum, step by step.
+    first = ax_loss.get_lines()[1].get_ydata()
+    assert first[0] == pytest.approx(runs["lr=0.05"].values[0])
+
+
+def test_compare_labels_a_list_by_optimizer():
+    runs = [dh.descend("sphere", [1.0, 2.0], optimizer=name, lr=0.1, steps=50) for name in ("sgd", "adam")]
+    fig = viz.compare("sphere", runs)
+    labels = [t.get_text().split(":")[0] for t in fig.axes[1].get_legend().get_texts()]
+    assert labels == ["sgd, lr=0.1", "adam, lr=0.1"]
+
+
+def test_compare_with_no_known_minimum_uses_heights():
+    bowl = dh.landscapes.from_expression("x**2 + y**2 - 5")
+    fig = viz.compare(bowl, {"sgd": dh.descend(bowl, [1.0, 1.0], lr=0.1, steps=20)})
+    assert fig.axes[1].get_yscale() == "symlog" and fig.axes[1].get_ylabel() == "height f"
+
+
+def test_compare_needs_runs():
+    with pytest.raises(ValueError, match="at least one run"):
+        viz.compare("sphere", {})
