@@ -12,7 +12,7 @@ conventions.
 from . import random
 from .autodiff import (
     AnomalyError, GradcheckError, Tensor, abs, add, arange, arctan, astype, broadcast_to, clip,
-    concatenate, cos, cosh, derivative, detect_anomaly, divide, dot, enable_grad, exp,
+    concatenate, cos, cosh, derivative, detect_anomaly, divide, dot, enable_grad, erf, exp,
     expand_dims, expm1, eye, flatten, full, getitem, grad, gradcheck, hessian,
     is_grad_enabled, jacobian, jvp, linspace, log, log1p, log_softmax, logsumexp, matmul, max,
     maximum, mean, min, minimum, multiply, negative, no_grad, norm, numerical_derivative,
@@ -23,6 +23,7 @@ from .autodiff import (
 )
 
 from . import landscapes, optim  # noqa: E402
+from .checkpoint import load, save  # noqa: E402
 from .optim.descend import descend  # noqa: E402
 from .optim.lr_tools import lr_advice, lr_sweep  # noqa: E402
 from .optim.trajectory import Trajectory  # noqa: E402

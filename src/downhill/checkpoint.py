@@ -39,6 +39,7 @@ import math
 import os
 import tempfile
 import zipfile
+import zlib
 from collections import Counter, OrderedDict
 
 import numpy as np
@@ -110,7 +111,9 @@ def _encode(obj, arrays: list, path: str):
         return _encode(int(obj) if isinstance(obj, int) else float(obj), arrays, path)
     hint = ""
     if hasattr(obj, "state_dict"):
-        hint = f"; save its state instead: obj.state_dict()"
+        hint = "; save its state instead: obj.state_dict()"
+    elif isinstance(obj, set | frozenset):
+        hint = "; save a sorted list instead"
     elif callable(obj):
         hint = "; functions and classes are never saved (loading them would run code)"
     raise CheckpointError(
@@ -163,7 +166,7 @@ def save(obj, path) -> None:
     """
     path = os.fspath(path)
     arrays: list[np.ndarray] = []
-    root = _encode(obj, arrays, "the top level")
+    root = _encode(obj, arrays, "obj")
     document = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, allow_nan=False)
     members = {f"a{i}": array for i, array in enumerate(arrays)}
     members[_HEADER] = np.frombuffer(document.encode("utf-8"), dtype=np.uint8)
@@ -226,54 +229,70 @@ def load(path):
     (2, inf)
     """
     path = os.fspath(path)
-    not_ours = (
-        f"{path} is not a downhill checkpoint (a file written by downhill.save): "
-    )
+    not_ours = f"{path} is not a downhill checkpoint (a file written by downhill.save): "
     try:
-        with open(path, "rb") as file:
-            start = file.read(4)
+        file = open(path, "rb")
     except IsADirectoryError:
         raise CheckpointError(not_ours + "it is a folder") from None
-    if start != b"PK\x03\x04":
-        if start.startswith(b"\x93NUM"):
-            raise CheckpointError(not_ours + "it is a single .npy array; load it with numpy.load")
-        if start[:1] == b"\x80":
-            raise CheckpointError(
-                not_ours + "it looks like a pickle (torch.save or pickle.dump); downhill never "
-                "unpickles files, since unpickling can run code"
-            )
-        raise CheckpointError(not_ours + "it is not a zip (.npz) file" + (" (it is empty)" if not start else ""))
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise CheckpointError(not_ours + f"numpy could not read it ({error})") from None
-    with archive:
-        if _HEADER not in archive.files:
-            raise CheckpointError(
-                not_ours + "it is an .npz file without downhill's structure document; "
-                "load plain .npz files with numpy.load"
-            )
+    # One handle for everything, closed whatever happens (np.load(path) can leak
+    # its own handle when the zip is broken).
+    with file:
+        start = file.read(4)
+        if start != b"PK\x03\x04":
+            if start.startswith(b"\x93NUM"):
+                raise CheckpointError(not_ours + "it is a single .npy array; load it with numpy.load")
+            if start[:1] == b"\x80":
+                raise CheckpointError(
+                    not_ours + "it looks like a pickle (torch.save or pickle.dump); downhill never "
+                    "unpickles files, since unpickling can run code"
+                )
+            raise CheckpointError(not_ours + "it is not a zip (.npz) file" + (" (it is empty)" if not start else ""))
+        file.seek(0)
         try:
-            header = json.loads(bytes(archive[_HEADER]).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as error:
-            raise CheckpointError(f"corrupt checkpoint {path}: its structure document is unreadable ({error})") from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise CheckpointError(not_ours + "its structure document is not downhill's")
-        if not isinstance(header.get("version"), int) or header["version"] > VERSION:
-            raise CheckpointError(
-                f"{path} was written by a newer downhill (checkpoint format version "
-                f"{header.get('version')}, this one reads up to {VERSION}); upgrade downhill"
-            )
+            archive = np.load(file, allow_pickle=False)
+        except _READ_ERRORS as error:
+            raise CheckpointError(not_ours + f"numpy could not read it ({error})") from None
+        with archive:
+            return _read(archive, path, not_ours)
 
-        def array(name):
-            if name not in archive.files:
-                raise CheckpointError(f"corrupt checkpoint {path}: array {name!r} is missing")
-            try:
-                return archive[name]
-            except ValueError as error:  # an object array, which needs pickle
-                raise CheckpointError(f"{path}: member {name!r} cannot be read without pickle ({error})") from None
 
-        return _decode(header.get("root"), array)
+# What a damaged zip or member can raise while being read.
+_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+def _read(archive, path: str, not_ours: str):
+    if _HEADER not in archive.files:
+        raise CheckpointError(
+            not_ours + "it is an .npz file without downhill's structure document; "
+            "load plain .npz files with numpy.load"
+        )
+    try:
+        header = json.loads(bytes(archive[_HEADER]).decode("utf-8"))
+    except (*_READ_ERRORS, UnicodeDecodeError) as error:
+        raise CheckpointError(f"corrupt checkpoint {path}: its structure document is unreadable ({error})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(not_ours + "its structure document is not downhill's")
+    if not isinstance(header.get("version"), int) or header["version"] > VERSION:
+        raise CheckpointError(
+            f"{path} was written by a newer downhill (checkpoint format version "
+            f"{header.get('version')}, this one reads up to {VERSION}); upgrade downhill"
+        )
+
+    def array(name):
+        if not isinstance(name, str) or name not in archive.files:
+            raise CheckpointError(f"corrupt checkpoint {path}: array {name!r} is missing")
+        try:
+            return archive[name]
+        except ValueError as error:
+            if "pickle" in str(error):  # an object array, which needs pickle
+                raise CheckpointError(
+                    f"{path}: member {name!r} cannot be read without pickle, which downhill never uses"
+                ) from None
+            raise CheckpointError(f"corrupt checkpoint {path}: member {name!r} is unreadable ({error})") from None
+        except _READ_ERRORS as error:
+            raise CheckpointError(f"corrupt checkpoint {path}: member {name!r} is unreadable ({error})") from None
+
+    return _decode(header.get("root"), array)
 
 
 def dumps_structure(obj) -> str:
@@ -286,4 +305,4 @@ def dumps_structure(obj) -> str:
     >>> dumps_structure({0: np.zeros(2), "lr": 0.5})
     '{"dict": [[0, {"array": "a0"}], ["lr", {"float": 0.5}]]}'
     """
-    return json.dumps(_encode(obj, [], "the top level"), allow_nan=False)
+    return json.dumps(_encode(obj, [], "obj"), allow_nan=False)

@@ -47,10 +47,17 @@ def _landscape(text):
     key = str(text).strip()
     if key.lower().replace("-", "_") in names():
         return get(key)
+    if key.isidentifier() and key not in ("x", "y", "z"):
+        import difflib
+
+        close = difflib.get_close_matches(key.lower(), names(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise BadInput(f"unknown landscape {key!r}{hint}; landscapes: {', '.join(names())}; "
+                       "or type a formula in x and y, like 'x**2 + 3*y**2'")
     try:
         return from_expression(key)
     except ExpressionError as error:
-        raise BadInput(_one_line(error) + f"; or use a landscape name: {', '.join(names())}") from None
+        raise BadInput(_one_line(error)) from None
 
 
 def _one_line(error):
@@ -59,8 +66,8 @@ def _one_line(error):
         return str(error).splitlines()[0]
     start = getattr(error, "start", None)
     where = f" (at character {start + 1})" if isinstance(start, int) else ""
-    hint = getattr(error, "hint", "")
-    return f"cannot use the formula: {reason}{where}" + (f"; {hint}" if hint else "")
+    hint = str(getattr(error, "hint", "") or "").split(". ")[0]
+    return f"cannot use the formula: {reason}{where}" + (f"; {hint.rstrip('.')}" if hint else "")
 
 
 def _emit(data, as_json, human):
@@ -190,11 +197,13 @@ def gradient(formula, at, plot, as_json):
           f"downhill  = ({down})\nsteepness = {reading.steepness:.10g}\n{reading.sentence}")
     if plot:
         from . import viz
-        from .optim.trajectory import Trajectory
 
         if len(landscape.variables) != 2:
             raise BadInput("--plot draws a map, which needs a formula of two variables")
-        viz.mountain(landscape, paths=(), field=True, save=plot, marker=point)
+        # The point and one short step downhill from it, drawn as a little path.
+        lo, hi = np.array(landscape.domain).T
+        step = 0.08 * float(np.min(hi - lo)) * np.asarray(reading.downhill)
+        viz.mountain(landscape, paths=[np.array([point, np.asarray(point) + step])], field=True, save=plot)
         if not as_json:
             _saved(plot)
 
@@ -330,7 +339,7 @@ def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
     if plot:
         from . import viz
 
-        viz.lr_sweep_plot(sweep, max_stable_lr=None if advice is None else advice.max_stable_lr, save=plot)
+        viz.lr_sweep_plot(sweep, bound=advice if advice is not None else False, save=plot)
         if not as_json:
             _saved(plot)
 
@@ -382,8 +391,7 @@ def graph(formula, at, out, as_json):
     value = surface.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
     result = graph_of(value, names=dict(zip(surface.variables, inputs)))
     data = result.to_dict() if hasattr(result, "to_dict") else result
-    _emit(data, as_json, result.describe() if hasattr(result, "describe") else json.dumps(data, indent=1,
-                                                                                          default=_json_default))
+    _emit(data, as_json, result.table())
     if out:
         from . import viz
 

@@ -184,12 +184,18 @@ class DataLoader:
                  drop_last: bool = False) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            hint = ""
-            if isinstance(dataset, tuple):
-                hint = "; wrap arrays in a dataset first: DataLoader(TensorDataset(X, y), ...)"
+        if isinstance(dataset, tuple) and dataset and all(
+            isinstance(a, np.ndarray | Tensor) and np.ndim(a) >= 1 for a in dataset
+        ):
+            # (X, y) would be read as a dataset of two samples, X and y.
             raise TypeError(
-                f"DataLoader needs a dataset with __len__ and __getitem__, got {type(dataset).__name__}{hint}"
+                "DataLoader got a tuple of arrays; wrap them in a dataset first: "
+                "DataLoader(TensorDataset(X, y), batch_size=...)"
+            )
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                f"DataLoader needs a dataset with __len__ and __getitem__, got {type(dataset).__name__}; "
+                "for arrays use DataLoader(TensorDataset(X, y), batch_size=...)"
             )
         self.dataset = dataset
         self.batch_size = int(batch_size)

@@ -302,6 +302,10 @@ TABLE: list[Spec] = [
     _unary("relu", torch.relu, nonzero),
     # |x| < 15: torch's softplus switches to x above its threshold 20.
     _unary("softplus", torch.nn.functional.softplus, wide),
+    # erf's three rational pieces: |x| <= 0.5, 0.5 < |x| <= 4, and the tails past 4.
+    Spec("erf", dh.autodiff.erf, torch.erf, (wide,), UNARY),
+    Spec("erf", dh.autodiff.erf, torch.erf, (lambda rng, shape: rng.choice([-1.0, 1.0], shape)
+                                              * rng.uniform(3.5, 6.5, shape),), UNARY, tag="tails"),
     Spec("where", lambda x, y, cond: dh.where(cond, x, y),
          lambda x, y, cond: torch.where(torch.as_tensor(cond), x, y), (real, real),
          (((2, 3), (2, 3)), ((3,), (2, 3)), ((2, 3), ()), ((), ()), ((1, 3), (2, 1))),

@@ -193,5 +193,6 @@ class BackwardHookCall:
                 )
             grad_input = result
             new = result[last]
-            replacement = new if isinstance(new, Tensor) else Tensor(np.asarray(new))
+            if new is not None:  # None leaves the gradient as it was
+                replacement = new if isinstance(new, Tensor) else Tensor(np.asarray(new))
         return replacement

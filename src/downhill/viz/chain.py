@@ -169,12 +169,13 @@ def _layer_rows(model_or_report):
         if isinstance(row, (tuple, list)) and len(row) == 2:
             name, norm = row
         elif isinstance(row, dict):
-            name, norm = row.get("name"), row.get("grad_norm")
-        elif hasattr(row, "name") and hasattr(row, "grad_norm"):
-            name, norm = row.name, row.grad_norm
+            name, norm = row.get("name"), row.get("grad_norm", row.get("norm"))
+        elif hasattr(row, "name") and (hasattr(row, "grad_norm") or hasattr(row, "norm")):
+            # nn.gradient_report's rows call it ``norm``.
+            name, norm = row.name, getattr(row, "grad_norm", getattr(row, "norm", None))
         else:
             raise TypeError(
-                "layers: give a model (after loss.backward()), a gradient report (rows with name and grad_norm), "
+                "layers: give a model (after loss.backward()), a gradient report (rows with name and norm), "
                 f"or a list of (name, norm) pairs; got a row of type {type(row).__name__}"
             )
         rows.append((str(name), None if norm is None or not math.isfinite(float(norm)) else float(norm)))
