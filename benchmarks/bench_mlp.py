@@ -2,7 +2,7 @@
 
 A 784-512-512-10 MLP (ReLU), batch 256, float32, cross-entropy loss, plain
 SGD. (1) Time per training step (forward, backward, optimizer step), both
-libraries in one process, interleaved, medians. (2) Peak memory (max RSS) of
+libraries in one process, interleaved, medians. (2) Peak memory (peak resident size) of
 a process that imports one library and trains 30 steps, each in its own fresh
 subprocess. Also a NumPy-by-hand step for reference.
 
@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -117,17 +118,20 @@ def numpy_step_fn():
 
 
 def measure_memory(which, steps=30):
+    # VmHWM is the peak resident size of this process image; getrusage's
+    # ru_maxrss would also count the parent's peak, which Linux carries
+    # across fork and exec.
     code = f"""
-import resource, sys
-sys.path.insert(0, {repr(sys.path[0])})
+import sys
+sys.path.insert(0, {repr(str(Path(__file__).resolve().parent))})
 import bench_mlp as b
 step = b.{which}_step_fn()
 for _ in range({steps}):
     step()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print([line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0])
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024  # MiB (ru_maxrss is KiB on Linux)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024  # KiB -> MiB
 
 
 def main():
@@ -151,7 +155,7 @@ def main():
         ratio = "" if name == "downhill" else f"   downhill/{name} = {med['downhill'] / value:.3f}x"
         print(f"   {name:<14} {value:8.3f} ms{ratio}")
     memory = {name: measure_memory(name) for name in ("downhill", "torch")}
-    print("peak memory (max RSS) of a fresh process training 30 steps:")
+    print("peak memory (VmHWM) of a fresh process training 30 steps:")
     for name, value in memory.items():
         print(f"   {name:<14} {value:8.1f} MiB")
     print(f"bars: time <= 1.1x torch: {med['downhill'] <= 1.1 * med['torch']}; "
