@@ -16,7 +16,7 @@ def generator(seed=None) -> np.random.Generator:
     """A NumPy Generator from an int seed, an existing Generator, or None.
 
     >>> import downhill as dh
-    >>> dh.random.generator(0).integers(10) == dh.random.generator(0).integers(10)
+    >>> bool(dh.random.generator(0).integers(10) == dh.random.generator(0).integers(10))
     True
     """
     if isinstance(seed, np.random.Generator):
