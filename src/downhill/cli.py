@@ -28,7 +28,13 @@ class BadInput(click.ClickException):
 # --------------------------------------------------------------- parsing help
 def _numbers(text, what, count=None):
     """'1.5,-2' -> [1.5, -2.0]; one clear error otherwise."""
-    parts = [p for p in str(text).replace(" ", "").split(",") if p != ""]
+    parts = str(text).replace(" ", "").split(",")
+    if parts and parts[-1] == "":  # a trailing comma, as in "1,", is harmless
+        parts = parts[:-1]
+    if "" in parts and parts != [""]:
+        raise BadInput(f"{what} has an empty place between commas (like 1,,2); "
+                       f"give numbers separated by single commas, like 1.5,-2; got {text!r}")
+    parts = [p for p in parts if p != ""]
     try:
         values = [float(p) for p in parts]
     except ValueError:
@@ -146,6 +152,7 @@ def cli():
     graph       the chain rule: the graph of a formula, link by link
     lr-sweep    the learning rate: too small, good, too big
     tour        all of it, with pictures and an index page
+    serve       the playground in your browser
     """
 
 
@@ -186,6 +193,8 @@ def gradient(formula, at, plot, as_json):
 
     landscape = _landscape(formula)
     point = _numbers(at, "--at", len(landscape.variables))
+    if plot and len(landscape.variables) != 2:
+        raise BadInput("--plot draws a map, which needs a formula of two variables")
     try:
         reading = gradient_at(landscape, point)
     except ValueError as error:
@@ -198,8 +207,6 @@ def gradient(formula, at, plot, as_json):
     if plot:
         from . import viz
 
-        if len(landscape.variables) != 2:
-            raise BadInput("--plot draws a map, which needs a formula of two variables")
         # The point and one short step downhill from it, drawn as a little path.
         lo, hi = np.array(landscape.domain).T
         step = 0.08 * float(np.min(hi - lo)) * np.asarray(reading.downhill)
@@ -239,6 +246,8 @@ def descend(landscape, start, optimizer, lr, steps, momentum, nesterov, beta1, b
     name, options = _optimizer(optimizer, momentum, nesterov, beta1, beta2)
     _positive_int(steps, "--steps")
     _lr(lr)
+    if (plot or animate) and len(surface.variables) != 2:
+        raise BadInput("--plot and --animate draw a map, which needs a landscape of two variables")
     try:
         trajectory = climb(surface, point, optimizer=name, lr=lr, steps=steps, tol=tol, **options)
     except (ValueError, TypeError) as error:
@@ -286,6 +295,8 @@ def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
     if rates is not None and len(rates) not in (1, len(specs)):
         raise BadInput(f"--lrs needs one rate, or one per optimizer ({len(specs)}); got {len(rates)}")
     _positive_int(steps, "--steps")
+    if plot and len(surface.variables) != 2:
+        raise BadInput("--plot draws a map, which needs a landscape of two variables")
     runs = compare_optimizers(surface, point, [(label.strip(), base, opts) for label, (base, opts)
                                               in zip(specs, parsed)], lrs=rates, steps=steps)
     lines = [f"{'optimizer':<12} {'lr':>8}  {'status':<10} {'steps':>6}  final value"]
@@ -320,7 +331,8 @@ def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
         raise BadInput("--lrs must be numbers >= 0")
     name, options = _optimizer(optimizer)
     _positive_int(steps, "--steps")
-    sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, **options)
+    with np.errstate(all="ignore"):
+        sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, **options)
     advice = None
     try:
         advice = lr_advice(surface, point)
@@ -388,7 +400,10 @@ def graph(formula, at, out, as_json):
     surface = _landscape(formula)
     point = _numbers(at, "--at", len(surface.variables))
     inputs = [Tensor(np.float64(v), requires_grad=True) for v in point]
-    value = surface.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
+    with np.errstate(all="ignore"):
+        value = surface.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
+    if not np.all(np.isfinite(value.data)):
+        raise BadInput(f"{surface.formula!r} has no finite value at {point}")
     result = graph_of(value, names=dict(zip(surface.variables, inputs)))
     data = result.to_dict() if hasattr(result, "to_dict") else result
     _emit(data, as_json, result.table())
@@ -436,9 +451,10 @@ def train(dataset, hidden, epochs, lr, seed, plot, as_json):
 
     if dataset not in DATASETS:
         raise BadInput(f"unknown dataset {dataset!r}; accepted: {', '.join(DATASETS)}")
-    sizes = [int(v) for v in _numbers(hidden, "--hidden")]
-    if any(s <= 0 for s in sizes):
-        raise BadInput("--hidden sizes must be positive whole numbers, like 32,32")
+    sizes = _numbers(hidden, "--hidden")
+    if any(s <= 0 or not float(s).is_integer() for s in sizes):
+        raise BadInput(f"--hidden sizes must be positive whole numbers, like 32,32; got {hidden!r}")
+    sizes = [int(s) for s in sizes]
     if epochs <= 0:
         raise BadInput(f"--epochs must be 1 or more, got {epochs}")
     _lr(lr)
@@ -463,6 +479,23 @@ def tour(out):
     click.echo(f"the tour is in {index}")
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port (0 picks a free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the playground in a browser.")
+def serve(host, port, open_browser):
+    """The playground: a local web page to play with the five ideas."""
+    from .web.server import serve as run_server
+
+    if not 0 <= port <= 65535:
+        raise BadInput(f"--port must be between 0 and 65535, got {port}")
+    try:
+        run_server(host=host, port=port, open_browser=open_browser)
+    except OSError as error:
+        raise BadInput(str(error).splitlines()[0]) from None
+
+
 def main(argv=None):
     """Run the command; bad input -> one line on stderr and exit status 2."""
     from .landscapes import ExpressionError
@@ -483,6 +516,10 @@ def main(argv=None):
         sys.exit(EXIT_BAD_INPUT)
     except (ValueError, TypeError) as error:
         click.echo(f"downhill: {str(error).splitlines()[0]}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        click.echo(f"downhill: cannot write{where}: {error.strerror or error}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
