@@ -1,0 +1,29 @@
+"""The README's Python example runs, and its claims about the commands hold."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_five_ideas_example_runs_and_gives_what_its_comments_say(capsys):
+    text = README.read_text(encoding="utf-8")
+    code = re.search(r"## The five ideas, in code\n\n```python\n(.*?)```", text, re.S).group(1)
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)  # our own README, not user input
+    assert scope["trajectory"].status == "converged"
+    assert abs(scope["trajectory"].final_point - 1).max() < 1e-6
+    assert (scope["many"].status != "diverged").all()
+    out = capsys.readouterr().out
+    assert "2/L = 0.000955909" in out
+    assert "too small" in out and "too big" in out
+
+
+def test_quick_start_has_exactly_the_two_commands_and_ci_runs_the_second():
+    text = README.read_text(encoding="utf-8")
+    quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", quick, re.S)
+    assert commands == ['python3 -m pip install . && downhill tour',
+                        'python3 -m pip install -e ".[test]" && python3 -m pytest -q']
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[1].replace("pip install -e", "pip install -q -e") in ci
