@@ -130,9 +130,12 @@ def gradient_at(formula, point) -> GradientReading:
         )
     if not np.all(np.isfinite(point)):
         raise ValueError("the point must be finite numbers")
+    # A one-variable landscape reads a point of shape (1,) as a batch of one x
+    # and answers with shape (1,); summing that one height makes it a scalar.
+    height = (lambda p: landscape(p).sum()) if point.size == 1 else landscape
     with np.errstate(all="ignore"):
-        value = float(landscape(point))
-        g = np.asarray(grad(lambda p: landscape(p))(point), dtype=np.float64).reshape(-1)
+        value = float(height(point))
+        g = np.asarray(grad(lambda p: height(p))(point), dtype=np.float64).reshape(-1)
     if not (math.isfinite(value) and np.all(np.isfinite(g))):
         raise ValueError(f"{landscape.formula!r} has no finite value or gradient at {point.tolist()}")
     steepness = float(np.sqrt(g @ g))

@@ -159,9 +159,14 @@ def chain_snapshots(dataset="moons", hidden=(4, 4), steps=200, lr=0.5, seed=0, s
         raise ValueError("the chain panel trains two-class toys: moons, circles, spirals or xor")
     if steps < 0 or snapshot_every <= 0:
         raise ValueError("steps must be >= 0 and snapshot_every >= 1")
+    if grid < 2:
+        raise ValueError(f"grid must be 2 or more points per side, got {grid}")
     maker = {"moons": _datasets.moons, "circles": _datasets.circles, "spirals": _datasets.spirals,
              "xor": _datasets.xor}[dataset]
     X, y = maker(n_samples, seed=seed)
+    if not 0 <= sample < len(X):
+        raise ValueError(f"sample must be the index of one of the {len(X)} points (0 to {len(X) - 1}), "
+                         f"got {sample}")
     manual_seed(seed)
     sizes = [2, *hidden, 1]
     model = _mlp(sizes, activation)

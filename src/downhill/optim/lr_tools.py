@@ -128,8 +128,10 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
         finals.append(float(run.final_value) if math.isfinite(run.final_value) else math.inf)
         statuses.append(run.status)
         taken.append(run.steps_taken)
-    start_value = float(np.asarray(function(Tensor(start)).data if landscape is None
-                                   else landscape(start)))
+    # One number: a one-variable landscape answers a (1,)-point with a (1,)-value.
+    with np.errstate(all="ignore"):
+        start_value = float(np.sum(np.asarray(function(Tensor(start)).data if landscape is None
+                                              else landscape(start), dtype=np.float64)))
     labels, best_lr = _label_rows(list(lrs), finals, statuses, start_value)
     for lr, final, n, status, label in zip(lrs, finals, taken, statuses, labels):
         rows.append(SweepRow(float(lr), final, int(n), status, label))

@@ -1,0 +1,150 @@
+"""The tour: every picture it lists is written and is a real image, and the page shows them all.
+
+The tour runs once for the module (it draws fourteen pictures and trains a
+small network); each test reads what it wrote.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from html.parser import HTMLParser
+
+import pytest
+from PIL import Image
+
+from downhill.explain import derivative_at, gradient_at
+from downhill.tour import STOPS, run_tour
+
+SECTION_TITLES = [
+    "1. The derivative: a speedometer",
+    "2. The gradient: which way is downhill",
+    "3. Gradient descent: feel the ground, take a step, repeat",
+    "4. The chain rule: a bicycle chain",
+    "5. The learning rate: the size of each step",
+]
+
+
+class Page(HTMLParser):
+    """The page's section titles, pictures and table rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.titles, self.images, self.sections, self.anchors = [], [], [], []
+        self._in_h2 = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "h2":
+            self._in_h2 = True
+            self.titles.append("")
+        elif tag == "img":
+            self.images.append(attrs)
+        elif tag == "section":
+            self.sections.append(attrs.get("id"))
+        elif tag == "a":
+            self.anchors.append(attrs.get("href"))
+
+    def handle_endtag(self, tag):
+        if tag == "h2":
+            self._in_h2 = False
+
+    def handle_data(self, data):
+        if self._in_h2:
+            self.titles[-1] += data
+
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tour")
+    said = []
+    start = time.perf_counter()
+    page = run_tour(out, echo=said.append)
+    seconds = time.perf_counter() - start
+    text = page.read_text(encoding="utf-8")
+    parsed = Page()
+    parsed.feed(text)
+    return {"out": out, "page": page, "text": text, "parsed": parsed, "said": said, "seconds": seconds}
+
+
+def test_the_tour_takes_at_most_a_minute(tour):
+    assert tour["seconds"] < 60, f"the tour took {tour['seconds']:.1f} s"
+
+
+def test_the_page_is_index_html_in_the_folder(tour):
+    assert tour["page"] == tour["out"] / "index.html"
+    assert tour["text"].startswith("<!doctype html>") and tour["text"].rstrip().endswith("</html>")
+
+
+def test_the_five_sections_in_order(tour):
+    assert tour["parsed"].titles == SECTION_TITLES
+    assert tour["parsed"].sections == ["speedometer", "gradient", "descent", "chain", "learning-rate"]
+    assert tour["parsed"].anchors == [f"#{key}" for key in tour["parsed"].sections]
+    assert len(STOPS) == 5
+
+
+def test_every_picture_said_is_linked_written_and_valid(tour):
+    assert [line.rsplit(": ", 1)[0] for line in tour["said"]] == SECTION_TITLES
+    said = [path for line in tour["said"] for path in line.rsplit(": ", 1)[1].split(", ")]
+    linked = [image["src"] for image in tour["parsed"].images]
+    assert len(linked) == len(set(linked)) == 14
+    assert [f"{tour['out'] / name}" for name in linked] == said
+    for name in linked:
+        path = tour["out"] / name
+        assert path.is_file(), name
+        data = path.read_bytes()
+        assert data.startswith(b"GIF89a" if name.endswith(".gif") else b"\x89PNG\r\n\x1a\n"), name
+        assert len(data) > 10_000, (name, len(data))
+        with Image.open(path) as image:
+            assert image.format == ("GIF" if name.endswith(".gif") else "PNG")
+            width, height = image.size
+            frames = getattr(image, "n_frames", 1)
+            image.verify()
+        assert 300 <= width <= 3000 and 250 <= height <= 2000, (name, width, height)
+        if name.endswith(".gif"):
+            assert frames > 10, frames
+    written = sorted(p.name for p in tour["out"].iterdir())
+    assert written == sorted([*linked, "index.html"]), "nothing written that the page does not show"
+
+
+def test_every_picture_has_a_description(tour):
+    for image in tour["parsed"].images:
+        assert image["alt"] and image["src"] in image["alt"]
+
+
+def test_the_numbers_come_from_the_library(tour):
+    text = html.unescape(tour["text"])
+    speed = derivative_at("x**3 - 3*x", 1.5)
+    assert speed.slope == 3.75  # 3x² - 3 at 1.5
+    assert "<th>f'(x) by the chain rule</th><td>3.75</td>" in text
+    assert speed.sentence in text and "rising at 3.75 per unit of x" in text
+    measured = float(re.search(r"<th>f'\(x\) measured by central differences</th><td>([^<]+)</td>", text)[1])
+    assert measured == pytest.approx(3.75, rel=1e-6)
+    fog = gradient_at("himmelblau", [0.5, -1.0])
+    assert fog.sentence in text
+    assert f"<th>steepness</th><td>{fog.steepness:.6g}</td>" in text
+    assert "d error / d w" in text
+    # the learning-rate stop: Booth's steepest curvature is 18, so 2/L = 1/9
+    assert "<th>curvature L</th><td>18</td>" in text
+    assert "<th>largest stable step 2/L</th><td>0.111111</td>" in text
+
+
+def test_the_chain_stop_reports_a_good_classifier(tour):
+    text = html.unescape(tour["text"])
+    accuracy = float(re.search(r"<th>held-out accuracy</th><td>([^<]+)</td>", text)[1])
+    assert accuracy >= 0.97
+
+
+def test_the_derivative_of_the_chain_example_is_exact(tour):
+    # error = (sigmoid(w·x + b) - 1)², w = 0.5, x = 2, b = -1: w·x + b = 0, sigmoid = 1/2,
+    # d error / d w = 2(s - 1)·s(1 - s)·x = 2(-1/2)(1/4)(2) = -0.5
+    assert "<th>d error / d w</th><td>-0.5</td>" in html.unescape(tour["text"])
+    assert "d error / d w = -0.5," in html.unescape(tour["text"])
+
+
+def test_the_tour_into_a_file_is_an_error(tmp_path):
+    occupied = tmp_path / "a-file"
+    occupied.write_text("not a folder")
+    with pytest.raises(OSError):
+        run_tour(occupied, echo=lambda *a: None)
