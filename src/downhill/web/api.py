@@ -1,0 +1,613 @@
+"""The playground's JSON API: one small function per route, over the library.
+
+Each handler takes the request's JSON body (a dict), checks every field with
+:mod:`downhill.web.limits`, calls one library function, and returns its
+JSON-ready result. Handlers hold no mathematics and touch no files; the HTTP
+side (body size, content type, worker threads, time budget, encoding, error
+responses) lives in :mod:`downhill.web.app`.
+
+Routes (bodies and answers are JSON; defaults in brackets)
+-----------------------------------------------------------
+
+``GET /``
+    the page (``static/index.html``); ``GET /static/...`` its files, which
+    are also served from the root (``/style.css``, ``/js/...``) so that the
+    page may use relative links.
+
+``GET /api/landscapes``
+    ``{"landscapes": [{"name", "formula", "variables", "domain": [[lo, hi], ...],
+    "minima": [{"point": [...], "value": v}], "smooth", "many_local_minima",
+    "description"}], "optimizers": [names, with the aliases "momentum" and
+    "nesterov"], "schedules": [names], "optimizer_options": {optimizer: {option:
+    default}}, "limits": {name: value}}``.
+
+Every ``POST`` names its mountain with ``"landscape": NAME`` (see
+``/api/landscapes``) or ``"expression": TEXT`` (a formula in x, y, z, read by the
+safe parser), exactly one of the two, except where a route says otherwise.
+
+``POST /api/descend``
+    ``{"landscape" | "expression", "start": [x, y] or [[x, y], ...] (many
+    climbers), "optimizer" ["sgd"], "lr" [0.01], "steps" [1000], "options" [{}],
+    "schedule" [null], "tol" [1e-8], "max_value" [1e12]}`` ->
+    ``Trajectory.to_dict()`` of ``dh.descend`` with the same arguments; up to
+    2,500 climbers, climbers x steps at most 250,000 (every point is sent).
+    ``optimizer``: sgd, adam, adamw, rmsprop, adagrad, or "momentum" (sgd with
+    momentum 0.9) or "nesterov" (and nesterov true); ``options`` what the
+    optimizer accepts (momentum, dampening, nesterov, betas, eps, weight_decay,
+    alpha, centered, amsgrad, lr_decay, ...). ``schedule``: ``{"name": "step" |
+    "cosine" | ..., "options": {...}}`` (see :func:`downhill.web.limits.schedule`).
+
+``POST /api/surface``
+    ``{"landscape" | "expression" (two variables), "domain" [the landscape's],
+    "n" [100], "gradients" [true]}`` -> ``{"x": [...], "y": [...], "z": [[...]]
+    (row j is y[j]), "gx": [[...]], "gy": [[...]] (null without gradients),
+    "zmin", "zmax", "minima": [{"point", "value"}], "formula", "name",
+    "variables", "domain"}``. Grids carry 7 significant digits; NaN and
+    infinities are null.
+
+``POST /api/derivative``
+    ``{"expression" (one variable), "x", "span" [[x - 3, x + 3]], "n" [200]}`` ->
+    ``explain.derivative_at(expression, x).to_dict()`` (formula, x, value,
+    slope, intercept, sentence) plus ``"curve": {"x": [...], "y": [...],
+    "slope": [...]}`` over the span.
+
+``POST /api/gradient``
+    ``{"landscape" | "expression", "point": [x, y]}`` ->
+    ``explain.gradient_at(...).to_dict()``.
+
+``POST /api/basins``
+    ``{"landscape" | "expression" (two variables), "optimizer" ["sgd"], "lr"
+    [0.01], "grid" [50] (or [nx, ny]), "steps" [200], "options" [{}], "domain"
+    [the landscape's]}`` -> ``optim.basins.basins(...).to_dict()``; starts x
+    steps at most 45,000,000.
+
+``POST /api/lr_sweep``
+    ``{"landscape" | "expression", "start": [x, y], "lrs": [...], "optimizer"
+    ["sgd"], "steps" [100], "options" [{}], "tol" [1e-8], "max_value" [1e12]}``
+    -> ``dh.lr_sweep(...).to_dict()``; learning rates x steps at most 100,000.
+
+``POST /api/lr_advice``
+    ``{"landscape" | "expression", "point"}`` -> ``{"curvature",
+    "max_stable_lr" (null if infinite), "suggested_lr" (null if none),
+    "eigenvalues", "message", "point"}`` from ``dh.lr_advice``.
+
+``POST /api/graph``
+    ``{"expression", "point"}`` -> ``graph_of(...).to_dict()``: the graph of
+    the formula evaluated at the point, inputs named by the variables.
+
+``POST /api/train``
+    ``{"dataset": "moons" | "circles" | "xor" | "spirals", "hidden" [[4, 4]],
+    "steps" [200], "lr" [0.5], "seed" [0], "snapshot_every" [10; at least
+    steps / 200], "activation" ["tanh"] (or "relu")}`` ->
+    ``nn.recipes.chain_snapshots(...)`` with the same arguments: sizes, data,
+    snapshots (weights, biases and their gradients), loss_curve, boundary,
+    backprop (one sample's backward pass, link by link).
+
+Errors: ``{"error": "what was wrong and what is allowed", "field": name or
+null, "allowed": ...}`` with status 400 (not JSON), 404 (no such route), 405
+(wrong method), 413 (body over 64 KiB), 415 (not ``application/json``), 422 (a
+value: wrong type, out of bounds, unknown or missing field; a formula the
+parser refuses adds ``"message"`` (with carets), ``"position"``, ``"end"`` and
+``"hint"``), 503 (over the time budget), 500 (a bug; no traceback is sent).
+The bounds are in :mod:`downhill.web.limits`.
+
+>>> gradient({"expression": "x**2 + 3*y**2", "point": [1, 2]})["gradient"]
+[2.0, 12.0]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import explain
+from ..autodiff import derivative as derivative_of
+from ..autodiff import grad
+from ..landscapes import ExpressionError, Landscape, from_expression
+from ..landscapes import get as get_landscape
+from ..landscapes import names as landscape_names
+from ..optim import get_functional, lr_sequence
+from ..optim import names as optimizer_names
+from ..optim.descend import descend as run_descend
+from ..optim.descend import program_for
+from ..optim.lr_tools import lr_advice as run_lr_advice
+from ..optim.lr_tools import lr_sweep as run_lr_sweep
+from . import limits
+from .limits import RequestError
+
+__all__ = ["ROUTES", "Handler", "Grid", "landscapes", "descend", "surface", "derivative",
+           "gradient", "basins", "lr_sweep", "lr_advice", "graph", "train"]
+
+MOUNTAIN = ("landscape", "expression")
+DATASETS = ("moons", "circles", "xor", "spirals")
+
+
+# ---------------------------------------------------------------------------
+# Shared pieces: the mountain of a request, library errors, JSON.
+# ---------------------------------------------------------------------------
+
+
+def expression_error(error: ExpressionError, field: str = "expression") -> RequestError:
+    """A formula the safe parser refused, as a 422 that points at the offending part.
+
+    >>> from downhill.landscapes import parse_expression
+    >>> try:
+    ...     parse_expression("x.__class__")
+    ... except ExpressionError as error:
+    ...     body = expression_error(error).to_dict()
+    >>> body["error"], body["position"], body["end"]
+    ("a formula cannot use attribute access (a '.' after a name)", 0, 11)
+    """
+    return RequestError(error.reason, field=field, allowed=None, message=str(error),
+                        position=error.start, end=error.end, hint=error.hint)
+
+
+@contextlib.contextmanager
+def library_errors(field: str | None):
+    """Turn the library's plain errors (bad values) into a 422 that names ``field``.
+
+    The library says what was wrong in its own words (``"descend: lr must be
+    ..."``); that sentence becomes the error, so the two never disagree.
+    """
+    try:
+        yield
+    except ExpressionError as error:
+        raise expression_error(error) from None
+    except (ValueError, TypeError, ArithmeticError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RequestError(message, field=field) from None
+
+
+def mountain(body: dict, dimensions: int | None = None) -> Landscape:
+    """The landscape a request names: ``"landscape": NAME`` or ``"expression": TEXT``.
+
+    >>> mountain({"landscape": "Rosenbrock"}).name
+    'rosenbrock'
+    >>> mountain({"expression": "x^2 + y^2"}).variables
+    ('x', 'y')
+    """
+    given = [key for key in MOUNTAIN if key in body]
+    if len(given) != 1:
+        what = "both" if given else "neither"
+        raise RequestError(
+            f'give exactly one of "landscape" (a name such as "himmelblau") or "expression" (a formula '
+            f'such as "x**2 + y**2"); this request has {what}',
+            field="landscape", allowed=list(landscape_names()),
+        )
+    if given[0] == "landscape":
+        name = body["landscape"]
+        if not isinstance(name, str) or len(name) > 64:
+            limits.choice(name, "landscape", landscape_names())  # raises, listing the names
+        try:
+            landscape = get_landscape(name)
+        except ValueError as error:
+            raise RequestError(str(error), field="landscape", allowed=list(landscape_names())) from None
+    else:
+        # The parser bounds the length itself, and says so in its own words.
+        formula = limits.text(body["expression"], "expression", limits.MAX_BODY_BYTES)
+        try:
+            landscape = from_expression(formula)
+        except ExpressionError as error:
+            raise expression_error(error) from None
+    if dimensions is not None and len(landscape.variables) != dimensions:
+        names = ", ".join(landscape.variables)
+        want = {1: "one variable, such as x**3 - x", 2: "two variables, x and y"}[dimensions]
+        raise RequestError(
+            f"this needs a formula of {want}; {landscape.formula!r} has {len(landscape.variables)} "
+            f"({names})", field=given[0], allowed={"variables": dimensions},
+        )
+    return landscape
+
+
+def _minima(landscape: Landscape) -> list[dict]:
+    return [{"point": list(m.point), "value": m.value} for m in landscape.minima]
+
+
+def _finite_or_none(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _finite_list(array: np.ndarray) -> list:
+    """A 1-D array as a list, with NaN and infinities as None."""
+    array = np.asarray(array, dtype=np.float64)
+    if np.all(np.isfinite(array)):
+        return array.tolist()
+    return [v if math.isfinite(v) else None for v in array.tolist()]
+
+
+class Grid:
+    """A 2-D array sent as nested JSON lists with ``digits`` significant digits (non-finite -> null).
+
+    Formatting a 200 x 200 grid with ``%.7g`` takes about a third of the time
+    ``json.dumps`` needs for full precision, and 7 digits are more than a
+    picture can show.
+
+    >>> Grid(np.array([[1.0, np.nan], [1 / 3, -np.inf]])).json()
+    '[[1,null],[0.3333333,null]]'
+    """
+
+    __slots__ = ("array", "digits")
+
+    def __init__(self, array, digits: int = 7):
+        self.array = np.asarray(array, dtype=np.float64)
+        self.digits = digits
+
+    def json(self) -> str:
+        """The JSON text."""
+        rows, cols = self.array.shape
+        if rows == 0 or cols == 0:
+            return "[" + ",".join("[]" for _ in range(rows)) + "]"
+        row = "[" + ",".join([f"%.{self.digits}g"] * cols) + "]"
+        text = "[" + ",".join([row % tuple(values) for values in self.array.tolist()]) + "]"
+        if not np.all(np.isfinite(self.array)):
+            # %g writes nan, inf and -inf; as numbers only appear here, this is exact.
+            text = text.replace("-inf", "null").replace("inf", "null").replace("nan", "null")
+        return text
+
+
+def _optimizer(body: dict) -> tuple[str, dict]:
+    return limits.optimizer(body.get("optimizer", "sgd"), body.get("options"))
+
+
+def _check_optimizer(name: str, lr: float, options: dict) -> None:
+    """Let the optimizer check its options (ranges) now, so the error names them."""
+    with library_errors("options"):
+        get_functional(name).bind(lr=lr, **options)
+
+
+def _schedule(body: dict, steps: int, lr: float):
+    spec = limits.schedule(body.get("schedule"), steps, lr)
+    if spec is None:
+        return None
+    with library_errors("schedule"):
+        rates = lr_sequence(spec, steps, lr=lr)
+    if not np.all(np.isfinite(rates)):
+        raise RequestError("this schedule gives learning rates that are not finite numbers",
+                           field="schedule")
+    return spec
+
+
+# ---------------------------------------------------------------------------
+# The handlers.
+# ---------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _catalog() -> dict:
+    entries = []
+    for name in landscape_names():
+        landscape = get_landscape(name)
+        entries.append({
+            "name": landscape.name,
+            "formula": landscape.formula,
+            "variables": list(landscape.variables),
+            "domain": [list(pair) for pair in landscape.domain],
+            "minima": _minima(landscape),
+            "smooth": landscape.smooth,
+            "many_local_minima": landscape.many_local_minima,
+            "description": landscape.description,
+        })
+    options = {}
+    for name in optimizer_names():
+        defaults = dict(get_functional(name).defaults)
+        defaults.pop("lr", None)
+        options[name] = {key: list(value) if isinstance(value, tuple) else value for key, value in defaults.items()}
+    return {
+        "landscapes": entries,
+        "optimizers": [*optimizer_names(), *limits.OPTIMIZER_ALIASES],
+        "schedules": list(limits.SCHEDULES),
+        "optimizer_options": options,
+        "limits": {name: value for name, (value, _) in limits.LIMITS.items()},
+    }
+
+
+def landscapes(body: dict | None = None) -> dict:
+    """The catalog: test mountains, optimizer names, schedule names, limits.
+
+    >>> info = landscapes()
+    >>> info["landscapes"][0]["name"], info["optimizers"][:2]
+    ('sphere', ['sgd', 'adam'])
+    """
+    return _catalog()
+
+
+DESCEND_FIELDS = (*MOUNTAIN, "start", "optimizer", "lr", "steps", "options", "schedule", "tol", "max_value")
+
+
+def descend(body: dict) -> dict:
+    """``POST /api/descend``: one climber or many, as ``Trajectory.to_dict()``.
+
+    >>> result = descend({"landscape": "sphere", "start": [1.0, 2.0], "lr": 0.5})
+    >>> result["status"], result["final_point"]
+    ('converged', [0.0, 0.0])
+    """
+    limits.check_fields(body, DESCEND_FIELDS, ["start"])
+    landscape = mountain(body)
+    start = limits.points(body["start"], "start", len(landscape.variables))
+    name, options = _optimizer(body)
+    lr = limits.number(body.get("lr", 0.01), "lr", 0.0, limits.MAX_LR)
+    steps = limits.integer(body.get("steps", 1000), "steps", 0, limits.MAX_STEPS)
+    limits.check_recorded(len(start) if start.ndim == 2 else 1, steps)
+    tol = limits.number(body.get("tol", 1e-8), "tol", 0.0, 1e6)
+    max_value = limits.number(body.get("max_value", 1e12), "max_value", 0.0, 1e300, low_open=True)
+    _check_optimizer(name, lr, options)
+    schedule = _schedule(body, steps, lr)
+    with library_errors(None):
+        trajectory = run_descend(landscape, start, optimizer=name, lr=lr, steps=steps, tol=tol,
+                                 max_value=max_value, schedule=schedule, **options)
+    return trajectory.to_dict()
+
+
+SURFACE_FIELDS = (*MOUNTAIN, "domain", "n", "gradients")
+
+
+def _field(landscape: Landscape, X: np.ndarray, Y: np.ndarray, gradients: bool):
+    """Heights (and slopes) over a grid: one traced program on the whole batch."""
+    with np.errstate(all="ignore"):
+        if not gradients:
+            Z = np.asarray(landscape(np.stack([X, Y], axis=-1)), dtype=np.float64)
+            return np.broadcast_to(Z, X.shape), None, None
+        program = program_for(landscape)
+        if program is not None:
+            Z, (GX, GY) = program.function(X, Y)
+        else:  # a formula the tracer cannot straighten out: the engine, on the whole batch
+            points = np.stack([X.ravel(), Y.ravel()], axis=1)
+            Z = np.asarray(landscape(points), dtype=np.float64)
+            G = np.asarray(grad(lambda p: landscape(p).sum())(points), dtype=np.float64)
+            GX, GY = G[:, 0], G[:, 1]
+
+    def on_grid(a):
+        a = np.asarray(a, dtype=np.float64)
+        return a.reshape(X.shape) if a.size == X.size else np.broadcast_to(a, X.shape)
+
+    return on_grid(Z), on_grid(GX), on_grid(GY)
+
+
+def surface(body: dict) -> dict:
+    """``POST /api/surface``: heights and slopes over an n x n grid, for contour maps and arrows.
+
+    >>> s = surface({"landscape": "sphere", "n": 3, "domain": [[-1, 1], [0, 2]]})
+    >>> s["x"], s["y"], s["zmin"], s["zmax"]
+    ([-1.0, 0.0, 1.0], [0.0, 1.0, 2.0], 0.0, 5.0)
+    >>> s["gy"].json()
+    '[[0,0,0],[2,2,2],[4,4,4]]'
+    """
+    limits.check_fields(body, SURFACE_FIELDS)
+    landscape = mountain(body, dimensions=2)
+    if body.get("domain") is not None:
+        (x0, x1), (y0, y1) = limits.domain(body["domain"], "domain", 2)
+    else:
+        (x0, x1), (y0, y1) = landscape.domain
+    n = limits.integer(body.get("n", 100), "n", 2, limits.MAX_SURFACE_N)
+    gradients = limits.boolean(body.get("gradients", True), "gradients")
+    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    X, Y = np.meshgrid(xs, ys)
+    Z, GX, GY = _field(landscape, X, Y, gradients)
+    finite = Z[np.isfinite(Z)]
+    return {
+        "x": xs.tolist(),
+        "y": ys.tolist(),
+        "z": Grid(Z),
+        "gx": Grid(GX) if gradients else None,
+        "gy": Grid(GY) if gradients else None,
+        "zmin": float(finite.min()) if finite.size else None,
+        "zmax": float(finite.max()) if finite.size else None,
+        "minima": _minima(landscape),
+        "formula": landscape.formula,
+        "name": landscape.name,
+        "variables": list(landscape.variables),
+        "domain": [[x0, x1], [y0, y1]],
+    }
+
+
+DERIVATIVE_FIELDS = ("expression", "x", "span", "n")
+
+
+def derivative(body: dict) -> dict:
+    """``POST /api/derivative``: the speedometer at x, and the curve and its slope around it.
+
+    >>> d = derivative({"expression": "x**3", "x": 2, "span": [0, 2], "n": 3})
+    >>> d["value"], d["slope"], d["curve"]
+    (8.0, 12.0, {'x': [0.0, 1.0, 2.0], 'y': [0.0, 1.0, 8.0], 'slope': [0.0, 3.0, 12.0]})
+    """
+    limits.check_fields(body, DERIVATIVE_FIELDS, ["expression", "x"])
+    landscape = mountain({"expression": body["expression"]}, dimensions=1)
+    x = limits.number(body["x"], "x", -limits.MAX_COORDINATE, limits.MAX_COORDINATE)
+    if body.get("span") is not None:
+        ((low, high),) = limits.domain([body["span"]], "span", 1)
+    else:
+        low, high = x - 3.0, x + 3.0
+    n = limits.integer(body.get("n", 200), "n", 2, limits.MAX_CURVE_N)
+    with library_errors("x"):
+        reading = explain.derivative_at(landscape, x)
+    xs = np.linspace(low, high, n)
+    with np.errstate(all="ignore"):
+        ys = np.asarray(landscape(xs), dtype=np.float64)
+        slopes = np.asarray(derivative_of(landscape)(xs), dtype=np.float64)
+    curve = {"x": xs.tolist(), "y": _finite_list(np.broadcast_to(ys, xs.shape)),
+             "slope": _finite_list(np.broadcast_to(slopes, xs.shape))}
+    return {**reading.to_dict(), "curve": curve}
+
+
+POINT_FIELDS = (*MOUNTAIN, "point")
+
+
+def gradient(body: dict) -> dict:
+    """``POST /api/gradient``: the value, gradient and the way downhill at a point.
+
+    >>> gradient({"landscape": "sphere", "point": [3, 4]})["steepness"]
+    10.0
+    """
+    limits.check_fields(body, POINT_FIELDS, ["point"])
+    landscape = mountain(body)
+    if len(landscape.variables) == 1:
+        # explain.gradient_at reads points of two or more coordinates.
+        raise RequestError("a gradient needs a formula of two or more variables; for one variable, "
+                           "ask /api/derivative for the slope", field="landscape" if "landscape" in body
+                           else "expression", allowed={"min_variables": 2})
+    point = limits.point(body["point"], "point", len(landscape.variables))
+    with library_errors("point"):
+        return explain.gradient_at(landscape, point).to_dict()
+
+
+BASINS_FIELDS = (*MOUNTAIN, "optimizer", "lr", "grid", "steps", "options", "domain")
+
+
+def basins(body: dict) -> dict:
+    """``POST /api/basins``: which minimum a climber reaches from each start of a grid.
+
+    >>> b = basins({"landscape": "himmelblau", "grid": 10, "lr": 0.01})
+    >>> sorted(b["counts"])
+    ['0', '1', '2', '3']
+    """
+    from ..optim.basins import basins as run_basins
+
+    limits.check_fields(body, BASINS_FIELDS)
+    landscape = mountain(body, dimensions=2)
+    name, options = _optimizer(body)
+    lr = limits.number(body.get("lr", 0.01), "lr", 0.0, limits.MAX_LR)
+    grid = limits.grid(body.get("grid", 50), "grid", 2, limits.MAX_BASIN_GRID)
+    steps = limits.integer(body.get("steps", 200), "steps", 0, limits.MAX_STEPS)
+    limits.check_work(grid[0] * grid[1], steps, limits.MAX_BASIN_WORK, "starts")
+    domain = limits.domain(body["domain"], "domain", 2) if body.get("domain") is not None else None
+    _check_optimizer(name, lr, options)
+    with library_errors(None):
+        return run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain,
+                          **options).to_dict()
+
+
+SWEEP_FIELDS = (*MOUNTAIN, "start", "lrs", "optimizer", "steps", "options", "tol", "max_value")
+
+
+def lr_sweep(body: dict) -> dict:
+    """``POST /api/lr_sweep``: the same climb at each learning rate, labelled too small / good / too big.
+
+    >>> rows = lr_sweep({"landscape": "booth", "start": [0, 0], "lrs": [1e-4, 0.05, 0.2], "steps": 200})["rows"]
+    >>> [row["label"] for row in rows]
+    ['too small', 'good', 'too big']
+    """
+    limits.check_fields(body, SWEEP_FIELDS, ["start", "lrs"])
+    landscape = mountain(body)
+    start = limits.point(body["start"], "start", len(landscape.variables))
+    lrs = limits.number_list(body["lrs"], "lrs", limits.MAX_LRS, 0.0, limits.MAX_LR)
+    name, options = _optimizer(body)
+    steps = limits.integer(body.get("steps", 100), "steps", 0, limits.MAX_STEPS)
+    limits.check_work(len(lrs), steps, limits.MAX_SWEEP_WORK, "learning rates")
+    tol = limits.number(body.get("tol", 1e-8), "tol", 0.0, 1e6)
+    max_value = limits.number(body.get("max_value", 1e12), "max_value", 0.0, 1e300, low_open=True)
+    _check_optimizer(name, lrs[0], options)
+    with library_errors(None):
+        return run_lr_sweep(landscape, start, lrs, optimizer=name, steps=steps, tol=tol,
+                            max_value=max_value, **options).to_dict()
+
+
+def lr_advice(body: dict) -> dict:
+    """``POST /api/lr_advice``: the curvature at a point and the largest stable learning rate, 2/L.
+
+    >>> advice = lr_advice({"landscape": "sphere", "point": [1, 1]})
+    >>> advice["curvature"], advice["max_stable_lr"], advice["suggested_lr"]
+    (2.0, 1.0, 0.5)
+    """
+    limits.check_fields(body, POINT_FIELDS, ["point"])
+    landscape = mountain(body)
+    point = limits.point(body["point"], "point", len(landscape.variables))
+    with library_errors("point"):
+        advice = run_lr_advice(landscape, point)
+    return {
+        "curvature": _finite_or_none(advice.curvature),
+        "max_stable_lr": _finite_or_none(advice.max_stable_lr),
+        "suggested_lr": _finite_or_none(advice.suggested_lr),
+        "eigenvalues": _finite_list(advice.eigenvalues),
+        "message": advice.message,
+        "point": _finite_list(advice.point),
+    }
+
+
+GRAPH_FIELDS = ("expression", "point")
+
+
+def graph(body: dict) -> dict:
+    """``POST /api/graph``: the computational graph of a formula at a point, link by link.
+
+    >>> g = graph({"expression": "x*y + sin(x)", "point": [2, 3]})
+    >>> [node["label"] for node in g["nodes"]][:3]
+    ['x', 'y', 'multiply']
+    """
+    from ..autodiff import tensor
+    from ..autodiff.graph import graph_of
+    from ..landscapes.namespaces import DOWNHILL_FUNCTIONS
+
+    limits.check_fields(body, GRAPH_FIELDS, ["expression", "point"])
+    landscape = mountain({"expression": body["expression"]})
+    point = limits.point(body["point"], "point", len(landscape.variables))
+    with library_errors("point"), np.errstate(all="ignore"):
+        inputs = [tensor(float(value), requires_grad=True) for value in point]
+        value = landscape.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
+        names = dict(zip(landscape.variables, inputs))
+        return graph_of(value, names=names).to_dict()
+
+
+TRAIN_FIELDS = ("dataset", "hidden", "steps", "lr", "seed", "snapshot_every", "activation")
+
+
+def train(body: dict) -> dict:
+    """``POST /api/train``: train a small network and return snapshots of its chain of layers.
+
+    >>> run = train({"dataset": "xor", "hidden": [4], "steps": 20, "snapshot_every": 10})
+    >>> [s["step"] for s in run["snapshots"]], run["sizes"]
+    ([0, 10, 20], [2, 4, 1])
+    """
+    from ..nn.recipes import chain_snapshots
+
+    limits.check_fields(body, TRAIN_FIELDS, ["dataset"])
+    dataset = limits.choice(body["dataset"], "dataset", DATASETS)
+    hidden = limits.hidden_layers(body.get("hidden", [4, 4]))
+    steps = limits.integer(body.get("steps", 200), "steps", 0, limits.MAX_TRAIN_STEPS)
+    lr = limits.number(body.get("lr", 0.5), "lr", 0.0, 100.0, low_open=True)
+    seed = limits.integer(body.get("seed", 0), "seed", 0, 2**32 - 1)
+    fewest = max(1, -(-steps // (limits.MAX_SNAPSHOTS - 1)))  # ceil(steps / 200)
+    every = limits.integer(body.get("snapshot_every", max(fewest, 10)), "snapshot_every", fewest,
+                           limits.MAX_TRAIN_STEPS)
+    activation = limits.choice(body.get("activation", "tanh"), "activation", ("tanh", "relu"))
+    with library_errors(None):
+        return chain_snapshots(dataset, hidden=hidden, steps=steps, lr=lr, seed=seed, snapshot_every=every,
+                               activation=activation)
+
+
+# ---------------------------------------------------------------------------
+# The route table.
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Handler:
+    """One route of the API: its path, method, and the function that answers it.
+
+    ``engine``: whether the function computes with the engine (and so takes
+    its turn, see ``app.ENGINE_LOCK``); the catalog does not.
+    """
+
+    path: str
+    method: str
+    function: Callable[[dict], dict]
+    engine: bool = True
+
+
+ROUTES: tuple[Handler, ...] = (
+    Handler("/api/landscapes", "GET", landscapes, engine=False),
+    Handler("/api/descend", "POST", descend),
+    Handler("/api/surface", "POST", surface),
+    Handler("/api/derivative", "POST", derivative),
+    Handler("/api/gradient", "POST", gradient),
+    Handler("/api/basins", "POST", basins),
+    Handler("/api/lr_sweep", "POST", lr_sweep),
+    Handler("/api/lr_advice", "POST", lr_advice),
+    Handler("/api/graph", "POST", graph),
+    Handler("/api/train", "POST", train),
+)

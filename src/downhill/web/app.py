@@ -1,0 +1,444 @@
+"""The playground's ASGI application: the page's files, the JSON API, and the guards around them.
+
+:func:`create_app` builds a Starlette app. Around the routes of
+:mod:`downhill.web.api` it adds what a server that runs computations for a
+browser needs:
+
+* bodies read with a ceiling (413 past 64 KiB, checked on the Content-Length
+  and again while reading), only as ``application/json`` (415), parsed as
+  strict JSON (400; no NaN, no nesting bombs);
+* each computation in a worker thread with a time budget (503 past it), so
+  the server keeps answering while one request works, and its answer encoded
+  there as strict JSON (NaN and infinities as null);
+* every error as JSON ``{"error", "field", "allowed"}``: unknown routes (404),
+  wrong methods (405), and a catch-all that turns an unexpected exception into
+  a 500 without a traceback (the traceback goes to the server's log);
+* security headers on every answer (``nosniff``, a Content-Security-Policy
+  that allows only this server's own scripts, styles and connections), and a
+  check of the Host header against loopback names, so that a web page elsewhere
+  cannot reach the server through DNS rebinding.
+
+>>> from starlette.testclient import TestClient
+>>> client = TestClient(create_app())
+>>> client.post("/api/gradient", json={"landscape": "sphere", "point": [3, 4]}).json()["steepness"]
+10.0
+>>> client.post("/api/gradient", json={"landscape": "sphere", "point": [3]}).status_code
+422
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import mimetypes
+import os
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import numpy as np
+
+from . import api
+from .api import Grid
+from .limits import MAX_BODY_BYTES, TIME_BUDGET_S, RequestError
+
+__all__ = ["create_app", "encode", "error_response", "STATIC_DIR", "CONTENT_SECURITY_POLICY", "LOOPBACK_HOSTS"]
+
+logger = logging.getLogger("downhill.web")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Only this server's own files and API: no CDN, no inline script, no eval.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
+# Names under which a browser on this machine reaches a server bound to
+# loopback; "testserver" is the name Starlette's TestClient sends.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "testserver")
+
+# With nosniff, a script must be served with a script type; some systems map
+# .js (or .mjs) to nothing or to text/plain.
+for _suffix, _type in ((".js", "text/javascript"), (".mjs", "text/javascript"), (".css", "text/css"),
+                       (".svg", "image/svg+xml"), (".json", "application/json"), (".map", "application/json")):
+    mimetypes.add_type(_type, _suffix)
+
+
+# ---------------------------------------------------------------------------
+# Answers as JSON.
+# ---------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """NumPy values as Python ones and non-finite floats as None, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, allow_nan=False, separators=(",", ":"), default=_default)
+    except ValueError:  # a NaN or an infinity somewhere: null, as the library's to_dict does
+        return json.dumps(_plain(value), allow_nan=False, separators=(",", ":"), default=_default)
+
+
+def encode(result: dict) -> bytes:
+    """A handler's result as JSON bytes (strict JSON: NaN and infinities become null).
+
+    >>> encode({"a": 1.5, "b": float("nan"), "z": Grid(np.eye(2))})
+    b'{"a":1.5,"b":null,"z":[[1,0],[0,1]]}'
+    """
+    if not any(isinstance(v, Grid) for v in result.values()):
+        return _dumps(result).encode()
+    parts = [f"{json.dumps(str(key))}:{value.json() if isinstance(value, Grid) else _dumps(value)}"
+             for key, value in result.items()]
+    return ("{" + ",".join(parts) + "}").encode()
+
+
+def error_response(status: int, error: str, field: str | None = None, allowed: Any = None,
+                   headers: dict | None = None, **extra: Any) -> Response:
+    """The JSON error every failure answers with: ``{"error", "field", "allowed", ...}``.
+
+    >>> error_response(404, "no route /x").body
+    b'{"error":"no route /x","field":null,"allowed":null}'
+    """
+    body = {"error": error, "field": field, "allowed": allowed, **extra}
+    return Response(encode(body), status_code=status, media_type="application/json",
+                    headers={"cache-control": "no-store", **(headers or {})})
+
+
+def _request_error(error: RequestError) -> Response:
+    return error_response(error.status, error.error, error.field, error.allowed, **error.extra)
+
+
+# ---------------------------------------------------------------------------
+# Reading a request body.
+# ---------------------------------------------------------------------------
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
+    """The request body as JSON, refused with a :class:`RequestError` if too big, not JSON, or not typed so."""
+    too_big = RequestError(f"the request body is larger than {limit:,} bytes, the most this server reads",
+                           status=413, allowed={"max_bytes": limit})
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.strip().isdigit():
+            raise RequestError("the Content-Length header is not a number", status=400)
+        if int(length) > limit:
+            raise too_big
+    content_type = request.headers.get("content-type", "")
+    media_type, _, parameters = content_type.partition(";")
+    charset = parameters.strip().lower().replace(" ", "")
+    if media_type.strip().lower() != "application/json" or charset not in ("", "charset=utf-8"):
+        raise RequestError(
+            f"send the body as JSON with the header Content-Type: application/json (got "
+            f"{content_type[:60] or 'no Content-Type'!r})", status=415, allowed=["application/json"],
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise RequestError("the request body is not UTF-8 text", status=400) from None
+    except json.JSONDecodeError as error:
+        raise RequestError(f"the request body is not valid JSON: {error.msg} at line {error.lineno} "
+                           f"column {error.colno}", status=400) from None
+    except RecursionError:
+        raise RequestError("the request body's JSON is nested too deeply", status=400) from None
+    except ValueError as error:  # NaN/Infinity, or an integer with thousands of digits
+        raise RequestError(f"the request body is not valid JSON: {error}", status=400) from None
+
+
+# ---------------------------------------------------------------------------
+# Running a handler: a worker thread and a time budget.
+# ---------------------------------------------------------------------------
+
+
+class _Abandoned(Exception):
+    """The request's time ran out while it waited its turn; its client already has a 503."""
+
+
+class Workers:
+    """A thread pool for computations, each awaited for at most ``budget`` seconds.
+
+    A computation past its budget cannot be stopped (Python threads cannot be
+    killed), but it is bounded by the request limits, and the client gets its
+    503 at once; requests still waiting for a thread or for their turn (see
+    ``ENGINE_LOCK``) when their budget runs out are never started.
+    """
+
+    def __init__(self, budget: float = TIME_BUDGET_S, threads: int | None = None):
+        self.budget = budget
+        self.threads = threads or max(2, min(8, os.cpu_count() or 2))
+        self._executor: ThreadPoolExecutor | None = None
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="downhill-web")
+        return self._executor
+
+    async def run(self, function, *args):
+        """``function(*args)`` in a worker thread, within the budget."""
+        future = asyncio.get_running_loop().run_in_executor(self._pool(), function, *args)
+        try:
+            return await asyncio.wait_for(future, self.budget)
+        except (asyncio.TimeoutError, _Abandoned):
+            raise RequestError(
+                f"this request needed more than {self.budget:g} seconds of computation, the most one may "
+                "take; ask for fewer steps, climbers or grid points", status=503,
+                allowed={"time_budget_s": self.budget},
+            ) from None
+
+    def close(self) -> None:
+        """Stop the threads (waiting work is cancelled)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+
+# The engine keeps its switches (gradient recording, anomaly mode) and the
+# networks' random generator in process-wide state, as module globals: two
+# computations that set them at once in two threads could leave them wrong
+# for both (and for every request after). So one computation runs at a time;
+# answers are encoded outside the lock. The computations are Python-bound
+# (the GIL), so this costs little throughput.
+ENGINE_LOCK = threading.Lock()
+
+
+def _compute(handler: api.Handler, body: Any, deadline: float) -> tuple[bytes, float]:
+    """The handler's answer as JSON, and the seconds spent computing and encoding it."""
+    if not handler.engine:
+        started = time.perf_counter()
+        return encode(handler.function(body)), time.perf_counter() - started
+    with ENGINE_LOCK:
+        if time.monotonic() > deadline:
+            raise _Abandoned  # nobody waits for this answer: give the turn to the next request
+        started = time.perf_counter()
+        result = handler.function(body)
+    content = encode(result)
+    return content, time.perf_counter() - started
+
+
+def _endpoint(handler: api.Handler):
+    async def endpoint(request: Request) -> Response:
+        try:
+            body = await read_json(request) if handler.method == "POST" else None
+            workers: Workers = request.app.state.workers
+            deadline = time.monotonic() + workers.budget
+            content, seconds = await workers.run(_compute, handler, body, deadline)
+        except RequestError as error:
+            return _request_error(error)
+        # Server-Timing: the browser's developer tools (and the load test) show it.
+        return Response(content, media_type="application/json",
+                        headers={"cache-control": "no-store", "server-timing": f"compute;dur={seconds * 1000:.2f}"})
+
+    endpoint.__name__ = handler.function.__name__
+    return endpoint
+
+
+# ---------------------------------------------------------------------------
+# The page.
+# ---------------------------------------------------------------------------
+
+
+async def _index(request: Request) -> Response:
+    page = request.app.state.static_dir / "index.html"
+    if not page.is_file():
+        return error_response(404, "the playground's page is not installed (static/index.html is missing)")
+    return FileResponse(page, media_type="text/html; charset=utf-8", headers={"cache-control": "no-cache"})
+
+
+def _static_routes(static_dir: Path) -> list:
+    """``/static/...``, and each top-level file and folder of static/ at the root too.
+
+    The page links its files relatively (``style.css``, ``js/main.js``), which
+    resolve to the root when it is served at ``/``. Only names found in the
+    folder are mounted, so ``/api/...`` and unknown paths keep their JSON 404.
+    """
+    if not static_dir.is_dir():
+        return []
+    routes: list = [Mount("/static", StaticFiles(directory=static_dir), name="static")]
+    for entry in sorted(static_dir.iterdir()):
+        if entry.name.startswith(".") or entry.name in ("api", "static", "index.html"):
+            continue
+        if entry.is_dir():
+            routes.append(Mount(f"/{entry.name}", StaticFiles(directory=entry)))
+        elif entry.is_file():
+            routes.append(Route(f"/{entry.name}", _file_endpoint(entry), methods=["GET", "HEAD"]))
+    return routes
+
+
+def _file_endpoint(path: Path):
+    async def endpoint(request: Request) -> Response:
+        if not path.is_file():
+            return error_response(404, f"no file {path.name}")
+        return FileResponse(path)
+
+    return endpoint
+
+
+# ---------------------------------------------------------------------------
+# Errors and guards.
+# ---------------------------------------------------------------------------
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 404:
+        return error_response(404, f"there is no route {request.url.path[:200]!r}; the API's routes are "
+                              f"{', '.join(h.path for h in api.ROUTES)}",
+                              allowed=[h.path for h in api.ROUTES])
+    if exc.status_code == 405:
+        methods = sorted(m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip())
+        return error_response(405, f"{request.method} is not allowed on {request.url.path[:200]}; use "
+                              f"{' or '.join(methods)}", allowed=methods, headers={"Allow": ", ".join(methods)})
+    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+class Guard:
+    """ASGI middleware: the Host check, security headers, and the catch-all for unexpected errors.
+
+    It wraps the whole app, so its headers are on every answer, errors included.
+    """
+
+    def __init__(self, app, allowed_hosts: Iterable[str] = LOOPBACK_HOSTS):
+        self.app = app
+        hosts = {h.strip().lower().strip("[]") for h in allowed_hosts}
+        self.any_host = "*" in hosts
+        self.allowed_hosts = hosts
+
+    def _host_ok(self, scope) -> bool:
+        if self.any_host:
+            return True
+        host = next((value for key, value in scope.get("headers", ()) if key == b"host"), None)
+        if host is None:
+            return True  # HTTP/1.0 without Host: not a browser on a rebound name
+        name = host.decode("latin-1").strip().lower()
+        if name.startswith("["):  # [::1]:8000
+            name = name[1:].partition("]")[0]
+        elif name.count(":") == 1:
+            name = name.partition(":")[0]
+        return name in self.allowed_hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_with_headers(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                present = {key.lower() for key, _ in message.get("headers", ())}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        if not self._host_ok(scope):
+            response = error_response(
+                400, "this server answers only requests addressed to this machine (127.0.0.1 or localhost)",
+                field="host", allowed=sorted(self.allowed_hosts),
+            )
+            await response(scope, receive, send_with_headers)
+            return
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            logger.exception("unexpected error answering %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = error_response(500, "the server met an unexpected error; it has been logged")
+            await response(scope, receive, send_with_headers)
+
+
+def create_app(time_budget: float = TIME_BUDGET_S, allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
+               threads: int | None = None, static_dir: Path | str | None = None) -> Starlette:
+    """The playground as an ASGI app (serve it with :func:`downhill.web.server.serve`).
+
+    ``time_budget``: seconds of computation per request (503 past it);
+    ``allowed_hosts``: the names the Host header may carry (``"*"`` for any);
+    ``threads``: worker threads (default: the CPU count, 2 to 8);
+    ``static_dir``: the page's files (default: the package's ``static`` folder).
+
+    >>> app = create_app()
+    >>> sorted(route.path for route in app.routes if route.path.startswith("/api"))[:3]
+    ['/api/basins', '/api/derivative', '/api/descend']
+    """
+    static = Path(static_dir) if static_dir is not None else STATIC_DIR
+    workers = Workers(time_budget, threads)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        workers.close()
+
+    routes = [Route("/", _index, methods=["GET", "HEAD"], name="index")]
+    routes += [Route(h.path, _endpoint(h), methods=[h.method]) for h in api.ROUTES]
+    routes += _static_routes(static)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, allowed_hosts=tuple(allowed_hosts))],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.workers = workers
+    app.state.static_dir = static
+    return app

@@ -1,0 +1,72 @@
+// Talking to the playground's JSON API (the only thing the page fetches).
+//
+// Every route answers JSON. A request the server refuses comes back as a 4xx
+// with {"error": message, "field": name of the bad input, "allowed": ...};
+// it becomes an ApiError, so a panel can show the message next to the control
+// the learner has to change.
+
+export class ApiError extends Error {
+  constructor(message, { field = null, allowed = null, status = 0 } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.field = field;
+    this.allowed = allowed;
+    this.status = status;
+  }
+}
+
+async function request(method, path, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new ApiError(`Could not reach the playground's server (${error.message}). Is "downhill serve" still running?`);
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const message = (data && (data.error || data.detail)) || `The server answered ${response.status} ${response.statusText}.`;
+    throw new ApiError(message, {
+      field: data ? data.field ?? null : null,
+      allowed: data ? data.allowed ?? null : null,
+      status: response.status,
+    });
+  }
+  return data;
+}
+
+export const get = (path) => request("GET", path);
+export const post = (path, body) => request("POST", path, body);
+
+// Only the answer to the latest call counts. While a learner drags a slider,
+// requests pile up; an older answer arriving late must not overwrite a newer
+// one. `latest(fn)` wraps an async function so that a superseded call resolves
+// to undefined instead of its (stale) result.
+export function latest(fn) {
+  let ticket = 0;
+  return async (...args) => {
+    const mine = ++ticket;
+    try {
+      const result = await fn(...args);
+      return mine === ticket ? result : undefined;
+    } catch (error) {
+      if (mine === ticket) throw error;
+      return undefined;
+    }
+  };
+}
+
+// The catalogue (landscapes, optimizers, schedules), fetched once.
+let catalogue = null;
+export function getCatalogue() {
+  if (!catalogue) catalogue = get("/api/landscapes");
+  return catalogue;
+}

@@ -1,0 +1,583 @@
+// Panel 2, the mountain: a landscape as a contour map (or in 3-D), climbers
+// dropped by a click, walking down along the trajectories that POST
+// /api/descend returns; downhill arrows from the gradient; the basin map of
+// many climbers (POST /api/basins). The map's traces are built in mountain_map.js.
+
+import { post, latest, getCatalogue } from "./api.js";
+import { fmt, fmtPoint, py, pyKeywords } from "./format.js";
+import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL } from "./plots.js";
+import { mapTraces, basinColor, basinName } from "./mountain_map.js";
+import { readBool, readInteger, readNumber, readPoints, readString, writePoints } from "./state.js";
+import { showError, clearErrors, busy, fillSelect } from "./ui.js";
+import { landscapeOptions, optimizerNames, sourceOf, pythonSource } from "./landscape_picker.js";
+
+const DEFAULTS = {
+  landscape: "himmelblau",
+  optimizer: "sgd",
+  lr: 0.01,
+  steps: 200,
+  momentum: 0,
+  nesterov: false,
+  beta1: 0.9,
+  beta2: 0.999,
+  starts: [[0, 0], [-1, -1], [-4, 1]],
+};
+const BASIN_GRID = 60;
+const SURFACE_N = 90;
+const ANIMATION_MS = 3000; // a whole descent plays in about this long
+const STATUS_WORDS = { converged: "arrived (converged)", diverged: "fell off (diverged)", max_steps: "ran out of steps" };
+
+export function createMountain(section, { changed }) {
+  const $ = (id) => section.querySelector(`#${id}`);
+  const plot = $("mtn-plot");
+  const controls = {
+    landscape: $("mtn-landscape"),
+    formula: $("mtn-formula"),
+    optimizer: $("mtn-optimizer"),
+    lr: $("mtn-lr"),
+    steps: $("mtn-steps"),
+    momentum: $("mtn-momentum"),
+    nesterov: $("mtn-nesterov"),
+    beta1: $("mtn-beta1"),
+    beta2: $("mtn-beta2"),
+    startX: $("mtn-start-x"),
+    startY: $("mtn-start-y"),
+    arrows: $("mtn-arrows"),
+    view3d: $("mtn-3d"),
+  };
+
+  const state = { ...DEFAULTS, formula: "", arrows: false, view3d: false, basins: false };
+  let catalogue = null;
+  let surface = null; // /api/surface answer, and its colour scale
+  let scale = null;
+  let run = null; // /api/descend answer (always for a list of starts)
+  let basinMap = null; // /api/basins answer
+  let frame = 0;
+  let playing = false;
+
+  const fetchSurface = latest((body) => post("/api/surface", body));
+  const fetchRun = latest((body) => post("/api/descend", body));
+  const fetchBasins = latest((body) => post("/api/basins", body));
+
+  const source = () => sourceOf(state);
+
+  function options() {
+    const o = {};
+    if (state.optimizer === "sgd" || state.optimizer === "rmsprop") o.momentum = state.momentum;
+    if (state.optimizer === "sgd" && state.nesterov) o.nesterov = true;
+    if (state.optimizer === "adam" || state.optimizer === "adamw") o.betas = [state.beta1, state.beta2];
+    return o;
+  }
+
+  function lastFrame() {
+    return run ? run.points.length - 1 : 0;
+  }
+
+  // Controls <-> state ------------------------------------------------------------
+  function syncControls() {
+    controls.landscape.value = state.landscape;
+    controls.formula.value = state.landscape ? describe(state.landscape).formula : state.formula;
+    controls.optimizer.value = state.optimizer;
+    controls.lr.value = state.lr;
+    controls.steps.value = state.steps;
+    controls.momentum.value = state.momentum;
+    controls.nesterov.checked = state.nesterov;
+    controls.beta1.value = state.beta1;
+    controls.beta2.value = state.beta2;
+    controls.arrows.checked = state.arrows;
+    controls.view3d.checked = state.view3d;
+    for (const row of section.querySelectorAll("[data-for-optimizers]")) {
+      row.hidden = !row.dataset.forOptimizers.split(" ").includes(state.optimizer);
+    }
+    const entry = state.landscape ? describe(state.landscape) : null;
+    $("mtn-description").textContent = entry ? entry.description || "" : "Your own formula.";
+    if (!controls.startX.value && entry) {
+      controls.startX.value = entry.domain[0][0] / 2;
+      controls.startY.value = entry.domain[1][1] / 2;
+    }
+  }
+
+  function describe(name) {
+    return catalogue.landscapes.find((l) => l.name === name) || { formula: "", description: "", domain: [[-5, 5], [-5, 5]] };
+  }
+
+  // Server calls ---------------------------------------------------------------------
+  async function loadSurface() {
+    const answer = await busy(section, () => fetchSurface({ ...source(), n: SURFACE_N, gradients: true }));
+    if (answer === undefined) return false;
+    surface = answer;
+    scale = heightScale(surface.z, surface.zmin, surface.zmax);
+    if (!state.landscape && surface.formula) controls.formula.value = state.formula;
+    return true;
+  }
+
+  async function loadRun() {
+    if (!state.starts.length) {
+      run = null;
+      return true;
+    }
+    const body = { ...source(), start: state.starts, optimizer: state.optimizer, lr: state.lr, steps: state.steps, options: options() };
+    const answer = await busy(section, () => fetchRun(body));
+    if (answer === undefined) return false;
+    run = answer;
+    return true;
+  }
+
+  async function loadBasins() {
+    const body = { ...source(), optimizer: state.optimizer, lr: state.lr, steps: state.steps, grid: BASIN_GRID, options: options() };
+    const answer = await busy(section, () => fetchBasins(body));
+    if (answer === undefined) return false;
+    basinMap = answer;
+    return true;
+  }
+
+  // Reload what the change needs, show errors next to the control at fault.
+  async function refresh({ newSurface = false, animate = false } = {}) {
+    stop();
+    try {
+      if (newSurface) {
+        basinMap = null;
+        if (!(await loadSurface())) return;
+      }
+      if (!(await loadRun())) return;
+      if (state.basins && !(await loadBasins())) return;
+      if (!state.basins) basinMap = null;
+      clearErrors(section);
+    } catch (error) {
+      showError(section, error, { landscape: "expression", formula: "expression", grid: "basins", optimizer: "options", momentum: "options", nesterov: "options", betas: "options" });
+      if (newSurface) return;
+      run = null;
+    }
+    frame = animate ? 0 : lastFrame();
+    await draw();
+    renderTable();
+    renderBasinSummary();
+    if (animate) play();
+  }
+
+  // Drawing -----------------------------------------------------------------------------
+  function climberXY(i, upTo) {
+    const xs = [];
+    const ys = [];
+    for (let k = 0; k <= upTo; k++) {
+      const p = run.points[k][i];
+      xs.push(p ? p[0] : null);
+      ys.push(p ? p[1] : null);
+    }
+    return [xs, ys];
+  }
+
+  // Heights of a path in the 3-D view, lifted a hair so the surface does not hide it.
+  function climberZ(i, upTo) {
+    const lift = 0.015 * (scale.transform(surface.zmax) - scale.transform(surface.zmin));
+    const zs = [];
+    for (let k = 0; k <= upTo; k++) {
+      const z = scale.transform(run.values[k][i]);
+      zs.push(z === null ? null : z + lift);
+    }
+    return zs;
+  }
+
+  function climberTraces() {
+    if (!run) return [];
+    const traces = [];
+    const n = state.starts.length;
+    for (let i = 0; i < n; i++) {
+      const color = CLIMBER_COLORS[i % CLIMBER_COLORS.length];
+      const [xs, ys] = climberXY(i, frame);
+      const name = `climber ${i + 1}`;
+      if (state.view3d) {
+        const zs = climberZ(i, frame);
+        traces.push({ type: "scatter3d", mode: "lines", x: xs, y: ys, z: zs, line: { color, width: 5 }, name, hoverinfo: "skip" });
+        traces.push({ type: "scatter3d", mode: "markers", x: xs.slice(-1), y: ys.slice(-1), z: zs.slice(-1), marker: { color, size: 6, line: { color: "#111", width: 1 } }, name });
+      } else {
+        traces.push({ type: "scatter", mode: "lines+markers", x: xs, y: ys, line: { color, width: 2 }, marker: { color, size: 3 }, name, hovertemplate: `${name}<br>(%{x:.4g}, %{y:.4g})<extra></extra>` });
+        traces.push({ type: "scatter", mode: "markers", x: xs.slice(-1), y: ys.slice(-1), marker: { color, size: 14, symbol: "circle", line: { color: "#111", width: 2 } }, name, hovertemplate: `${name}<extra></extra>` });
+      }
+    }
+    return traces;
+  }
+
+  async function draw() {
+    if (!surface) return;
+    const [x0, x1] = [surface.x[0], surface.x[surface.x.length - 1]];
+    const [y0, y1] = [surface.y[0], surface.y[surface.y.length - 1]];
+    let traces;
+    let figure;
+    if (state.view3d && hasWebGL()) {
+      traces = [
+        {
+          type: "surface",
+          x: surface.x,
+          y: surface.y,
+          z: scale.z,
+          colorscale: TERRAIN,
+          showscale: false,
+          opacity: 0.85, // the paths show through the slopes in front of them
+          contours: { z: { show: true, usecolormap: true, project: { z: true }, width: 1 } },
+          hoverinfo: "skip",
+        },
+        ...climberTraces(),
+      ];
+      figure = layout({
+        margin: { l: 0, r: 0, t: 10, b: 0 },
+        scene: {
+          xaxis: { title: { text: "x" } },
+          yaxis: { title: { text: "y" } },
+          zaxis: { title: { text: scale.log ? "log₁₀(1 + f − min f)" : "f" } },
+          aspectmode: "manual",
+          aspectratio: { x: 1, y: 1, z: 0.6 },
+          camera: { eye: { x: 1.0, y: -1.1, z: 0.75 } },
+        },
+        uirevision: "3d",
+      });
+    } else {
+      $("mtn-view-note").textContent = state.view3d ? "The 3-D view needs WebGL, which this browser does not offer; showing the map." : "";
+      traces = [...mapTraces(surface, scale, { basinMap, arrows: state.arrows }), ...climberTraces()];
+      figure = layout({
+        dragmode: false,
+        margin: { l: 50, r: 10, t: 12, b: 40 },
+        xaxis: axis("x", { range: [x0, x1], constrain: "domain" }),
+        // Equal scales on both axes (a round bowl looks round) unless that would squash the map.
+        yaxis: axis("y", { range: [y0, y1], ...(equalScales(x1 - x0, y1 - y0) ? { scaleanchor: "x", constrain: "domain" } : {}) }),
+      });
+    }
+    await Plotly.react(plot, traces, figure, CONFIG);
+    section.dataset.view = state.view3d && hasWebGL() ? "3d" : "map";
+    showFrame();
+  }
+
+  // Animation: only the climbers' traces change from frame to frame.
+  function climberTraceIndices() {
+    const total = plot.data.length;
+    const n = run ? 2 * state.starts.length : 0;
+    return Array.from({ length: n }, (_, i) => total - n + i);
+  }
+
+  async function drawFrame() {
+    if (!run || !plot.data) return;
+    const threeD = state.view3d && hasWebGL();
+    const update = { x: [], y: [] };
+    if (threeD) update.z = [];
+    for (let i = 0; i < state.starts.length; i++) {
+      const [xs, ys] = climberXY(i, frame);
+      update.x.push(xs, xs.slice(-1));
+      update.y.push(ys, ys.slice(-1));
+      if (threeD) {
+        const zs = climberZ(i, frame);
+        update.z.push(zs, zs.slice(-1));
+      }
+    }
+    const traces = climberTraceIndices();
+    if (threeD) {
+      await Plotly.restyle(plot, update, traces);
+    } else {
+      // animate without a redraw moves only these traces: several times
+      // faster than restyle, which redraws the terrain under them too.
+      const data = traces.map((_, k) => ({ x: update.x[k], y: update.y[k] }));
+      await Plotly.animate(plot, { data, traces }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
+    }
+    showFrame();
+  }
+
+  function showFrame() {
+    const last = lastFrame();
+    $("mtn-frame").textContent = run ? `Step ${frame} of ${last}${frame === last ? " (the end)" : ""}` : "No climbers yet: click the map.";
+    section.dataset.frame = String(frame);
+    section.dataset.playing = playing ? "1" : "0";
+    $("mtn-play").textContent = playing ? "❚❚ Pause" : "▶ Play";
+    $("mtn-play").setAttribute("aria-label", playing ? "Pause" : "Play");
+  }
+
+  // The whole descent plays in about ANIMATION_MS, however fast the machine draws.
+  let playToken = 0;
+  function play() {
+    if (!run) return;
+    if (frame >= lastFrame()) frame = 0;
+    playing = true;
+    const mine = ++playToken;
+    const first = frame;
+    const began = performance.now();
+    const duration = (ANIMATION_MS * (lastFrame() - first)) / Math.max(1, lastFrame());
+    const tick = async () => {
+      if (!playing || mine !== playToken) return;
+      const t = Math.min(1, (performance.now() - began) / Math.max(1, duration));
+      frame = first + Math.round(t * (lastFrame() - first));
+      await drawFrame();
+      if (mine !== playToken) return;
+      if (frame >= lastFrame()) stop();
+      else requestAnimationFrame(tick);
+    };
+    showFrame();
+    requestAnimationFrame(tick);
+  }
+
+  function stop() {
+    playing = false;
+    playToken++;
+    showFrame();
+  }
+
+  function renderTable() {
+    const body = section.querySelector("#mtn-table tbody");
+    body.replaceChildren();
+    if (!run) return;
+    const statuses = [].concat(run.status);
+    state.starts.forEach((start, i) => {
+      const row = document.createElement("tr");
+      const final = run.final_point[i];
+      const status = statuses[i];
+      const diverged = [].concat(run.diverged_at)[i];
+      row.dataset.climber = String(i);
+      row.dataset.status = status;
+      row.dataset.finalPoint = JSON.stringify(final);
+      row.dataset.finalValue = JSON.stringify([].concat(run.final_value)[i]);
+      const cells = [
+        `<span class="swatch"></span>${i + 1}`,
+        fmtPoint(start, 4),
+        `<span class="status-${status}">${STATUS_WORDS[status] || status}${status === "diverged" && diverged !== null && diverged >= 0 ? ` at step ${diverged}` : ""}</span>`,
+        String([].concat(run.steps_taken)[i]),
+        fmtPoint(final, 6),
+        fmt([].concat(run.final_value)[i], 6),
+      ];
+      row.innerHTML = cells.map((c) => `<td>${c}</td>`).join("");
+      // Set through the style object: the server's CSP refuses style="..." in markup.
+      row.querySelector(".swatch").style.background = CLIMBER_COLORS[i % CLIMBER_COLORS.length];
+      body.append(row);
+    });
+  }
+
+  function renderBasinSummary() {
+    const line = $("mtn-basin-summary");
+    const legend = $("mtn-basin-legend");
+    legend.replaceChildren();
+    $("mtn-basins").textContent = basinMap ? "Hide basin map" : "Basin map (many climbers)";
+    if (!basinMap) {
+      line.textContent = "";
+      return;
+    }
+    const total = basinMap.labels.length * basinMap.labels[0].length;
+    line.textContent =
+      `Basin map: ${total} climbers, one per grid point, all with these settings; each start is coloured by where its climber ends` +
+      (state.view3d ? " (drawn on the flat map: untick 3-D view to see it)." : ".");
+    const entries = Object.entries(basinMap.counts)
+      .map(([label, count]) => [Number(label), count])
+      .sort((a, b) => b[1] - a[1]);
+    for (const [label, count] of entries) {
+      const item = document.createElement("li");
+      item.dataset.label = String(label);
+      const swatch = document.createElement("span");
+      swatch.className = "swatch square";
+      swatch.style.background = basinColor(label);
+      item.append(swatch, `${basinName(basinMap, label)}: ${Math.round((100 * count) / total)}%`);
+      legend.append(item);
+    }
+  }
+
+  // Events ---------------------------------------------------------------------------------
+  controls.landscape.addEventListener("change", () => {
+    state.landscape = controls.landscape.value;
+    if (!state.landscape) {
+      state.formula = controls.formula.value;
+      controls.formula.focus();
+    }
+    const entry = state.landscape && describe(state.landscape);
+    if (entry) state.starts = [[round(entry.domain[0][0] / 2), round(entry.domain[1][1] / 2)]];
+    controls.startX.value = "";
+    state.basins = false;
+    syncControls();
+    changed();
+    refresh({ newSurface: true });
+  });
+  controls.formula.addEventListener("change", () => {
+    state.formula = controls.formula.value.trim();
+    state.landscape = "";
+    state.basins = false;
+    syncControls();
+    changed();
+    refresh({ newSurface: true });
+  });
+  for (const key of ["optimizer", "lr", "steps", "momentum", "nesterov", "beta1", "beta2"]) {
+    controls[key].addEventListener("change", () => {
+      const c = controls[key];
+      state[key] = c.type === "checkbox" ? c.checked : c.tagName === "SELECT" ? c.value : Number(c.value);
+      syncControls();
+      changed();
+      refresh();
+    });
+  }
+  controls.arrows.addEventListener("change", () => {
+    state.arrows = controls.arrows.checked;
+    changed();
+    draw();
+  });
+  controls.view3d.addEventListener("change", async () => {
+    state.view3d = controls.view3d.checked;
+    changed();
+    await draw();
+    renderBasinSummary();
+  });
+
+  function addClimber(point) {
+    state.starts = [...state.starts, point.map(round)].slice(-CLIMBER_COLORS.length);
+    changed();
+    refresh({ animate: true });
+    feelTheGround(state.starts[state.starts.length - 1]);
+  }
+
+  // What the climber feels where it lands: the value, the gradient, the way down.
+  const fetchGradient = latest((body) => post("/api/gradient", body));
+  async function feelTheGround(point) {
+    const line = $("mtn-ground");
+    try {
+      const answer = await fetchGradient({ ...source(), point });
+      if (answer !== undefined) line.textContent = `Feel the ground: ${answer.sentence}`;
+    } catch {
+      line.textContent = ""; // the descent's own request shows the error
+    }
+  }
+  plot.addEventListener("click", (event) => {
+    if (state.view3d) return;
+    const point = dataPoint(plot, event);
+    if (point) addClimber(point);
+  });
+  $("mtn-add").addEventListener("click", () => {
+    const x = Number(controls.startX.value);
+    const y = Number(controls.startY.value);
+    if (controls.startX.value === "" || controls.startY.value === "" || !Number.isFinite(x) || !Number.isFinite(y)) {
+      showError(section, Object.assign(new Error("Type two numbers, x and y, for the climber's start."), { field: "start" }));
+      return;
+    }
+    addClimber([x, y]);
+  });
+  $("mtn-clear").addEventListener("click", () => {
+    state.starts = [];
+    changed();
+    refresh();
+  });
+  $("mtn-play").addEventListener("click", () => (playing ? stop() : play()));
+  $("mtn-step").addEventListener("click", () => {
+    stop();
+    frame = Math.min(lastFrame(), frame + 1);
+    drawFrame();
+  });
+  $("mtn-reset").addEventListener("click", () => {
+    stop();
+    frame = 0;
+    drawFrame();
+  });
+  $("mtn-basins").addEventListener("click", async () => {
+    if (state.basins) {
+      state.basins = false;
+      basinMap = null;
+      changed();
+      await draw();
+      renderBasinSummary();
+      return;
+    }
+    state.basins = true;
+    changed();
+    try {
+      if (await loadBasins()) {
+        clearErrors(section);
+        await draw();
+      }
+    } catch (error) {
+      state.basins = false;
+      showError(section, error, { grid: "basins", landscape: "basins", expression: "basins", lr: "basins", steps: "basins", options: "basins" });
+    }
+    renderBasinSummary();
+  });
+
+  return {
+    async apply(params) {
+      stop();
+      if (!catalogue) {
+        try {
+          catalogue = await busy(section, getCatalogue);
+        } catch (error) {
+          showError(section, error);
+          return;
+        }
+        fillSelect(controls.landscape, landscapeOptions(catalogue));
+        fillSelect(controls.optimizer, optimizerNames(catalogue).map((name) => ({ value: name, label: name })));
+      }
+      state.formula = readString(params, "f", "");
+      state.landscape = readString(params, "landscape", state.formula ? "" : DEFAULTS.landscape);
+      if (state.landscape && !catalogue.landscapes.some((l) => l.name === state.landscape)) state.landscape = DEFAULTS.landscape;
+      state.optimizer = readString(params, "optimizer", DEFAULTS.optimizer);
+      state.lr = readNumber(params, "lr", DEFAULTS.lr);
+      state.steps = readInteger(params, "steps", DEFAULTS.steps);
+      state.momentum = readNumber(params, "momentum", DEFAULTS.momentum);
+      state.nesterov = readBool(params, "nesterov", DEFAULTS.nesterov);
+      [state.beta1, state.beta2] = (params.betas || `${DEFAULTS.beta1},${DEFAULTS.beta2}`).split(",").map(Number);
+      if (!Number.isFinite(state.beta1) || !Number.isFinite(state.beta2)) [state.beta1, state.beta2] = [DEFAULTS.beta1, DEFAULTS.beta2];
+      state.starts = readPoints(params, "start", "start" in params ? [] : DEFAULTS.starts);
+      state.arrows = readBool(params, "arrows");
+      state.view3d = readBool(params, "view") || params.view === "3d";
+      state.basins = readBool(params, "basins");
+      syncControls();
+      await refresh({ newSurface: true });
+    },
+    params() {
+      const p = {
+        landscape: state.landscape || undefined,
+        f: state.landscape ? undefined : state.formula,
+        optimizer: state.optimizer,
+        lr: state.lr,
+        steps: state.steps,
+        start: writePoints(state.starts),
+      };
+      const o = options();
+      if (o.momentum) p.momentum = o.momentum;
+      if (o.nesterov) p.nesterov = 1;
+      if (o.betas) p.betas = o.betas.join(",");
+      if (state.arrows) p.arrows = 1;
+      if (state.view3d) p.view = "3d";
+      if (state.basins) p.basins = 1;
+      return p;
+    },
+    python() {
+      const { setup, name } = pythonSource(state);
+      const keywords = pyKeywords({ optimizer: state.optimizer, lr: state.lr, steps: state.steps, ...nonDefaultOptions() });
+      const lines = ["import downhill as dh", ...setup, ""];
+      if (state.starts.length === 1) {
+        lines.push(`trajectory = dh.descend(${name}, ${py(state.starts[0])}, ${keywords})`);
+        lines.push("print(trajectory.summary())");
+        lines.push('print("final point:", trajectory.final_point.tolist())');
+      } else if (state.starts.length > 1) {
+        lines.push("# Many climbers at once: one row per start.");
+        lines.push(`starts = ${py(state.starts)}`);
+        lines.push(`trajectory = dh.descend(${name}, starts, ${keywords})`);
+        lines.push("print(trajectory.summary())");
+        lines.push("for start, status, final in zip(starts, trajectory.status, trajectory.final_point.tolist()):");
+        lines.push('    print(start, status, "final point:", final)');
+      }
+      if (state.basins) {
+        lines.push("", "# The basin map: a climber at every point of a grid, labelled by where it ends.");
+        lines.push("from downhill.optim.basins import basins");
+        lines.push(`result = basins(${name}, ${pyKeywords({ optimizer: state.optimizer, lr: state.lr, grid: BASIN_GRID, steps: state.steps, ...nonDefaultOptions() })})`);
+        lines.push("print(result.summary())");
+      }
+      return lines.join("\n") + "\n";
+    },
+    shown() {
+      if (plot.data) Plotly.Plots.resize(plot);
+    },
+  };
+
+  function nonDefaultOptions() {
+    const o = options();
+    if (o.momentum === 0) delete o.momentum;
+    if (o.betas && o.betas[0] === 0.9 && o.betas[1] === 0.999) delete o.betas;
+    return o;
+  }
+}
+
+function equalScales(width, height) {
+  return width / height < 2.2 && height / width < 1.2;
+}
+
+function round(v) {
+  return Math.round(v * 1000) / 1000;
+}

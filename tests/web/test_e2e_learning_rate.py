@@ -1,0 +1,106 @@
+"""The learning-rate panel in a real browser: three rates side by side, the 2/L bound, schedules, export."""
+
+import re
+
+import pytest
+
+from .e2e_support import browser, page, server  # noqa: F401 (fixtures)
+from .e2e_support import (
+    data,
+    export_code,
+    hash_params,
+    needs_browser,
+    open_panel,
+    run_python,
+    screenshot,
+    wait_idle,
+    wait_until,
+)
+
+pytestmark = needs_browser
+
+
+def rows(panel):
+    table = panel.locator("#lr-table tbody tr")
+    return {table.nth(i).get_attribute("data-kind"): table.nth(i) for i in range(table.count())}
+
+
+def test_three_rates_and_the_stability_bound(page):
+    panel = open_panel(page, "learning-rate")
+    # Booth's bowl has curvature L = 18 everywhere: 2/L = 0.111...; the advice sets 0.1/L, 1/L, 2.2/L.
+    assert "2/L = 0.111111" in panel.locator("#lr-advice").inner_text()
+    assert data(panel, "max-stable-lr") == pytest.approx(2 / 18)
+    params = hash_params(page)[1]
+    assert params["lrs"] == "0.00556,0.0556,0.122"
+    by_kind = rows(panel)
+    assert by_kind["small"].get_attribute("data-status") == "max_steps"
+    assert by_kind["good"].get_attribute("data-final-point") is not None
+    assert data(by_kind["good"], "final-point") == pytest.approx([1.0, 3.0], abs=1e-3)
+    assert by_kind["big"].get_attribute("data-status") == "diverged"
+    assert "fell off at step" in by_kind["big"].inner_text()
+    # The bound is drawn on the sweep, with the unstable side shaded.
+    shapes = page.evaluate("() => document.getElementById('lr-bound').layout.shapes.map(s => [s.type, s.x0])")
+    assert ["line", pytest.approx(2 / 18)] in [[t, x] for t, x in shapes]
+    assert "2/L = 0.1111" in panel.locator("#lr-bound").inner_text()
+    for kind in ("small", "good", "big"):
+        assert panel.locator(f"#lr-map-{kind} .scatterlayer .trace").count() >= 2
+    assert page.evaluate("() => document.getElementById('lr-loss').data.length") == 3
+    screenshot(page, "learning-rate")
+
+    code = export_code(page)
+    assert "dh.lr_advice(\"booth\", start)" in code
+    printed = run_python(code)
+    assert "2/L = 0.111111" in printed
+    assert re.search(r"lr=0.122: diverged at step \d+", printed)
+    steps = int(re.search(r"fell off at step (\d+)", by_kind["big"].inner_text()).group(1))
+    assert f"lr=0.122: diverged at step {steps}" in printed
+
+
+def test_schedule_changes_the_rates_and_rides_in_the_address(page):
+    panel = open_panel(page, "learning-rate", "landscape=booth&start=-6,-6&steps=100&lrs=0.00556,0.0556,0.122")
+    panel.locator("#lr-schedule").select_option("cosine")
+    wait_idle(page, "learning-rate")
+    wait_until(page, "document.getElementById('lr-schedule-T_max') !== null")
+    params = hash_params(page)[1]
+    assert params["schedule"] == "cosine" and params["s_T_max"] == "100"
+    rates = page.evaluate("() => document.getElementById('lr-schedule-plot').data.map(t => [t.y[0], t.y[t.y.length - 1]])")
+    for first, last in rates:
+        assert last < first / 10  # annealed towards zero
+    # Annealed, the big rate no longer falls off.
+    assert rows(panel)["big"].get_attribute("data-status") != "diverged"
+    panel.locator("#lr-schedule-T_max").fill("50")
+    panel.locator("#lr-schedule-T_max").press("Enter")
+    wait_idle(page, "learning-rate")
+    wait_until(page, "location.hash.includes('s_T_max=50')")
+    code = export_code(page)
+    assert 'schedule=("cosine", {"T_max": 50, "eta_min": 0})' in code
+    assert "lr=0.122:" in run_python(code)
+
+    # A typed rate: a bad one is refused next to the rates.
+    small = panel.locator("#lr-small")
+    small.fill("-0.1")
+    small.press("Enter")
+    error = panel.locator("[data-error-for='lr']")
+    error.wait_for(state="visible")
+    assert "lr" in error.inner_text()
+
+
+def test_advice_follows_the_start_and_the_mountain(page):
+    panel = open_panel(page, "learning-rate", "landscape=rosenbrock&start=-1.5,2&steps=200")
+    assert "L = 2092.25" in panel.locator("#lr-advice").inner_text()
+    assert hash_params(page)[1]["lrs"] == "0.0000478,0.000478,0.00105"
+    # Click a map: the start moves there, and the advice is for the new start.
+    box = page.locator("#lr-map-good .nsewdrag").first.bounding_box()
+    (x0, x1), (y0, y1) = page.evaluate("() => { const l = document.getElementById('lr-map-good').layout; return [l.xaxis.range, l.yaxis.range]; }")
+    page.mouse.click(box["x"] + box["width"] * (0 - x0) / (x1 - x0), box["y"] + box["height"] * (y1 - 0) / (y1 - y0))
+    wait_until(page, "!location.hash.includes('start=-1.5,2')")
+    wait_idle(page, "learning-rate")
+    x, y = map(float, hash_params(page)[1]["start"].split(","))
+    assert abs(x) < 0.05 and abs(y) < 0.05
+    assert f"at [{x}, {y}]" in panel.locator("#lr-advice").inner_text()
+    panel.locator("#lr-formula").fill("x**2 + 10*y**2")
+    panel.locator("#lr-formula").press("Enter")
+    wait_idle(page, "learning-rate")
+    wait_until(page, "document.getElementById('lr-advice').textContent.includes('L = 20 ')")
+    assert hash_params(page)[1]["f"] == "x**2 + 10*y**2"
+    assert panel.locator("#lr-landscape").input_value() == ""

@@ -1,0 +1,145 @@
+"""serve(): uvicorn on 127.0.0.1, its address printed, the app answering over real HTTP."""
+
+from __future__ import annotations
+
+import inspect
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from downhill.web import server
+from downhill.web.server import allowed_hosts_for, serve, url_for
+
+START = "from downhill.web.server import serve; serve(port=0)"
+
+
+def start_server(code: str = START, timeout: float = 30.0):
+    """Run ``code`` in a fresh Python; return the process and the address it printed."""
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.1)
+        if ready:
+            line = process.stdout.readline()
+            if "http://" in line:
+                return process, line.split()[2]
+        if process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError(f"the server printed no address: {process.stderr.read()}")
+
+
+def stop(process) -> int:
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+@pytest.fixture(scope="module")
+def running():
+    process, url = start_server()
+    try:
+        yield url
+    finally:
+        if process.poll() is None:
+            stop(process)
+
+
+def test_serve_binds_loopback_by_default():
+    parameters = inspect.signature(serve).parameters
+    assert parameters["host"].default == "127.0.0.1"
+    assert parameters["port"].default == 8000
+    assert parameters["open_browser"].default is False
+
+
+def test_the_printed_address_answers(running):
+    assert running.startswith("http://127.0.0.1:") and running.endswith("/")
+    with httpx.Client(base_url=running, timeout=10) as client:
+        response = client.get("/api/landscapes")
+        assert response.status_code == 200 and response.json()["landscapes"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert "server" not in response.headers  # uvicorn does not announce itself
+        response = client.post("/api/descend", json={"landscape": "sphere", "start": [1, 1], "lr": 0.5})
+        assert response.status_code == 200 and response.json()["status"] == "converged"
+
+
+def test_over_real_http_errors_are_json(running):
+    with httpx.Client(base_url=running, timeout=10) as client:
+        assert client.get("/api/nope").status_code == 404
+        response = client.post("/api/gradient", content=b"x" * 70_000, headers={"content-type": "application/json"})
+        assert response.status_code == 413 and response.json()["allowed"] == {"max_bytes": 65536}
+        response = client.post("/api/gradient", content=b"{", headers={"content-type": "application/json"})
+        assert response.status_code == 400 and response.json()["error"]
+        response = client.post("/api/gradient", json={"expression": "__import__('os')", "point": [1, 1]})
+        assert response.status_code == 422 and response.json()["field"] == "expression"
+
+
+def test_a_rebound_host_name_is_refused(running):
+    with httpx.Client(base_url=running, timeout=10) as client:
+        response = client.get("/api/landscapes", headers={"host": "attacker.example"})
+        assert response.status_code == 400 and response.json()["field"] == "host"
+        port = running.rsplit(":", 1)[1].strip("/")
+        assert client.get("/api/landscapes", headers={"host": f"localhost:{port}"}).status_code == 200
+
+
+def test_ctrl_c_stops_it_cleanly():
+    process, url = start_server()
+    assert httpx.get(url + "api/landscapes", timeout=10).status_code == 200
+    assert stop(process) == 0
+
+
+def test_a_taken_port_is_a_plain_error():
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        with pytest.raises(OSError, match="cannot listen on 127.0.0.1:.*another server"):
+            serve(port=taken.getsockname()[1])
+    finally:
+        taken.close()
+
+
+def test_listen_binds_only_the_given_address():
+    sock = server._listen("127.0.0.1", 0)
+    try:
+        assert sock.getsockname()[0] == "127.0.0.1" and sock.getsockname()[1] > 0
+    finally:
+        sock.close()
+
+
+def test_serve_prints_the_address_and_opens_the_browser(monkeypatch, capsys):
+    import uvicorn
+
+    opened, ran = [], []
+    monkeypatch.setattr(server.webbrowser, "open", opened.append)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: ran.append(sockets))
+    serve(port=0, open_browser=True)
+    printed = capsys.readouterr().out
+    url = printed.split()[2]
+    assert url.startswith("http://127.0.0.1:") and ran and len(ran[0]) == 1
+    for _ in range(100):
+        if opened:
+            break
+        time.sleep(0.01)
+    assert opened == [url]
+
+
+def test_addresses_and_allowed_hosts():
+    assert url_for("127.0.0.1", 8000) == "http://127.0.0.1:8000/"
+    assert url_for("::1", 9) == "http://[::1]:9/"
+    assert url_for("0.0.0.0", 80) == "http://127.0.0.1:80/"
+    assert allowed_hosts_for("localhost") == allowed_hosts_for("127.0.0.1") == allowed_hosts_for("::1")
+    assert "*" not in allowed_hosts_for("127.0.0.1")
+    assert allowed_hosts_for("::") == ("*",)
+    assert allowed_hosts_for("192.168.1.5")[-1] == "192.168.1.5"
