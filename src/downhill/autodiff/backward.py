@@ -49,11 +49,13 @@ def count_uses(root):
     An iterative walk (no recursion limit, each node entered once). The count
     is kept on the node (``_uses``); a node is ready for the backward pass
     once all its consumers have handed it their gradients, that is, when the
-    count has gone down to zero.
+    count has gone down to zero. Each node reached gets ``_pending`` set to a
+    token new for this pass, which marks it as seen (cheaper than a set of
+    ids) and, later, as "no gradient has arrived yet". Returns the token.
     """
-    seen = set()
+    unset = object()
     stack = [root]
-    root._pending = None
+    root._pending = unset
     while stack:
         node = stack.pop()
         parents = node._parents
@@ -62,14 +64,13 @@ def count_uses(root):
         for parent in parents:
             # Parents are None unless they need a gradient; leaves have no op.
             if parent is not None and parent._op is not None:
-                key = id(parent)
-                if key in seen:
+                if parent._pending is unset:
                     parent._uses += 1
                 else:
-                    seen.add(key)
+                    parent._pending = unset
                     parent._uses = 1
-                    parent._pending = None
                     stack.append(parent)
+    return unset
 
 
 def _freed_error(node):
@@ -89,8 +90,10 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
     """
     if root._op is None:
         return {id(root): [root, seed]}, {}
-    count_uses(root)
+    unset = count_uses(root)
     root._pending = seed
+    if not (create_graph or wants or STATE.anomaly):
+        return _propagate_plain(root, retain_graph, unset), {}
     leaves = {}
     found = {}
     want_ids = {id(w) for w in wants} if wants else None
@@ -103,6 +106,8 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
         # has added its share; then it is passed on and dropped.
         g = node._pending
         node._pending = None
+        if g is unset:
+            g = None
         parents = node._parents
         inputs = node._inputs
         if not retain_graph:
@@ -142,7 +147,7 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
                 _check_backward(node, next(i for i, p in enumerate(parents) if p is parent), g, gi)
             if interior:
                 previous = parent._pending
-                parent._pending = gi if previous is None else previous + gi
+                parent._pending = gi if previous is unset else previous + gi
             else:  # a leaf: collect its total
                 key = id(parent)
                 entry = leaves.get(key)
@@ -151,6 +156,65 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
                 else:
                     entry[1] = entry[1] + gi
     return leaves, found
+
+
+def _propagate_plain(root, retain_graph, unset):
+    """The common case of :func:`propagate`, kept lean: first order, no anomaly checks.
+
+    The same steps as the general loop; only the branches that cannot apply
+    are left out, because this loop runs once per node of every backward().
+    """
+    leaves = {}
+    ready = [root]
+    pop = ready.pop
+    push = ready.append
+    F = NP
+    while ready:
+        node = pop()
+        g = node._pending
+        node._pending = None
+        parents = node._parents
+        inputs = node._inputs
+        if not retain_graph:
+            node._parents = node._inputs = None  # free what the backward needed
+        if g is unset:  # nothing arrived (e.g. through sign): just release the inputs
+            for parent in parents:
+                if parent is not None and parent._op is not None:
+                    parent._uses -= 1
+                    if not parent._uses:
+                        push(parent)
+            continue
+        if node._extra is not None:
+            g = _node_hooks(node, g, False)
+        ans = node._data
+        params = node._params
+        for parent, rule in zip(parents, node._op.vjps):
+            if parent is None:
+                continue
+            if rule is None:
+                gi = None
+            else:
+                gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
+                if gi is not None:
+                    data = parent._data
+                    if gi.shape != data.shape or gi.dtype is not data.dtype:
+                        gi = _fit(F, gi, data)
+            if parent._op is not None:
+                if gi is not None:
+                    previous = parent._pending
+                    parent._pending = gi if previous is unset else previous + gi
+                left = parent._uses - 1
+                parent._uses = left
+                if not left:
+                    push(parent)
+            elif gi is not None:
+                key = id(parent)
+                entry = leaves.get(key)
+                if entry is None:
+                    leaves[key] = [parent, gi]
+                else:
+                    entry[1] = entry[1] + gi
+    return leaves
 
 
 def _fit(F, gi, data):
@@ -173,16 +237,19 @@ def _node_hooks(node, g, create_graph):
     return g
 
 
-def _accumulate(tensor, g, create_graph):
-    """Add ``g`` into ``tensor.grad`` (PyTorch's accumulation)."""
+def _accumulate(tensor, g, create_graph, owned=False):
+    """Add ``g`` into ``tensor.grad`` (PyTorch's accumulation).
+
+    ``owned`` says that ``g`` is a fresh array nobody else holds, which can
+    become ``.grad`` as it is; otherwise it is copied, so that no two ``.grad``
+    share memory and no read-only view (from broadcast_to) ends up in ``.grad``.
+    """
     old = tensor._grad
     if create_graph:
         tensor._grad = g if old is None else old + g
         return
     if old is None:
-        # A copy, so that no two .grad share memory and read-only views
-        # (from broadcast_to) never end up in .grad.
-        tensor._grad = _wrap(np.array(g) if isinstance(g, np.ndarray) else g)
+        tensor._grad = _wrap(np.array(g) if isinstance(g, np.ndarray) and not owned else g)
         return
     od = old._data
     if type(od) is np.ndarray and od.flags.writeable and old._op is None:
@@ -238,9 +305,23 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
             leaves, _ = propagate(root, seed, retain_graph, True)
     else:
         leaves, _ = propagate(root, seed, retain_graph, False)
+    # A rule may pass its cotangent straight on (add does, to both inputs), so
+    # the same array can reach several leaves; only its first holder keeps it
+    # without a copy, and only if it is a fresh, writable array of its own.
+    handed_out = {id(seed)}
     for leaf, g in leaves.values():
         if only is not None and id(leaf) not in only:
             continue
+        if leaf._grad is None and leaf._extra is None and not create_graph:
+            # The usual case, inlined: a first gradient, no hooks. A fresh
+            # array (no base, not given out before) is kept; others copied.
+            if type(g) is np.ndarray and (g.base is not None or id(g) in handed_out):
+                g = np.array(g)
+            elif type(g) is np.ndarray:
+                handed_out.add(id(g))
+            leaf._grad = _wrap(g)
+            continue
+        owned = False
         if leaf._extra is not None and "hooks" in leaf._extra:
             for hook in leaf._extra["hooks"]:
                 result = hook(g if create_graph else _wrap(g))
@@ -248,7 +329,10 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
                     g = result if create_graph else np.asarray(
                         result.data if isinstance(result, Tensor) else result
                     )
-        _accumulate(leaf, g, create_graph)
+        elif type(g) is np.ndarray and g.base is None and g.flags.writeable and id(g) not in handed_out:
+            handed_out.add(id(g))
+            owned = True
+        _accumulate(leaf, g, create_graph, owned)
 
 
 def _as_list(inputs):

@@ -88,6 +88,7 @@ class Tensor:
         self._inputs = None
         self._params = None
         self._extra = None
+        self._pending = None
         if requires_grad:
             self.requires_grad = True
 
@@ -569,6 +570,7 @@ def _wrap(data):
     t._inputs = None
     t._params = None
     t._extra = None
+    t._pending = None
     return t
 
 
@@ -604,6 +606,7 @@ def _apply1(op, x, params=None):
     t._data = out
     t._grad = None
     t._extra = None
+    t._pending = None
     if rg and STATE.grad_enabled:
         t._rg = True
         t._op = op
@@ -626,25 +629,28 @@ def _apply2(op, a, b):
     if isinstance(a, Tensor):
         ad = a._data
         a_rg = a._rg
-    else:
-        ad = _raw(a)
+        if isinstance(b, Tensor):
+            bd = b._data
+            b_rg = b._rg
+        else:
+            bd = b if type(b) in _FAST_RAW else _raw(b)
+            b_rg = False
+    elif isinstance(b, Tensor):
+        ad = a if type(a) in _FAST_RAW else _raw(a)
         a_rg = False
-    if isinstance(b, Tensor):
         bd = b._data
         b_rg = b._rg
-    else:
-        bd = _raw(b)
-        b_rg = False
+    else:  # two plain values: no graph, but keep a NumPy value
+        return _apply_plain(op, _raw(a), _raw(b))
     try:
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as error:
         raise _explain(op, (ad, bd), None, error) from None
-    if type(out) in _PY_NUMBERS:  # two plain numbers in: keep a NumPy value
-        out = np.asarray(out)[()]
     t = _new(Tensor)
     t._data = out
     t._grad = None
     t._extra = None
+    t._pending = None
     t._params = None
     if (a_rg or b_rg) and STATE.grad_enabled:
         t._rg = True
@@ -658,6 +664,19 @@ def _apply2(op, a, b):
         t._op = None
         t._parents = None
         t._inputs = None
+    if STATE.anomaly:
+        _anomaly_forward(op, t, (ad, bd))
+    return t
+
+
+def _apply_plain(op, ad, bd):
+    try:
+        out = op.forward(ad, bd)
+    except (ValueError, TypeError) as error:
+        raise _explain(op, (ad, bd), None, error) from None
+    if type(out) in _PY_NUMBERS:  # two Python numbers in
+        out = np.asarray(out)[()]
+    t = _wrap(out)
     if STATE.anomaly:
         _anomaly_forward(op, t, (ad, bd))
     return t
