@@ -197,7 +197,11 @@ def _propagate_plain(root, retain_graph, unset):
                 gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
                 if gi is not None:
                     data = parent._data
-                    if gi.shape != data.shape or gi.dtype is not data.dtype:
+                    kind = type(data)
+                    # Equal NumPy scalar types mean equal dtype and shape (), the
+                    # common case of small problems; arrays are compared in full.
+                    if type(gi) is not kind or (kind is np.ndarray and (
+                            gi.shape != data.shape or gi.dtype is not data.dtype)):
                         gi = _fit(F, gi, data)
             if parent._op is not None:
                 if gi is not None:
