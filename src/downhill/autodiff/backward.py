@@ -191,9 +191,7 @@ def _propagate_plain(root, retain_graph, unset):
         for parent, rule in zip(parents, node._op.vjps):
             if parent is None:
                 continue
-            if rule is None:
-                gi = None
-            else:
+            if rule is not None:
                 gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
                 if gi is not None:
                     data = parent._data
@@ -203,21 +201,21 @@ def _propagate_plain(root, retain_graph, unset):
                     if type(gi) is not kind or (kind is np.ndarray and (
                             gi.shape != data.shape or gi.dtype is not data.dtype)):
                         gi = _fit(F, gi, data)
-            if parent._op is not None:
-                if gi is not None:
+                    if parent._op is None:  # a leaf: collect its total
+                        key = id(parent)
+                        entry = leaves.get(key)
+                        if entry is None:
+                            leaves[key] = [parent, gi]
+                        else:
+                            entry[1] = entry[1] + gi
+                        continue
                     previous = parent._pending
                     parent._pending = gi if previous is unset else previous + gi
+            if parent._op is not None:  # an interior node: one consumer fewer to wait for
                 left = parent._uses - 1
                 parent._uses = left
                 if not left:
                     push(parent)
-            elif gi is not None:
-                key = id(parent)
-                entry = leaves.get(key)
-                if entry is None:
-                    leaves[key] = [parent, gi]
-                else:
-                    entry[1] = entry[1] + gi
     return leaves
 
 

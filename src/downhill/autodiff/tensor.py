@@ -600,7 +600,7 @@ def _apply1(op, x, params=None):
         out = op.forward(data, **params) if params else op.forward(data)
     except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
         raise _explain(op, (data,), params, error) from None
-    if type(out) in _PY_NUMBERS:  # a plain number in: keep a NumPy value
+    if not rg and type(out) in _PY_NUMBERS:  # a plain number in: keep a NumPy value
         out = np.asarray(out)[()]
     t = _new(Tensor)
     t._data = out
