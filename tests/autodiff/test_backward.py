@@ -283,3 +283,37 @@ def test_create_graph_keeps_the_graph_as_pytorch_does():
     z.backward(create_graph=True, retain_graph=False)
     with pytest.raises(RuntimeError, match="second time"):
         z.backward()
+
+
+def test_leaves_never_share_gradient_memory_even_when_a_rule_passes_its_cotangent_on():
+    # add hands the same cotangent to both inputs; .grad must still be separate arrays.
+    x = dh.tensor(np.ones((2, 3)), requires_grad=True)
+    y = dh.tensor(np.ones((2, 3)), requires_grad=True)
+    z = dh.tensor(np.ones((2, 3)), requires_grad=True)
+    ((x + y) + z).sum().backward()
+    grads = [x.grad.data, y.grad.data, z.grad.data]
+    for i, a in enumerate(grads):
+        for b in grads[i + 1:]:
+            assert not np.shares_memory(a, b)
+    x.grad.data[...] = 7.0
+    np.testing.assert_array_equal(y.grad.data, np.ones((2, 3)))
+    np.testing.assert_array_equal(z.grad.data, np.ones((2, 3)))
+
+
+def test_a_gradient_given_as_a_view_is_writable_and_owned_by_its_leaf():
+    # The weight of x @ W.T gets a transposed view of a fresh product: kept as is.
+    x = dh.tensor(np.arange(6.0).reshape(2, 3))
+    W = dh.tensor(np.ones((4, 3)), requires_grad=True)
+    (x @ W.T).sum().backward()
+    np.testing.assert_array_equal(W.grad.data, np.tile(x.data.sum(axis=0), (4, 1)))
+    W.grad.data[...] += 1.0  # writable, in place
+    np.testing.assert_array_equal(W.grad.data, np.tile(x.data.sum(axis=0) + 1, (4, 1)))
+
+
+def test_a_user_given_seed_is_copied_not_adopted():
+    seed = np.ones(3)
+    x = dh.tensor(np.zeros(3), requires_grad=True)
+    (x + 0.0).backward(gradient=seed)
+    assert not np.shares_memory(x.grad.data, seed)
+    x.grad.data[...] = 5.0
+    np.testing.assert_array_equal(seed, np.ones(3))

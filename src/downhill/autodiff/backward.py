@@ -309,7 +309,7 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
         leaves, _ = propagate(root, seed, retain_graph, False)
     # A rule may pass its cotangent straight on (add does, to both inputs), so
     # the same array can reach several leaves; only its first holder keeps it
-    # without a copy, and only if it is a fresh, writable array of its own.
+    # without a copy, and only if it is (a writable view of) a fresh array.
     handed_out = {id(seed)}
     for leaf, g in leaves.values():
         if only is not None and id(leaf) not in only:
@@ -317,10 +317,15 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
         if leaf._grad is None and leaf._extra is None and not create_graph:
             # The usual case, inlined: a first gradient, no hooks. A fresh
             # array (no base, not given out before) is kept; others copied.
-            if type(g) is np.ndarray and (g.base is not None or id(g) in handed_out):
-                g = np.array(g)
-            elif type(g) is np.ndarray:
-                handed_out.add(id(g))
+            if type(g) is np.ndarray:
+                # A view (a transposed or reshaped cotangent) may be kept too,
+                # if what it views is a fresh array given to no one else.
+                owner = g if g.base is None else g.base
+                if id(owner) in handed_out or type(owner) is not np.ndarray or (
+                        owner is not g and not g.flags.writeable):
+                    g = np.array(g)
+                else:
+                    handed_out.add(id(owner))
             leaf._grad = _wrap(g)
             continue
         owned = False
