@@ -158,9 +158,20 @@ def _predict(model, points, output):
     return (out > threshold).astype(np.int64), 2
 
 
+def _dataset_pair(dataset):
+    """(X, y) from an (X, y) pair or a TensorDataset holding the two."""
+    tensors = getattr(dataset, "arrays", dataset)
+    if not (isinstance(tensors, (tuple, list)) and len(tensors) == 2):
+        raise TypeError("decision_boundary: give X and y, or a dataset: an (X, y) pair or a TensorDataset of two")
+    return tensors
+
+
 @picture
-def decision_boundary(model, X, y, resolution=200, output="auto", class_names=None, title=None):
+def decision_boundary(model, X, y=None, resolution=200, output="auto", class_names=None, title=None):
     """Which class a 2-D classifier predicts everywhere, with the data on top.
+
+    The data are ``X, y``, or a dataset in place of ``X``: an ``(X, y)`` pair
+    (what ``dh.datasets.moons()`` returns) or a ``TensorDataset`` of the two.
 
     ``model`` is a callable taking a Tensor of points (n, 2) and returning logits
     (n, classes), or one probability or logit per point, (n,) or (n, 1): with
@@ -176,7 +187,11 @@ def decision_boundary(model, X, y, resolution=200, output="auto", class_names=No
     >>> fig = dh.viz.decision_boundary(lambda p: p[:, 0], X, y)   # a logit: x > 0 is class 1
     >>> fig.axes[0].get_title()
     'accuracy on these 4 points: 100%'
+    >>> dh.viz.decision_boundary(lambda p: p[:, 0], (X, y)).axes[0].get_title()
+    'accuracy on these 4 points: 100%'
     """
+    if y is None:
+        X, y = _dataset_pair(X)
     X = _as_array(X).astype(np.float64)
     y = _as_array(y)
     if X.ndim != 2 or X.shape[1] != 2:
