@@ -17,6 +17,19 @@ def _index(i, n: int, kind: str) -> int:
     return i % n
 
 
+def _delete(modules: dict, idx, kind: str) -> None:
+    """Remove the layer(s) at ``idx`` (an int or a slice) and number the rest again,
+    as PyTorch does, so that indices and names agree."""
+    keys = list(modules)
+    targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), kind)]]
+    for key in targets:
+        del modules[key]
+    remaining = list(modules.values())
+    modules.clear()
+    for i, module in enumerate(remaining):
+        modules[str(i)] = module
+
+
 class Sequential(Module):
     """Layers applied one after another: the output of each is the input of the next.
 
@@ -59,15 +72,7 @@ class Sequential(Module):
         self.add_module(key, module)
 
     def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "Sequential")]]
-        for key in targets:
-            del self._modules[key]
-        # Number the rest again, as PyTorch does, so that indices and names agree.
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(modules):
-            self._modules[str(i)] = module
+        _delete(self._modules, idx, "Sequential")
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -136,14 +141,7 @@ class ModuleList(Module):
         self.add_module(str(_index(idx, len(self), "ModuleList")), module)
 
     def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "ModuleList")]]
-        for key in targets:
-            del self._modules[key]
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(modules):
-            self._modules[str(i)] = module
+        _delete(self._modules, idx, "ModuleList")
 
     def __len__(self) -> int:
         return len(self._modules)
