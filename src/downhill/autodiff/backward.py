@@ -228,30 +228,36 @@ def _fit(F, gi, data):
     return gi
 
 
-def _node_hooks(node, g, create_graph):
-    extra = node._extra
-    for hook in extra.get("hooks", ()):
+def _run_hooks(hooks, g, create_graph):
+    """Call each tensor hook on the gradient; a hook may return a replacement."""
+    for hook in hooks:
         result = hook(g if create_graph else _wrap(g))
         if result is not None:
             g = result if create_graph else np.asarray(result.data if isinstance(result, Tensor) else result)
+    return g
+
+
+def _node_hooks(node, g, create_graph):
+    extra = node._extra
+    g = _run_hooks(extra.get("hooks", ()), g, create_graph)
     if extra.get("retain"):
         _accumulate(node, g, create_graph)
     return g
 
 
-def _accumulate(tensor, g, create_graph, owned=False):
+def _accumulate(tensor, g, create_graph):
     """Add ``g`` into ``tensor.grad`` (PyTorch's accumulation).
 
-    ``owned`` says that ``g`` is a fresh array nobody else holds, which can
-    become ``.grad`` as it is; otherwise it is copied, so that no two ``.grad``
-    share memory and no read-only view (from broadcast_to) ends up in ``.grad``.
+    A first gradient is copied, so that no two ``.grad`` share memory and no
+    read-only view (from broadcast_to) ends up in ``.grad``; backward() hands
+    over fresh arrays itself, without this copy.
     """
     old = tensor._grad
     if create_graph:
         tensor._grad = g if old is None else old + g
         return
     if old is None:
-        tensor._grad = _wrap(np.array(g) if isinstance(g, np.ndarray) and not owned else g)
+        tensor._grad = _wrap(np.array(g) if isinstance(g, np.ndarray) else g)
         return
     od = old._data
     if type(od) is np.ndarray and od.flags.writeable and old._op is None:
@@ -314,12 +320,14 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
     for leaf, g in leaves.values():
         if only is not None and id(leaf) not in only:
             continue
-        if leaf._grad is None and leaf._extra is None and not create_graph:
-            # The usual case, inlined: a first gradient, no hooks. A fresh
-            # array (no base, not given out before) is kept; others copied.
+        hooks = leaf._extra.get("hooks") if leaf._extra is not None else None
+        if hooks:
+            _accumulate(leaf, _run_hooks(hooks, g, create_graph), create_graph)
+        elif leaf._grad is None and not create_graph:
+            # The usual case, inlined: a first gradient. A fresh array, or a
+            # writable view of one (a transposed cotangent), not given out
+            # before, is kept as it is; anything else is copied.
             if type(g) is np.ndarray:
-                # A view (a transposed or reshaped cotangent) may be kept too,
-                # if what it views is a fresh array given to no one else.
                 owner = g if g.base is None else g.base
                 if id(owner) in handed_out or type(owner) is not np.ndarray or (
                         owner is not g and not g.flags.writeable):
@@ -327,19 +335,8 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
                 else:
                     handed_out.add(id(owner))
             leaf._grad = _wrap(g)
-            continue
-        owned = False
-        if leaf._extra is not None and "hooks" in leaf._extra:
-            for hook in leaf._extra["hooks"]:
-                result = hook(g if create_graph else _wrap(g))
-                if result is not None:
-                    g = result if create_graph else np.asarray(
-                        result.data if isinstance(result, Tensor) else result
-                    )
-        elif type(g) is np.ndarray and g.base is None and g.flags.writeable and id(g) not in handed_out:
-            handed_out.add(id(g))
-            owned = True
-        _accumulate(leaf, g, create_graph, owned)
+        else:
+            _accumulate(leaf, g, create_graph)
 
 
 def _as_list(inputs):
