@@ -91,8 +91,15 @@ def _json_default(value):
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def _saved(path, kind="picture"):
-    click.echo(f"wrote {kind} {path}", err=False)
+def _draw(path, as_json, picture, *args, kind="picture", **kwargs):
+    """Draw ``viz.<picture>(*args, **kwargs)`` into ``path``, if one was given, and say where."""
+    if not path:
+        return
+    from . import viz
+
+    getattr(viz, picture)(*args, save=path, **kwargs)
+    if not as_json:
+        click.echo(f"wrote {kind} {path}")
 
 
 OPTIMIZER_ALIASES = {
@@ -174,12 +181,7 @@ def derivative(formula, at, plot, as_json):
     _emit(reading.to_dict(), as_json,
           f"f(x) = {reading.formula}\nf({x:g}) = {reading.value:.10g}\nf'({x:g}) = {reading.slope:.10g}\n"
           f"{reading.sentence}")
-    if plot:
-        from . import viz
-
-        viz.speedometer(lambda t: landscape(t), x, save=plot)
-        if not as_json:
-            _saved(plot)
+    _draw(plot, as_json, "speedometer", lambda t: landscape(t), x)
 
 
 @cli.command()
@@ -205,14 +207,10 @@ def gradient(formula, at, plot, as_json):
           f"f = {reading.formula}\nvalue     = {reading.value:.10g}\ngradient  = ({vector})\n"
           f"downhill  = ({down})\nsteepness = {reading.steepness:.10g}\n{reading.sentence}")
     if plot:
-        from . import viz
-
         # The point and one short step downhill from it, drawn as a little path.
         lo, hi = np.array(landscape.domain).T
         step = 0.08 * float(np.min(hi - lo)) * np.asarray(reading.downhill)
-        viz.mountain(landscape, paths=[np.array([point, np.asarray(point) + step])], field=True, save=plot)
-        if not as_json:
-            _saved(plot)
+        _draw(plot, as_json, "mountain", landscape, paths=[np.array([point, np.asarray(point) + step])], field=True)
 
 
 def _descend_options(f):
@@ -259,17 +257,8 @@ def descend(landscape, start, optimizer, lr, steps, momentum, nesterov, beta1, b
              f"final point: ({final})\nfinal value: {trajectory.final_value:.10g}\n"
              f"{trajectory.summary()}")
     _emit(trajectory.to_dict(), as_json, human)
-    if plot or animate:
-        from . import viz
-
-        if plot:
-            viz.mountain(surface, paths=[trajectory], save=plot)
-            if not as_json:
-                _saved(plot)
-        if animate:
-            viz.animate(surface, [trajectory], save=animate)
-            if not as_json:
-                _saved(animate, "animation")
+    _draw(plot, as_json, "mountain", surface, paths=[trajectory])
+    _draw(animate, as_json, "animate", surface, [trajectory], kind="animation")
 
 
 @cli.command()
@@ -304,12 +293,7 @@ def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
         lines.append(f"{run.label:<12} {run.lr:>8g}  {run.trajectory.status:<10} "
                      f"{run.trajectory.steps_taken:>6}  {run.trajectory.final_value:.6g}")
     _emit([{"label": r.label, "lr": r.lr, **r.trajectory.to_dict()} for r in runs], as_json, "\n".join(lines))
-    if plot:
-        from . import viz
-
-        viz.compare(surface, {f"{r.label} (lr={r.lr:g})": r.trajectory for r in runs}, save=plot)
-        if not as_json:
-            _saved(plot)
+    _draw(plot, as_json, "compare", surface, {f"{r.label} (lr={r.lr:g})": r.trajectory for r in runs})
 
 
 @cli.command("lr-sweep")
@@ -348,12 +332,7 @@ def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
     if advice is not None:
         data["max_stable_lr"] = advice.max_stable_lr if math.isfinite(advice.max_stable_lr) else None
     _emit(data, as_json, human)
-    if plot:
-        from . import viz
-
-        viz.lr_sweep_plot(sweep, bound=advice if advice is not None else False, save=plot)
-        if not as_json:
-            _saved(plot)
+    _draw(plot, as_json, "lr_sweep_plot", sweep, bound=advice if advice is not None else False)
 
 
 @cli.command()
@@ -377,13 +356,8 @@ def basins(landscape, optimizer, lr, steps, grid, plot, as_json):
     _positive_int(steps, "--steps")
     _lr(lr)
     result = find_basins(surface, optimizer=name, lr=lr, grid=grid, steps=steps, **options)
-    _emit(result.to_dict(), as_json, result.summary() if hasattr(result, "summary") else str(result))
-    if plot:
-        from . import viz
-
-        viz.basins_plot(result, save=plot)
-        if not as_json:
-            _saved(plot)
+    _emit(result.to_dict(), as_json, result.summary())
+    _draw(plot, as_json, "basins_plot", result)
 
 
 @cli.command()
@@ -404,15 +378,10 @@ def graph(formula, at, out, as_json):
         value = surface.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
     if not np.all(np.isfinite(value.data)):
         raise BadInput(f"{surface.formula!r} has no finite value at {point}")
-    result = graph_of(value, names=dict(zip(surface.variables, inputs)))
-    data = result.to_dict() if hasattr(result, "to_dict") else result
-    _emit(data, as_json, result.table())
-    if out:
-        from . import viz
-
-        viz.graph(value, names=dict(zip(surface.variables, inputs)), save=out)
-        if not as_json:
-            _saved(out)
+    names = dict(zip(surface.variables, inputs))
+    result = graph_of(value, names=names)
+    _emit(result.to_dict(), as_json, result.table())
+    _draw(out, as_json, "graph", value, names=names)
 
 
 @cli.command()
@@ -460,12 +429,7 @@ def train(dataset, hidden, epochs, lr, seed, plot, as_json):
     _lr(lr)
     result = train_classifier(dataset, hidden=sizes, epochs=epochs, lr=lr, seed=seed, progress=not as_json)
     _emit(result.to_dict(), as_json, result.summary())
-    if plot:
-        from . import viz
-
-        viz.training(result.history, save=plot)
-        if not as_json:
-            _saved(plot)
+    _draw(plot, as_json, "training", result.history)
 
 
 @cli.command()
