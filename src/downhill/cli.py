@@ -48,22 +48,14 @@ def _numbers(text, what, count=None):
 
 def _landscape(text):
     """A landscape name or a formula typed by a person (parsed, never evaluated)."""
-    from .landscapes import ExpressionError, from_expression, get, names
+    from .landscapes import ExpressionError, resolve
 
-    key = str(text).strip()
-    if key.lower().replace("-", "_") in names():
-        return get(key)
-    if key.isidentifier() and key not in ("x", "y", "z"):
-        import difflib
-
-        close = difflib.get_close_matches(key.lower(), names(), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise BadInput(f"unknown landscape {key!r}{hint}; landscapes: {', '.join(names())}; "
-                       "or type a formula in x and y, like 'x**2 + 3*y**2'")
     try:
-        return from_expression(key)
+        return resolve(text)
     except ExpressionError as error:
         raise BadInput(_one_line(error)) from None
+    except ValueError as error:  # a word that names no landscape
+        raise BadInput(f"{str(error).rstrip('.')}; or type a formula in x and y, like 'x**2 + 3*y**2'") from None
 
 
 def _one_line(error):

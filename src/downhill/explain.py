@@ -14,17 +14,7 @@ import numpy as np
 
 from .autodiff import grad
 from .autodiff.transforms import derivative
-
-
-def _landscape(formula_or_landscape, dimension=None):
-    from .landscapes import Landscape, from_expression, get, names
-
-    if isinstance(formula_or_landscape, Landscape):
-        return formula_or_landscape
-    text = str(formula_or_landscape).strip()
-    if text in names():
-        return get(text)
-    return from_expression(text)
+from .landscapes import resolve as _landscape
 
 
 @dataclass

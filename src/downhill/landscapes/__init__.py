@@ -11,7 +11,7 @@ it with a whitelist over Python's syntax tree, never with ``eval``.
 0.5
 """
 
-from .catalog import get, names
+from .catalog import get, names, resolve
 from .expression import Expression, ExpressionError, parse_expression
 from .landscape import KnownPoint, Landscape, from_expression
 
@@ -20,6 +20,7 @@ __all__ = [
     "KnownPoint",
     "get",
     "names",
+    "resolve",
     "from_expression",
     "parse_expression",
     "Expression",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 
-from .landscape import Landscape
+from .landscape import Landscape, from_expression
 
 __all__ = ["get", "names"]
 
@@ -246,6 +246,28 @@ def names() -> tuple[str, ...]:
     ('sphere', 'booth', 'matyas')
     """
     return tuple(_BY_NAME)
+
+
+def resolve(spec) -> Landscape:
+    """A Landscape from a Landscape, a catalog name, or a formula a person typed.
+
+    A bare word that is not a variable name (x, y, z) is taken as a catalog
+    name, so a typo gets the catalog's suggestion rather than a formula error.
+
+    >>> resolve("Himmelblau").name, resolve("x**2 + y").formula
+    ('himmelblau', 'x**2 + y')
+    >>> resolve("rosenbrok")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    ValueError: unknown landscape 'rosenbrok'; did you mean 'rosenbrock'? ...
+    """
+    if isinstance(spec, Landscape):
+        return spec
+    text = str(spec).strip()
+    key = text.lower().replace("-", "_").replace(" ", "_")
+    if key in _BY_NAME or (text.isidentifier() and text not in ("x", "y", "z")):
+        return get(text)
+    return from_expression(text)
 
 
 def get(name: str) -> Landscape:

@@ -7,9 +7,7 @@ import math
 import numpy as np
 
 from ..autodiff import Tensor, derivative
-from ..landscapes import Landscape, from_expression
-from ..landscapes import get as get_landscape
-from ..landscapes import names as landscape_names
+from ..landscapes import Landscape, resolve
 from .style import COLORS, new_figure, picture
 
 __all__ = ["speedometer", "car_trip"]
@@ -18,7 +16,7 @@ __all__ = ["speedometer", "car_trip"]
 def _one_variable(f, who: str):
     """(name, f on NumPy arrays, f') for a function of one number; clear errors otherwise."""
     if isinstance(f, str):
-        f = get_landscape(f) if _is_catalog_name(f) else from_expression(f)
+        f = resolve(f)
     if isinstance(f, Landscape):
         if len(f.variables) != 1:
             raise ValueError(
@@ -56,10 +54,6 @@ def _one_variable(f, who: str):
         return np.asarray(out, dtype=np.float64)
 
     return name, values, slopes
-
-
-def _is_catalog_name(text):
-    return text.strip().lower().replace("-", "_").replace(" ", "_") in landscape_names()
 
 
 def _check_point(x, who, what="x"):
