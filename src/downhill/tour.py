@@ -114,7 +114,6 @@ def _chain(out: Path) -> Stop:
     from . import viz
     from .autodiff import Tensor, sigmoid
     from .autodiff.graph import graph_of
-    from .autodiff.tensor import Tensor as _T  # noqa: F401  (names below are Tensors)
     from .datasets import moons
     from .nn import gradient_report
     from .nn.recipes import train_classifier

@@ -130,6 +130,7 @@ def _generate(out, placeholders, names):
     if out._op is None:
         raise NotCompilable("the function returned one of its inputs unchanged")
     order = _order(out)
+    call_args = {}  # each node's arguments, as the forward line writes them; the rules take the same
     for k, node in enumerate(order):
         op = node._op
         if op.name not in ELEMENTWISE:
@@ -156,9 +157,9 @@ def _generate(out, placeholders, names):
             params = f", **{pkey}"
         name = f"v{k}"
         value_names[id(node)] = name
-        lines.append(f"    {name} = {fname}({', '.join(args)}{params})")
+        call_args[id(node)] = f"{', '.join(args)}{params}"
+        lines.append(f"    {name} = {fname}({call_args[id(node)]})")
     lines.append("    # backward: the chain rule, last link first")
-    grads = {id(out): "1.0"}
     pending = {}
     counter = [0]
 
@@ -181,16 +182,12 @@ def _generate(out, placeholders, names):
             continue
         op = node._op
         node_name = value_names[id(node)]
-        args = []
-        for parent, raw in zip(node._parents, node._inputs):
-            args.append(value_names[id(parent)] if parent is not None else constant(raw))
-        params = f", **P{k}" if node._params else ""
         for i, (parent, rule) in enumerate(zip(node._parents, op.vjps)):
             if parent is None or rule is None:
                 continue
             rname = f"vjp_{op.name}_{i}"
             env[rname] = rule
-            add_grad(id(parent), f"{rname}(NP, {g}, {node_name}, {', '.join(args)}{params})")
+            add_grad(id(parent), f"{rname}(NP, {g}, {node_name}, {call_args[id(node)]})")
     results = []
     for p, name in zip(placeholders, names):
         g = pending.get(id(p))

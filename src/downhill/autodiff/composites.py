@@ -25,7 +25,6 @@ from .ops import (
     sqrt,
     sum,
     transpose,
-    where,
 )
 from .tensor import Tensor, _raw, _wrap
 
