@@ -22,7 +22,8 @@ from .autodiff import (
     zeros, zeros_like,
 )
 
-from . import landscapes, optim  # noqa: E402
+from . import errors, landscapes, optim  # noqa: E402
+from .errors import DownhillError  # noqa: E402
 from .checkpoint import load, save  # noqa: E402
 from .optim.descend import descend  # noqa: E402
 from .optim.lr_tools import lr_advice, lr_sweep  # noqa: E402

@@ -34,6 +34,8 @@ as it was.
 
 from __future__ import annotations
 
+from .errors import InputError
+
 import json
 import math
 import os
@@ -58,7 +60,7 @@ _DICT_TYPES = {dict: "dict", OrderedDict: "OrderedDict", Counter: "Counter"}
 _DICT_BY_NAME = {name: cls for cls, name in _DICT_TYPES.items()}
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A file that is not a downhill checkpoint, or an object that cannot be saved."""
 
 

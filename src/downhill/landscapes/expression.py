@@ -27,6 +27,8 @@ before parsing. (Python's own ``^``, exclusive or, has no place in a formula.)
 
 from __future__ import annotations
 
+from ..errors import InputError
+
 import ast
 import difflib
 import keyword
@@ -104,7 +106,7 @@ _OPERATOR_SYMBOLS = {
 }
 
 
-class ExpressionError(ValueError):
+class ExpressionError(InputError):
     """A formula that cannot be read or is not allowed.
 
     ``str(error)`` names what was wrong, shows the text with carets under the
