@@ -102,3 +102,39 @@ def test_falling_off_is_shown_on_the_map(page):
     assert "smaller learning rate" in sentence.inner_text()
     # Beside the map, not below the fold: its top within the first screen at 1280x800.
     assert sentence.bounding_box()["y"] < 800 + page.evaluate("() => window.scrollY")
+
+
+def test_first_visit_is_small_and_says_it_is_loading(page):
+    # Hold the charting bundle back for a moment: what does the learner see meanwhile?
+    held = []
+
+    def slow_bundle(route):
+        held.append(route.request.url)
+        page.wait_for_timeout(1500)
+        route.continue_()
+
+    page.route("**/vendor/plotly-*.js", slow_bundle)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    received = []
+    cdp.on("Network.loadingFinished", lambda event: received.append(event["encodedDataLength"]))
+    page.goto(f"{page.server}/#speedometer", wait_until="commit")
+    loading = page.locator("#loading")
+    loading.wait_for(state="visible")
+    assert "Loading" in loading.inner_text()
+    box = loading.bounding_box()
+    assert ink_share(grab(page, box), background=(246, 247, 244)) > 0.02  # its words and spinner are drawn
+    page.wait_for_selector("body[data-ready='1']")
+    assert loading.is_hidden()
+    page.wait_for_load_state("networkidle")
+    # Only the 2-D bundle: the 3-D view's waits until asked for.
+    assert [url.rsplit("/", 1)[1] for url in held] == ["plotly-cartesian.min.js"]
+    assert sum(received) <= 2_000_000, f"{sum(received)} bytes on the wire for the first panel"
+
+
+def test_the_bundle_is_served_compressed(page):
+    page.goto(f"{page.server}/")
+    response = page.request.get(f"{page.server}/vendor/plotly-cartesian.min.js", headers={"accept-encoding": "gzip"})
+    assert response.ok
+    assert response.headers.get("content-encoding") == "gzip"

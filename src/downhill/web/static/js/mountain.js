@@ -5,7 +5,7 @@
 
 import { post, latest, getCatalogue } from "./api.js";
 import { fmt, fmtPoint, py, pyKeywords } from "./format.js";
-import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL } from "./plots.js";
+import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL, loadPlotly3d } from "./plots.js";
 import { mapTraces, basinColor, basinName } from "./mountain_map.js";
 import { readBool, readInteger, readNumber, readPoints, readString, writePoints } from "./state.js";
 import { showError, clearErrors, busy, fillSelect } from "./ui.js";
@@ -56,6 +56,8 @@ export function createMountain(section, { changed }) {
   let run = null; // /api/descend answer (always for a list of starts)
   let basinMap = null; // /api/basins answer
   let frame = 0;
+  let plotly3d = null; // the 3-D bundle, once loaded
+  let drawnIn = null; // "map" or "3d": which bundle drew the chart last
   let framesDrawn = 0; // animation frames drawn (the frame-rate benchmark reads it)
   let playing = false;
 
@@ -184,6 +186,7 @@ export function createMountain(section, { changed }) {
   }
 
   const in3d = () => state.view3d && hasWebGL();
+  const engine = () => (drawnIn === "3d" ? plotly3d : Plotly);
 
   // The climbers in the 3-D view: traces of the surface's own chart.
   function climberTraces3d() {
@@ -277,7 +280,18 @@ export function createMountain(section, { changed }) {
     const [y0, y1] = [surface.y[0], surface.y[surface.y.length - 1]];
     let traces;
     let figure;
+    if (in3d() && !plotly3d) {
+      $("mtn-view-note").textContent = "Loading the 3-D view…";
+      try {
+        plotly3d = await loadPlotly3d();
+      } catch (error) {
+        state.view3d = false;
+        controls.view3d.checked = false;
+        showError(section, error);
+      }
+    }
     if (in3d()) {
+      $("mtn-view-note").textContent = "";
       traces = [
         {
           type: "surface",
@@ -315,7 +329,14 @@ export function createMountain(section, { changed }) {
         yaxis: axis("y", { range: [y0, y1], ...(equalScales(x1 - x0, y1 - y0) ? { scaleanchor: "x", constrain: "domain" } : {}) }),
       });
     }
-    await Plotly.react(plot, traces, figure, CONFIG);
+    const view = in3d() ? "3d" : "map";
+    if (drawnIn && drawnIn !== view) {
+      // Each bundle keeps its own state on the chart: the other one starts afresh.
+      (drawnIn === "3d" ? plotly3d : Plotly).purge(plot);
+      plot.dataset.followed = "";
+    }
+    drawnIn = view;
+    await engine().react(plot, traces, figure, CONFIG);
     if (!plot.dataset.followed) {
       // The map changes size with the window: the climbers' layer follows it.
       plot.dataset.followed = "1";
@@ -375,7 +396,7 @@ export function createMountain(section, { changed }) {
       }
       const n = 2 * state.starts.length;
       const traces = Array.from({ length: n }, (_, i) => plot.data.length - n + i);
-      await Plotly.restyle(plot, update, traces);
+      await plotly3d.restyle(plot, update, traces);
     } else if (layer.data) {
       // Plotly.animate without a redraw moves these traces alone, several times
       // faster than restyle. It redraws every layer of the chart it is given,
@@ -672,7 +693,7 @@ export function createMountain(section, { changed }) {
       return lines.join("\n") + "\n";
     },
     shown() {
-      if (plot.data) Plotly.Plots.resize(plot);
+      if (plot.data) engine().Plots.resize(plot);
     },
   };
 

@@ -10,6 +10,7 @@ import { fmt, py } from "./format.js";
 import { Plotly, CONFIG, layout, axis, dataPoint } from "./plots.js";
 import { readNumber, readString } from "./state.js";
 import { showError, clearErrors, busy, fillSelect } from "./ui.js";
+import { drawGauge } from "./gauge.js";
 
 const PRESETS = [
   { value: "x**3 - 3*x", label: "a hill and a valley: x³ − 3x" },
@@ -116,27 +117,7 @@ export function createSpeedometer(section, { changed }) {
     await Plotly.react(plot, traces, figure, CONFIG);
 
     const reach = niceCeiling(Math.max(Math.abs(slopeLow), Math.abs(slopeHigh), 1e-9));
-    await Plotly.react(
-      gauge,
-      [{
-        type: "indicator",
-        mode: "gauge+number",
-        value: slope ?? 0,
-        number: { valueformat: ".4~g" },
-        title: { text: "slope f′(x)", font: { size: 14 } },
-        gauge: {
-          axis: { range: [-reach, reach] },
-          bar: { color: "#d6352b", thickness: 0.3 },
-          steps: [
-            { range: [-reach, 0], color: "#e4eef7" },
-            { range: [0, reach], color: "#f7ebe4" },
-          ],
-          threshold: { line: { color: "#1d2733", width: 3 }, value: slope ?? 0 },
-        },
-      }],
-      layout({ margin: { l: 24, r: 24, t: 40, b: 10 } }),
-      { ...CONFIG, displayModeBar: false },
-    );
+    drawGauge(gauge, slope, reach);
   }
 
   // The car trip ---------------------------------------------------------------
@@ -287,7 +268,7 @@ export function createSpeedometer(section, { changed }) {
       ].join("\n");
     },
     shown() {
-      for (const div of [plot, gauge, $("trip-plot")]) if (div.data) Plotly.Plots.resize(div);
+      for (const div of [plot, $("trip-plot")]) if (div.data) Plotly.Plots.resize(div);
     },
   };
 }
