@@ -215,3 +215,18 @@ def test_advice_wants_one_point():
         dh.lr_advice("sphere", [[1.0, 1.0]])
     with pytest.raises(ValueError, match="sphere"):
         dh.lr_advice("no_such_mountain", [1.0, 1.0])
+
+
+@pytest.mark.parametrize("point", [(1.0, 2.0), (-6.0, -6.0), (0.5, -3.0)])
+def test_a_flat_slope_is_no_hilltop(point):
+    # abs(x) + abs(y) is flat (zero curvature) off its creases, and every climber descends it.
+    f = dh.landscapes.from_expression("abs(x) + abs(y)")
+    advice = dh.lr_advice(f, point)
+    assert advice.curvature == 0.0
+    assert "hilltop" not in advice.message and "ridge" not in advice.message
+    assert "not curved" in advice.message and "flat slope" in advice.message
+    assert advice.max_stable_lr == math.inf and math.isnan(advice.suggested_lr)
+    trajectory = dh.descend(f, list(point), lr=0.01, steps=50)
+    assert trajectory.final_value < float(f(np.array(point)))
+    # and the plane x + 2y: no curvature anywhere, the same words
+    assert "flat slope" in dh.lr_advice(dh.landscapes.from_expression("x + 2*y"), [0.0, 0.0]).message

@@ -245,3 +245,11 @@ def colour_near(pixels, colour, tolerance: int = 60) -> int:
 
     rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
     return int((np.abs(pixels - rgb).sum(axis=2) <= tolerance).sum())
+
+
+def spread(pixels) -> float:
+    """How much an area's colours differ from their mean (mean |pixel - mean|, R+G+B):
+    a drawn map is high, a faded or blank one low."""
+    import numpy as np
+
+    return float(np.abs(pixels - pixels.reshape(-1, 3).mean(axis=0)).sum(axis=2).mean())

@@ -9,7 +9,9 @@ thing while nothing is drawn; these tests catch that.
 import pytest
 
 from .e2e_support import browser, page, server  # noqa: F401 (fixtures)
-from .e2e_support import colour_near, grab, ink_share, needs_browser, open_panel, plot_area, wait_idle, wait_until
+from .e2e_support import (
+    colour_near, grab, ink_share, needs_browser, open_panel, plot_area, spread, wait_idle, wait_until,
+)
 
 pytestmark = needs_browser
 
@@ -138,3 +140,135 @@ def test_the_bundle_is_served_compressed(page):
     response = page.request.get(f"{page.server}/vendor/plotly-cartesian.min.js", headers={"accept-encoding": "gzip"})
     assert response.ok
     assert response.headers.get("content-encoding") == "gzip"
+
+
+def test_a_refused_input_fades_the_old_picture(page):
+    panel = open_panel(page, "mountain", "landscape=booth&start=0,0&lr=0.01&steps=100")
+    page.mouse.move(0, 0)
+    before = grab(page, plot_area(page, MAP))
+    formula = panel.locator("#mtn-formula")
+    formula.fill("x**2 + y**")
+    formula.press("Enter")
+    panel.locator("[data-error-for='expression']").wait_for(state="visible")
+    wait_idle(page, "mountain")
+    # The address holds the refused formula, so the old map must not pass for its picture.
+    assert page.evaluate("() => decodeURIComponent(location.hash)").count("y**") == 1
+    page.mouse.move(0, 0)
+    after = grab(page, plot_area(page, MAP))
+    assert spread(after) < 0.4 * spread(before), "the old map is drawn as if it were the refused mountain's"
+    assert "Not redrawn" in page.evaluate(
+        "() => getComputedStyle(document.querySelector('#panel-mountain .figures'), '::before').content")
+    formula.fill("x**2 + 3*y**2")
+    formula.press("Enter")
+    panel.locator("[data-error-for='expression']").wait_for(state="hidden")
+    wait_idle(page, "mountain")
+    page.wait_for_timeout(100)
+    assert ink_share(grab(page, plot_area(page, MAP))) > 0.9
+
+
+CHAIN = "#chain-boundary"
+
+
+def test_the_boundary_moves_while_the_network_learns(page):
+    panel = open_panel(page, "chain", "dataset=moons&hidden=4,4&lr=0.5&steps=400&seed=0")
+    panel.locator("#chain-snapshot").fill("0")
+    wait_until(page, "document.getElementById('panel-chain').dataset.snapshot === '0'")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(200)
+    area = plot_area(page, CHAIN)
+    start = grab(page, area)
+    panel.get_by_role("button", name="Play", exact=True).click()
+    wait_until(page, "+document.getElementById('panel-chain').dataset.snapshot >= 10")
+    page.mouse.move(0, 0)
+    middle = grab(page, area)
+    wait_until(page, "document.getElementById('panel-chain').dataset.playing === '0'")
+    page.wait_for_timeout(200)
+    end = grab(page, area)
+    changed = lambda a, b: float((abs(a - b).sum(axis=2) > 60).mean())  # noqa: E731
+    assert changed(start, middle) > 0.05, "the boundary did not move while the network learned"
+    assert changed(middle, end) > 0.01
+    assert "at step 400" in panel.locator(CHAIN).inner_text()
+    assert panel.locator("#chain-diverged").is_hidden()
+
+
+def test_training_that_diverges_is_said(page):
+    panel = open_panel(page, "chain", "dataset=moons&hidden=4,4&lr=20&steps=200&seed=0")
+    said = panel.locator("#chain-diverged")
+    assert said.is_visible()
+    assert said.inner_text().startswith("Training diverged at step ")
+    assert "smaller" in said.inner_text()
+
+
+def test_a_new_mountain_fills_its_map(page):
+    # Booth's map has equal scales on [-10, 10]; after a switch the new mountain's own range
+    # must fill the map again (Plotly.react kept the old stretched x axis: a white band each side).
+    panel = open_panel(page, "mountain", "landscape=booth&start=0,0&lr=0.01&steps=100")
+    panel.locator("#mtn-landscape").select_option("six_hump_camel")
+    wait_idle(page, "mountain")
+    page.wait_for_timeout(200)
+    page.mouse.move(0, 0)
+    assert ink_share(grab(page, plot_area(page, MAP))) > 0.9
+    ranges = page.evaluate("() => { const l = document.getElementById('mtn-plot')._fullLayout; return [l.xaxis.range, l.yaxis.range]; }")
+    assert ranges == [[-3, 3], [-2, 2]]
+
+
+def test_the_learning_rate_start_follows_the_landscape(page):
+    panel = open_panel(page, "learning-rate", "landscape=booth&start=-6,-6&steps=100")
+    panel.locator("#lr-landscape").select_option("rosenbrock")
+    wait_idle(page, "learning-rate")
+    wait_until(page, "document.getElementById('lr-map-good').layout.xaxis.range[1] === 2.048")
+    page.mouse.move(0, 0)
+    x, y = (float(v) for v in (panel.locator("#lr-start-x").input_value(), panel.locator("#lr-start-y").input_value()))
+    assert abs(x) <= 2.048 and abs(y) <= 2.048, "the start stayed off rosenbrock's map"
+    # The start (an orange dot) and a path are drawn on each of the three maps.
+    for kind in ("small", "good", "big"):
+        pixels = grab(page, plot_area(page, f"#lr-map-{kind}"))
+        assert colour_near(pixels, "#ffb000", 40) > 20, f"no start drawn on the {kind} map"
+
+
+def contrast_failures(page, section):
+    return page.evaluate(
+        """s => {
+          const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+          const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+            .reduce((t, v, i) => t + v * [0.2126, 0.7152, 0.0722][i], 0);
+          const background = e => {
+            for (; e; e = e.parentElement) {
+              const c = rgb(getComputedStyle(e).backgroundColor);
+              if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+            }
+            return [255, 255, 255];
+          };
+          const out = [];
+          for (const e of document.querySelectorAll(s + ' *, header *')) {
+            if (e instanceof SVGElement || !e.getClientRects().length || e.closest('select, .modebar, [disabled]')) continue;
+            const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+            if (!own) continue;
+            const fg = lum(rgb(getComputedStyle(e).color)), bg = lum(background(e));
+            const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+            if (ratio < 4.5) out.push(`${e.tagName}.${e.className}: ${ratio.toFixed(2)} "${e.textContent.trim().slice(0, 30)}"`);
+          }
+          return out;
+        }""",
+        section,
+    )
+
+
+@pytest.mark.parametrize(("panel", "query"), [
+    ("mountain", "landscape=himmelblau&lr=0.01&steps=200&start=0,0"),
+    ("learning-rate", "landscape=booth&start=-6,-6&steps=100"),
+    ("chain", "dataset=xor&hidden=4&lr=1&steps=100&seed=2"),
+    ("speedometer", "f=x**3 - 3*x&x=1.5"),
+])
+def test_text_contrast_and_no_cloud_buttons(page, panel, query):
+    open_panel(page, panel, query)
+    if panel == "chain":
+        page.get_by_role("button", name="Link ▶").click()  # the links still to come are dimmed
+    assert contrast_failures(page, f"#panel-{panel}") == []
+    # Nothing on a chart may send the learner's data to Plotly's cloud, or link there.
+    titles = page.evaluate(
+        "s => [...document.querySelectorAll(s + ' .modebar-btn')].map(b => b.getAttribute('data-title'))",
+        f"#panel-{panel}")
+    assert not [t for t in titles if any(w in (t or "").lower() for w in ("share", "cloud", "chart studio", "plotly"))]
+    assert page.locator(f"#panel-{panel} a[href*='plotly'], #panel-{panel} a[href*='chart-studio']").count() == 0

@@ -180,7 +180,16 @@ def lr_advice(f, point):
         raise ValueError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
     eigenvalues = np.linalg.eigvalsh(H)
     L = float(eigenvalues[-1])
-    if L <= 0:
+    if L == 0:
+        # Not curved at all: a plane or the flat side of a cone (abs(x) + abs(y)
+        # away from its kinks). Every climber still walks downhill here.
+        message = (f"The ground{where} is not curved (largest Hessian eigenvalue 0): it is a flat slope, "
+                   "like the side of a cone or a tent, so the curvature sets no limit on the learning rate. "
+                   "Each step moves the climber lr x the slope downhill; where the slope changes "
+                   "(a crease or a kink at the bottom) a big step overshoots it and the climber "
+                   "bounces back and forth, about one step away.")
+        return LRAdvice(point, L, eigenvalues, math.inf, math.nan, message)
+    if L < 0:
         message = (f"The curvature{where} is nowhere positive (largest Hessian eigenvalue {L:.4g}): "
                    "this is a hilltop or a ridge, not a bowl, so no step size is stable here; "
                    "gradient descent moves away from this point whatever the learning rate.")

@@ -81,11 +81,30 @@ export function createChain(section, { changed }) {
     stepping = false;
     index = animate ? 0 : run.snapshots.length - 1;
     $("chain-final-loss").textContent = fmt(run.loss_curve[run.loss_curve.length - 1], 6);
+    renderDiverged();
     section.dataset.finalLoss = String(run.loss_curve[run.loss_curve.length - 1]);
     await Promise.all([drawBoundary(), drawLoss()]);
     showSnapshot();
     renderBackprop();
     if (animate) play();
+  }
+
+  // Training that made things worse is said in words, above the pictures.
+  function renderDiverged() {
+    const line = $("chain-diverged");
+    const k = run.diverged_at;
+    line.hidden = k === null || k === undefined;
+    section.dataset.divergedAt = line.hidden ? "" : String(k);
+    if (line.hidden) {
+      line.textContent = "";
+      return;
+    }
+    const first = run.loss_curve[0];
+    const blown = !Number.isFinite(run.loss_curve[k] ?? NaN);
+    line.textContent =
+      `Training diverged at step ${k}: ` +
+      (blown ? "the loss blew up (it is no longer a number). " : `from there on the loss stays above where it started (${fmt(first, 3)}); training made the network worse. `) +
+      `Learning rate ${fmt(state.lr, 4)} takes steps too big for this network: try a smaller one.`;
   }
 
   // The network ---------------------------------------------------------------------
@@ -160,14 +179,19 @@ export function createChain(section, { changed }) {
   }
 
   // Boundary and loss ------------------------------------------------------------------
+  // The probabilities at the snapshot shown (older answers carry only the final ones).
+  const boundaryAt = (k) => run.snapshots[k].boundary || run.boundary.p;
+  const boundaryTitle = (k) => `decision boundary at step ${run.snapshots[k].step}`;
+
   async function drawBoundary() {
     const { boundary, data } = run;
+    const p = boundaryAt(index);
     const classes = [0, 1].map((c) => data.X.filter((_, k) => data.y[k] === c));
     await Plotly.react(
       $("chain-boundary"),
       [
-        { type: "heatmap", x: boundary.x, y: boundary.y, z: boundary.p, zmin: 0, zmax: 1, zsmooth: "best", colorscale: [[0, "#c6dbef"], [0.5, "#ffffff"], [1, "#f7c6c0"]], showscale: false, hovertemplate: "p(class 1) = %{z:.2f}<extra></extra>" },
-        { type: "contour", x: boundary.x, y: boundary.y, z: boundary.p, contours: { start: 0.5, end: 0.5, size: 1, coloring: "lines" }, line: { color: "#1d2733", width: 2 }, colorscale: [[0, "#1d2733"], [1, "#1d2733"]], showscale: false, hoverinfo: "skip" },
+        { type: "heatmap", x: boundary.x, y: boundary.y, z: p, zmin: 0, zmax: 1, zsmooth: "best", colorscale: [[0, "#c6dbef"], [0.5, "#ffffff"], [1, "#f7c6c0"]], showscale: false, hovertemplate: "p(class 1) = %{z:.2f}<extra></extra>" },
+        { type: "contour", x: boundary.x, y: boundary.y, z: p, contours: { start: 0.5, end: 0.5, size: 1, coloring: "lines" }, line: { color: "#1d2733", width: 2 }, colorscale: [[0, "#1d2733"], [1, "#1d2733"]], showscale: false, hoverinfo: "skip" },
         ...classes.map((points, c) => ({
           type: "scatter",
           mode: "markers",
@@ -189,7 +213,7 @@ export function createChain(section, { changed }) {
       ],
       layout({
         dragmode: false,
-        title: { text: `decision boundary after ${state.steps} steps`, font: { size: 14 }, y: 0.97 },
+        title: { text: boundaryTitle(index), font: { size: 14 }, y: 0.97 },
         margin: { l: 36, r: 10, t: 30, b: 30 },
         xaxis: axis("", { range: [boundary.x[0], boundary.x[boundary.x.length - 1]] }),
         yaxis: axis("", { range: [boundary.y[0], boundary.y[boundary.y.length - 1]] }),
@@ -227,6 +251,13 @@ export function createChain(section, { changed }) {
     drawNetwork();
     const lossPlot = $("chain-loss-plot");
     if (lossPlot.data) Plotly.restyle(lossPlot, { x: [[snapshot.step]], y: [[snapshot.loss]] }, [1]);
+    // The boundary as it was at this step: it moves while "watch it learn" plays.
+    const map = $("chain-boundary");
+    if (map.data && map.dataset.shownSnapshot !== String(index)) {
+      const p = boundaryAt(index);
+      Plotly.update(map, { z: [p, p] }, { "title.text": boundaryTitle(index) }, [0, 1]);
+    }
+    map.dataset.shownSnapshot = String(index);
   }
 
   // The backward pass, link by link -------------------------------------------------------

@@ -5,7 +5,7 @@
 
 import { post, latest, getCatalogue } from "./api.js";
 import { fmt, fmtPoint, py, pyKeywords } from "./format.js";
-import { Plotly, CONFIG, LR_COLORS, TERRAIN, layout, axis, heightScale, dataPoint } from "./plots.js";
+import { Plotly, CONFIG, LR_COLORS, LR_INK, TERRAIN, layout, axis, heightScale, dataPoint } from "./plots.js";
 import { readInteger, readNumber, readNumbers, readString } from "./state.js";
 import { showError, clearErrors, busy, fillSelect } from "./ui.js";
 import { landscapeOptions, optimizerNames, scheduleNames, sourceOf, pythonSource } from "./landscape_picker.js";
@@ -99,6 +99,17 @@ export function createLearningRate(section, { changed }) {
     return Object.fromEntries(Object.entries(spec.options).map(([k, f]) => [k, f(state.steps)]));
   }
 
+  // A landscape's start: the catalogue's own when it names one, else a point
+  // inside its map, away from the minima at the middle (as the mountain panel's).
+  function defaultStart(name) {
+    const entry = catalogue.landscapes.find((l) => l.name === name);
+    if (!entry) return DEFAULTS.start;
+    if (Array.isArray(entry.default_start) && entry.default_start.length === 2) return [...entry.default_start];
+    if (name === DEFAULTS.landscape) return DEFAULTS.start;
+    const [[x0], [, y1]] = entry.domain;
+    return [Math.round(x0 * 50) / 100, Math.round(y1 * 50) / 100];
+  }
+
   // Learning rates from the curvature: well below, at, and just past the bound.
   function advisedRates(answer) {
     const L = answer.curvature;
@@ -187,7 +198,7 @@ export function createLearningRate(section, { changed }) {
           ],
           layout({
             dragmode: false,
-            title: { text: `${KIND_NAMES[kind]}: lr = ${fmt(state.lrs[i], 3)}`, font: { size: 14, color }, y: 0.97 },
+            title: { text: `${KIND_NAMES[kind]}: lr = ${fmt(state.lrs[i], 3)}`, font: { size: 14, color: LR_INK[kind] }, y: 0.97 },
             margin: { l: 36, r: 8, t: 30, b: 30 },
             xaxis: axis("", { range: [x0, x1] }),
             yaxis: axis("", { range: [y0, y1] }),
@@ -269,7 +280,7 @@ export function createLearningRate(section, { changed }) {
         { type: "rect", xref: "x", yref: "paper", x0: bound, x1: Math.max(right, bound * 1.5), y0: 0, y1: 1, fillcolor: LR_COLORS.big, opacity: 0.08, line: { width: 0 } },
         { type: "line", xref: "x", yref: "paper", x0: bound, x1: bound, y0: 0, y1: 1, line: { color: LR_COLORS.big, width: 2, dash: "dash" } },
       );
-      annotations.push({ x: Math.log10(bound), y: 1, xref: "x", yref: "paper", text: `2/L = ${fmt(bound, 4)}`, showarrow: false, xanchor: "right", yanchor: "top", font: { color: LR_COLORS.big, size: 12 }, bgcolor: "rgba(255,255,255,0.8)" });
+      annotations.push({ x: Math.log10(bound), y: 1, xref: "x", yref: "paper", text: `2/L = ${fmt(bound, 4)}`, showarrow: false, xanchor: "right", yanchor: "top", font: { color: LR_INK.big, size: 12 }, bgcolor: "rgba(255,255,255,0.8)" });
     }
     await Plotly.react(
       $("lr-bound"),
@@ -347,6 +358,8 @@ export function createLearningRate(section, { changed }) {
       controls.formula.focus();
       return;
     }
+    // Each mountain from its own start: booth's (-6, -6) lies off sphere's and rosenbrock's maps.
+    state.start = defaultStart(state.landscape);
     state.lrs = null;
     changed();
     refresh({ newSurface: true, newAdvice: true });
@@ -426,8 +439,9 @@ export function createLearningRate(section, { changed }) {
       }
       state.formula = readString(params, "f", "");
       state.landscape = readString(params, "landscape", state.formula ? "" : DEFAULTS.landscape);
-      state.start = readNumbers(params, "start", DEFAULTS.start).slice(0, 2);
-      if (state.start.length !== 2) state.start = DEFAULTS.start;
+      const fallback = state.landscape ? defaultStart(state.landscape) : DEFAULTS.start;
+      state.start = readNumbers(params, "start", fallback).slice(0, 2);
+      if (state.start.length !== 2) state.start = fallback;
       state.optimizer = readString(params, "optimizer", DEFAULTS.optimizer);
       state.steps = readInteger(params, "steps", DEFAULTS.steps);
       const lrs = readNumbers(params, "lrs", []);

@@ -58,6 +58,7 @@ export function createMountain(section, { changed }) {
   let frame = 0;
   let plotly3d = null; // the 3-D bundle, once loaded
   let drawnIn = null; // "map" or "3d": which bundle drew the chart last
+  let drawnSurface = null; // the /api/surface answer it drew
   let framesDrawn = 0; // animation frames drawn (the frame-rate benchmark reads it)
   let playing = false;
 
@@ -330,12 +331,15 @@ export function createMountain(section, { changed }) {
       });
     }
     const view = in3d() ? "3d" : "map";
-    if (drawnIn && drawnIn !== view) {
+    if (drawnIn && (drawnIn !== view || drawnSurface !== surface)) {
       // Each bundle keeps its own state on the chart: the other one starts afresh.
+      // A new mountain starts afresh too: Plotly.react keeps the old equal-scale
+      // constraint's stretched x range (booth's map, then a formula's: x ran to +-8.7).
       (drawnIn === "3d" ? plotly3d : Plotly).purge(plot);
       plot.dataset.followed = "";
     }
     drawnIn = view;
+    drawnSurface = surface;
     await engine().react(plot, traces, figure, CONFIG);
     if (!plot.dataset.followed) {
       // The map changes size with the window: the climbers' layer follows it.

@@ -37,12 +37,14 @@ export const CONFIG = {
   showSendToCloud: false,
   showEditInChartStudio: false,
   responsive: true,
-  modeBarButtonsToRemove: ["lasso2d", "select2d", "toImage", "sendDataToCloud", "editInChartStudio"],
+  modeBarButtonsToRemove: ["lasso2d", "select2d", "toImage", "sendChartToCloud", "sendDataToCloud", "editInChartStudio"],
 };
 
 // Colours that stay apart on the terrain map and for colour-blind eyes.
 export const CLIMBER_COLORS = ["#ff5a4f", "#ffffff", "#ffb000", "#ff6ad5", "#5ee6ff", "#b8ff5e", "#c7a4ff", "#ff9e7a"];
 export const LR_COLORS = { small: "#4e79a7", good: "#2ca25f", big: "#d6352b" };
+// The same three as text (titles, labels): darker, >= 4.5:1 on white.
+export const LR_INK = { small: "#3f6d9b", good: "#1e7b46", big: "#b3261e" };
 
 // Low ground dark and green, high ground pale: a map a climber can read.
 export const TERRAIN = [
