@@ -5,7 +5,7 @@ reachable with the Tab key."""
 import pytest
 
 from .e2e_support import browser, server  # noqa: F401 (fixtures)
-from .e2e_support import grab, ink_share, needs_browser, wait_idle
+from .e2e_support import SCREENSHOTS, grab, ink_share, needs_browser, wait_idle
 
 pytestmark = needs_browser
 
@@ -35,7 +35,7 @@ def sized(browser, server, request):
 
 @pytest.mark.parametrize("panel", list(PANELS))
 @pytest.mark.parametrize("sized", list(SIZES), indirect=True)
-def test_every_panel_fits_the_screen(sized, panel):
+def test_every_panel_fits_the_screen(sized, panel, request):
     page = sized
     width, _ = page.size
     page.goto(f"{page.server}/#{panel}?{PANELS[panel]}")
@@ -66,6 +66,12 @@ def test_every_panel_fits_the_screen(sized, panel):
         name = plot.get_attribute("id")
         assert box["width"] >= 300, f"{name} is {box['width']:.0f} px wide at {page.size}"
         assert ink_share(grab(page, box)) > 0.03, f"{name} looks empty at {page.size}"
+        # ... and its axes use the chart: no legend or colour bar squeezing them into a strip.
+        area = plot.locator(".nsewdrag").first
+        if area.count():
+            inner = area.bounding_box()
+            share = inner["width"] * inner["height"] / (box["width"] * box["height"])
+            assert share >= 0.3, f"{name}'s axes fill {share:.0%} of it at {page.size}"
 
     # Small screens: one column (the controls above the charts, the charts above one another).
     if width < 1100:
@@ -75,6 +81,13 @@ def test_every_panel_fits_the_screen(sized, panel):
     if width < 800:
         lefts = {round(plots.nth(i).bounding_box()["x"]) for i in range(plots.count())}
         assert len(lefts) == 1, f"charts side by side on a phone: left edges {sorted(lefts)}"
+
+    # The picture of the panel at this size: docs/playground/<panel>-<size>.png (the whole page).
+    page.mouse.move(0, 0)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.wait_for_timeout(150)
+    size = request.node.callspec.params["sized"]
+    page.screenshot(path=str(SCREENSHOTS / f"{panel}-{size}.png"), full_page=True)
 
     # The keyboard reaches every control of the panel and the header.
     page.evaluate("() => { window.scrollTo(0, 0); document.activeElement && document.activeElement.blur(); }")

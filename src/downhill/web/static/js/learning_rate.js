@@ -110,6 +110,13 @@ export function createLearningRate(section, { changed }) {
     return [Math.round(x0 * 50) / 100, Math.round(y1 * 50) / 100];
   }
 
+  function ratesFromAnswer(answer) {
+    const r = answer && answer.rates;
+    if (!r) return null;
+    const values = Array.isArray(r) ? r : KINDS.map((k) => r[k]);
+    return values.length === 3 && values.every((v) => Number.isFinite(v) && v > 0) ? values : null;
+  }
+
   // Learning rates from the curvature: well below, at, and just past the bound.
   function advisedRates(answer) {
     const L = answer.curvature;
@@ -124,7 +131,9 @@ export function createLearningRate(section, { changed }) {
         newSurface || !surface ? post("/api/surface", { ...source(), n: 70, gradients: false }) : surface,
         newAdvice || !advice ? adviceAt(state.start) : advice,
       ]);
-      const rates = state.lrs || advisedRates(adviceAnswer);
+      // Three rates the library chose from a sweep, when the API gives them
+      // (adviceAnswer.rates = {small, good, big}); else from the curvature.
+      const rates = state.lrs || ratesFromAnswer(adviceAnswer) || advisedRates(adviceAnswer);
       const common = { ...source(), start: state.start, optimizer: state.optimizer, steps: state.steps };
       const schedule = scheduleSpec();
       const runAnswers = await Promise.all(
@@ -274,6 +283,13 @@ export function createLearningRate(section, { changed }) {
     ];
     const shapes = [];
     const annotations = [];
+    // The rates the sweep itself found good, shaded green, when the API names
+    // them (sweep.good_band = [low, high]): never past the first rate that fell off.
+    const band = sweep.good_band;
+    if (Array.isArray(band) && band.length === 2 && band.every((v) => Number.isFinite(v) && v > 0)) {
+      shapes.push({ type: "rect", xref: "x", yref: "paper", x0: band[0], x1: band[1], y0: 0, y1: 1, fillcolor: LR_COLORS.good, opacity: 0.12, line: { width: 0 }, layer: "below" });
+      annotations.push({ x: Math.log10(Math.sqrt(band[0] * band[1])), y: 0, xref: "x", yref: "paper", text: "good", showarrow: false, yanchor: "bottom", font: { color: LR_INK.good, size: 12 } });
+    }
     if (Number.isFinite(bound) && bound > 0) {
       const right = rows[rows.length - 1].lr * 1.5;
       shapes.push(
