@@ -272,3 +272,18 @@ def test_text_contrast_and_no_cloud_buttons(page, panel, query):
         f"#panel-{panel}")
     assert not [t for t in titles if any(w in (t or "").lower() for w in ("share", "cloud", "chart studio", "plotly"))]
     assert page.locator(f"#panel-{panel} a[href*='plotly'], #panel-{panel} a[href*='chart-studio']").count() == 0
+
+
+def test_back_from_3d_the_map_and_its_climbers_are_drawn(page):
+    panel = open_panel(page, "mountain", "landscape=himmelblau&optimizer=sgd&lr=0.01&steps=200&start=0,0&view=3d")
+    if not page.evaluate("() => Boolean(document.createElement('canvas').getContext('webgl'))"):
+        pytest.skip("this chromium offers no WebGL: the 3-D view is not drawn at all")
+    wait_until(page, "document.getElementById('panel-mountain').dataset.view === '3d'")
+    # The 3-D bundle came only now, when asked for.
+    assert page.evaluate("() => [...document.scripts].some(s => s.src.endsWith('/vendor/plotly-gl3d.min.js'))")
+    panel.get_by_label("3-D view").uncheck()
+    wait_until(page, "document.getElementById('panel-mountain').dataset.view === 'map'")
+    page.wait_for_timeout(200)
+    page.mouse.move(0, 0)
+    assert terrain_share(page) > 0.9
+    assert colour_near(patch(page, pixel_of(page, MAP, 3.0, 2.0), radius=5), "#ff5a4f") > 10
