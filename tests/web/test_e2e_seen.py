@@ -287,3 +287,13 @@ def test_back_from_3d_the_map_and_its_climbers_are_drawn(page):
     page.mouse.move(0, 0)
     assert terrain_share(page) > 0.9
     assert colour_near(patch(page, pixel_of(page, MAP, 3.0, 2.0), radius=5), "#ff5a4f") > 10
+
+
+def test_the_climbers_follow_the_map_when_the_window_changes(page):
+    open_panel(page, "mountain", "landscape=himmelblau&optimizer=sgd&lr=0.01&steps=200&start=0,0")
+    for width, height in ((768, 1024), (390, 844), (1280, 800)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(600)  # the charts follow the window on the next frames
+        page.mouse.move(0, 0)
+        at = patch(page, pixel_of(page, MAP, 3.0, 2.0), radius=4)
+        assert colour_near(at, "#ff5a4f") > 8, f"the climber is not on its minimum at {width}x{height}"
