@@ -297,3 +297,20 @@ def test_the_climbers_follow_the_map_when_the_window_changes(page):
         page.mouse.move(0, 0)
         at = patch(page, pixel_of(page, MAP, 3.0, 2.0), radius=4)
         assert colour_near(at, "#ff5a4f") > 8, f"the climber is not on its minimum at {width}x{height}"
+
+
+@pytest.mark.parametrize(("query", "big_falls"), [
+    ("landscape=booth&start=-6,-6&steps=100", True),
+    ("landscape=ackley&start=-2.5,2.5&steps=100&lrs=0.0005,0.005,0.5", False),
+])
+def test_the_words_follow_what_each_rate_did(page, query, big_falls):
+    panel = open_panel(page, "learning-rate", query)
+    table = panel.locator("#lr-table tbody tr")
+    statuses = {table.nth(i).get_attribute("data-kind"): table.nth(i).get_attribute("data-status") for i in range(3)}
+    outcome = panel.locator("#lr-outcome").inner_text()
+    parts = dict(zip(("small", "good", "big"), outcome.rstrip(".").split("; ")))
+    for kind, status in statuses.items():
+        assert ("fell off the mountain" in parts[kind]) == (status == "diverged"), (kind, status, parts[kind])
+    assert (statuses["big"] == "diverged") == big_falls
+    if not big_falls:
+        assert "did not fall off" in parts["big"] or "did not fail" in parts["big"]

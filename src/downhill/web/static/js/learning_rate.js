@@ -217,6 +217,7 @@ export function createLearningRate(section, { changed }) {
       }),
     );
     renderTable();
+    renderOutcome();
     await Promise.all([drawLoss(), drawBound(bound), drawSchedule()]);
   }
 
@@ -344,6 +345,28 @@ export function createLearningRate(section, { changed }) {
   function rateTicks() {
     const [low, high] = rateRange();
     return Math.max(1, Math.ceil((high - low) / 4));
+  }
+
+  // What each rate did, in words that follow the results (not the labels'
+  // promises): "too big" falls off on a bowl, but on a bounded mountain such as
+  // Ackley's it cannot blow up, and fails by ending higher instead.
+  function renderOutcome() {
+    const good = runs.good;
+    const said = KINDS.map((kind, i) => {
+      const run = runs[kind];
+      const name = `${KIND_NAMES[kind]} (lr ${fmt(state.lrs[i], 3)})`;
+      if (run.status === "diverged") return `${name} fell off the mountain at step ${run.diverged_at}`;
+      const where = `f = ${fmt(run.final_value, 3)}`;
+      if (kind === "good") return `${name} ${run.status === "converged" ? "arrived" : "ran out of steps"} at ${where}`;
+      const higher = Number.isFinite(good.final_value) && run.final_value > good.final_value;
+      if (kind === "small") {
+        return higher ? `${name} never got as low: it ended at ${where}` : `${name} ended as low as good, at ${where}: not too small here`;
+      }
+      return higher
+        ? `${name} did not fall off (this mountain is bounded, a climber cannot blow up on it) but failed all the same: it ended higher, at ${where}`
+        : `${name} did not fail here: it ended at ${where}; try a bigger rate`;
+    });
+    $("lr-outcome").textContent = `${said[0]}; ${said[1]}; ${said[2]}.`.replace(/^./, (c) => c.toUpperCase());
   }
 
   function renderTable() {
