@@ -319,3 +319,16 @@ def test_nesting_deeper_than_the_stated_depth_is_refused(tmp_path):
     assert load(path) == deepest
     with pytest.raises(CheckpointError, match=f"more than {MAX_DEPTH} levels deep"):
         save([deepest], path)
+
+
+def test_a_new_file_gets_the_usual_permissions_and_a_replaced_one_keeps_its_own(tmp_path):
+    path = tmp_path / "c.ckpt"
+    old_umask = os.umask(0o027)
+    try:
+        save({"v": 1}, path)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    path.chmod(0o604)
+    save({"v": 2}, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o604 and load(path) == {"v": 2}
