@@ -121,7 +121,7 @@ def three_rates(f, start=None, optimizer="sgd", steps=100, lrs=DEFAULT_SWEEP, **
     >>> import downhill as dh
     >>> rates = dh.optim.three_rates("booth", steps=100)
     >>> [choice.status for choice in (rates.small, rates.good, rates.big)]
-    ['max_steps', 'converged', 'diverged']
+    ['max_steps', 'max_steps', 'diverged']
     >>> rates.small.lr < rates.good.lr < rates.big.lr
     True
     """
