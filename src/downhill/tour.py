@@ -160,16 +160,20 @@ def _learning_rate(out: Path) -> Stop:
     from .optim.basins import basins
     from .optim.descend import descend
     from .optim.lr_tools import lr_advice, lr_sweep
+    from .optim.three_rates import three_rates
 
     start = [0.0, 0.0]
     advice = lr_advice("booth", start)
     sweep = lr_sweep("booth", start, np.logspace(-4, 0, 13), steps=200)
     viz.lr_sweep_plot(sweep, bound=advice, save=out / "5-lr-sweep.png")
     bound = advice.max_stable_lr
-    runs = {f"too small (lr={bound / 200:.2g})": descend("booth", [-6.0, 8.0], lr=bound / 200, steps=100),
-            f"good (lr={bound / 2:.2g})": descend("booth", [-6.0, 8.0], lr=bound / 2, steps=100),
-            f"too big (lr={bound * 1.1:.2g})": descend("booth", [-6.0, 8.0], lr=bound * 1.1, steps=100)}
-    viz.compare("booth", runs, title="Three learning rates, one start", save=out / "5-three-rates.png")
+    # The three rates come from real climbs (three_rates), so each label says
+    # what its climber does; their colours are the sweep's zone colours.
+    rates = three_rates("booth", steps=100)
+    choices = (rates.small, rates.good, rates.big)
+    runs = {f"{c.kind} (lr={c.lr:.2g})": descend("booth", rates.start, lr=c.lr, steps=100) for c in choices}
+    viz.compare("booth", runs, title="Three learning rates, one start", save=out / "5-three-rates.png",
+                colors=[viz.learning_rate.ZONE_DARK[c.kind] for c in choices])
     basin_map = basins("himmelblau", lr=0.01, grid=80, steps=300)
     viz.basins_plot(basin_map, save=out / "5-basins.png")
     labels = {row.lr: row.label for row in sweep.rows}
@@ -181,6 +185,7 @@ def _learning_rate(out: Path) -> Stop:
             "mountainside when the day ends; too big and you leap across the valley, higher each time, "
             "until you fall off.",
             advice.message,
+            str(rates),
             "The basin map drops a climber on every point of a grid and colours each start by the "
             "valley it reaches.",
         ],
