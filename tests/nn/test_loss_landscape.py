@@ -165,3 +165,19 @@ def test_the_picture_shows_the_mountain_the_path_and_the_star(data, tmp_path):
     cx, cy = ax.transData.transform((0.0, 0.0))
     star = rgb[int(round(h - cy)) - 3:int(round(h - cy)) + 4, int(round(cx)) - 3:int(round(cx)) + 4]
     assert (np.abs(star - np.array([0xF0, 0xE4, 0x42])).max(axis=2) < 30).any()
+
+
+def test_the_chain_panels_run_has_its_error_mountain():
+    from downhill.nn.recipes import chain_loss_landscape, chain_snapshots
+
+    run = chain_snapshots("moons", hidden=[4, 4], steps=120, snapshot_every=10, grid=5)
+    result = chain_loss_landscape(run, resolution=11)
+    assert result.directions == "principal"
+    # The centre is the trained network's loss; the path is the run's snapshots, ending there.
+    # (A run reports its weights to 6 decimals, so the losses agree to about 1e-6.)
+    assert result.center_loss == pytest.approx(run["loss_curve"][-1], rel=1e-5)
+    np.testing.assert_allclose(result.path_losses, [s["loss"] for s in run["snapshots"]], rtol=1e-5)
+    np.testing.assert_allclose(result.path[-1], [0.0, 0.0], atol=1e-12)
+    # No steps: no path to follow, random directions instead.
+    still = chain_loss_landscape(chain_snapshots("xor", hidden=[3], steps=0, grid=5), resolution=5)
+    assert still.path is None and still.directions.startswith("random")
