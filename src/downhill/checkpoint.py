@@ -42,6 +42,7 @@ damage into one :class:`CheckpointError` naming the file and what is wrong.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -292,6 +293,12 @@ def load(path, *, max_bytes: int | None = None):
         fd = os.open(name, flags)
     except IsADirectoryError:
         raise CheckpointError(not_ours + "it is a folder") from None
+    except ValueError:  # an embedded NUL
+        raise CheckpointError(f"cannot load {shown!r}: a file name cannot contain a NUL character") from None
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise  # missing, unreadable: the usual OSError, which names the file
+        raise CheckpointError(not_ours + "it is a loop of symbolic links") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -61,6 +61,18 @@ def craft(path: Path, members: list[tuple[str, bytes]], method=zipfile.ZIP_STORE
     return path
 
 
+def deflate_bomb(path: Path, count: int) -> Path:
+    """A checkpoint whose one array is ``count`` float64 zeros, deflated as it is written (little memory here)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("__downhill__.npy", document({"array": "a0"}))
+        with archive.open("a0.npy", "w", force_zip64=True) as member:
+            member.write(npy_bytes({"descr": "<f8", "fortran_order": False, "shape": (count,)}))
+            chunk = bytes(1 << 20)
+            for _ in range(count * 8 // len(chunk)):
+                member.write(chunk)
+    return path
+
+
 def good(root, **arrays) -> list[tuple[str, bytes]]:
     return [("__downhill__.npy", document(root)), *((f"{k}.npy", array_bytes(v)) for k, v in arrays.items())]
 
@@ -140,7 +152,7 @@ MALFORMED = [
         np.ones(3)))]), "two members"),
     ("bzip2_member", lambda p: craft(p, good({"array": "a0"}, a0=np.ones(2)), zipfile.ZIP_BZIP2),
      "compression method"),
-    ("deflate_bomb", lambda p: craft(p, good({"array": "a0"}, a0=np.zeros(8_000_000)), zipfile.ZIP_DEFLATED),
+    ("deflate_bomb", lambda p: deflate_bomb(p, 2**23),
      "more than the file itself holds"),
 ]
 
@@ -174,8 +186,8 @@ def test_the_callers_limit_bounds_an_ordinary_checkpoint(tmp_path):
 
 
 def test_crafted_huge_array_fails_fast_in_little_memory(tmp_path):
-    """A 1 MB file of deflated zeros declaring 1 GiB, and a tiny one declaring 8 TB: refused, small peak."""
-    bomb = craft(tmp_path / "bomb.npz", good({"array": "a0"}, a0=np.zeros(2**27)), zipfile.ZIP_DEFLATED)
+    """A 256 KiB file of deflated zeros declaring 256 MiB, and a tiny one declaring 8 TB: refused, small peak."""
+    bomb = deflate_bomb(tmp_path / "bomb.npz", 2**25)  # 256 MiB of zeros in a 256 KiB file
     assert bomb.stat().st_size < 2_000_000
     liar = craft(tmp_path / "liar.npz", good({"array": "a0"}) + [("a0.npy", npy_bytes(
         {"descr": "<f8", "fortran_order": False, "shape": (2**40,)}, b"\0" * 64))])
@@ -332,3 +344,12 @@ def test_a_new_file_gets_the_usual_permissions_and_a_replaced_one_keeps_its_own(
     path.chmod(0o604)
     save({"v": 2}, path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o604 and load(path) == {"v": 2}
+
+
+def test_loading_a_loop_of_links_or_a_name_with_nul_is_a_checkpoint_error(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(CheckpointError, match="loop of symbolic links"):
+        load(tmp_path / "a")
+    with pytest.raises(CheckpointError, match="NUL"):
+        load(str(tmp_path / "c\0.ckpt"))
