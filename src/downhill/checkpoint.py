@@ -47,15 +47,13 @@ import json
 import math
 import os
 import stat
-import zipfile
-import zlib
 from collections import Counter, OrderedDict
 
 import numpy as np
 
+from ._npz import BoundedNpz
 from .autodiff.tensor import Tensor
 from .errors import InputError, InputTypeError, shorten
-from ._npz import BoundedNpz
 from .files import kind_of, show_path, write_atomically
 
 __all__ = ["save", "load", "CheckpointError", "FORMAT", "VERSION", "MAX_DEPTH"]
