@@ -485,9 +485,6 @@ def train(dataset, hidden, epochs, lr, seed, plot, as_json):
 
     if dataset not in DATASETS:
         raise BadInput(f"unknown dataset {shorten(dataset)!r}; accepted: {', '.join(DATASETS)}")
-    if len(hidden) > 20 * limits.MAX_HIDDEN_LAYERS:  # before parsing thousands of sizes
-        raise LimitError(f"--hidden: at most {limits.MAX_HIDDEN_LAYERS} hidden layers; "
-                                f"got {shorten(hidden)!r}")
     sizes = limits.hidden_sizes(_numbers(hidden, "--hidden"))
     limits.whole_number(epochs, "--epochs", 1, limits.MAX_EPOCHS)
     if not 0 <= seed < 2**32:
