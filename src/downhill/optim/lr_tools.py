@@ -180,15 +180,14 @@ def lr_advice(f, point):
         raise ValueError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
     eigenvalues = np.linalg.eigvalsh(H)
     L = float(eigenvalues[-1])
-    if L == 0:
-        # Not curved at all: a plane or the flat side of a cone (abs(x) + abs(y)
-        # away from its kinks). Every climber still walks downhill here.
-        message = (f"The ground{where} is not curved (largest Hessian eigenvalue 0): it is a flat slope, "
-                   "like the side of a cone or a tent, so the curvature sets no limit on the learning rate. "
-                   "Each step moves the climber lr x the slope downhill; where the slope changes "
-                   "(a crease or a kink at the bottom) a big step overshoots it and the climber "
-                   "bounces back and forth, about one step away.")
-        return LRAdvice(point, L, eigenvalues, math.inf, math.nan, message)
+    # "Zero" up to rounding, measured against the Hessian's own size.
+    flat = abs(L) <= 1e-12 * max(1.0, float(np.abs(eigenvalues).max()))
+    if flat:
+        message = (f"The ground{where} is not curved (the Hessian is zero): it is a flat slope, "
+                   "like the sides of abs(x) + abs(y), so 2/L sets no limit here. Each step moves "
+                   "lr x the slope downhill; too big a step overshoots a kink or a bend farther on, "
+                   "so try a sweep (dh.lr_sweep) to see which rates arrive.")
+        return LRAdvice(point, 0.0, eigenvalues, math.inf, math.nan, message)
     if L < 0:
         message = (f"The curvature{where} is nowhere positive (largest Hessian eigenvalue {L:.4g}): "
                    "this is a hilltop or a ridge, not a bowl, so no step size is stable here; "
