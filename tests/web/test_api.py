@@ -47,7 +47,7 @@ def test_landscapes_lists_the_catalog_optimizers_and_schedules(client):
     assert response.status_code == 200
     data = response.json()
     assert [entry["name"] for entry in data["landscapes"]] == list(dh.landscapes.names())
-    keys = {"name", "formula", "variables", "domain", "minima", "smooth", "many_local_minima", "description"}
+    keys = {"name", "formula", "variables", "domain", "minima", "smooth", "many_local_minima", "description", "start"}
     for entry in data["landscapes"]:
         assert set(entry) == keys
         landscape = dh.landscapes.get(entry["name"])
@@ -536,3 +536,32 @@ def test_one_computation_at_a_time(monkeypatch):
     assert answers["slow"].status_code == 200
     assert answers["train"].status_code == 200, answers["train"].text
     assert dh.is_grad_enabled()
+
+
+# ---------------------------------------------------------------------------
+# three_rates, and each landscape's own start in the catalogue (the learning-rate panel's)
+# ---------------------------------------------------------------------------
+
+
+def test_three_rates_equals_the_library(client):
+    from downhill.optim.three_rates import three_rates
+
+    body = {"landscape": "himmelblau", "start": [-4.0, 3.0], "steps": 100}
+    data = post(client, "/api/three_rates", body)
+    assert data == roundtrip(three_rates("himmelblau", [-4.0, 3.0], steps=100).to_dict())
+    assert data["small"]["lr"] < data["good"]["lr"] < data["big"]["lr"]
+
+
+def test_three_rates_is_bounded(client):
+    response = client.post("/api/three_rates", json={"landscape": "booth", "start": [0, 0], "steps": 10_000})
+    assert response.status_code in (400, 413, 422) and "learning rates" in response.json()["error"]
+
+
+def test_the_catalogue_gives_each_landscape_its_start(client):
+    import downhill as dh
+
+    entries = client.get("/api/landscapes").json()["landscapes"]
+    for entry in entries:
+        assert entry["start"] == [float(v) for v in dh.landscapes.get(entry["name"]).start]
+        (x0, x1), (y0, y1) = entry["domain"]
+        assert x0 <= entry["start"][0] <= x1 and y0 <= entry["start"][1] <= y1

@@ -17,7 +17,7 @@ Routes (bodies and answers are JSON; defaults in brackets)
 ``GET /api/landscapes``
     ``{"landscapes": [{"name", "formula", "variables", "domain": [[lo, hi], ...],
     "minima": [{"point": [...], "value": v}], "smooth", "many_local_minima",
-    "description"}], "optimizers": [names, with the aliases "momentum" and
+    "description", "start"}], "optimizers": [names, with the aliases "momentum" and
     "nesterov"], "schedules": [names], "optimizer_options": {optimizer: {option:
     default}}, "limits": {name: value}}``.
 
@@ -65,6 +65,12 @@ safe parser), exactly one of the two, except where a route says otherwise.
     ``{"landscape" | "expression", "start": [x, y], "lrs": [...], "optimizer"
     ["sgd"], "steps" [100], "options" [{}], "tol" [1e-8], "max_value" [1e12]}``
     -> ``dh.lr_sweep(...).to_dict()``; learning rates x steps at most 100,000.
+
+``POST /api/three_rates``
+    ``{"landscape" | "expression", "start": [x, y], "optimizer" ["sgd"],
+    "steps" [100], "options" [{}]}`` -> ``optim.three_rates(...).to_dict()``:
+    ``small``, ``good``, ``big`` (null where no rate fails), each ``{"lr",
+    "status", "final_value", "steps_taken", "words"}``, and the sweep behind them.
 
 ``POST /api/lr_advice``
     ``{"landscape" | "expression", "point"}`` -> ``{"curvature",
@@ -121,7 +127,7 @@ from . import limits
 from .limits import RequestError
 
 __all__ = ["ROUTES", "Handler", "Grid", "landscapes", "descend", "surface", "derivative",
-           "gradient", "basins", "lr_sweep", "lr_advice", "graph", "train"]
+           "gradient", "basins", "lr_sweep", "lr_advice", "three_rates", "graph", "train"]
 
 MOUNTAIN = ("landscape", "expression")
 DATASETS = ("moons", "circles", "xor", "spirals")
@@ -292,6 +298,7 @@ def _catalog() -> dict:
             "smooth": landscape.smooth,
             "many_local_minima": landscape.many_local_minima,
             "description": landscape.description,
+            "start": [float(v) for v in landscape.start],
         })
     options = {}
     for name in optimizer_names():
@@ -507,6 +514,29 @@ def lr_sweep(body: dict) -> dict:
                             max_value=max_value, **options).to_dict()
 
 
+RATES_FIELDS = (*MOUNTAIN, "start", "optimizer", "steps", "options")
+
+
+def three_rates(body: dict) -> dict:
+    """``POST /api/three_rates``: too small, good and too big, chosen from a sweep of real climbs.
+
+    >>> answer = three_rates({"landscape": "booth", "start": [-6, -6], "steps": 100})
+    >>> [answer[kind]["status"] for kind in ("small", "good", "big")]
+    ['max_steps', 'max_steps', 'diverged']
+    """
+    from ..optim.three_rates import DEFAULT_SWEEP, three_rates as run_three_rates
+
+    limits.check_fields(body, RATES_FIELDS, ["start"])
+    landscape = mountain(body)
+    start = limits.point(body["start"], "start", len(landscape.variables))
+    name, options = _optimizer(body)
+    steps = limits.integer(body.get("steps", 100), "steps", 1, limits.MAX_STEPS)
+    limits.check_work(len(DEFAULT_SWEEP), steps, limits.MAX_SWEEP_WORK, "learning rates")
+    _check_optimizer(name, DEFAULT_SWEEP[0], options)
+    with library_errors(None):
+        return run_three_rates(landscape, start, optimizer=name, steps=steps, **options).to_dict()
+
+
 def lr_advice(body: dict) -> dict:
     """``POST /api/lr_advice``: the curvature at a point and the largest stable learning rate, 2/L.
 
@@ -608,6 +638,7 @@ ROUTES: tuple[Handler, ...] = (
     Handler("/api/basins", "POST", basins),
     Handler("/api/lr_sweep", "POST", lr_sweep),
     Handler("/api/lr_advice", "POST", lr_advice),
+    Handler("/api/three_rates", "POST", three_rates),
     Handler("/api/graph", "POST", graph),
     Handler("/api/train", "POST", train),
 )

@@ -104,17 +104,27 @@ export function createLearningRate(section, { changed }) {
   function defaultStart(name) {
     const entry = catalogue.landscapes.find((l) => l.name === name);
     if (!entry) return DEFAULTS.start;
-    if (Array.isArray(entry.default_start) && entry.default_start.length === 2) return [...entry.default_start];
+    if (Array.isArray(entry.start) && entry.start.length === 2) return [...entry.start];
     if (name === DEFAULTS.landscape) return DEFAULTS.start;
     const [[x0], [, y1]] = entry.domain;
     return [Math.round(x0 * 50) / 100, Math.round(y1 * 50) / 100];
   }
 
+  async function chosenRates() {
+    try {
+      return await post("/api/three_rates", { ...source(), start: state.start, optimizer: state.optimizer, steps: state.steps });
+    } catch (error) {
+      if (error.status >= 400 && error.status < 500 && error.field !== "landscape" && error.field !== "expression") return null;
+      throw error;
+    }
+  }
+
   function ratesFromAnswer(answer) {
-    const r = answer && answer.rates;
-    if (!r) return null;
-    const values = Array.isArray(r) ? r : KINDS.map((k) => r[k]);
-    return values.length === 3 && values.every((v) => Number.isFinite(v) && v > 0) ? values : null;
+    if (!answer || !answer.small || !answer.good) return null;
+    // Where no rate of the sweep fails (none falls off, none ends higher), "too big" is ten times good.
+    const big = answer.big ? answer.big.lr : answer.good.lr * 10;
+    const values = [answer.small.lr, answer.good.lr, big].map((v) => Number(v.toPrecision(3)));
+    return values.every((v) => Number.isFinite(v) && v > 0) ? values : null;
   }
 
   // Learning rates from the curvature: well below, at, and just past the bound.
@@ -131,9 +141,11 @@ export function createLearningRate(section, { changed }) {
         newSurface || !surface ? post("/api/surface", { ...source(), n: 70, gradients: false }) : surface,
         newAdvice || !advice ? adviceAt(state.start) : advice,
       ]);
-      // Three rates the library chose from a sweep, when the API gives them
-      // (adviceAnswer.rates = {small, good, big}); else from the curvature.
-      const rates = state.lrs || ratesFromAnswer(adviceAnswer) || advisedRates(adviceAnswer);
+      // No rates chosen by the learner: the library picks three from a sweep of real
+      // climbs (POST /api/three_rates), so each does what its name says on this
+      // mountain; the curvature's 1/(10L), 1/L, 2.2/L only where that sweep fails.
+      const choice = state.lrs ? null : await chosenRates();
+      const rates = state.lrs || ratesFromAnswer(choice) || advisedRates(adviceAnswer);
       const common = { ...source(), start: state.start, optimizer: state.optimizer, steps: state.steps };
       const schedule = scheduleSpec();
       const runAnswers = await Promise.all(

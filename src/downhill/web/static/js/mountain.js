@@ -517,7 +517,8 @@ export function createMountain(section, { changed }) {
       controls.formula.focus();
     }
     const entry = state.landscape && describe(state.landscape);
-    if (entry) state.starts = [[round(entry.domain[0][0] / 2), round(entry.domain[1][1] / 2)]];
+    // The landscape's own start (the catalogue's), else a point inside its map.
+    if (entry) state.starts = [entry.start ? entry.start.map(round) : [round(entry.domain[0][0] / 2), round(entry.domain[1][1] / 2)]];
     controls.startX.value = "";
     state.basins = false;
     syncControls();
