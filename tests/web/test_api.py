@@ -565,3 +565,17 @@ def test_the_catalogue_gives_each_landscape_its_start(client):
         assert entry["start"] == [float(v) for v in dh.landscapes.get(entry["name"]).start]
         (x0, x1), (y0, y1) = entry["domain"]
         assert x0 <= entry["start"][0] <= x1 and y0 <= entry["start"][1] <= y1
+
+
+def test_loss_landscape_is_the_train_runs_error_mountain(client):
+    from downhill.nn.recipes import chain_loss_landscape, chain_snapshots
+
+    body = {"dataset": "moons", "hidden": [4, 4], "steps": 100, "lr": 0.5, "seed": 0, "snapshot_every": 10}
+    data = post(client, "/api/loss_landscape", {**body, "resolution": 9})
+    run = chain_snapshots("moons", hidden=[4, 4], steps=100, lr=0.5, seed=0, snapshot_every=10)
+    assert data == roundtrip(chain_loss_landscape(run, resolution=9).to_dict())
+    # The centre of the slice is the trained network: its loss is the run's last loss.
+    assert data["center_loss"] == pytest.approx(run["loss_curve"][-1], abs=1e-5)
+    assert data["path"][-1] == pytest.approx([0.0, 0.0], abs=1e-9)
+    refused = client.post("/api/loss_landscape", json={**body, "resolution": 500})
+    assert 400 <= refused.status_code < 500 and refused.json()["field"] == "resolution"

@@ -52,6 +52,8 @@ VALID = {
     "/api/three_rates": {"landscape": "booth", "start": [0, 0], "optimizer": "sgd", "steps": 10, "options": {}},
     "/api/graph": {"expression": "x*y", "point": [1, 2]},
     "/api/train": {"dataset": "moons", "hidden": [4, 4], "steps": 10, "lr": 0.1, "seed": 0, "snapshot_every": 5},
+    "/api/loss_landscape": {"dataset": "moons", "hidden": [4], "steps": 10, "lr": 0.1, "seed": 0, "snapshot_every": 5,
+                            "resolution": 5},
 }
 
 BAD_VALUES = [

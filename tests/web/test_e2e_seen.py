@@ -314,3 +314,22 @@ def test_the_words_follow_what_each_rate_did(page, query, big_falls):
     assert (statuses["big"] == "diverged") == big_falls
     if not big_falls:
         assert "did not fall off" in parts["big"] or "did not fail" in parts["big"]
+
+
+def test_the_chain_walks_down_its_own_error_mountain(page):
+    panel = open_panel(page, "chain", "dataset=moons&hidden=4,4&lr=0.5&steps=400&seed=0")
+    wait_until(page, "document.getElementById('chain-landscape').data !== undefined")
+    slice_ = "#chain-landscape"
+    page.mouse.move(0, 0)
+    assert ink_share(grab(page, plot_area(page, slice_))) > 0.9  # the mountain fills the slice
+    # The trained network is the star at the centre; the loss there is the run's final loss.
+    assert colour_near(patch(page, pixel_of(page, slice_, 0.0, 0.0), radius=6), "#ffd400") > 8
+    centre = float(page.evaluate("() => document.getElementById('chain-landscape-note').textContent.match(/loss ([\\d.e-]+)/)[1]"))
+    assert centre == pytest.approx(float(panel.get_attribute("data-final-loss")), rel=1e-3)
+    # The orange dot follows the snapshot: at step 0 it sits at the path's first point.
+    panel.locator("#chain-snapshot").fill("0")
+    page.wait_for_timeout(300)
+    first = page.evaluate("() => document.getElementById('chain-landscape').data[1].x[0]"), \
+        page.evaluate("() => document.getElementById('chain-landscape').data[1].y[0]")
+    page.mouse.move(0, 0)
+    assert colour_near(patch(page, pixel_of(page, slice_, *first), radius=6), "#ffb000") > 8

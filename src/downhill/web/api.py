@@ -66,6 +66,11 @@ safe parser), exactly one of the two, except where a route says otherwise.
     ["sgd"], "steps" [100], "options" [{}], "tol" [1e-8], "max_value" [1e12]}``
     -> ``dh.lr_sweep(...).to_dict()``; learning rates x steps at most 100,000.
 
+``POST /api/loss_landscape``
+    the fields of ``/api/train`` and ``"resolution"`` [25] (5 to 41) ->
+    ``nn.recipes.chain_loss_landscape(...).to_dict()``: the run's error
+    mountain on a plane through its trained weights, its path on it.
+
 ``POST /api/three_rates``
     ``{"landscape" | "expression", "start": [x, y], "optimizer" ["sgd"],
     "steps" [100], "options" [{}]}`` -> ``optim.three_rates(...).to_dict()``:
@@ -127,7 +132,7 @@ from . import limits
 from .limits import RequestError
 
 __all__ = ["ROUTES", "Handler", "Grid", "landscapes", "descend", "surface", "derivative",
-           "gradient", "basins", "lr_sweep", "lr_advice", "three_rates", "graph", "train"]
+           "gradient", "basins", "lr_sweep", "lr_advice", "three_rates", "graph", "train", "loss_landscape"]
 
 MOUNTAIN = ("landscape", "expression")
 DATASETS = ("moons", "circles", "xor", "spirals")
@@ -610,6 +615,27 @@ def train(body: dict) -> dict:
                                activation=activation)
 
 
+def loss_landscape(body: dict) -> dict:
+    """``POST /api/loss_landscape``: the chain panel's run on its own error mountain.
+
+    The same fields as ``/api/train`` (the same run) and ``resolution`` [25]
+    (points per side, 5 to 41) -> ``nn.recipes.chain_loss_landscape(...).to_dict()``:
+    the loss on a plane through the trained weights, with the training path on it.
+
+    >>> slice_ = loss_landscape({"dataset": "xor", "hidden": [4], "steps": 40, "snapshot_every": 10,
+    ...                          "resolution": 5})
+    >>> len(slice_["losses"]) == len(slice_["betas"]), len(slice_["path"])  # the path: one point per snapshot
+    (True, 5)
+    """
+    from ..nn.recipes import chain_loss_landscape
+
+    limits.check_fields(body, (*TRAIN_FIELDS, "resolution"), ["dataset"])
+    resolution = limits.integer(body.get("resolution", 25), "resolution", 5, 41)
+    run = train({key: value for key, value in body.items() if key != "resolution"})
+    with library_errors(None):
+        return chain_loss_landscape(run, resolution=resolution).to_dict()
+
+
 # ---------------------------------------------------------------------------
 # The route table.
 # ---------------------------------------------------------------------------
@@ -641,4 +667,5 @@ ROUTES: tuple[Handler, ...] = (
     Handler("/api/three_rates", "POST", three_rates),
     Handler("/api/graph", "POST", graph),
     Handler("/api/train", "POST", train),
+    Handler("/api/loss_landscape", "POST", loss_landscape),
 )

@@ -6,7 +6,7 @@
 
 import { post, latest } from "./api.js";
 import { fmt, py } from "./format.js";
-import { Plotly, CONFIG, layout, axis } from "./plots.js";
+import { Plotly, CONFIG, TERRAIN, layout, axis } from "./plots.js";
 import { readInteger, readNumber, readString } from "./state.js";
 import { showError, clearErrors, busy } from "./ui.js";
 
@@ -38,6 +38,8 @@ export function createChain(section, { changed }) {
   let stepping = false; // following the links one by one: the current link's edges stand out
   let timer = null;
   const train = latest((body) => post("/api/train", body));
+  const fetchMountain = latest((body) => post("/api/loss_landscape", body));
+  let mountain = null; // the /api/loss_landscape answer for this run
 
   const hiddenSizes = () => state.hidden.split(",").map(Number);
   const snapshotEvery = () => Math.max(1, Math.floor(state.steps / SNAPSHOTS));
@@ -76,6 +78,7 @@ export function createChain(section, { changed }) {
     if (answer === undefined) return;
     clearErrors(section);
     run = answer;
+    mountain = null; // the old run's slice: its path no longer matches
     slider.max = run.snapshots.length - 1;
     revealed = run.backprop.links.length;
     stepping = false;
@@ -86,6 +89,7 @@ export function createChain(section, { changed }) {
     await Promise.all([drawBoundary(), drawLoss()]);
     showSnapshot();
     renderBackprop();
+    await drawMountain();
     if (animate) play();
   }
 
@@ -222,6 +226,48 @@ export function createChain(section, { changed }) {
     );
   }
 
+  // The network's own error mountain: the loss on a plane through the trained
+  // weights (nn.recipes.chain_loss_landscape), the training path walking down it.
+  async function drawMountain() {
+    const div = $("chain-landscape");
+    let answer;
+    try {
+      answer = await busy(section, () => fetchMountain({ ...body(), resolution: 25 }));
+    } catch (error) {
+      mountain = null;
+      $("chain-landscape-note").textContent = `The error mountain could not be drawn: ${error.message}`;
+      return;
+    }
+    if (answer === undefined) return;
+    mountain = answer;
+    const finite = mountain.losses.flat().filter((v) => v !== null && v > 0);
+    const low = Math.min(...finite);
+    const log = (v) => (v === null || !(v > 0) ? null : Math.log10(v));
+    const path = mountain.path || [];
+    await Plotly.react(
+      div,
+      [
+        { type: "contour", x: mountain.alphas, y: mountain.betas, z: mountain.losses.map((row) => row.map(log)), colorscale: TERRAIN, ncontours: 24, contours: { coloring: "heatmap" }, line: { color: "rgba(20,30,40,0.3)", width: 0.6 }, colorbar: { title: { text: "log₁₀ loss", side: "right" }, thickness: 12 }, hovertemplate: "loss 10^%{z:.2f}<extra></extra>" },
+        { type: "scatter", mode: "lines+markers", x: path.map((p) => p[0]), y: path.map((p) => p[1]), line: { color: "#ffffff", width: 3 }, marker: { color: "#ffffff", size: 6, line: { color: "#1d2733", width: 1 } }, name: "training path", hovertemplate: "snapshot on the path<extra></extra>" },
+        { type: "scatter", mode: "markers", x: [0], y: [0], marker: { symbol: "star", size: 16, color: "#ffd400", line: { color: "#111", width: 1 } }, name: "trained weights", hovertemplate: "the trained weights<extra></extra>" },
+        { type: "scatter", mode: "markers", x: path.length ? [path[index][0]] : [], y: path.length ? [path[index][1]] : [], marker: { size: 14, color: GLOW, line: { color: "#1d2733", width: 2 } }, name: "this snapshot", hoverinfo: "skip" },
+      ],
+      layout({
+        dragmode: false,
+        title: { text: "the error mountain: loss on a plane through the trained weights", font: { size: 14 }, y: 0.97 },
+        margin: { l: 50, r: 10, t: 30, b: 40 },
+        xaxis: axis(mountain.directions === "principal" ? "first direction of the path" : "random direction 1"),
+        yaxis: axis(mountain.directions === "principal" ? "second direction" : "random direction 2"),
+      }),
+      { ...CONFIG, displayModeBar: false },
+    );
+    const kept = mountain.explained === null || mountain.explained === undefined ? "" : ` The plane holds ${Math.round(100 * mountain.explained)}% of the path's movement.`;
+    $("chain-landscape-note").textContent =
+      `${mountain.parameters} weights; this is a slice through them along ${mountain.directions} directions (Li et al., 2018), ` +
+      `centred on the trained network (the star, loss ${fmt(mountain.center_loss, 4)}, lowest on the slice ${fmt(low, 4)}).${kept} ` +
+      "The orange dot follows the snapshot shown above.";
+  }
+
   async function drawLoss() {
     const steps = run.loss_curve.map((_, k) => k);
     await Plotly.react(
@@ -258,6 +304,11 @@ export function createChain(section, { changed }) {
       Plotly.update(map, { z: [p, p] }, { "title.text": boundaryTitle(index) }, [0, 1]);
     }
     map.dataset.shownSnapshot = String(index);
+    const slice = $("chain-landscape");
+    if (mountain && mountain.path && slice.data && mountain.path.length === run.snapshots.length) {
+      const p = mountain.path[index];
+      Plotly.restyle(slice, { x: [[p[0]]], y: [[p[1]]] }, [3]);
+    }
   }
 
   // The backward pass, link by link -------------------------------------------------------
