@@ -94,25 +94,11 @@ def _draw(path, as_json, picture, *args, kind="picture", **kwargs):
         click.echo(f"wrote {kind} {path}")
 
 
-OPTIMIZER_ALIASES = {
-    "momentum": ("sgd", {"momentum": 0.9}),
-    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
-}
-
-
 def _optimizer(name, momentum=None, nesterov=False, beta1=None, beta2=None):
-    """An optimizer name (or the aliases momentum, nesterov) and its options."""
-    from .optim import names
+    """An optimizer name (or an alias such as momentum, nesterov) and the options its flags set."""
+    from .optim.registry import resolve
 
-    key = name.strip().lower()
-    if key in OPTIMIZER_ALIASES:
-        base, options = OPTIMIZER_ALIASES[key]
-        options = dict(options)
-    elif key in names():
-        base, options = key, {}
-    else:
-        accepted = ", ".join([*names(), *OPTIMIZER_ALIASES])
-        raise BadInput(f"unknown optimizer {name!r}; accepted: {accepted}")
+    base, options = resolve(name)
     if momentum is not None:
         if base != "sgd" and base != "rmsprop":
             raise BadInput(f"--momentum applies to sgd and rmsprop, not {base}")

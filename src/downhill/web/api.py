@@ -300,7 +300,7 @@ def _catalog() -> dict:
         options[name] = {key: list(value) if isinstance(value, tuple) else value for key, value in defaults.items()}
     return {
         "landscapes": entries,
-        "optimizers": [*optimizer_names(), *limits.OPTIMIZER_ALIASES],
+        "optimizers": optimizer_names(aliases=True),
         "schedules": list(limits.SCHEDULES),
         "optimizer_options": options,
         "limits": {name: value for name, (value, _) in limits.LIMITS.items()},

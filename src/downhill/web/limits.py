@@ -37,6 +37,8 @@ import numpy as np
 from ..landscapes.expression import MAX_LENGTH as MAX_FORMULA_LENGTH
 from ..optim import get_functional
 from ..optim import names as optimizer_names
+from ..optim.registry import ALIASES as OPTIMIZER_ALIASES  # re-exported: the names people call SGD with momentum
+from ..optim.registry import resolve as resolve_optimizer
 from ..optim.lr_scheduler import get as get_scheduler
 from ..optim.lr_scheduler import names as scheduler_names
 
@@ -129,11 +131,6 @@ LIMITS: Mapping[str, tuple[Any, str]] = {
     "time_budget_s": (TIME_BUDGET_S, "seconds of computation per request (503 beyond)"),
 }
 
-# "momentum" and "nesterov" are what people call SGD with momentum.
-OPTIMIZER_ALIASES: Mapping[str, tuple[str, dict]] = {
-    "momentum": ("sgd", {"momentum": 0.9}),
-    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
-}
 
 # Schedulers whose options are plain data. lambda and multiplicative take a
 # Python function; plateau depends on the losses, so descend cannot list it.
@@ -525,9 +522,8 @@ def optimizer(name: Any, options: Any, field: str = "optimizer") -> tuple[str, d
     >>> optimizer("adam", {"betas": [0.8, 0.99]})
     ('adam', {'betas': (0.8, 0.99)})
     """
-    known = [*optimizer_names(), *OPTIMIZER_ALIASES]
-    key = choice(name, field, known)
-    registry_name, preset = OPTIMIZER_ALIASES.get(key, (key, {}))
+    key = choice(name, field, optimizer_names(aliases=True))
+    registry_name, preset = resolve_optimizer(key)
     defaults = dict(get_functional(registry_name).defaults)
     defaults.pop("lr", None)
     if options is None:
