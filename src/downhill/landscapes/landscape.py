@@ -14,6 +14,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..autodiff import Tensor
+from ..results import Result, jsonable
 from .expression import Expression, parse_expression
 from .namespaces import DOWNHILL_FUNCTIONS, NUMPY_FUNCTIONS
 
@@ -34,7 +35,7 @@ class KnownPoint(NamedTuple):
 
 
 @dataclass(frozen=True, repr=False)
-class Landscape:
+class Landscape(Result):
     """A test function for optimization, with what is known about it.
 
     Call it (or its alias ``f``) on a point: a downhill Tensor or anything NumPy
@@ -120,6 +121,24 @@ class Landscape:
 
     def __repr__(self) -> str:
         return f"Landscape({self.name!r}, {self.formula!r})"
+
+    def __str__(self) -> str:
+        minima = "; ".join("(" + ", ".join(f"{c:.6g}" for c in m.point) + f") with value {m.value:.6g}"
+                           for m in self.minima) or "not known"
+        lines = [f"{self.name}: f({', '.join(self.variables)}) = {self.formula}", f"minimum: {minima}"]
+        return "\n".join(lines + ([self.description] if self.description else []))
+
+    def to_dict(self) -> dict:
+        """Strict JSON: what the catalog knows about this mountain.
+
+        >>> Landscape("bowl", "x**2 + 3*y**2", minima=[((0, 0), 0)], domain=[(-1, 1), (-2, 2)]).to_dict()["minima"]
+        [{'point': [0.0, 0.0], 'value': 0.0}]
+        """
+        return jsonable({
+            "name": self.name, "formula": self.formula, "variables": self.variables, "domain": self.domain,
+            "minima": [{"point": m.point, "value": m.value} for m in self.minima],
+            "smooth": self.smooth, "many_local_minima": self.many_local_minima, "description": self.description,
+        })
 
 
 def _known_points(points, count: int, name: str, what: str) -> tuple[KnownPoint, ...]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff.tensor import Tensor
+from ..results import Result, jsonable, null_value
 
 __all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
 
@@ -23,7 +24,7 @@ __all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
 # --------------------------------------------------------------------------- history
 
 
-class History:
+class History(Result):
     """What :func:`fit` measured, one value per epoch for each key.
 
     Keys: ``"train_loss"``, ``"val_loss"`` (with a validation loader),
@@ -120,8 +121,8 @@ class History:
         >>> history.to_dict()
         {'epoch': [0], 'train_loss': [0.5], 'stopped_early': False}
         """
-        return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()},
-                "stopped_early": self.stopped_early}
+        return jsonable({"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()},
+                         "stopped_early": self.stopped_early})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
@@ -132,9 +133,11 @@ class History:
         [0.5, 0.4]
         """
         history = cls()
+        notes = data.get("non_finite") or {}
         history.epoch = [int(e) for e in data["epoch"]]
         history.stopped_early = bool(data.get("stopped_early", False))
-        history.history = {k: list(v) for k, v in data.items() if k not in ("epoch", "stopped_early")}
+        history.history = {k: [null_value(data, k) if x is None and k in notes else x for x in v]
+                           for k, v in data.items() if k not in ("epoch", "stopped_early", "non_finite")}
         return history
 
     def table(self) -> str:
@@ -155,6 +158,9 @@ class History:
             )
             lines.append(f"{epoch + 1:>5}" + cells)
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
 
     def __repr__(self) -> str:
         last = {k: v[-1] for k, v in self.history.items() if v}

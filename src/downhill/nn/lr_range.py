@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..autodiff.tensor import Tensor
+from ..results import Result, jsonable
 from .training import _restore_rng_states, _rng_states, forward_loss
 
 __all__ = ["lr_range_test", "LRRangeTestResult", "valley", "steep", "minimum"]
@@ -146,7 +147,7 @@ def suggest(lrs, smoothed, num_iter: int, methods=("valley", "steep", "minimum")
 
 
 @dataclass
-class LRRangeTestResult:
+class LRRangeTestResult(Result):
     """What :func:`lr_range_test` measured: one entry per step taken.
 
     ``lrs``, ``losses`` (raw) and ``smoothed`` are float64 arrays;
@@ -177,19 +178,12 @@ class LRRangeTestResult:
         >>> LRRangeTestResult(np.array([0.1]), np.array([np.inf]), np.array([1.0]), {}, True, 1.0).to_dict()["losses"]
         [None]
         """
-        def clean(values):
-            return [float(v) if math.isfinite(v) else None for v in values]
-
-        return {
-            "lrs": clean(self.lrs),
-            "losses": clean(self.losses),
-            "smoothed": clean(self.smoothed),
-            "suggestions": dict(self.suggestions),
-            "suggestion": self.suggestion,
-            "stopped_early": self.stopped_early,
-            "best_loss": self.best_loss if math.isfinite(self.best_loss) else None,
+        return jsonable({
+            "lrs": np.asarray(self.lrs, dtype=np.float64), "losses": np.asarray(self.losses, dtype=np.float64),
+            "smoothed": np.asarray(self.smoothed, dtype=np.float64), "suggestions": dict(self.suggestions),
+            "suggestion": self.suggestion, "stopped_early": self.stopped_early, "best_loss": self.best_loss,
             "options": dict(self.options),
-        }
+        })
 
     def __str__(self) -> str:
         lines = [f"LR range test: {len(self.lrs)} steps from {self.lrs[0]:.3g} to {self.lrs[-1]:.3g}"

@@ -18,6 +18,7 @@ from .. import datasets as _datasets
 from ..autodiff import Tensor, no_grad
 from ..data import DataLoader, TensorDataset
 from ..optim import Adam, SGD
+from ..results import Result, jsonable
 from ._rng import manual_seed
 from .activation import ReLU, Tanh
 from .container import Sequential
@@ -58,7 +59,7 @@ def _check(dataset, hidden, activation):
 
 
 @dataclass
-class TrainResult:
+class TrainResult(Result):
     """A trained classifier with its history and held-out accuracy."""
 
     dataset: str
@@ -79,10 +80,13 @@ class TrainResult:
                 f"{self.test_accuracy:.1%} on held-out data")
 
     def to_dict(self) -> dict:
-        """JSON-ready figures (the model's weights are left out)."""
-        return {"dataset": self.dataset, "sizes": self.sizes, "train_accuracy": self.train_accuracy,
-                "test_accuracy": self.test_accuracy, "seconds": self.seconds,
-                "history": self.history.to_dict()}
+        """Strict JSON figures (the model's weights are left out)."""
+        return jsonable({"dataset": self.dataset, "sizes": self.sizes, "train_accuracy": self.train_accuracy,
+                         "test_accuracy": self.test_accuracy, "seconds": self.seconds,
+                         "history": self.history.to_dict()})
+
+    def __str__(self) -> str:
+        return self.summary()
 
 
 def _accuracy(model, X, y):

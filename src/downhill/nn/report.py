@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..autodiff.tensor import Tensor
+from ..results import Result, jsonable
 
 __all__ = ["GradientRow", "GradientReport", "gradient_report"]
 
@@ -44,7 +45,7 @@ class GradientRow:
 
 
 @dataclass(frozen=True)
-class GradientReport:
+class GradientReport(Result):
     """The rows of :func:`gradient_report`, printable as a table.
 
     ``str(report)`` (or ``report.table()``) gives the table; ``to_dict()``
@@ -72,10 +73,10 @@ class GradientReport:
         columns = {name: [] for name in GradientRow.__dataclass_fields__}
         for row in self.rows:
             for key, value in asdict(row).items():
-                columns[key].append(_jsonable(value))
+                columns[key].append(value)
         columns["by"] = self.by
         columns["total_norm"] = self.total_norm
-        return columns
+        return jsonable(columns)
 
     def table(self) -> str:
         """The report as a text table, one row per parameter (or layer), first layer first."""
@@ -101,12 +102,6 @@ class GradientReport:
 
     def __str__(self) -> str:
         return self.table()
-
-
-def _jsonable(value):
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _shape_text(shape) -> str:

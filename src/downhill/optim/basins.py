@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..results import Result, jsonable
 from .descend import _resolve, descend
 
 DIVERGED = -1
@@ -29,7 +30,7 @@ __all__ = ["basins", "BasinMap", "DIVERGED", "ELSEWHERE"]
 
 
 @dataclass
-class BasinMap:
+class BasinMap(Result):
     """Where each start of a grid ended: the result of :func:`basins`.
 
     Arrays over the grid have shape ``(ny, nx)``: row ``i`` is ``y = ys[i]``,
@@ -107,31 +108,24 @@ class BasinMap:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """Plain lists and numbers, ready for ``json.dumps`` (NaN and inf become None).
+        """Strict JSON (:func:`downhill.results.jsonable`): NaN and inf become None, noted in ``non_finite``.
 
         >>> import json
         >>> from downhill.optim.basins import basins
         >>> sorted(json.loads(json.dumps(basins("sphere", grid=3).to_dict())))[:3]
         ['counts', 'domain', 'final_points']
         """
-        finals = np.where(np.isfinite(self.final_points), self.final_points, np.nan)
-        return {
-            "xs": self.xs.tolist(),
-            "ys": self.ys.tolist(),
-            "labels": self.labels.tolist(),
-            "final_points": [[[None if math.isnan(c) else c for c in p] for p in row] for row in finals.tolist()],
-            "status": self.status.tolist(),
-            "steps_taken": self.steps_taken.tolist(),
+        return jsonable({
+            "xs": self.xs, "ys": self.ys, "labels": self.labels, "final_points": self.final_points,
+            "status": self.status, "steps_taken": self.steps_taken,
             "minima": [list(m.point) if hasattr(m, "point") else list(m) for m in self.minima],
             "counts": {str(k): v for k, v in self.counts.items()},
-            "landscape": self.landscape,
-            "optimizer": self.optimizer,
-            "lr": self.lr,
-            "steps": self.steps,
-            "tol": self.tol,
-            "domain": [list(d) for d in self.domain],
-            "options": dict(self.options),
-        }
+            "landscape": self.landscape, "optimizer": self.optimizer, "lr": self.lr, "steps": self.steps,
+            "tol": self.tol, "domain": [list(d) for d in self.domain], "options": dict(self.options),
+        })
+
+    def __str__(self) -> str:
+        return self.summary()
 
     def __repr__(self) -> str:
         where = f" on {self.landscape}" if self.landscape else ""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..autodiff import Tensor, hessian
+from ..results import Result, jsonable
 from .descend import _resolve, descend
 
 TOO_SMALL, GOOD, TOO_BIG = "too small", "good", "too big"
@@ -32,7 +33,7 @@ class SweepRow:
 
 
 @dataclass
-class LRSweep:
+class LRSweep(Result):
     """The result of :func:`lr_sweep`: one row per learning rate, and the best one."""
 
     rows: list[SweepRow]
@@ -62,18 +63,15 @@ class LRSweep:
         return self.table()
 
     def to_dict(self) -> dict:
-        """JSON-ready: rows as dicts (NaN and inf become None)."""
-        def clean(x):
-            return x if math.isfinite(x) else None
+        """Strict JSON: rows as dicts (NaN and inf become None, noted in ``non_finite``).
 
-        return {
-            "rows": [dict(lr=r.lr, final_value=clean(r.final_value), steps_taken=r.steps_taken,
-                          status=r.status, label=r.label) for r in self.rows],
-            "start_value": clean(self.start_value),
-            "best_lr": self.best_lr,
-            "landscape": self.landscape,
-            "options": self.options,
-        }
+        >>> import downhill as dh
+        >>> data = dh.lr_sweep("sphere", [1.0, 1.0], [0.1, 1e200], steps=100).to_dict()
+        >>> data["rows"][1]["final_value"], data["non_finite"]
+        (None, {'rows[1].final_value': 'inf'})
+        """
+        return jsonable({"rows": self.rows, "start_value": self.start_value, "best_lr": self.best_lr,
+                         "landscape": self.landscape, "options": self.options})
 
 
 def _label_rows(lrs, finals, statuses, start_value):
@@ -140,7 +138,7 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
 
 
 @dataclass
-class LRAdvice:
+class LRAdvice(Result):
     """What the curvature at a point says about the learning rate."""
 
     point: np.ndarray
@@ -152,6 +150,18 @@ class LRAdvice:
 
     def __str__(self) -> str:
         return self.message
+
+    def to_dict(self) -> dict:
+        """Strict JSON: an infinite bound (a hilltop: no step is stable) becomes None, noted in ``non_finite``.
+
+        >>> import downhill as dh
+        >>> data = dh.lr_advice("x**2 + 3*y**2", [1.0, 1.0]).to_dict()
+        >>> data["curvature"], data["max_stable_lr"], data["eigenvalues"]
+        (6.0, 0.3333333333333333, [2.0, 6.0])
+        """
+        return jsonable({"curvature": self.curvature, "max_stable_lr": self.max_stable_lr,
+                         "suggested_lr": self.suggested_lr, "eigenvalues": self.eigenvalues,
+                         "message": self.message, "point": self.point})
 
 
 def lr_advice(f, point):
