@@ -1,22 +1,29 @@
 """The ``downhill`` command: one subcommand per idea, and a tour of them all.
 
-A thin shell over the library: every number it prints comes from a library
-function. Output is for people by default; ``--json`` prints one JSON document
-for machines. A divergence is a result (exit 0, status "diverged"). Bad input
-gets one line on stderr saying what was wrong and what is accepted, and exit
-status 2, never a traceback.
+A thin shell over the library: it parses the arguments, calls one library
+function, and prints its result: ``str(result)`` for people, or with
+``--json`` the result's ``to_dict()`` as strict JSON (the playground's API
+sends the same dict). A divergence is a result (exit 0, status "diverged").
+
+Errors have a policy. The user's mistakes (the library's
+:class:`~downhill.errors.DownhillError` family, and click's usage errors) get
+one line on stderr saying what was wrong and what is accepted, and exit
+status 2. Anything else is a bug in downhill: it keeps its traceback, with a
+line asking to report it, and exit status 1.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
+import traceback
 
 import click
-import numpy as np
 
 EXIT_BAD_INPUT = 2
+EXIT_BUG = 1
+REPORT_BUG = ("downhill: this is a bug in downhill, not a mistake of yours; please report it with the "
+              "command you ran and the traceback above")
 
 
 class BadInput(click.ClickException):
@@ -48,13 +55,12 @@ def _numbers(text, what, count=None):
 
 def _landscape(text):
     """A landscape name or a formula typed by a person (parsed, never evaluated)."""
-    from .landscapes import ExpressionError, resolve
+    from .errors import UnknownNameError
+    from .landscapes import resolve
 
     try:
         return resolve(text)
-    except ExpressionError as error:
-        raise BadInput(_one_line(error)) from None
-    except ValueError as error:  # a word that names no landscape
+    except UnknownNameError as error:  # a word that names no landscape: it may have meant a formula
         raise BadInput(f"{str(error).rstrip('.')}; or type a formula in x and y, like 'x**2 + 3*y**2'") from None
 
 
@@ -68,19 +74,11 @@ def _one_line(error):
     return f"cannot use the formula: {reason}{where}" + (f"; {hint.rstrip('.')}" if hint else "")
 
 
-def _emit(data, as_json, human):
-    if as_json:
-        click.echo(json.dumps(data, allow_nan=False, default=_json_default))
-    else:
-        click.echo(human)
+def _emit(result, as_json, human=None):
+    """Print ``result``: its strict JSON with ``--json``, else ``human`` (by default ``str(result)``)."""
+    from .results import to_json
 
-
-def _json_default(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    raise TypeError(f"not JSON: {type(value).__name__}")
+    click.echo(to_json(result) if as_json else (str(result) if human is None else human))
 
 
 def _draw(path, as_json, picture, *args, kind="picture", **kwargs):
@@ -152,13 +150,8 @@ def derivative(formula, at, plot, as_json):
 
     (x,) = _numbers(at, "--at", 1)
     landscape = _landscape(formula)
-    try:
-        reading = derivative_at(landscape, x)
-    except ValueError as error:
-        raise BadInput(str(error)) from None
-    _emit(reading.to_dict(), as_json,
-          f"f(x) = {reading.formula}\nf({x:g}) = {reading.value:.10g}\nf'({x:g}) = {reading.slope:.10g}\n"
-          f"{reading.sentence}")
+    reading = derivative_at(landscape, x)
+    _emit(reading, as_json)
     _draw(plot, as_json, "speedometer", lambda t: landscape(t), x)
 
 
@@ -175,20 +168,10 @@ def gradient(formula, at, plot, as_json):
     point = _numbers(at, "--at", len(landscape.variables))
     if plot and len(landscape.variables) != 2:
         raise BadInput("--plot draws a map, which needs a formula of two variables")
-    try:
-        reading = gradient_at(landscape, point)
-    except ValueError as error:
-        raise BadInput(str(error)) from None
-    vector = ", ".join(f"{g:.10g}" for g in reading.gradient)
-    down = ", ".join(f"{d:.6f}" for d in reading.downhill)
-    _emit(reading.to_dict(), as_json,
-          f"f = {reading.formula}\nvalue     = {reading.value:.10g}\ngradient  = ({vector})\n"
-          f"downhill  = ({down})\nsteepness = {reading.steepness:.10g}\n{reading.sentence}")
-    if plot:
-        # The point and one short step downhill from it, drawn as a little path.
-        lo, hi = np.array(landscape.domain).T
-        step = 0.08 * float(np.min(hi - lo)) * np.asarray(reading.downhill)
-        _draw(plot, as_json, "mountain", landscape, paths=[np.array([point, np.asarray(point) + step])], field=True)
+    reading = gradient_at(landscape, point)
+    _emit(reading, as_json)
+    # The point and one short step downhill from it, drawn as a little path.
+    _draw(plot, as_json, "mountain", landscape, paths=[reading.step(landscape.domain)], field=True)
 
 
 def _descend_options(f):
@@ -224,17 +207,14 @@ def descend(landscape, start, optimizer, lr, steps, momentum, nesterov, beta1, b
     _lr(lr)
     if (plot or animate) and len(surface.variables) != 2:
         raise BadInput("--plot and --animate draw a map, which needs a landscape of two variables")
-    try:
-        trajectory = climb(surface, point, optimizer=name, lr=lr, steps=steps, tol=tol, **options)
-    except (ValueError, TypeError) as error:
-        raise BadInput(str(error).splitlines()[0]) from None
+    trajectory = climb(surface, point, optimizer=name, lr=lr, steps=steps, tol=tol, **options)
     final = ", ".join(f"{v:.10g}" for v in trajectory.final_point)
     settings = "".join(f", {k}={v}" for k, v in options.items())
     human = (f"{surface.name}: {surface.formula}\noptimizer {name}{settings}, lr={lr:g}\n"
              f"status: {trajectory.status} after {trajectory.steps_taken} steps\n"
              f"final point: ({final})\nfinal value: {trajectory.final_value:.10g}\n"
              f"{trajectory.summary()}")
-    _emit(trajectory.to_dict(), as_json, human)
+    _emit(trajectory, as_json, human)
     _draw(plot, as_json, "mountain", surface, paths=[trajectory])
     _draw(animate, as_json, "animate", surface, [trajectory], kind="animation")
 
@@ -266,11 +246,7 @@ def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
         raise BadInput("--plot draws a map, which needs a landscape of two variables")
     runs = compare_optimizers(surface, point, [(label.strip(), base, opts) for label, (base, opts)
                                               in zip(specs, parsed)], lrs=rates, steps=steps)
-    lines = [f"{'optimizer':<12} {'lr':>8}  {'status':<10} {'steps':>6}  final value"]
-    for run in runs:
-        lines.append(f"{run.label:<12} {run.lr:>8g}  {run.trajectory.status:<10} "
-                     f"{run.trajectory.steps_taken:>6}  {run.trajectory.final_value:.6g}")
-    _emit([{"label": r.label, "lr": r.lr, **r.trajectory.to_dict()} for r in runs], as_json, "\n".join(lines))
+    _emit(runs, as_json)
     _draw(plot, as_json, "compare", surface, {f"{r.label} (lr={r.lr:g})": r.trajectory for r in runs})
 
 
@@ -284,31 +260,29 @@ def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
     """Run one climb at many learning rates: which are too small, good, too big."""
-    from .optim.lr_tools import lr_advice, lr_sweep
+    from .errors import DownhillError
+    from .optim.lr_tools import DEFAULT_SWEEP_LRS, lr_advice, lr_sweep
 
     surface = _landscape(landscape)
     point = _numbers(start, "--start", len(surface.variables))
-    rates = _numbers(lrs, "--lrs") if lrs else np.logspace(-5, 1, 12).tolist()
+    rates = _numbers(lrs, "--lrs") if lrs else list(DEFAULT_SWEEP_LRS)
     if any(r < 0 for r in rates):
         raise BadInput("--lrs must be numbers >= 0")
     name, options = _optimizer(optimizer)
     _positive_int(steps, "--steps")
-    with np.errstate(all="ignore"):
-        sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, **options)
-    advice = None
+    sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, **options)
     try:
         advice = lr_advice(surface, point)
-    except ValueError:
-        pass
+    except DownhillError:  # no curvature here (a kink): the sweep stands alone
+        advice = None
     diverged = [r.lr for r in sweep.rows if r.status == "diverged"]
     human = sweep.table()
     human += "\n" + (f"diverged (fell off the mountain): {', '.join(f'{r:g}' for r in diverged)}"
                      if diverged else "no learning rate diverged")
-    if advice is not None:
-        human += "\n" + advice.message
     data = sweep.to_dict()
     if advice is not None:
-        data["max_stable_lr"] = advice.max_stable_lr if math.isfinite(advice.max_stable_lr) else None
+        human += "\n" + advice.message
+        data = {**data, "max_stable_lr": advice.max_stable_lr}
     _emit(data, as_json, human)
     _draw(plot, as_json, "lr_sweep_plot", sweep, bound=advice if advice is not None else False)
 
@@ -334,7 +308,7 @@ def basins(landscape, optimizer, lr, steps, grid, plot, as_json):
     _positive_int(steps, "--steps")
     _lr(lr)
     result = find_basins(surface, optimizer=name, lr=lr, grid=grid, steps=steps, **options)
-    _emit(result.to_dict(), as_json, result.summary())
+    _emit(result, as_json)
     _draw(plot, as_json, "basins_plot", result)
 
 
@@ -345,21 +319,13 @@ def basins(landscape, optimizer, lr, steps, grid, plot, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def graph(formula, at, out, as_json):
     """The computational graph of FORMULA at a point: the chain rule, link by link."""
-    from .autodiff.graph import graph_of
-    from .autodiff.tensor import Tensor
-    from .landscapes.namespaces import DOWNHILL_FUNCTIONS
+    from .explain import graph_at
 
     surface = _landscape(formula)
     point = _numbers(at, "--at", len(surface.variables))
-    inputs = [Tensor(np.float64(v), requires_grad=True) for v in point]
-    with np.errstate(all="ignore"):
-        value = surface.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
-    if not np.all(np.isfinite(value.data)):
-        raise BadInput(f"{surface.formula!r} has no finite value at {point}")
-    names = dict(zip(surface.variables, inputs))
-    result = graph_of(value, names=names)
-    _emit(result.to_dict(), as_json, result.table())
-    _draw(out, as_json, "graph", value, names=names)
+    reading = graph_at(surface, point, require_finite=True)
+    _emit(reading, as_json)
+    _draw(out, as_json, "graph", reading.value, names=reading.names)
 
 
 @cli.command()
@@ -368,14 +334,7 @@ def landscapes(as_json):
     """The test mountains: names, formulas, known minima."""
     from .landscapes import get, names
 
-    rows = []
-    for name in names():
-        land = get(name)
-        rows.append({
-            "name": land.name, "formula": land.formula, "domain": [list(d) for d in land.domain],
-            "minima": [{"point": list(m.point), "value": m.value} for m in land.minima],
-            "smooth": land.smooth, "many_local_minima": land.many_local_minima,
-        })
+    rows = [get(name).to_dict() for name in names()]
     human = "\n".join(
         f"{r['name']:<17} {r['formula']}\n{'':<17} minimum {r['minima'][0]['value']:.6g} at "
         + "; ".join("(" + ", ".join(f"{c:.6g}" for c in m["point"]) + ")" for m in r["minima"])
@@ -406,7 +365,7 @@ def train(dataset, hidden, epochs, lr, seed, plot, as_json):
         raise BadInput(f"--epochs must be 1 or more, got {epochs}")
     _lr(lr)
     result = train_classifier(dataset, hidden=sizes, epochs=epochs, lr=lr, seed=seed, progress=not as_json)
-    _emit(result.to_dict(), as_json, result.summary())
+    _emit(result, as_json)
     _draw(plot, as_json, "training", result.history)
 
 
@@ -439,7 +398,8 @@ def serve(host, port, open_browser):
 
 
 def main(argv=None):
-    """Run the command; bad input -> one line on stderr and exit status 2."""
+    """Run the command: the user's mistakes -> one line and exit 2; a bug -> its traceback and exit 1."""
+    from .errors import DownhillError
     from .landscapes import ExpressionError
 
     try:
@@ -456,15 +416,20 @@ def main(argv=None):
     except ExpressionError as error:
         click.echo(f"downhill: {_one_line(error)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except (ValueError, TypeError) as error:
-        click.echo(f"downhill: {str(error).splitlines()[0]}", err=True)
+    except DownhillError as error:
+        click.echo(f"downhill: {str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}",
+                   err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except OSError as error:
+    except OSError as error:  # a file or folder the user named cannot be written (or a port is taken)
         where = f" {error.filename}" if error.filename else ""
         click.echo(f"downhill: cannot write{where}: {error.strerror or error}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
+    except Exception:  # noqa: BLE001 - anything else is a bug: show where, and ask for a report
+        traceback.print_exc()
+        click.echo(REPORT_BUG, err=True)
+        sys.exit(EXIT_BUG)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -237,8 +237,12 @@ class GraphReading(Result):
         return jsonable({"formula": self.formula, "point": self.point, **self.graph.to_dict()})
 
 
-def graph_at(formula, point) -> GraphReading:
+def graph_at(formula, point, require_finite: bool = False) -> GraphReading:
     """The graph of ``formula`` evaluated at ``point``, its inputs named by the variables.
+
+    Where the formula is undefined (``log(-1)``) the graph still shows how far
+    the numbers got, with NaN from there on; ``require_finite`` refuses that
+    instead (the command does: it has a picture to draw).
 
     >>> reading = graph_at("x*y + sin(x)", [2.0, 3.0])
     >>> [node.label for node in reading.graph.nodes][:3], reading.graph.node("y").grad
@@ -253,7 +257,7 @@ def graph_at(formula, point) -> GraphReading:
     inputs = [Tensor(np.float64(v), requires_grad=True) for v in point]
     with np.errstate(all="ignore"):
         value = landscape.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
-    if not np.all(np.isfinite(value.data)):
+    if require_finite and not np.all(np.isfinite(value.data)):
         raise InputError(f"{landscape.formula!r} has no finite value at {point.tolist()}")
     names = dict(zip(landscape.variables, inputs))
     return GraphReading(landscape.formula, point.tolist(), graph_of(value, names=names), value, names)

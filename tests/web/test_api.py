@@ -210,11 +210,11 @@ def test_surface_without_gradients(client):
 
 
 def test_surface_without_a_traced_program_uses_the_engine(client, monkeypatch):
-    from downhill.web import api
+    from downhill.landscapes import field
 
     body = {"landscape": "himmelblau", "n": 17, "domain": [[-4, 4], [-3, 5]]}
     traced = post(client, "/api/surface", body)
-    monkeypatch.setattr(api, "program_for", lambda landscape: None)
+    monkeypatch.setattr(field, "program_for", lambda landscape: None)
     assert post(client, "/api/surface", body) == traced
 
 
@@ -437,7 +437,7 @@ def test_graph_equals_graph_of(client):
     y = dh.tensor(3.0, requires_grad=True)
     expected = graph_of(x * y + dh.sin(x), names={"x": x, "y": y}).to_dict()
     data = post(client, "/api/graph", {"expression": "x*y + sin(x)", "point": [2, 3]})
-    assert data == roundtrip(expected)
+    assert data == {"formula": "x*y + sin(x)", "point": [2.0, 3.0], **roundtrip(expected)}
     assert [n["label"] for n in data["nodes"]] == ["x", "y", "multiply", "sin", "add"]
 
 
@@ -446,12 +446,13 @@ def test_graph_of_one_variable_with_constants(client):
 
     x = dh.tensor(1.5, requires_grad=True)
     expected = graph_of(dh.tanh(x ** 2.0 * 3.0), names={"x": x}).to_dict()
-    assert post(client, "/api/graph", {"expression": "tanh(x**2*3)", "point": [1.5]}) == roundtrip(expected)
+    data = post(client, "/api/graph", {"expression": "tanh(x**2*3)", "point": [1.5]})
+    assert data == {"formula": "tanh(x**2*3)", "point": [1.5], **roundtrip(expected)}
 
 
 def test_graph_where_the_formula_is_undefined_sends_null(client):
     data = post(client, "/api/graph", {"expression": "log(x) + y", "point": [-1, 2]})
-    assert data["nodes"][-1]["value"] is None
+    assert data["nodes"][-1]["value"] is None and data["non_finite"]["nodes[3].value"] == "nan"
 
 
 # ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from ..autodiff import Tensor
 from ..results import Result, jsonable
 from .expression import Expression, parse_expression
@@ -83,7 +84,7 @@ class Landscape(Result):
         if len(domain) != count or not all(
             np.isfinite(low) and np.isfinite(high) and low < high for low, high in domain
         ):
-            raise ValueError(
+            raise InputError(
                 f"domain of {self.name!r} must be one finite (low, high) with low < high "
                 f"for each of its variables {variables}, got {self.domain}"
             )
@@ -109,7 +110,7 @@ class Landscape(Result):
             return self.expression.evaluate((point,), namespace)
         shape = tuple(point.shape)
         if len(shape) == 0 or shape[-1] != count:
-            raise ValueError(
+            raise InputError(
                 f"{self.name} takes points of shape ({count},) or (n, {count}), one "
                 f"coordinate per variable {self.variables}; got shape {shape}"
             )
@@ -147,7 +148,7 @@ def _known_points(points, count: int, name: str, what: str) -> tuple[KnownPoint,
         point, value = item
         point = tuple(float(coordinate) for coordinate in np.atleast_1d(point))
         if len(point) != count:
-            raise ValueError(
+            raise InputError(
                 f"each of {name!r}'s {what} needs {count} coordinate(s), got {point}"
             )
         result.append(KnownPoint(point, float(value)))

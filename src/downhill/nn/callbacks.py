@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..autodiff.tensor import Tensor
 from ..results import Result, jsonable, null_value
 
@@ -108,7 +109,7 @@ class History(Result):
         mode = _auto_mode(key) if mode == "auto" else mode
         candidates = [(e, v) for e, v in zip(self.epoch, values) if v is not None and not math.isnan(v)]
         if not candidates:
-            raise ValueError(f"no finite values of {key!r} recorded yet")
+            raise InputError(f"no finite values of {key!r} recorded yet")
         pick = min if mode == "min" else max
         return pick(candidates, key=lambda item: item[1])
 
@@ -245,9 +246,9 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False) -> None:
         if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+            raise InputError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         if patience < 0:
-            raise ValueError(f"patience must be >= 0, got {patience}")
+            raise InputError(f"patience must be >= 0, got {patience}")
         self.monitor = monitor
         self.patience = patience
         self.min_delta = abs(min_delta)
@@ -320,7 +321,7 @@ def _resolve_callbacks(callbacks) -> list:
         elif callable(callback):
             resolved.append(_FunctionCallback(callback))
         else:
-            raise TypeError(
+            raise InputTypeError(
                 f"a callback needs on_epoch_end(epoch, logs) or must be a function (epoch, logs); "
                 f"got {type(callback).__name__}"
             )

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..autodiff.tensor import Tensor
 from ..results import Result, jsonable
 from .training import _restore_rng_states, _rng_states, forward_loss
@@ -66,7 +67,7 @@ def valley(lrs, losses) -> int:
     losses = np.asarray(losses, dtype=np.float64)
     n = len(losses)
     if n == 0:
-        raise ValueError("valley needs at least one point")
+        raise InputError("valley needs at least one point")
     lds = np.ones(n, dtype=np.int64)
     for i in range(1, n):
         earlier = lds[:i][losses[:i] > losses[i]]
@@ -90,7 +91,7 @@ def steep(lrs, losses) -> int:
     lrs = np.asarray(lrs, dtype=np.float64)
     losses = np.asarray(losses, dtype=np.float64)
     if len(losses) < 2:
-        raise ValueError("steep needs at least two points")
+        raise InputError("steep needs at least two points")
     slopes = np.diff(losses) / np.diff(np.log(lrs))
     return int(np.argmin(slopes))
 
@@ -238,16 +239,16 @@ def lr_range_test(model, loss_fn, optimizer, train_loader, start_lr: float = 1e-
     (True, True, True)
     """
     if not 0 < start_lr < end_lr:
-        raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
+        raise InputError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if isinstance(num_iter, bool) or not isinstance(num_iter, int) or num_iter < 6:
-        raise ValueError(f"num_iter must be an int >= 6 (the suggestions need points), got {num_iter!r}")
+        raise InputError(f"num_iter must be an int >= 6 (the suggestions need points), got {num_iter!r}")
     if not 0 <= smooth < 1:
-        raise ValueError(f"smooth must be in [0, 1), got {smooth}")
+        raise InputError(f"smooth must be in [0, 1), got {smooth}")
     if not diverge > 1:
         raise ValueError(f"diverge must be > 1 (a factor over the best smoothed loss), got {diverge}")
     groups = getattr(optimizer, "param_groups", None)
     if not groups:
-        raise TypeError(f"optimizer must be a downhill.optim optimizer with param_groups, got {type(optimizer).__name__}")
+        raise InputTypeError(f"optimizer must be a downhill.optim optimizer with param_groups, got {type(optimizer).__name__}")
 
     saved_model = _snapshot_model(model)
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
@@ -274,7 +275,7 @@ def lr_range_test(model, loss_fn, optimizer, train_loader, start_lr: float = 1e-
                     try:
                         batch = next(batches)
                     except StopIteration:
-                        raise ValueError("train_loader yielded no batches") from None
+                        raise InputError("train_loader yielded no batches") from None
                 optimizer.zero_grad()
                 _, _, loss = forward_loss(model, loss_fn, batch)
                 value = float(loss.item())

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError, UnknownNameError
 from .. import datasets as _datasets
 from ..autodiff import Tensor, no_grad
 from ..data import DataLoader, TensorDataset
@@ -49,12 +50,12 @@ def _mlp(sizes, activation):
 
 def _check(dataset, hidden, activation):
     if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; accepted: {', '.join(DATASETS)}")
+        raise UnknownNameError(f"unknown dataset {dataset!r}; accepted: {', '.join(DATASETS)}")
     if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; accepted: {', '.join(ACTIVATIONS)}")
+        raise UnknownNameError(f"unknown activation {activation!r}; accepted: {', '.join(ACTIVATIONS)}")
     hidden = [int(h) for h in hidden]
     if not hidden or any(h <= 0 for h in hidden):
-        raise ValueError(f"hidden sizes must be positive whole numbers, got {hidden}")
+        raise InputError(f"hidden sizes must be positive whole numbers, got {hidden}")
     return hidden
 
 
@@ -108,7 +109,7 @@ def train_classifier(dataset="moons", hidden=(32, 32), epochs=100, lr=0.05, seed
     """
     hidden = _check(dataset, hidden, activation)
     if epochs <= 0:
-        raise ValueError(f"epochs must be 1 or more, got {epochs}")
+        raise InputError(f"epochs must be 1 or more, got {epochs}")
     X, y = DATASETS[dataset](seed)
     X_train, X_test, y_train, y_test = _datasets.train_test_split(X, y, test_fraction=0.2, seed=seed, stratify=y)
     classes = int(y.max()) + 1
@@ -160,16 +161,16 @@ def chain_snapshots(dataset="moons", hidden=(4, 4), steps=200, lr=0.5, seed=0, s
     """
     hidden = _check(dataset, hidden, activation)
     if dataset in ("digits", "blobs"):
-        raise ValueError("the chain panel trains two-class toys: moons, circles, spirals or xor")
+        raise InputError("the chain panel trains two-class toys: moons, circles, spirals or xor")
     if steps < 0 or snapshot_every <= 0:
-        raise ValueError("steps must be >= 0 and snapshot_every >= 1")
+        raise InputError("steps must be >= 0 and snapshot_every >= 1")
     if grid < 2:
         raise ValueError(f"grid must be 2 or more points per side, got {grid}")
     maker = {"moons": _datasets.moons, "circles": _datasets.circles, "spirals": _datasets.spirals,
              "xor": _datasets.xor}[dataset]
     X, y = maker(n_samples, seed=seed)
     if not 0 <= sample < len(X):
-        raise ValueError(f"sample must be the index of one of the {len(X)} points (0 to {len(X) - 1}), "
+        raise InputError(f"sample must be the index of one of the {len(X)} points (0 to {len(X) - 1}), "
                          f"got {sample}")
     manual_seed(seed)
     sizes = [2, *hidden, 1]

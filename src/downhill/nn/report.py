@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..autodiff.tensor import Tensor
 from ..results import Result, jsonable
 
@@ -117,7 +118,7 @@ def _named(model) -> list:
         return list(model.items())
     pairs = list(model)
     if not all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
-        raise TypeError("gradient_report needs a Module, a dict of name -> tensor, "
+        raise InputTypeError("gradient_report needs a Module, a dict of name -> tensor, "
                         "or (name, tensor) pairs such as model.named_parameters()")
     return pairs
 
@@ -162,11 +163,11 @@ def gradient_report(model, by: str = "parameter") -> GradientReport:
     total gradient norm: 3.496e+00
     """
     if by not in ("parameter", "layer"):
-        raise ValueError(f"gradient_report: by must be 'parameter' or 'layer', got {by!r}")
+        raise InputError(f"gradient_report: by must be 'parameter' or 'layer', got {by!r}")
     named = _named(model)
     for name, tensor in named:
         if not isinstance(tensor, Tensor):
-            raise TypeError(f"gradient_report: {name!r} is a {type(tensor).__name__}, not a Tensor")
+            raise InputTypeError(f"gradient_report: {name!r} is a {type(tensor).__name__}, not a Tensor")
     if by == "parameter":
         rows = [_row(name, tensor.shape, [tensor]) for name, tensor in named]
         return GradientReport(tuple(rows), by)

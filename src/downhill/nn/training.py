@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError, UnknownNameError
 from ..autodiff.mode import no_grad
 from ..autodiff.tensor import Tensor, _wrap
 from ..checkpoint import load, save
@@ -112,19 +113,19 @@ def accuracy(outputs, targets) -> float:
             return float(np.mean(predicted == targets.argmax(axis=-1)))
         if targets.shape == predicted.shape:
             if targets.dtype.kind == "f" and not np.all(targets == np.round(targets)):
-                raise ValueError(
+                raise InputError(
                     "accuracy needs class labels as targets, but these are fractional numbers; "
                     "for regression pass metrics=() to fit"
                 )
             return float(np.mean(predicted == targets))
     elif outputs.size == targets.size and outputs.size > 0:
         if not np.all((targets == 0) | (targets == 1)):
-            raise ValueError(
+            raise InputError(
                 "accuracy with one output per sample needs 0/1 targets (binary classification); "
                 "these targets hold other values, so this looks like regression: pass metrics=() to fit"
             )
         return float(np.mean((outputs.reshape(targets.shape) > 0) == (targets == 1)))
-    raise ValueError(
+    raise InputError(
         f"accuracy cannot compare outputs of shape {outputs.shape} with targets of shape "
         f"{targets.shape}: give class scores (n, C) with labels (n,), or one logit per sample "
         "with 0/1 targets; for regression pass metrics=() to fit"
@@ -143,7 +144,7 @@ def _resolve_metrics(metrics) -> list[tuple[str, Callable]]:
     for metric in metrics:
         if isinstance(metric, str):
             if metric not in _METRICS:
-                raise ValueError(
+                raise UnknownNameError(
                     f"unknown metric {metric!r}: use one of {sorted(_METRICS)} or a function "
                     "metric(outputs, targets) -> float taking NumPy arrays"
                 )
@@ -151,10 +152,10 @@ def _resolve_metrics(metrics) -> list[tuple[str, Callable]]:
         elif callable(metric):
             resolved.append((getattr(metric, "__name__", type(metric).__name__), metric))
         else:
-            raise TypeError(f"a metric must be a name or a function, got {type(metric).__name__}")
+            raise InputTypeError(f"a metric must be a name or a function, got {type(metric).__name__}")
     names = [name for name, _ in resolved]
     if len(set(names)) != len(names):
-        raise ValueError(f"metric names must be distinct, got {names}")
+        raise InputError(f"metric names must be distinct, got {names}")
     return resolved
 
 
@@ -184,7 +185,7 @@ def split_batch(batch) -> tuple[list, Any]:
     """
     if not isinstance(batch, tuple | list) or len(batch) < 2:
         got = type(batch).__name__ if not isinstance(batch, tuple | list) else f"a {len(batch)}-tuple"
-        raise TypeError(
+        raise InputTypeError(
             f"each batch must be a tuple (inputs..., target), got {got}; make batches with "
             "DataLoader(TensorDataset(X, y), batch_size=...)"
         )
@@ -209,7 +210,7 @@ def forward_loss(model, loss_fn, batch):
     loss = loss_fn(output, target)
     if not isinstance(loss, Tensor) or loss.size != 1:
         shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
-        raise ValueError(
+        raise InputError(
             f"loss_fn must return a single number (a Tensor of size 1) to call backward() on; got {shape}. "
             "Reduce it with .mean() or use a loss with reduction='mean'"
         )
@@ -284,7 +285,7 @@ def _evaluate(model, loss_fn, loader, metrics) -> dict[str, float]:
             for name, metric in metrics:
                 sums[name] += float(metric(_array(output), _array(target))) * n
     if count == 0:
-        raise ValueError("val_loader yielded no batches")
+        raise InputError("val_loader yielded no batches")
     return {"loss": total / count, **{name: s / count for name, s in sums.items()}}
 
 
@@ -340,18 +341,18 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, val_loader=None, s
     True
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+        raise InputError(f"epochs must be a non-negative int, got {epochs!r}")
     if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
-        raise TypeError(
+        raise InputTypeError(
             f"optimizer must be an optimizer such as dh.optim.SGD(model.parameters(), lr=0.1), "
             f"got {type(optimizer).__name__}"
         )
     if resume and checkpoint is None:
-        raise ValueError("resume=True needs checkpoint=path, the file to resume from")
+        raise InputError("resume=True needs checkpoint=path, the file to resume from")
     if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
-        raise ValueError(f"checkpoint_every must be a positive int (epochs), got {checkpoint_every!r}")
+        raise InputError(f"checkpoint_every must be a positive int (epochs), got {checkpoint_every!r}")
     if scheduler_step not in (None, "epoch", "batch"):
-        raise ValueError(f"scheduler_step must be 'epoch', 'batch' or None (automatic), got {scheduler_step!r}")
+        raise InputError(f"scheduler_step must be 'epoch', 'batch' or None (automatic), got {scheduler_step!r}")
     per_batch = scheduler is not None and (
         scheduler_step == "batch" or (scheduler_step is None and _steps_per_batch(scheduler))
     )
@@ -408,7 +409,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, val_loader=None, s
                 if bar is not None:
                     bar.update(1)
             if count == 0:
-                raise ValueError("train_loader yielded no batches (is drop_last dropping the only batch?)")
+                raise InputError("train_loader yielded no batches (is drop_last dropping the only batch?)")
             logs["train_loss"] = total / count
             for name, _ in metric_fns:
                 logs[f"train_{name}"] = sums[name] / count
@@ -519,7 +520,7 @@ def _restore_rng_states(model, states: dict) -> None:
 
 def _restore_run(state, model, optimizer, scheduler, loader, callbacks, path) -> None:
     if not isinstance(state, dict) or state.get("format") != _CHECKPOINT_FORMAT:
-        raise ValueError(
+        raise InputError(
             f"{path} is a downhill checkpoint but not one written by fit(checkpoint=...); "
             "load it with downhill.load and restore the parts yourself"
         )
@@ -527,16 +528,16 @@ def _restore_run(state, model, optimizer, scheduler, loader, callbacks, path) ->
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None:
         if state["scheduler"] is None:
-            raise ValueError(f"{path} was saved without a scheduler, but fit was given one; resume as it was run")
+            raise InputError(f"{path} was saved without a scheduler, but fit was given one; resume as it was run")
         scheduler.load_state_dict(state["scheduler"])
     elif state["scheduler"] is not None:
-        raise ValueError(f"{path} was saved with a scheduler; pass the same scheduler to fit to resume")
+        raise InputError(f"{path} was saved with a scheduler; pass the same scheduler to fit to resume")
     _restore_rng_states(model, state.get("rng", {}))
     if state["train_loader"] is not None and hasattr(loader, "load_state_dict"):
         loader.load_state_dict(state["train_loader"])
     saved = state["callbacks"]
     if len(saved) != len(callbacks):
-        raise ValueError(
+        raise InputError(
             f"{path} was saved with {len(saved)} callbacks, but fit was given {len(callbacks)}; "
             "pass the same callbacks to resume"
         )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from ..results import Result, jsonable
 from .descend import _resolve, descend
 
@@ -157,16 +158,16 @@ def _grid_shape(grid):
         try:
             nx, ny = (int(n) for n in grid)
         except (TypeError, ValueError):
-            raise ValueError(f"basins: grid must be a whole number or a pair (nx, ny), got {grid!r}") from None
+            raise InputError(f"basins: grid must be a whole number or a pair (nx, ny), got {grid!r}") from None
     if nx < 1 or ny < 1 or nx * ny > 4_000_000:
-        raise ValueError(f"basins: grid must have 1 to 4,000,000 starts in all, got {nx} x {ny}")
+        raise InputError(f"basins: grid must have 1 to 4,000,000 starts in all, got {nx} x {ny}")
     return nx, ny
 
 
 def _domain(domain, landscape, name):
     if domain is None:
         if landscape is None:
-            raise ValueError(
+            raise InputError(
                 f"basins: give domain=((x_low, x_high), (y_low, y_high)) for the callable {name!r}; "
                 "a landscape from dh.landscapes brings its own"
             )
@@ -174,11 +175,11 @@ def _domain(domain, landscape, name):
     try:
         (x0, x1), (y0, y1) = ((float(a), float(b)) for a, b in domain)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise InputError(
             f"basins: domain must be ((x_low, x_high), (y_low, y_high)), got {domain!r}"
         ) from None
     if not all(math.isfinite(v) for v in (x0, x1, y0, y1)) or x0 >= x1 or y0 >= y1:
-        raise ValueError(f"basins: domain must be finite with low < high on each axis, got {domain!r}")
+        raise InputError(f"basins: domain must be finite with low < high on each axis, got {domain!r}")
     return (x0, x1), (y0, y1)
 
 
@@ -208,7 +209,7 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     """
     name, found, function = _resolve(landscape)
     if found is not None and len(found.variables) != 2:
-        raise ValueError(
+        raise InputError(
             f"basins: {found.name} has {len(found.variables)} variable(s) {tuple(found.variables)}; "
             "a basin map needs a landscape of two variables (x, y)"
         )
@@ -221,7 +222,7 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     if tol is None:
         tol = 0.01 * min(x1 - x0, y1 - y0)
     if not (isinstance(tol, (int, float, np.floating)) and tol > 0):
-        raise ValueError(f"basins: tol (how close counts as reaching a minimum) must be a number > 0, got {tol!r}")
+        raise InputError(f"basins: tol (how close counts as reaching a minimum) must be a number > 0, got {tol!r}")
 
     xs = np.linspace(x0, x1, nx)
     ys = np.linspace(y0, y1, ny)

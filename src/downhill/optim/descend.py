@@ -14,7 +14,6 @@ stops on its own: finished climbers are taken out of the working set.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 from collections.abc import Callable
@@ -24,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autodiff import Tensor
-from ..autodiff.compile import NotCompilable, trace
 from ..errors import InputError, InputTypeError
+from ..landscapes.field import program_for
 from .registry import get_functional
 from .registry import resolve as resolve_optimizer
 from .schedules import lr_sequence
@@ -56,30 +55,6 @@ def _resolve(f):
         f"descend needs a landscape name (see dh.landscapes.names()), a formula such as 'x**2 + y**2', "
         f"a Landscape, or a callable taking a point; got {type(f).__name__}"
     )
-
-
-@functools.lru_cache(maxsize=256)
-def _program_for(formula, variables):
-    from ..landscapes.expression import parse_expression
-    from ..landscapes.namespaces import DOWNHILL_FUNCTIONS
-
-    expression = parse_expression(formula, variables)
-    return trace(lambda *values: expression.evaluate(values, DOWNHILL_FUNCTIONS), len(variables),
-                 names=[f"x{i}" for i in range(len(variables))])
-
-
-def program_for(landscape):
-    """The traced value-and-gradient program of a landscape (cached), or None.
-
-    >>> from downhill.optim.descend import program_for
-    >>> import downhill as dh
-    >>> program_for(dh.landscapes.get("booth"))(1.0, 3.0)
-    (0.0, (0.0, 0.0))
-    """
-    try:
-        return _program_for(landscape.formula, tuple(landscape.variables))
-    except NotCompilable:
-        return None
 
 
 def _engine_slope(function, dimension):

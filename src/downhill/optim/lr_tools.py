@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from ..autodiff import Tensor, hessian
 from ..results import Result, jsonable
 from .descend import _resolve, descend
 
 TOO_SMALL, GOOD, TOO_BIG = "too small", "good", "too big"
+
+#: The learning rates a sweep tries when none are given: 12 from 1e-5 to 10, evenly spaced in log.
+DEFAULT_SWEEP_LRS = tuple(np.logspace(-5, 1, 12).tolist())
 
 
 @dataclass
@@ -113,11 +117,11 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
     """
     lrs = np.asarray(lrs, dtype=np.float64).ravel()
     if lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
-        raise ValueError("lr_sweep: give one or more finite learning rates >= 0")
+        raise InputError("lr_sweep: give one or more finite learning rates >= 0")
     name, landscape, function = _resolve(f)
     start = np.asarray(start, dtype=np.float64)
     if start.ndim != 1:
-        raise ValueError(f"lr_sweep: start must be one point of shape (d,), got shape {start.shape}")
+        raise InputError(f"lr_sweep: start must be one point of shape (d,), got shape {start.shape}")
     rows = []
     finals, statuses, taken = [], [], []
     for lr in lrs:  # per rate: optimizers take one lr, and each run must equal a lone descend()
@@ -179,7 +183,7 @@ def lr_advice(f, point):
     name, landscape, function = _resolve(f)
     point = np.asarray(point, dtype=np.float64)
     if point.ndim != 1:
-        raise ValueError(f"lr_advice: point must have shape (d,), got {point.shape}")
+        raise InputError(f"lr_advice: point must have shape (d,), got {point.shape}")
     # At a kink (Ackley's tip, Bukin's ridge) the Hessian has NaN or inf
     # entries: reported just below as a plain error, not as warnings.
     with np.errstate(all="ignore"):
@@ -187,7 +191,7 @@ def lr_advice(f, point):
         H = (H + H.T) / 2  # rounding can leave it a hair off symmetric
     where = f" at {np.round(point, 6).tolist()}"
     if not np.all(np.isfinite(H)):  # eigvalsh may give finite numbers for a NaN matrix
-        raise ValueError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
+        raise InputError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
     eigenvalues = np.linalg.eigvalsh(H)
     L = float(eigenvalues[-1])
     if L <= 0:
@@ -203,4 +207,4 @@ def lr_advice(f, point):
     return LRAdvice(point, L, eigenvalues, bound, 1.0 / L, message)
 
 
-__all__ = ["lr_sweep", "lr_advice", "LRSweep", "SweepRow", "LRAdvice", "TOO_SMALL", "GOOD", "TOO_BIG"]
+__all__ = ["DEFAULT_SWEEP_LRS", "lr_sweep", "lr_advice", "LRSweep", "SweepRow", "LRAdvice", "TOO_SMALL", "GOOD", "TOO_BIG"]

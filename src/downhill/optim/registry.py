@@ -87,7 +87,7 @@ class FunctionalOptimizer:
         >>> get_functional("adam").bind(momentum=0.9)
         Traceback (most recent call last):
         ...
-        TypeError: adam got an unknown option 'momentum'; it accepts: lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay
+        downhill.errors.InputTypeError: adam got an unknown option 'momentum'; it accepts: lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay
         """
         unknown = [name for name in options if name not in self.defaults]
         if unknown:
@@ -195,7 +195,7 @@ def get(name: str) -> type[Optimizer]:
     >>> get("momentum")
     Traceback (most recent call last):
     ...
-    ValueError: 'momentum' is not a separate optimizer: it is SGD with momentum; use 'sgd' with momentum=0.9
+    downhill.errors.InputError: 'momentum' is not a separate optimizer: it is SGD with momentum; use 'sgd' with momentum=0.9
     """
     return _CLASSES[_normalize(name)]
 

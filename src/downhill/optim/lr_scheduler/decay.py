@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ...errors import InputError, InputTypeError
 from .base import LRScheduler, group_values
 
 __all__ = [
@@ -26,7 +27,7 @@ __all__ = [
 
 def _check_positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
 
 
 class _LambdaScheduler(LRScheduler):
@@ -38,13 +39,13 @@ class _LambdaScheduler(LRScheduler):
         groups = getattr(optimizer, "param_groups", [])
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != len(groups):
-                raise ValueError(f"Expected {len(groups)} lr_lambdas (one per param group), but got {len(lr_lambda)}")
+                raise InputError(f"Expected {len(groups)} lr_lambdas (one per param group), but got {len(lr_lambda)}")
             self.lr_lambdas: list[Callable[[int], float]] = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(groups)
         for function in self.lr_lambdas:
             if not callable(function):
-                raise TypeError(
+                raise InputTypeError(
                     f"lr_lambda should be a function of the epoch, but got {type(function).__name__}"
                 )
         super().__init__(optimizer, last_epoch)
@@ -181,7 +182,7 @@ class ConstantLR(LRScheduler):
 
     def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1) -> None:
         if factor > 1.0 or factor < 0:
-            raise ValueError(f"Constant multiplicative factor expected to be between 0 and 1, got {factor!r}")
+            raise InputError(f"Constant multiplicative factor expected to be between 0 and 1, got {factor!r}")
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -225,12 +226,12 @@ class LinearLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError(
+            raise InputError(
                 "Starting multiplicative factor expected to be greater than 0 and less or equal to 1, "
                 f"got {start_factor!r}"
             )
         if end_factor > 1.0 or end_factor < 0:
-            raise ValueError(f"Ending multiplicative factor expected to be between 0 and 1, got {end_factor!r}")
+            raise InputError(f"Ending multiplicative factor expected to be between 0 and 1, got {end_factor!r}")
         _check_positive_int("total_iters", total_iters)
         self.start_factor = start_factor
         self.end_factor = end_factor
