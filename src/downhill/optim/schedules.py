@@ -44,6 +44,7 @@ __all__ = [
     "one_cycle_schedule",
     "make_scheduler",
     "lr_sequence",
+    "climb_length_defaults",
 ]
 
 
@@ -325,6 +326,35 @@ def _scheduler_class(spec) -> type[LRScheduler]:
         "a scheduler spec must be a scheduler class (e.g. StepLR), its name (e.g. 'step'), "
         f"or a (spec, options) pair; got {spec!r}"
     )
+
+
+def climb_length_defaults(spec, options: dict, steps: int, lr: float) -> dict:
+    """``options`` with the schedule's length set to the climb's where not given.
+
+    A schedule that lasts a number of steps (``T_max`` of cosine,
+    ``total_iters`` of polynomial, ``total_steps`` of one-cycle, unless it
+    counts ``epochs``) lasts the whole climb of ``steps`` steps, and a
+    one-cycle's peak ``max_lr`` is the climb's ``lr``. The playground and
+    ``descend``'s callers use this so a bare ``"cosine"`` means "over the
+    whole climb".
+
+    >>> climb_length_defaults("cosine", {}, 100, 0.1)
+    {'T_max': 100}
+    >>> climb_length_defaults("one_cycle", {"epochs": 2, "steps_per_epoch": 5}, 100, 0.1)
+    {'epochs': 2, 'steps_per_epoch': 5, 'max_lr': 0.1}
+    """
+    from .lr_scheduler import CosineAnnealingLR, OneCycleLR, PolynomialLR
+
+    cls = _scheduler_class(spec)
+    length = max(int(steps), 1)
+    defaults = {CosineAnnealingLR: {"T_max": length}, PolynomialLR: {"total_iters": length},
+                OneCycleLR: {"total_steps": length, "max_lr": lr}}.get(cls, {})
+    result = dict(options)
+    for option, default in defaults.items():
+        counts_epochs = cls is OneCycleLR and option == "total_steps" and "epochs" in result
+        if option not in result and not counts_epochs:
+            result[option] = default
+    return result
 
 
 def make_scheduler(spec, optimizer, **options) -> LRScheduler:

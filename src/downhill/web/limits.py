@@ -40,6 +40,7 @@ from ..optim import names as optimizer_names
 from ..optim.registry import ALIASES as OPTIMIZER_ALIASES  # re-exported: the names people call SGD with momentum
 from ..optim.registry import resolve as resolve_optimizer
 from ..optim.lr_scheduler import get as get_scheduler
+from ..optim.schedules import climb_length_defaults
 from ..optim.lr_scheduler import names as scheduler_names
 
 __all__ = [
@@ -616,13 +617,7 @@ def schedule(value: Any, steps: int, lr: float, field: str = "schedule", members
             result[option] = [schedule(member, steps, lr, where, members=False) for member in item]
         else:
             result[option] = _schedule_value(item, where)
-    # How long the schedule lasts defaults to how long the climb lasts.
-    lengths = {"cosine": {"T_max": max(steps, 1)}, "polynomial": {"total_iters": max(steps, 1)},
-               "one_cycle": {"total_steps": max(steps, 1), "max_lr": lr}}
-    for option, default in lengths.get(name, {}).items():
-        if option not in result and not (name == "one_cycle" and option == "total_steps"
-                                         and "epochs" in result):
-            result[option] = default
+    result = climb_length_defaults(name, result, steps, lr)  # a schedule lasts the whole climb
     missing = [option for option in required if option not in result]
     if missing:
         raise RequestError(f"the {name} schedule needs {', '.join(missing)} in {field}.options",

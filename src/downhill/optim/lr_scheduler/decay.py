@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import types
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -131,7 +130,9 @@ class StepLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+        from ..schedules import step_schedule
+
+        return [step_schedule(base_lr, self.step_size, self.gamma)(self.last_epoch) for base_lr in self.base_lrs]
 
 
 class MultiStepLR(LRScheduler):
@@ -162,8 +163,10 @@ class MultiStepLR(LRScheduler):
         return [group["lr"] * factor for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
-        return [base_lr * self.gamma**passed for base_lr in self.base_lrs]
+        from ..schedules import multistep_schedule
+
+        milestones = list(self.milestones.elements())
+        return [multistep_schedule(base_lr, milestones, self.gamma)(self.last_epoch) for base_lr in self.base_lrs]
 
 
 class ConstantLR(LRScheduler):
@@ -196,10 +199,10 @@ class ConstantLR(LRScheduler):
         return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [
-            base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
-            for base_lr in self.base_lrs
-        ]
+        from ..schedules import constant_factor_schedule
+
+        return [constant_factor_schedule(base_lr, self.factor, self.total_iters)(self.last_epoch)
+                for base_lr in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
@@ -250,14 +253,10 @@ class LinearLR(LRScheduler):
         return [group["lr"] * ratio for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [
-            base_lr
-            * (
-                self.start_factor
-                + (self.end_factor - self.start_factor) * min(self.total_iters, self.last_epoch) / self.total_iters
-            )
-            for base_lr in self.base_lrs
-        ]
+        from ..schedules import linear_schedule
+
+        return [linear_schedule(base_lr, self.start_factor, self.end_factor, self.total_iters)(self.last_epoch)
+                for base_lr in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
@@ -283,7 +282,9 @@ class ExponentialLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
+        from ..schedules import exponential_schedule
+
+        return [exponential_schedule(base_lr, self.gamma)(self.last_epoch) for base_lr in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
@@ -316,7 +317,9 @@ class PolynomialLR(LRScheduler):
         return [group["lr"] * factor for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
+        from ..schedules import polynomial_schedule
+
         return [
-            base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+            polynomial_schedule(base_lr, self.total_iters, self.power)(self.last_epoch)
             for base_lr in self.base_lrs
         ]
