@@ -76,14 +76,19 @@ def _convert(value: Any, path: str, notes: dict) -> Any:
         return bool(value)
     if isinstance(value, np.ndarray):
         return _array(value, path, notes)
+    if hasattr(value, "to_dict"):  # a result (even one that is also a list): its own JSON form
+        return _convert(value.to_dict(), path, notes)
     if isinstance(value, Mapping):
+        inner = value.get("non_finite")
+        if isinstance(inner, Mapping):  # a nested result's own note: lift it, its paths under this one
+            for where, kinds in inner.items():
+                notes.setdefault(f"{path}.{where}" if path else str(where), set()).update(str(kinds).split(", "))
+            value = {k: v for k, v in value.items() if k != "non_finite"}
         return {str(k): _convert(v, f"{path}.{k}" if path else str(k), notes) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         if value and all(isinstance(v, (float, np.floating)) for v in value):
             return _array(np.asarray(value, dtype=np.float64), path, notes)
         return [_convert(v, f"{path}[{i}]", notes) for i, v in enumerate(value)]
-    if hasattr(value, "to_dict"):
-        return _convert(value.to_dict(), path, notes)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _convert({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, path, notes)
     if isinstance(value, complex):

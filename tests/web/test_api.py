@@ -537,3 +537,35 @@ def test_one_computation_at_a_time(monkeypatch):
     assert answers["slow"].status_code == 200
     assert answers["train"].status_code == 200, answers["train"].text
     assert dh.is_grad_enabled()
+
+
+# ---------------------------------------------------------------------------
+# Errors with a policy: the user's mistakes are 422, a bug goes on to the 500 handler
+# ---------------------------------------------------------------------------
+
+
+def test_a_library_user_error_is_a_422_and_a_bug_is_not(monkeypatch):
+    from downhill.errors import InputError
+    from downhill.web import api
+    from downhill.web.limits import RequestError
+
+    def refuse(*args, **kwargs):
+        raise InputError("the point is off the map; give coordinates from -5 to 5")
+
+    def planted_bug(*args, **kwargs):
+        return 1 / 0
+
+    body = {"expression": "x**2 + y**2", "point": [1, 2]}
+    monkeypatch.setattr(explain, "gradient_at", refuse)
+    with pytest.raises(RequestError) as refused:
+        api.gradient(body)
+    assert refused.value.status == 422 and refused.value.field == "point"
+    assert refused.value.error == "the point is off the map; give coordinates from -5 to 5"
+    # A bug is not the user's mistake: it reaches the server's catch-all (logged, 500), never a 422.
+    monkeypatch.setattr(explain, "gradient_at", planted_bug)
+    with pytest.raises(ZeroDivisionError):
+        api.gradient(body)
+    monkeypatch.setattr(explain, "gradient_at", lambda *a, **k: (_ for _ in ()).throw(ValueError("a bug")))
+    with pytest.raises(ValueError, match="a bug"):
+        api.gradient(body)
+

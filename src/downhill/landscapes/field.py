@@ -19,6 +19,7 @@ import numpy as np
 from ..autodiff import grad
 from ..autodiff.compile import NotCompilable, trace
 from ..errors import InputError
+from ..results import Result, jsonable
 from .landscape import Landscape
 
 __all__ = ["program_for", "field", "surface", "Surface"]
@@ -83,7 +84,7 @@ def _on_grid(values, X):
 
 
 @dataclass
-class Surface:
+class Surface(Result):
     """A landscape sampled on an n x n grid: ``z[j, i]`` is the height at ``(x[i], y[j])``.
 
     ``gx`` and ``gy`` are the slopes (None when not asked for); NaN marks
@@ -120,19 +121,12 @@ class Surface:
 
     def to_dict(self) -> dict:
         """Strict JSON: grids as nested lists, NaN as null (with a note saying so)."""
-        from ..results import jsonable
-
         return jsonable({
             "x": self.x, "y": self.y, "z": self.z, "gx": self.gx, "gy": self.gy,
             "zmin": self.zmin, "zmax": self.zmax, "minima": self.landscape.to_dict()["minima"],
             "formula": self.landscape.formula, "name": self.landscape.name,
             "variables": list(self.landscape.variables), "domain": self.domain,
         })
-
-    def _repr_html_(self) -> str:
-        from ..results import html_table
-
-        return html_table(str(self), {"zmin": self.zmin, "zmax": self.zmax, "domain": self.domain})
 
 
 def surface(landscape, domain=None, n: int = 100, gradients: bool = True) -> Surface:

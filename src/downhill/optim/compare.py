@@ -32,7 +32,7 @@ class Run(Result):
         return jsonable({"label": self.label, "lr": self.lr, **self.trajectory.to_dict()})
 
 
-class Race(list):
+class Race(list, Result):
     """The runs of :func:`compare_optimizers`, in the order given: a list, with a table and JSON.
 
     >>> race = compare_optimizers("booth", [0.0, 0.0], ["sgd", "adam"], lrs=[0.05, 0.1], steps=500)
@@ -52,9 +52,6 @@ class Race(list):
     def to_dict(self) -> dict:
         """Strict JSON: ``{"runs": [run.to_dict(), ...]}``."""
         return jsonable({"runs": list(self)})
-
-    def _repr_html_(self) -> str:
-        return Result._repr_html_(self)
 
 
 def compare_optimizers(f, start, contenders, lrs=None, steps=1000, tol=1e-8):
