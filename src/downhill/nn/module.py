@@ -30,10 +30,6 @@ def _addindent(text: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
-_INTERNALS = ("_parameters", "_buffers", "_non_persistent_buffers", "_modules",
-              "_forward_hooks", "_forward_pre_hooks", "_backward_hooks")
-
-
 class Module:
     """Base class for all layers and models (``torch.nn.Module``).
 
