@@ -41,7 +41,11 @@ from .schedules import (
     step_schedule,
 )
 from .sgd import SGD
-from .basins import BasinMap, basins  # noqa: E402  (needs descend, which needs the registry)
+# The modules descend and basins keep their names here; their functions are
+# downhill.descend and downhill.basins (a function of the same name as its
+# module would hide the module).
+from . import basins  # noqa: E402  (needs descend, which needs the registry)
+from .basins import BasinMap  # noqa: E402
 
 __all__ = [
     "Optimizer",
