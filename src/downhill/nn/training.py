@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -273,20 +274,118 @@ def evaluate(model, loss_fn, loader, metrics: Sequence = ("accuracy",)) -> dict[
             model.train()
 
 
+class _Totals:
+    """Sample-weighted sums of the loss and of each metric over the batches of one pass."""
+
+    def __init__(self, metrics) -> None:
+        self.metrics = metrics
+        self.loss, self.count = 0.0, 0
+        self.sums = {name: 0.0 for name, _ in metrics}
+
+    def add(self, output, target, loss: float) -> None:
+        n = len(target)
+        self.loss += loss * n
+        self.count += n
+        out, tgt = _array(output), _array(target)
+        for name, metric in self.metrics:
+            self.sums[name] += float(metric(out, tgt)) * n
+
+    def means(self, empty: str) -> dict[str, float]:
+        """``{"loss": ..., "<metric>": ...}``; ``empty`` is the error when no batch came."""
+        if self.count == 0:
+            raise InputError(empty)
+        return {"loss": self.loss / self.count, **{name: s / self.count for name, s in self.sums.items()}}
+
+
 def _evaluate(model, loss_fn, loader, metrics) -> dict[str, float]:
-    total, count = 0.0, 0
-    sums = {name: 0.0 for name, _ in metrics}
+    totals = _Totals(metrics)
     with no_grad():
         for batch in loader:
             output, target, loss = forward_loss(model, loss_fn, batch)
-            n = len(target)
-            total += float(loss.item()) * n
-            count += n
-            for name, metric in metrics:
-                sums[name] += float(metric(_array(output), _array(target))) * n
-    if count == 0:
-        raise InputError("val_loader yielded no batches")
-    return {"loss": total / count, **{name: s / count for name, s in sums.items()}}
+            totals.add(output, target, float(loss.item()))
+    return totals.means("val_loader yielded no batches")
+
+
+@dataclass
+class _Run:
+    """What every epoch of one :func:`fit` call uses, and the four things an epoch does."""
+
+    model: Any
+    loss_fn: Callable
+    optimizer: Any
+    loader: Any
+    scheduler: Any
+    per_batch: bool  # the scheduler steps after every batch (OneCycleLR, CyclicLR), not every epoch
+    metrics: list
+    callbacks: list
+    epochs: int
+    batches: int | None
+    bar: Any  # the progress bar, or None
+
+    def lr(self) -> float:
+        groups = getattr(self.optimizer, "param_groups", None)
+        return float(groups[0]["lr"]) if groups else float("nan")
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the training batches: ``{"train_loss", "train_<metric>"}``."""
+        self.model.train()
+        totals = _Totals(self.metrics)
+        for b, batch in enumerate(self.loader):
+            self.optimizer.zero_grad()
+            output, target, loss = forward_loss(self.model, self.loss_fn, batch)
+            value = float(loss.item())
+            if not math.isfinite(value):
+                raise _diverged(epoch, self.epochs, b, self.batches, value, batch, self.lr())
+            loss.backward()
+            self.optimizer.step()
+            if self.per_batch:
+                self.scheduler.step()
+            totals.add(output, target, value)
+            if self.bar is not None:
+                self.bar.update(1)
+        means = totals.means("train_loader yielded no batches (is drop_last dropping the only batch?)")
+        return {f"train_{name}": value for name, value in means.items()}
+
+    def validate(self, val_loader) -> dict[str, float]:
+        """``{"val_loss", "val_<metric>"}`` over ``val_loader``, in eval mode, without gradients."""
+        self.model.eval()
+        results = _evaluate(self.model, self.loss_fn, val_loader, self.metrics)
+        self.model.train()
+        return {f"val_{name}": value for name, value in results.items()}
+
+    def step_scheduler(self, logs: dict) -> None:
+        if self.scheduler is None or self.per_batch:
+            return
+        if _is_plateau(self.scheduler):
+            self.scheduler.step(logs.get("val_loss", logs["train_loss"]))
+        else:
+            self.scheduler.step()
+
+    def end_epoch(self, epoch: int, logs: dict) -> bool:
+        """Run every callback (even after one says stop) and show the epoch; True to stop."""
+        stop = False
+        for callback in self.callbacks:
+            if callback.on_epoch_end(epoch, dict(logs)):
+                stop = True
+        if self.bar is not None:
+            self.bar.set_postfix_str(_postfix(epoch, self.epochs, logs), refresh=True)
+        return stop
+
+
+def _check_fit_arguments(epochs, optimizer, checkpoint, checkpoint_every, resume, scheduler_step) -> None:
+    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
+        raise InputError(f"epochs must be a non-negative int, got {epochs!r}")
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise InputTypeError(
+            f"optimizer must be an optimizer such as dh.optim.SGD(model.parameters(), lr=0.1), "
+            f"got {type(optimizer).__name__}"
+        )
+    if resume and checkpoint is None:
+        raise InputError("resume=True needs checkpoint=path, the file to resume from")
+    if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
+        raise InputError(f"checkpoint_every must be a positive int (epochs), got {checkpoint_every!r}")
+    if scheduler_step not in (None, "epoch", "batch"):
+        raise InputError(f"scheduler_step must be 'epoch', 'batch' or None (automatic), got {scheduler_step!r}")
 
 
 def fit(model, loss_fn, optimizer, train_loader, epochs: int, val_loader=None, scheduler=None,
@@ -340,19 +439,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, val_loader=None, s
     >>> history["train_accuracy"][-1] > 0.95
     True
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
-        raise InputError(f"epochs must be a non-negative int, got {epochs!r}")
-    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
-        raise InputTypeError(
-            f"optimizer must be an optimizer such as dh.optim.SGD(model.parameters(), lr=0.1), "
-            f"got {type(optimizer).__name__}"
-        )
-    if resume and checkpoint is None:
-        raise InputError("resume=True needs checkpoint=path, the file to resume from")
-    if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
-        raise InputError(f"checkpoint_every must be a positive int (epochs), got {checkpoint_every!r}")
-    if scheduler_step not in (None, "epoch", "batch"):
-        raise InputError(f"scheduler_step must be 'epoch', 'batch' or None (automatic), got {scheduler_step!r}")
+    _check_fit_arguments(epochs, optimizer, checkpoint, checkpoint_every, resume, scheduler_step)
     per_batch = scheduler is not None and (
         scheduler_step == "batch" or (scheduler_step is None and _steps_per_batch(scheduler))
     )
@@ -379,71 +466,28 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, val_loader=None, s
         if hasattr(callback, "on_train_begin"):
             callback.on_train_begin(model, optimizer)
 
-    bar = _progress_bar(progress, epochs, batches, start_epoch)
+    run = _Run(model, loss_fn, optimizer, train_loader, scheduler, per_batch, metric_fns, callback_list, epochs,
+               batches, _progress_bar(progress, epochs, batches, start_epoch))
     try:
         for epoch in range(start_epoch, epochs):
             if hasattr(train_loader, "set_epoch"):
                 train_loader.set_epoch(epoch)
-            logs: dict[str, float] = {"lr": float(optimizer.param_groups[0]["lr"])} if hasattr(
-                optimizer, "param_groups") else {}
-            model.train()
-            total, count = 0.0, 0
-            sums = {name: 0.0 for name, _ in metric_fns}
-            for b, batch in enumerate(train_loader):
-                optimizer.zero_grad()
-                output, target, loss = forward_loss(model, loss_fn, batch)
-                value = float(loss.item())
-                if not math.isfinite(value):
-                    lr = optimizer.param_groups[0]["lr"] if hasattr(optimizer, "param_groups") else float("nan")
-                    raise _diverged(epoch, epochs, b, batches, value, batch, lr)
-                loss.backward()
-                optimizer.step()
-                if per_batch:
-                    scheduler.step()
-                n = len(target)
-                total += value * n
-                count += n
-                out, tgt = _array(output), _array(target)
-                for name, metric in metric_fns:
-                    sums[name] += float(metric(out, tgt)) * n
-                if bar is not None:
-                    bar.update(1)
-            if count == 0:
-                raise InputError("train_loader yielded no batches (is drop_last dropping the only batch?)")
-            logs["train_loss"] = total / count
-            for name, _ in metric_fns:
-                logs[f"train_{name}"] = sums[name] / count
-
+            logs: dict[str, float] = {"lr": run.lr()} if hasattr(optimizer, "param_groups") else {}
+            logs.update(run.train_epoch(epoch))
             if val_loader is not None:
-                model.eval()
-                results = _evaluate(model, loss_fn, val_loader, metric_fns)
-                model.train()
-                logs["val_loss"] = results.pop("loss")
-                for name, value in results.items():
-                    logs[f"val_{name}"] = value
-
-            if scheduler is not None and not per_batch:
-                if _is_plateau(scheduler):
-                    scheduler.step(logs.get("val_loss", logs["train_loss"]))
-                else:
-                    scheduler.step()
-
+                logs.update(run.validate(val_loader))
+            run.step_scheduler(logs)
             history.append(epoch, logs)
-            stop = False
-            for callback in callback_list:
-                if callback.on_epoch_end(epoch, dict(logs)):
-                    stop = True
+            stop = run.end_epoch(epoch, logs)
             history.stopped_early = stop
-            if bar is not None:
-                bar.set_postfix_str(_postfix(epoch, epochs, logs), refresh=True)
             if checkpoint is not None and ((epoch + 1) % every == 0 or epoch + 1 == epochs or stop):
                 save(_run_state(epoch + 1, epochs, stop, model, optimizer, scheduler, train_loader,
                                 callback_list, history), checkpoint)
             if stop:
                 break
     finally:
-        if bar is not None:
-            bar.close()
+        if run.bar is not None:
+            run.bar.close()
         if was_training:
             model.train()
         else:
