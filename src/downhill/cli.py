@@ -64,6 +64,12 @@ def _landscape(text):
         raise BadInput(f"{str(error).rstrip('.')}; or type a formula in x and y, like 'x**2 + 3*y**2'") from None
 
 
+def _mountain_at(text, point, option):
+    """The landscape ``text`` names and the point ``option`` gives, one coordinate per variable."""
+    landscape = _landscape(text)
+    return landscape, _numbers(point, option, len(landscape.variables))
+
+
 def _one_line(error):
     reason = getattr(error, "reason", None)
     if reason is None:
@@ -123,6 +129,17 @@ def _lr(value):
 
 
 # ------------------------------------------------------------------ commands
+# Options many commands share, written once.
+_json_option = click.option("--json", "as_json", is_flag=True,
+                            help="Print the result as JSON (what the playground's API sends) instead of words.")
+_start_option = click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")
+_at_option = click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
+
+
+def _picture_option(name, help):
+    return click.option(name, type=click.Path(dir_okay=False), help=help)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="downhill")
 def cli():
@@ -142,8 +159,8 @@ def cli():
 @cli.command()
 @click.argument("formula")
 @click.option("--at", "at", required=True, help="The point x, e.g. --at 2")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the speedometer picture (PNG or SVG).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
+@_picture_option("--plot", "Save the speedometer picture (PNG or SVG).")
+@_json_option
 def derivative(formula, at, plot, as_json):
     """The derivative of a one-variable FORMULA at a point (the speedometer)."""
     from .explain import derivative_at
@@ -157,15 +174,14 @@ def derivative(formula, at, plot, as_json):
 
 @cli.command()
 @click.argument("formula")
-@click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the map with the arrow downhill.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
+@_at_option
+@_picture_option("--plot", "Save the map with the arrow downhill.")
+@_json_option
 def gradient(formula, at, plot, as_json):
     """The gradient of FORMULA (or a landscape name) at a point: which way is downhill."""
     from .explain import gradient_at
 
-    landscape = _landscape(formula)
-    point = _numbers(at, "--at", len(landscape.variables))
+    landscape, point = _mountain_at(formula, at, "--at")
     if plot and len(landscape.variables) != 2:
         raise BadInput("--plot draws a map, which needs a formula of two variables")
     reading = gradient_at(landscape, point)
@@ -175,7 +191,7 @@ def gradient(formula, at, plot, as_json):
 
 
 def _descend_options(f):
-    f = click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")(f)
+    f = _start_option(f)
     f = click.option("--optimizer", default="sgd", show_default=True,
                      help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad")(f)
     f = click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")(f)
@@ -192,16 +208,15 @@ def _descend_options(f):
 @cli.command()
 @click.argument("landscape")
 @_descend_options
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the path on the map (PNG/SVG).")
-@click.option("--animate", type=click.Path(dir_okay=False), help="Save the climb as an animated GIF.")
-@click.option("--json", "as_json", is_flag=True, help="Print the trajectory as JSON.")
+@_picture_option("--plot", "Save the path on the map (PNG/SVG).")
+@_picture_option("--animate", "Save the climb as an animated GIF.")
+@_json_option
 def descend(landscape, start, optimizer, lr, steps, momentum, nesterov, beta1, beta2, tol, plot, animate,
             as_json):
     """Walk down LANDSCAPE (a name or a formula) from --start."""
     from .optim.descend import descend as climb
 
-    surface = _landscape(landscape)
-    point = _numbers(start, "--start", len(surface.variables))
+    surface, point = _mountain_at(landscape, start, "--start")
     name, options = _optimizer(optimizer, momentum, nesterov, beta1, beta2)
     _positive_int(steps, "--steps")
     _lr(lr)
@@ -221,19 +236,18 @@ def descend(landscape, start, optimizer, lr, steps, momentum, nesterov, beta1, b
 
 @cli.command()
 @click.argument("landscape")
-@click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")
+@_start_option
 @click.option("--optimizers", default="sgd,momentum,adam", show_default=True,
               help="Comma-separated optimizers to race.")
 @click.option("--lrs", default=None, help="Comma-separated learning rates, one per optimizer (or one for all).")
 @click.option("--steps", type=int, default=1000, show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the race on one map with loss curves.")
-@click.option("--json", "as_json", is_flag=True)
+@_picture_option("--plot", "Save the race on one map with loss curves.")
+@_json_option
 def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
     """Race several optimizers down LANDSCAPE from the same start."""
     from .optim.compare import compare_optimizers
 
-    surface = _landscape(landscape)
-    point = _numbers(start, "--start", len(surface.variables))
+    surface, point = _mountain_at(landscape, start, "--start")
     specs = [s for s in optimizers.split(",") if s.strip()]
     if not specs:
         raise BadInput("--optimizers needs at least one name")
@@ -252,19 +266,18 @@ def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
 
 @cli.command("lr-sweep")
 @click.argument("landscape")
-@click.option("--start", required=True, help="Starting point, e.g. --start 0,0")
+@_start_option
 @click.option("--lrs", default=None, help="Comma-separated learning rates (default: 12 from 1e-5 to 10).")
 @click.option("--optimizer", default="sgd", show_default=True)
 @click.option("--steps", type=int, default=200, show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save final value against learning rate.")
-@click.option("--json", "as_json", is_flag=True)
+@_picture_option("--plot", "Save final value against learning rate.")
+@_json_option
 def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
     """Run one climb at many learning rates: which are too small, good, too big."""
     from .errors import DownhillError
     from .optim.lr_tools import DEFAULT_SWEEP_LRS, lr_advice, lr_sweep
 
-    surface = _landscape(landscape)
-    point = _numbers(start, "--start", len(surface.variables))
+    surface, point = _mountain_at(landscape, start, "--start")
     rates = _numbers(lrs, "--lrs") if lrs else list(DEFAULT_SWEEP_LRS)
     if any(r < 0 for r in rates):
         raise BadInput("--lrs must be numbers >= 0")
@@ -293,8 +306,8 @@ def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
 @click.option("--lr", type=float, default=0.01, show_default=True)
 @click.option("--steps", type=int, default=200, show_default=True)
 @click.option("--grid", type=int, default=60, show_default=True, help="Starts per side of the grid.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the basin map.")
-@click.option("--json", "as_json", is_flag=True)
+@_picture_option("--plot", "Save the basin map.")
+@_json_option
 def basins(landscape, optimizer, lr, steps, grid, plot, as_json):
     """Drop a climber on every point of a grid: which minimum does each reach?"""
     from .optim.basins import basins as find_basins
@@ -314,22 +327,21 @@ def basins(landscape, optimizer, lr, steps, grid, plot, as_json):
 
 @cli.command()
 @click.argument("formula")
-@click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
-@click.option("--out", type=click.Path(dir_okay=False), help="Save the graph picture (PNG or SVG).")
-@click.option("--json", "as_json", is_flag=True)
+@_at_option
+@_picture_option("--out", "Save the graph picture (PNG or SVG).")
+@_json_option
 def graph(formula, at, out, as_json):
     """The computational graph of FORMULA at a point: the chain rule, link by link."""
     from .explain import graph_at
 
-    surface = _landscape(formula)
-    point = _numbers(at, "--at", len(surface.variables))
+    surface, point = _mountain_at(formula, at, "--at")
     reading = graph_at(surface, point, require_finite=True)
     _emit(reading, as_json)
     _draw(out, as_json, "graph", reading.value, names=reading.names)
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def landscapes(as_json):
     """The test mountains: names, formulas, known minima."""
     from .landscapes import get, names
@@ -349,8 +361,8 @@ def landscapes(as_json):
 @click.option("--epochs", type=int, default=100, show_default=True)
 @click.option("--lr", type=float, default=0.05, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save loss/accuracy curves (and the boundary).")
-@click.option("--json", "as_json", is_flag=True)
+@_picture_option("--plot", "Save loss/accuracy curves (and the boundary).")
+@_json_option
 def train(dataset, hidden, epochs, lr, seed, plot, as_json):
     """Train a small network on DATASET (moons, circles, spirals, xor, blobs, digits)."""
     from .nn.recipes import DATASETS, train_classifier
