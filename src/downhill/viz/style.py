@@ -18,6 +18,7 @@ import matplotlib
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from ..errors import InputError
 
 __all__ = ["PALETTE", "COLORS", "MAP_CMAP", "ZONE_COLORS", "style", "new_figure", "save_figure",
            "picture", "outlined", "color"]
@@ -101,7 +102,7 @@ def save_figure(fig: Figure, path) -> Path:
     path = Path(os.fspath(path))
     kind = SAVE_FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise ValueError(
+        raise InputError(
             f"save: cannot tell the picture format from {str(path)!r}; end the name in "
             f"{', '.join(SAVE_FORMATS)} (e.g. save='mountain.png')"
         )
