@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import InputError, InputTypeError
 from ..landscapes import Landscape
 from ..landscapes import resolve
+from ..landscapes.field import field  # heights and slopes over a grid: the library's, as the playground's
 from ..optim.trajectory import Trajectory
 
 __all__ = ["as_landscape", "as_domain", "Climber", "climbers", "describe", "as_paths", "field"]
@@ -125,25 +126,3 @@ def as_paths(paths) -> list:
     if isinstance(paths, np.ndarray) and paths.dtype != object:
         return [paths]
     return list(paths)
-
-
-def field(landscape: Landscape, X: np.ndarray, Y: np.ndarray):
-    """Values and gradients of ``landscape`` over a grid (NaN where not finite).
-
-    The gradient comes from the engine (``dh.grad``) on the whole batch at once.
-
-    >>> import downhill as dh
-    >>> X, Y = np.meshgrid([0.0, 1.0], [0.0, 2.0])
-    >>> Z, GX, GY = field(dh.landscapes.get("sphere"), X, Y)
-    >>> Z.tolist(), GY.tolist()
-    ([[0.0, 1.0], [4.0, 5.0]], [[0.0, 0.0], [4.0, 4.0]])
-    """
-    from ..autodiff import grad
-
-    points = np.stack([X.ravel(), Y.ravel()], axis=1)
-    with np.errstate(all="ignore"):
-        values = np.asarray(landscape(points), dtype=np.float64)
-        gradients = np.asarray(grad(lambda p: landscape(p).sum())(points), dtype=np.float64)
-    values = np.where(np.isfinite(values), values, np.nan)
-    gradients = np.where(np.isfinite(gradients), gradients, np.nan)
-    return values.reshape(X.shape), gradients[:, 0].reshape(X.shape), gradients[:, 1].reshape(X.shape)
