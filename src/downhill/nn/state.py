@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import InputTypeError
 from ..autodiff.tensor import Tensor
 
 __all__ = ["IncompatibleKeys", "state_dict", "load_state_dict"]
@@ -55,7 +56,7 @@ def load_state_dict(module, values, strict: bool = True) -> IncompatibleKeys:
     [[2.0]]
     """
     if not hasattr(values, "keys") or not hasattr(values, "__getitem__"):
-        raise TypeError(f"load_state_dict expects a dict of name -> values, got {type(values).__name__}")
+        raise InputTypeError(f"load_state_dict expects a dict of name -> values, got {type(values).__name__}")
     own = module.state_dict(keep_vars=True)
     missing = [key for key in own if key not in values]
     unexpected = [key for key in values if key not in own]
