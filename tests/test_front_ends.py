@@ -14,9 +14,13 @@ all have two, so the derivative runs on typed formulas only.
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette asks for httpx2; httpx is what the test extra installs
+    from starlette.testclient import TestClient
 
 import downhill as dh
 from downhill import explain
