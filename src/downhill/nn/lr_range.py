@@ -245,7 +245,7 @@ def lr_range_test(model, loss_fn, optimizer, train_loader, start_lr: float = 1e-
     if not 0 <= smooth < 1:
         raise InputError(f"smooth must be in [0, 1), got {smooth}")
     if not diverge > 1:
-        raise ValueError(f"diverge must be > 1 (a factor over the best smoothed loss), got {diverge}")
+        raise InputError(f"diverge must be > 1 (a factor over the best smoothed loss), got {diverge}")
     groups = getattr(optimizer, "param_groups", None)
     if not groups:
         raise InputTypeError(f"optimizer must be a downhill.optim optimizer with param_groups, got {type(optimizer).__name__}")

@@ -41,11 +41,12 @@ from .schedules import (
     step_schedule,
 )
 from .sgd import SGD
-# The modules descend and basins keep their names here; their functions are
-# downhill.descend and downhill.basins (a function of the same name as its
-# module would hide the module).
-from . import basins  # noqa: E402  (needs descend, which needs the registry)
+# The modules descend, basins and three_rates keep their names here; their
+# functions are downhill.descend, downhill.basins and downhill.three_rates (a
+# function of the same name as its module would hide the module).
+from . import basins, three_rates  # noqa: E402  (need descend, which needs the registry)
 from .basins import BasinMap  # noqa: E402
+from .three_rates import RateChoice, ThreeRates  # noqa: E402
 
 __all__ = [
     "Optimizer",
@@ -65,4 +66,7 @@ __all__ = [
     "schedules",
     "basins",
     "BasinMap",
+    "three_rates",
+    "ThreeRates",
+    "RateChoice",
 ]
