@@ -15,6 +15,8 @@ from downhill.nn.lr_range import LRRangeTestResult
 from downhill.nn.recipes import train_classifier
 from downhill.optim.basins import basins
 from downhill.optim.compare import compare_optimizers
+from downhill.optim.minima import find_minima
+from downhill.optim.three_rates import three_rates
 from downhill.results import Result, html_table, jsonable, null_value, to_json
 
 
@@ -22,6 +24,13 @@ def _report_with_nan():
     layer = dh.nn.Linear(2, 1, generator=0)
     layer(dh.tensor([[np.inf, 1.0]])).sum().backward()  # inf * 0-weight paths make NaN gradients
     return dh.nn.gradient_report(layer)
+
+
+def _loss_landscape_with_inf():
+    from downhill.nn.loss_landscape import LossLandscape
+
+    return LossLandscape(np.array([-1.0, 1.0]), np.array([-1.0, 1.0]), np.array([[1.0, np.inf], [0.5, 2.0]]),
+                         0.25, "random (filter-normalised)", parameters=3)
 
 
 def _history_with_nan():
@@ -55,6 +64,11 @@ RESULTS = {
     "lr-range": (lambda: LRRangeTestResult(np.array([0.1, 1.0]), np.array([1.0, np.inf]),
                                            np.array([1.0, np.nan]), {"valley": None}, True, 1.0), True),
     "train": (lambda: train_classifier("xor", hidden=[4], epochs=2, progress=False), False),
+    "three-rates": (lambda: three_rates("booth", steps=60), False),
+    "rate-choice": (lambda: three_rates("booth", steps=60).small, False),
+    "found-minima": (lambda: find_minima(dh.landscapes.get("himmelblau"),
+                                         np.array([[3.0, 2.0], [np.nan, 0.0]]), tol=0.1), False),
+    "loss-landscape": (lambda: _loss_landscape_with_inf(), True),
 }
 
 

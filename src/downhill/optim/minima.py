@@ -15,13 +15,15 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from ..errors import InputError
+from ..results import Result, jsonable
 
 __all__ = ["find_minima", "FoundMinima", "cluster_points"]
 
 
 @dataclass
-class FoundMinima:
+class FoundMinima(Result):
     """What :func:`find_minima` found.
 
     ``minima``: ``KnownPoint(point, value)`` for each minimum, lowest first;
@@ -33,6 +35,16 @@ class FoundMinima:
     minima: tuple
     labels: np.ndarray
     groups: int
+
+    def __str__(self) -> str:
+        found = "; ".join("(" + ", ".join(f"{c:.6g}" for c in m.point) + f") with value {m.value:.6g}"
+                          for m in self.minima) or "none"
+        return f"{len(self.minima)} minima from {self.groups} group(s) of end points: {found}"
+
+    def to_dict(self) -> dict:
+        """Strict JSON: the minima (point and value), each end point's label, the number of groups."""
+        return jsonable({"minima": [{"point": m.point, "value": m.value} for m in self.minima],
+                         "labels": self.labels, "groups": self.groups})
 
 
 def cluster_points(points: np.ndarray, tol: float) -> np.ndarray:
