@@ -105,7 +105,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import explain
-from ..errors import DownhillError
+from ..errors import DownhillError, UnknownNameError
 from ..landscapes import ExpressionError, Landscape, from_expression
 from ..landscapes.field import surface as sample_surface
 from ..landscapes import get as get_landscape
@@ -185,7 +185,7 @@ def mountain(body: dict, dimensions: int | None = None) -> Landscape:
             limits.choice(name, "landscape", landscape_names())  # raises, listing the names
         try:
             landscape = get_landscape(name)
-        except ValueError as error:
+        except UnknownNameError as error:
             raise RequestError(str(error), field="landscape", allowed=list(landscape_names())) from None
     else:
         # The parser bounds the length itself, and says so in its own words.
