@@ -146,6 +146,7 @@ class Landscape(Result):
             "name": self.name, "formula": self.formula, "variables": self.variables, "domain": self.domain,
             "minima": [{"point": m.point, "value": m.value} for m in self.minima],
             "smooth": self.smooth, "many_local_minima": self.many_local_minima, "description": self.description,
+            "start": self.start,
         })
 
 
