@@ -47,9 +47,11 @@ def test_landscapes_lists_the_catalog_optimizers_and_schedules(client):
     assert response.status_code == 200
     data = response.json()
     assert [entry["name"] for entry in data["landscapes"]] == list(dh.landscapes.names())
-    keys = {"name", "formula", "variables", "domain", "minima", "smooth", "many_local_minima", "description"}
+    keys = {"name", "formula", "variables", "domain", "minima", "smooth", "many_local_minima", "description",
+            "start"}
     for entry in data["landscapes"]:
         assert set(entry) == keys
+        assert entry == dh.landscapes.get(entry["name"]).to_dict()  # the library's own JSON
         landscape = dh.landscapes.get(entry["name"])
         assert entry["formula"] == landscape.formula
         assert entry["variables"] == list(landscape.variables)
