@@ -569,3 +569,11 @@ def test_every_optimizer_converges_on_the_sphere(key):
                    schedule=("cosine", {"T_max": steps}) if anneal else None, **options)
     assert t.status == "converged", t.summary()
     assert t.grad_norms[-1] <= 1e-8 and np.max(np.abs(t.final_point)) <= 1e-8
+
+
+def test_a_formula_that_divides_by_zero_falls_off_instead_of_raising():
+    # The traced program seeds the chain rule with a NumPy number: 1/0 is inf there, as on the engine.
+    t = dh.descend("x/0", [1.0], lr=0.1, steps=10)
+    assert t.status == "diverged" and t.diverged_at == 0
+    batch = dh.descend("x/0 + y", [[1.0, 1.0], [2.0, 0.0]], lr=0.1, steps=10)
+    assert (np.asarray(batch.status) == "diverged").all()

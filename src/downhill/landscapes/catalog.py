@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 
-from ..errors import UnknownNameError
+from ..errors import UnknownNameError, shorten
 from .landscape import Landscape, from_expression
 
 __all__ = ["get", "names"]
@@ -300,8 +300,8 @@ def get(name: str) -> Landscape:
     key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
     if key in _BY_NAME:
         return _BY_NAME[key]
-    close = difflib.get_close_matches(key, list(_BY_NAME), n=3)
+    close = difflib.get_close_matches(key, list(_BY_NAME), n=3) if len(key) <= 100 else []
     suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
     raise UnknownNameError(
-        f"unknown landscape {name!r}{suggestion} The landscapes are: {', '.join(_BY_NAME)}."
+        f"unknown landscape {shorten(str(name))!r}{suggestion} The landscapes are: {', '.join(_BY_NAME)}."
     )
