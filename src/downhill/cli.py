@@ -168,6 +168,20 @@ def _lr(value):
 
 
 # ------------------------------------------------------------------ commands
+# Options many commands share, written once.
+_json_option = click.option("--json", "as_json", is_flag=True,
+                            help="Print the result as JSON (what the playground's API sends) instead of words.")
+_start_option = click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")
+_at_option = click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
+
+
+def _steps_option(default, runs, most):
+    """``--steps`` of a command that climbs once per ``runs`` (optimizers, rates, starts)."""
+    return click.option("--steps", type=int, default=default, show_default=True,
+                        help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
+                             f"{runs} x steps at most {most:,}).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="downhill")
 def cli():
@@ -188,7 +202,7 @@ def cli():
 @_formula_input("FORMULA")
 @click.option("--at", "at", required=True, help="The point x, e.g. --at 2")
 @click.option("--plot", help="Save the speedometer picture (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
+@_json_option
 def derivative(formula, formula_option, at, plot, as_json):
     """The derivative of a one-variable FORMULA at a point (the speedometer)."""
     from .explain import derivative_at
@@ -204,9 +218,9 @@ def derivative(formula, formula_option, at, plot, as_json):
 
 @cli.command()
 @_formula_input("FORMULA")
-@click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
+@_at_option
 @click.option("--plot", help="Save the map with the arrow downhill (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
+@_json_option
 def gradient(formula, formula_option, at, plot, as_json):
     """The gradient of FORMULA (or a landscape name) at a point: which way is downhill."""
     from .explain import gradient_at
@@ -224,7 +238,7 @@ def gradient(formula, formula_option, at, plot, as_json):
 
 
 def _descend_options(f):
-    f = click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")(f)
+    f = _start_option(f)
     f = click.option("--optimizer", default="sgd", show_default=True,
                      help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad")(f)
     f = click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")(f)
@@ -244,7 +258,7 @@ def _descend_options(f):
 @_descend_options
 @click.option("--plot", help="Save the path on the map (PNG, SVG or PDF).")
 @click.option("--animate", help="Save the climb as an animated GIF.")
-@click.option("--json", "as_json", is_flag=True, help="Print the trajectory as JSON.")
+@_json_option
 def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, nesterov, beta1, beta2, tol,
             plot, animate, as_json):
     """Walk down LANDSCAPE (a name or a formula) from --start."""
@@ -273,15 +287,13 @@ def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, ne
 
 @cli.command()
 @_formula_input("LANDSCAPE")
-@click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")
+@_start_option
 @click.option("--optimizers", default="sgd,momentum,adam", show_default=True,
               help=f"Comma-separated optimizers to race (at most {limits.MAX_RACERS}).")
 @click.option("--lrs", default=None, help="Comma-separated learning rates, one per optimizer (or one for all).")
-@click.option("--steps", type=int, default=1000, show_default=True,
-              help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
-                   f"optimizers x steps at most {limits.MAX_SWEEP_WORK:,}).")
+@_steps_option(1000, "optimizers", limits.MAX_SWEEP_WORK)
 @click.option("--plot", help="Save the race on one map with loss curves (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def compare(landscape, formula_option, start, optimizers, lrs, steps, plot, as_json):
     """Race several optimizers down LANDSCAPE from the same start."""
     from .optim.compare import compare_optimizers
@@ -310,15 +322,13 @@ def compare(landscape, formula_option, start, optimizers, lrs, steps, plot, as_j
 
 @cli.command("lr-sweep")
 @_formula_input("LANDSCAPE")
-@click.option("--start", required=True, help="Starting point, e.g. --start 0,0")
+@_start_option
 @click.option("--lrs", default=None,
               help=f"Comma-separated learning rates (default: 12 from 1e-5 to 10; at most {limits.MAX_RATES:,}).")
 @click.option("--optimizer", default="sgd", show_default=True)
-@click.option("--steps", type=int, default=200, show_default=True,
-              help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
-                   f"rates x steps at most {limits.MAX_SWEEP_WORK:,}).")
+@_steps_option(200, "rates", limits.MAX_SWEEP_WORK)
 @click.option("--plot", help="Save final value against learning rate (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def lr_sweep_command(landscape, formula_option, start, lrs, optimizer, steps, plot, as_json):
     """Run one climb at many learning rates: which are too small, good, too big."""
     from .optim.lr_tools import DEFAULT_SWEEP_LRS, lr_advice, lr_sweep
@@ -355,13 +365,11 @@ def lr_sweep_command(landscape, formula_option, start, lrs, optimizer, steps, pl
 @_formula_input("LANDSCAPE")
 @click.option("--optimizer", default="sgd", show_default=True)
 @click.option("--lr", type=float, default=0.01, show_default=True)
-@click.option("--steps", type=int, default=200, show_default=True,
-              help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
-                   f"starts x steps at most {limits.MAX_BASIN_WORK:,}).")
+@_steps_option(200, "starts", limits.MAX_BASIN_WORK)
 @click.option("--grid", type=int, default=60, show_default=True,
               help=f"Starts per side of the grid (2 to {limits.MAX_GRID:,}).")
 @click.option("--plot", help="Save the basin map (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def basins(landscape, formula_option, optimizer, lr, steps, grid, plot, as_json):
     """Drop a climber on every point of a grid: which minimum does each reach?"""
     from .optim.basins import basins as find_basins
@@ -383,9 +391,9 @@ def basins(landscape, formula_option, optimizer, lr, steps, grid, plot, as_json)
 
 @cli.command()
 @_formula_input("FORMULA")
-@click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
+@_at_option
 @click.option("--out", help="Save the graph picture (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def graph(formula, formula_option, at, out, as_json):
     """The computational graph of FORMULA at a point: the chain rule, link by link."""
     from .explain import graph_at
@@ -399,7 +407,7 @@ def graph(formula, formula_option, at, out, as_json):
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def landscapes(as_json):
     """The test mountains: names, formulas, known minima."""
     from .landscapes import get, names
@@ -423,7 +431,7 @@ def landscapes(as_json):
 @click.option("--lr", type=float, default=0.05, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--plot", help="Save loss/accuracy curves (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def train(dataset, hidden, epochs, lr, seed, plot, as_json):
     """Train a small network on DATASET (moons, circles, spirals, xor, blobs, digits)."""
     from .nn.recipes import DATASETS, train_classifier
