@@ -84,7 +84,7 @@ def test_every_result_speaks_words_strict_json_and_html(name):
     assert str(result).strip(), "str(result) says something"
     assert isinstance(result, Result)
     page = result._repr_html_()
-    assert page.startswith('<table class="downhill-result">') and page.endswith("</table>")
+    assert page.startswith('<div class="downhill-result"><pre') and page.endswith("</table></div>")
     assert result.to_json() == text
 
 

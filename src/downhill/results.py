@@ -156,18 +156,20 @@ def _cell(value: Any) -> str:
 
 
 def html_table(title: str, fields: Mapping[str, Any]) -> str:
-    """A small HTML table: ``title`` as its caption, then one row per field (long lists summarised).
+    """``title`` as fixed-width text (so a text table keeps its columns), then one row per field.
+
+    Long lists are summarised by their length.
 
     >>> print(html_table("a & b", {"lr": 0.1, "points": list(range(20))}))
-    <table class="downhill-result"><caption style="text-align:left;white-space:pre-wrap">a &amp; b</caption><tr><th style="text-align:left">lr</th><td style="text-align:left">0.1</td></tr><tr><th style="text-align:left">points</th><td style="text-align:left">[20 items]</td></tr></table>
+    <div class="downhill-result"><pre style="margin:0 0 4px 0;white-space:pre-wrap">a &amp; b</pre><table><tr><th style="text-align:left">lr</th><td style="text-align:left">0.1</td></tr><tr><th style="text-align:left">points</th><td style="text-align:left">[20 items]</td></tr></table></div>
     """
     rows = "".join(
         f'<tr><th style="text-align:left">{html.escape(str(key))}</th>'
         f'<td style="text-align:left">{_cell(value)}</td></tr>'
         for key, value in fields.items()
     )
-    return (f'<table class="downhill-result"><caption style="text-align:left;white-space:pre-wrap">'
-            f"{html.escape(title)}</caption>{rows}</table>")
+    return (f'<div class="downhill-result"><pre style="margin:0 0 4px 0;white-space:pre-wrap">'
+            f"{html.escape(title)}</pre><table>{rows}</table></div>")
 
 
 class Result:
