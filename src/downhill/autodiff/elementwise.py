@@ -203,8 +203,8 @@ def arctan2(x1, x2):
     (NaN at the origin, as in PyTorch).
 
     >>> import downhill as dh
-    >>> round(dh.arctan2(dh.tensor(1.0), -1.0).item(), 6)
-    2.356194
+    >>> dh.arctan2(dh.tensor(1.0), -1.0).item()  # 3*pi/4
+    2.356194490192345
     """
     return _apply2(ARCTAN2, x1, x2)
 
@@ -263,8 +263,8 @@ def logaddexp(x1, x2):
     """Elementwise log(exp(x1) + exp(x2)), without overflow.
 
     >>> import downhill as dh
-    >>> round(dh.logaddexp(dh.tensor(1000.0), 1000.0).item(), 6)
-    1000.693147
+    >>> dh.logaddexp(dh.tensor(1000.0), 1000.0).item()
+    1000.6931471805599
     """
     return _apply2(LOGADDEXP, x1, x2)
 
@@ -376,8 +376,8 @@ def round(x, decimals=0):
     """Round to ``decimals`` places, halves to even (NumPy and PyTorch). Its gradient is 0.
 
     >>> import downhill as dh
-    >>> dh.round(dh.tensor([0.5, 1.5, 2.675]), 2)
-    tensor([0.5 , 1.5 , 2.67])
+    >>> dh.round(dh.tensor([0.5, 1.5, 2.5]))
+    tensor([0., 2., 2.])
     """
     return _apply1(ROUND, x, {"decimals": int(decimals)} if decimals else None)
 
@@ -409,8 +409,8 @@ def deg2rad(x):
     """Degrees to radians: x * pi/180.
 
     >>> import downhill as dh
-    >>> round(dh.deg2rad(dh.tensor(180.0)).item(), 12)
-    3.14159265359
+    >>> dh.deg2rad(dh.tensor(180.0)).item()
+    3.141592653589793
     """
     return _as_tensor(x) * (np.pi / 180)
 
@@ -419,7 +419,7 @@ def rad2deg(x):
     """Radians to degrees: x * 180/pi.
 
     >>> import downhill as dh
-    >>> round(dh.rad2deg(dh.tensor(3.141592653589793)).item(), 12)
+    >>> dh.rad2deg(dh.tensor(3.141592653589793)).item()
     180.0
     """
     return _as_tensor(x) * (180 / np.pi)

@@ -495,7 +495,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if len(axes) == 1:
         return _vector_norm(x, ord, axes, keepdims)
     if len(axes) == 2:
-        return _matrix_norm(x, ord, axes, keepdims)
+        # The order matters for matrix norms (rows, then columns): _axes sorts, so take it from axis.
+        ordered = tuple(int(a) % x.ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+        return _matrix_norm(x, ord, ordered, keepdims)
     raise InputError(f"linalg.norm: axis must name 1 or 2 axes; got {axis!r}")
 
 

@@ -61,7 +61,7 @@ def rollaxis(a, axis, start=0):
     axis = _axis(axis, ndim, "rollaxis")
     if not -ndim <= start <= ndim:
         raise InputError(f"rollaxis: start {start} out of range for {ndim} dimension(s) (-{ndim}..{ndim})")
-    start = start % (ndim + 1) if start < 0 else start
+    start = start + ndim if start < 0 else start
     if axis < start:
         start -= 1
     if axis == start:
