@@ -322,7 +322,9 @@ ELEMENTWISE = [
     # PyTorch has no derivative of remainder in its second input: c - floor(c / x) * x says the same.
     Spec("mod", lambda x, c: c % x, lambda x, c: c - torch.floor(c / x) * x, (nonzero,), UNARY, [dict(c=2.5)],
          valid=lambda xs, p: mod_valid([np.full_like(xs[0], 2.5), xs[0]], p), tag="reflected"),
-    # the Array API's names
+    # NumPy's and the Array API's other names
+    _binary("true_divide", torch.true_divide, (real, nonzero)),
+    _unary("absolute", torch.abs, nonzero),
     _unary("asin", torch.asin, unit_open),
     _unary("acos", torch.acos, unit_open),
     _unary("atan", torch.atan, wide),
@@ -340,6 +342,10 @@ REDUCTIONS = [
          REDUCTION_SHAPES + (((7,),),), _scan_settings),
     Spec("median", lambda x, axis, keepdims: dh.median(x, axis, keepdims), t_median, (distinct,),
          REDUCTION_SHAPES + (((4,),),), reductions),
+    Spec("amax", lambda x, axis, keepdims: dh.amax(x, axis, keepdims),
+         lambda x, axis, keepdims: t_reduce(torch.amax, x, axis, keepdims), (distinct,), REDUCTION_SHAPES, reductions),
+    Spec("amin", lambda x, axis, keepdims: dh.amin(x, axis, keepdims),
+         lambda x, axis, keepdims: t_reduce(torch.amin, x, axis, keepdims), (distinct,), REDUCTION_SHAPES, reductions),
     Spec("ptp", lambda x, axis, keepdims: dh.ptp(x, axis, keepdims), t_ptp, (distinct,), REDUCTION_SHAPES,
          reductions),
     Spec("average", lambda x, w, axis: dh.average(x, axis=axis, weights=w), t_average, (real, positive),

@@ -24,6 +24,7 @@ from .ops import (
     _erfc_scaled_tail,
     abs as _abs,
     defop,
+    divide as _divide,
     exp,
     sqrt,
 )
@@ -427,6 +428,9 @@ def rad2deg(x):
 
 radians = deg2rad
 degrees = rad2deg
+# NumPy's other names for the same functions.
+true_divide = _divide
+absolute = _abs
 
 provide("sqrt", np.sqrt, sqrt)
 provide("exp", np.exp, exp)
@@ -435,5 +439,5 @@ __all__ = [
     "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "arctan2", "hypot", "log2", "log10",
     "exp2", "erfc", "logaddexp", "logaddexp2", "sinc", "fmax", "fmin", "mod", "remainder",
     "nan_to_num", "floor", "ceil", "trunc", "round", "around", "reciprocal", "fabs", "deg2rad",
-    "rad2deg", "radians", "degrees",
+    "rad2deg", "radians", "degrees", "true_divide", "absolute",
 ]

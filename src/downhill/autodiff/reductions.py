@@ -186,4 +186,8 @@ def weighted_logsumexp(a, b, axis=None, keepdims=False, return_sign=False):
     return (out, _wrap(sign[()])) if return_sign else out
 
 
-__all__ = ["cumsum", "cumprod", "ptp", "median", "average", "weighted_logsumexp"]
+# NumPy's other names for max and min.
+amax = max
+amin = min
+
+__all__ = ["amax", "amin", "cumsum", "cumprod", "ptp", "median", "average", "weighted_logsumexp"]
