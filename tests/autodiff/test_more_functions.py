@@ -166,3 +166,10 @@ def test_bad_input_raises_an_input_error_that_says_what_is_accepted(call, words)
     with pytest.raises(InputError) as caught:
         call()
     assert words in str(caught.value)
+
+
+def test_step_functions_pass_zero_even_where_the_incoming_gradient_is_infinite():
+    x = dh.tensor([0.5, 1.5], requires_grad=True)
+    out = dh.floor(x)
+    out.backward(dh.tensor([np.inf, 1.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])  # PyTorch: zeros_like(grad)

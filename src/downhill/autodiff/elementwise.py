@@ -97,8 +97,9 @@ def _fmin_wins(x, y):
 
 
 def _zero(F, g, ans, *inputs, **params):
-    # A step function: its derivative is 0 wherever it exists (PyTorch gives zeros, not None).
-    return g * 0
+    # A step function: its derivative is 0 wherever it exists. PyTorch gives zeros (not None,
+    # and not g * 0, which is NaN where g is infinite).
+    return F.where(np.zeros(np.shape(value(g)), dtype=bool), g, 0.0)
 
 
 ARCSIN = defop("arcsin", np.arcsin, lambda F, g, ans, x: g / F.sqrt(1 - x * x))
