@@ -244,3 +244,13 @@ def test_an_exported_function_without_a_row_fails_the_coverage_check(monkeypatch
     cube.__module__ = "downhill.autodiff.elementwise"
     monkeypatch.setattr(dh, "cube", cube, raising=False)
     assert "cube" in exported_array_functions() - {spec.name for spec in TABLE}
+
+
+def test_case_ids_are_unique_and_name_their_inputs():
+    # A recorder may store an oracle's answers per case id: each id must be one case,
+    # and its inputs must come back the same from the id alone.
+    ids = [case.id for case in CASES]
+    assert len(set(ids)) == len(ids), sorted({i for i in ids if ids.count(i) > 1})[:10]
+    for case in CASES[::50]:
+        for first, again in zip(case.inputs(), case.inputs(), strict=True):
+            np.testing.assert_array_equal(first, again)
