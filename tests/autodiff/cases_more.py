@@ -211,10 +211,18 @@ def t_tensor_split(x, sections, axis):
     return torch.tensor_split(x, list(sections), dim=axis)
 
 
-def t_pad(x, pad_width, mode):
+def j_pad(x, pad_width, mode="constant", constant_values=0):
     import jax.numpy as jnp
 
+    if mode == "constant":
+        return jnp.pad(x, pad_width, mode=mode, constant_values=constant_values)
     return jnp.pad(x, pad_width, mode=mode)
+
+
+def j_interp(x, fp, xp):
+    import jax.numpy as jnp
+
+    return jnp.interp(x, xp, fp)
 
 
 def t_rollaxis(x, axis, start):
@@ -478,9 +486,9 @@ SHAPES = [
     Spec("pad", lambda x, pad_width, mode: dh.pad(x, pad_width, mode=mode), None, (real,), (((3,),), ((2, 3),)),
          lambda shapes: [dict(pad_width=w, mode=m) for m in ("constant", "edge", "reflect", "symmetric", "wrap")
                          for w in ((1, 2), 2 if len(shapes[0]) == 1 else ((0, 1), (2, 1)))],
-         jax_fn=t_pad),
-    Spec("pad", lambda x: dh.pad(x, 1, constant_values=2.5), None, (real,), (((2, 3),),),
-         jax_fn=lambda x: __import__("jax.numpy").numpy.pad(x, 1, constant_values=2.5), tag="value"),
+         jax_fn=j_pad),
+    Spec("pad", lambda x, pad_width, constant_values: dh.pad(x, pad_width, constant_values=constant_values), None,
+         (real,), (((2, 3),),), [dict(pad_width=1, constant_values=2.5)], jax_fn=j_pad, tag="value"),
     Spec("split", dh_split_scaled(dh.split), t_split_scaled(t_tensor_split), (real,), (((6,),), ((2, 6),)),
          lambda shapes: [dict(sections=3, axis=-1), dict(sections=(1, 4), axis=-1)]),
     Spec("array_split", dh_split_scaled(dh.array_split), t_split_scaled(t_tensor_split), (real,), (((7,),),),
@@ -547,7 +555,7 @@ SHAPES = [
     Spec("interp", lambda x, fp, xp: dh.interp(x, xp, fp), None, (wide, real), (((7,), (5,)), ((2, 3), (5,))),
          [dict(xp=np.array([-2.0, -0.5, 0.3, 1.0, 2.5]))],
          valid=lambda xs, p: bool(np.all(np.abs(xs[0][..., None] - p["xp"]) > MARGIN)),
-         jax_fn=lambda x, fp, xp: __import__("jax.numpy").numpy.interp(x, xp, fp)),
+         jax_fn=j_interp),
 ]
 
 MORE_TABLE = ELEMENTWISE + REDUCTIONS + LINEAR_ALGEBRA + SHAPES

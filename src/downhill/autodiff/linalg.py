@@ -26,6 +26,7 @@ from ..errors import InputError
 from .composites import _as_tensor, max as _max, min as _min
 from . import products  # noqa: F401  (gives the rules F.tril)
 from .extend import diag_embed, eye_like, mT, provide, value
+from .shape_ops import moveaxis
 from .ops import DH, _axes, abs as _abs, concatenate, defop, matmul, norm as _norm2, reshape, sum
 from .tensor import _apply1, apply, _wrap
 
@@ -487,7 +488,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     x = _as_tensor(x)
     if axis is None:
         if ord is None:
-            return _norm2(x, keepdims=keepdims) if not keepdims else reshape(_norm2(x), (1,) * x.ndim)
+            return _norm2(x, keepdims=keepdims)
         if x.ndim not in (1, 2):
             raise InputError(f"linalg.norm: ord={ord!r} needs a 1-D or 2-D input, or axis=; got shape {x.shape}")
         axis = tuple(range(x.ndim))
@@ -523,8 +524,6 @@ def _matrix_norm(x, ord, axes, keepdims):
     if ord in (None, "fro"):
         return _norm2(x, axis=axes, keepdims=keepdims)
     if ord in ("nuc", 2, -2):
-        from .shape_ops import moveaxis
-
         s = svd(moveaxis(x, (row, col), (-2, -1)), compute_uv=False)
         out = sum(s, axis=-1) if ord == "nuc" else (s[..., 0] if ord == 2 else s[..., -1])
         if keepdims:

@@ -14,9 +14,9 @@ import string
 import numpy as np
 
 from ..errors import InputError
-from .composites import _as_tensor, _shape
+from .composites import _as_tensor, _shape, stack
 from .extend import provide, value
-from .ops import _PerInput, _ndim, defop, getitem, matmul, reshape, sum, transpose, where
+from .ops import _PerInput, _ndim, defop, getitem, matmul, reshape, scatter, sum, transpose, where
 from .shape_ops import _axis, moveaxis, ravel
 from .tensor import apply
 
@@ -231,8 +231,6 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     b2 = b[..., 2] if nb == 3 else None
     x = (a1 * b2 if b2 is not None else 0) - (a2 * b1 if a2 is not None else 0)
     y = (a2 * b0 if a2 is not None else 0) - (a0 * b2 if b2 is not None else 0)
-    from .composites import stack
-
     shape = np.broadcast_shapes(a0.shape, b0.shape)
     out = stack([_as_tensor(x) * np.ones(shape), _as_tensor(y) * np.ones(shape), z], axis=-1)
     return moveaxis(out, -1, axisc)
@@ -282,8 +280,6 @@ def diag(v, k=0):
         return diagonal(v, k)
     if v.ndim != 1:
         raise InputError(f"diag needs a 1-D or 2-D input; got shape {v.shape}")
-    from .ops import scatter
-
     n = v.shape[0] + builtins.abs(k)
     index = np.arange(v.shape[0])
     return scatter(v, (index + builtins.max(-k, 0), index + builtins.max(k, 0)), (n, n))
