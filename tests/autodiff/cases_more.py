@@ -265,6 +265,7 @@ def t_cross(a, b):
 
 
 INDEX_ROWS = np.array([[2, 0, 1], [1, 1, 0]])
+COORDINATES = np.array([-1.0, -0.7, 0.1, 0.4, 1.6])
 INDEX_COLUMNS = np.array([[1, 0, 1], [1, 1, 0], [0, 0, 0]])
 
 
@@ -552,6 +553,10 @@ SHAPES = [
     Spec("gradient", dh_gradient, t_gradient, (real,), (((5,),), ((3, 4),)),
          lambda shapes: [dict(spacing=h, axis=a, edge_order=e) for h in (1.0, 0.5) for e in (1, 2)
                          for a in ([0] if len(shapes[0]) == 1 else [0, 1, (0, 1)])]),
+    Spec("gradient", lambda x, coordinates, edge_order: dh.gradient(x, coordinates, edge_order=edge_order),
+         lambda x, coordinates, edge_order: torch.gradient(x, spacing=(torch.as_tensor(coordinates),),
+                                                          edge_order=edge_order)[0],
+         (real,), (((5,),),), [dict(coordinates=COORDINATES, edge_order=e) for e in (1, 2)], tag="coordinates"),
     Spec("interp", lambda x, fp, xp: dh.interp(x, xp, fp), None, (wide, real), (((7,), (5,)), ((2, 3), (5,))),
          [dict(xp=np.array([-2.0, -0.5, 0.3, 1.0, 2.5]))],
          valid=lambda xs, p: bool(np.all(np.abs(xs[0][..., None] - p["xp"]) > MARGIN)),

@@ -202,16 +202,27 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     return a
 
 
+def _coefficients(values, axis, ndim):
+    """Constants laid along ``axis`` so that they broadcast against the samples."""
+    shape = [1] * ndim
+    shape[axis] = -1
+    return np.asarray(values, dtype=np.float64).reshape(shape)
+
+
 def gradient(f, *varargs, axis=None, edge_order=1):
     """Slopes of sampled values by central differences inside and one-sided ones at the ends.
 
-    NumPy's ``gradient`` for evenly spaced samples: ``varargs`` gives one
-    spacing per axis (a number; 1 by default), ``edge_order`` 1 or 2. One
-    axis gives a Tensor, several a list.
+    NumPy's ``gradient``: ``varargs`` gives, per axis, the spacing (a number;
+    1 by default) or the sample coordinates (a 1-D array as long as the
+    axis, uneven spacing allowed); ``edge_order`` 1 or 2. One axis gives a
+    Tensor, several a list. Differentiable in the values; spacings and
+    coordinates are constants.
 
     >>> import downhill as dh
     >>> dh.gradient(dh.tensor([1.0, 4.0, 9.0, 16.0]))
     tensor([3., 4., 6., 7.])
+    >>> dh.gradient(dh.tensor([0.0, 1.0, 4.0]), [0.0, 1.0, 2.0])
+    tensor([1., 2., 3.])
     """
     f = _as_tensor(f)
     axes = _axes(axis, f.ndim, "gradient")
@@ -224,15 +235,10 @@ def gradient(f, *varargs, axis=None, edge_order=1):
         spacings = list(varargs)
     else:
         raise InputError(f"gradient: give one spacing, or one per axis ({len(axes)}); got {len(varargs)}")
-    for h in spacings:
-        if np.ndim(_data(h)) != 0:
-            raise InputError("gradient: only even spacings (one number per axis) are supported; "
-                             "for coordinates, divide differences yourself with dh.diff")
     if edge_order not in (1, 2):
         raise InputError(f"gradient: edge_order must be 1 or 2; got {edge_order}")
     out = []
-    for ax, h in zip(axes, spacings):
-        h = float(_data(h))
+    for ax, spacing in zip(axes, spacings):
         n = f.shape[ax]
         if n < edge_order + 1:
             raise InputError(f"gradient: axis {ax} has {n} sample(s); at least {edge_order + 1} are needed")
@@ -240,13 +246,38 @@ def gradient(f, *varargs, axis=None, edge_order=1):
         def part(start, stop=None, ax=ax):
             return getitem(f, _along(ax, slice(start, stop)))
 
-        inner = (part(2) - part(None, -2)) / (2 * h)
-        if edge_order == 1:
-            first = (part(1, 2) - part(0, 1)) / h
-            last = (part(n - 1, n) - part(n - 2, n - 1)) / h
+        spacing = np.asarray(_data(spacing), dtype=np.float64)
+        if spacing.ndim == 0:
+            h = float(spacing)
+            inner = (part(2) - part(None, -2)) / (2 * h)
+            if edge_order == 1:
+                first = (part(1, 2) - part(0, 1)) / h
+                last = (part(n - 1, n) - part(n - 2, n - 1)) / h
+            else:
+                first = (-1.5 * part(0, 1) + 2 * part(1, 2) - 0.5 * part(2, 3)) / h
+                last = (0.5 * part(n - 3, n - 2) - 2 * part(n - 2, n - 1) + 1.5 * part(n - 1, n)) / h
+        elif spacing.ndim == 1 and spacing.size == n:
+            steps = np.diff(spacing)
+            if np.any(steps == 0):
+                raise InputError("gradient: the coordinates must be distinct")
+            # Second-order accurate weights for uneven steps (NumPy's formulas).
+            d1, d2 = steps[:-1], steps[1:]
+            weights = (-d2 / (d1 * (d1 + d2)), (d2 - d1) / (d1 * d2), d1 / (d2 * (d1 + d2)))
+            a, b, c = (_coefficients(w, ax, f.ndim) for w in weights)
+            inner = a * part(None, -2) + b * part(1, -1) + c * part(2)
+            if edge_order == 1:
+                first = (part(1, 2) - part(0, 1)) / steps[0]
+                last = (part(n - 1, n) - part(n - 2, n - 1)) / steps[-1]
+            else:
+                d1, d2 = steps[0], steps[1]
+                first = (-(2 * d1 + d2) / (d1 * (d1 + d2)) * part(0, 1) + (d1 + d2) / (d1 * d2) * part(1, 2)
+                         - d1 / (d2 * (d1 + d2)) * part(2, 3))
+                d1, d2 = steps[-2], steps[-1]
+                last = (d2 / (d1 * (d1 + d2)) * part(n - 3, n - 2) - (d2 + d1) / (d1 * d2) * part(n - 2, n - 1)
+                        + (2 * d2 + d1) / (d2 * (d1 + d2)) * part(n - 1, n))
         else:
-            first = (-1.5 * part(0, 1) + 2 * part(1, 2) - 0.5 * part(2, 3)) / h
-            last = (0.5 * part(n - 3, n - 2) - 2 * part(n - 2, n - 1) + 1.5 * part(n - 1, n)) / h
+            raise InputError(f"gradient: a spacing must be a number or a 1-D array of the {n} coordinates "
+                             f"along axis {ax}; got shape {spacing.shape}")
         out.append(concatenate([first, inner, last], axis=ax))
     return out[0] if len(out) == 1 else out
 
