@@ -173,3 +173,21 @@ def test_step_functions_pass_zero_even_where_the_incoming_gradient_is_infinite()
     out = dh.floor(x)
     out.backward(dh.tensor([np.inf, 1.0]))
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])  # PyTorch: zeros_like(grad)
+
+
+def test_logsumexp_with_negative_weights_matches_scipy_and_jax():
+    special = pytest.importorskip("scipy.special")
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    a = np.array([[0.5, 1.0, -2.0], [3.0, 0.1, 0.2]])
+    b = np.array([1.0, -3.0, 0.5])
+    out, sign = dh.logsumexp(a, axis=1, b=b, return_sign=True)
+    expected, expected_sign = special.logsumexp(a, axis=1, b=b, return_sign=True)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-14)
+    np.testing.assert_array_equal(sign.numpy(), expected_sign)
+    assert np.isnan(dh.logsumexp(a, axis=1, b=b).numpy()[0])  # a negative sum without return_sign: NaN
+    got = dh.grad(lambda u, w: dh.sum(dh.logsumexp(u, axis=1, b=w, return_sign=True)[0]), argnums=(0, 1))(a, b)
+    lse = jax.scipy.special.logsumexp
+    want = jax.grad(lambda u, w: lse(u, axis=1, b=w, return_sign=True)[0].sum(), argnums=(0, 1))(a, b)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, np.asarray(w), rtol=1e-12)
