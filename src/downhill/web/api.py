@@ -3,7 +3,7 @@
 Each handler takes the request's JSON body (a dict), checks every field with
 :mod:`downhill.web.limits`, calls one library function, and returns its
 JSON-ready result. Handlers hold no mathematics and touch no files; the HTTP
-side (body size, content type, worker threads, time budget, encoding, error
+side (body size, content type, worker processes, time budget, encoding, error
 responses) lives in :mod:`downhill.web.app`.
 
 Routes (bodies and answers are JSON; defaults in brackets)
@@ -338,6 +338,11 @@ def descend(body: dict) -> dict:
     max_value = limits.number(body.get("max_value", 1e12), "max_value", 0.0, 1e300, low_open=True)
     _check_optimizer(name, lr, options)
     schedule = _schedule(body, steps, lr)
+    climbers = len(start) if start.ndim == 2 else 1
+    ops = landscape.expression.operations
+    limits.admit(limits.climb_seconds(ops, steps, batch=climbers, recorded=climbers * (steps + 1)),
+                 limits.Lever("steps", "steps", steps), limits.Lever("start", "climbers", climbers),
+                 limits.formula_lever(body, ops))
     with library_errors(None):
         trajectory = run_descend(landscape, start, optimizer=name, lr=lr, steps=steps, tol=tol,
                                  max_value=max_value, schedule=schedule, **options)
@@ -386,6 +391,9 @@ def surface(body: dict) -> dict:
         (x0, x1), (y0, y1) = landscape.domain
     n = limits.integer(body.get("n", 100), "n", 2, limits.MAX_SURFACE_N)
     gradients = limits.boolean(body.get("gradients", True), "gradients")
+    ops = landscape.expression.operations
+    limits.admit(limits.grid_seconds(ops, n * n), limits.Lever("n", "n", n, power=2, least=2),
+                 limits.formula_lever(body, ops))
     xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     X, Y = np.meshgrid(xs, ys)
     Z, GX, GY = _field(landscape, X, Y, gradients)
@@ -424,6 +432,8 @@ def derivative(body: dict) -> dict:
     else:
         low, high = x - 3.0, x + 3.0
     n = limits.integer(body.get("n", 200), "n", 2, limits.MAX_CURVE_N)
+    ops = landscape.expression.operations
+    limits.admit(limits.grid_seconds(ops, n), limits.Lever("n", "n", n, least=2), limits.formula_lever(body, ops))
     with library_errors("x"):
         reading = explain.derivative_at(landscape, x)
     xs = np.linspace(low, high, n)
@@ -452,6 +462,7 @@ def gradient(body: dict) -> dict:
                            "ask /api/derivative for the slope", field="landscape" if "landscape" in body
                            else "expression", allowed={"min_variables": 2})
     point = limits.point(body["point"], "point", len(landscape.variables))
+    limits.admit(limits.grid_seconds(landscape.expression.operations, 1))
     with library_errors("point"):
         return explain.gradient_at(landscape, point).to_dict()
 
@@ -477,6 +488,10 @@ def basins(body: dict) -> dict:
     limits.check_work(grid[0] * grid[1], steps, limits.MAX_BASIN_WORK, "starts")
     domain = limits.domain(body["domain"], "domain", 2) if body.get("domain") is not None else None
     _check_optimizer(name, lr, options)
+    ops = landscape.expression.operations
+    limits.admit(limits.climb_seconds(ops, steps, batch=grid[0] * grid[1]), limits.Lever("steps", "steps", steps),
+                 limits.Lever("grid", "grid points per side", max(grid), power=2, least=2),
+                 limits.formula_lever(body, ops))
     with library_errors(None):
         return run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain,
                           **options).to_dict()
@@ -502,6 +517,9 @@ def lr_sweep(body: dict) -> dict:
     tol = limits.number(body.get("tol", 1e-8), "tol", 0.0, 1e6)
     max_value = limits.number(body.get("max_value", 1e12), "max_value", 0.0, 1e300, low_open=True)
     _check_optimizer(name, lrs[0], options)
+    ops = landscape.expression.operations
+    limits.admit(limits.climb_seconds(ops, steps, runs=len(lrs)), limits.Lever("steps", "steps", steps),
+                 limits.Lever("lrs", "learning rates", len(lrs)), limits.formula_lever(body, ops))
     with library_errors(None):
         return run_lr_sweep(landscape, start, lrs, optimizer=name, steps=steps, tol=tol,
                             max_value=max_value, **options).to_dict()
@@ -517,6 +535,7 @@ def lr_advice(body: dict) -> dict:
     limits.check_fields(body, POINT_FIELDS, ["point"])
     landscape = mountain(body)
     point = limits.point(body["point"], "point", len(landscape.variables))
+    limits.admit(limits.grid_seconds(landscape.expression.operations, 1, passes=3 * len(point)))
     with library_errors("point"):
         advice = run_lr_advice(landscape, point)
     return {
@@ -546,6 +565,7 @@ def graph(body: dict) -> dict:
     limits.check_fields(body, GRAPH_FIELDS, ["expression", "point"])
     landscape = mountain({"expression": body["expression"]})
     point = limits.point(body["point"], "point", len(landscape.variables))
+    limits.admit(limits.grid_seconds(landscape.expression.operations, 1))
     with library_errors("point"), np.errstate(all="ignore"):
         inputs = [tensor(float(value), requires_grad=True) for value in point]
         value = landscape.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
@@ -575,6 +595,7 @@ def train(body: dict) -> dict:
     every = limits.integer(body.get("snapshot_every", max(fewest, 10)), "snapshot_every", fewest,
                            limits.MAX_TRAIN_STEPS)
     activation = limits.choice(body.get("activation", "tanh"), "activation", ("tanh", "relu"))
+    limits.admit(limits.training_seconds([2, *hidden, 1], steps), limits.Lever("steps", "steps", steps))
     with library_errors(None):
         return chain_snapshots(dataset, hidden=hidden, steps=steps, lr=lr, seed=seed, snapshot_every=every,
                                activation=activation)
@@ -589,8 +610,8 @@ def train(body: dict) -> dict:
 class Handler:
     """One route of the API: its path, method, and the function that answers it.
 
-    ``engine``: whether the function computes with the engine (and so takes
-    its turn, see ``app.ENGINE_LOCK``); the catalog does not.
+    ``engine``: whether the function computes (in a worker process, after
+    its checks; see ``app``); the catalog does not, and is answered at once.
     """
 
     path: str
