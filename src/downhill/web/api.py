@@ -339,10 +339,9 @@ def descend(body: dict) -> dict:
     _check_optimizer(name, lr, options)
     schedule = _schedule(body, steps, lr)
     climbers = len(start) if start.ndim == 2 else 1
-    ops = landscape.expression.operations
-    limits.admit(limits.climb_seconds(ops, steps, batch=climbers, recorded=climbers * (steps + 1)),
+    limits.admit(lambda s, k, ops: limits.climb_seconds(ops, s, batch=k, recorded=k * (s + 1)),
                  limits.Lever("steps", "steps", steps), limits.Lever("start", "climbers", climbers),
-                 limits.formula_lever(body, ops))
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         trajectory = run_descend(landscape, start, optimizer=name, lr=lr, steps=steps, tol=tol,
                                  max_value=max_value, schedule=schedule, **options)
@@ -391,9 +390,8 @@ def surface(body: dict) -> dict:
         (x0, x1), (y0, y1) = landscape.domain
     n = limits.integer(body.get("n", 100), "n", 2, limits.MAX_SURFACE_N)
     gradients = limits.boolean(body.get("gradients", True), "gradients")
-    ops = landscape.expression.operations
-    limits.admit(limits.grid_seconds(ops, n * n), limits.Lever("n", "n", n, power=2, least=2),
-                 limits.formula_lever(body, ops))
+    limits.admit(lambda side, ops: limits.grid_seconds(ops, side * side), limits.Lever("n", "n", n, least=2),
+                 limits.formula_lever(body, landscape.expression.operations))
     xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     X, Y = np.meshgrid(xs, ys)
     Z, GX, GY = _field(landscape, X, Y, gradients)
@@ -432,8 +430,8 @@ def derivative(body: dict) -> dict:
     else:
         low, high = x - 3.0, x + 3.0
     n = limits.integer(body.get("n", 200), "n", 2, limits.MAX_CURVE_N)
-    ops = landscape.expression.operations
-    limits.admit(limits.grid_seconds(ops, n), limits.Lever("n", "n", n, least=2), limits.formula_lever(body, ops))
+    limits.admit(lambda points, ops: limits.grid_seconds(ops, points), limits.Lever("n", "n", n, least=2),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors("x"):
         reading = explain.derivative_at(landscape, x)
     xs = np.linspace(low, high, n)
@@ -462,7 +460,7 @@ def gradient(body: dict) -> dict:
                            "ask /api/derivative for the slope", field="landscape" if "landscape" in body
                            else "expression", allowed={"min_variables": 2})
     point = limits.point(body["point"], "point", len(landscape.variables))
-    limits.admit(limits.grid_seconds(landscape.expression.operations, 1))
+    limits.admit(lambda ops: limits.grid_seconds(ops, 1), limits.formula_lever(body, landscape.expression.operations))
     with library_errors("point"):
         return explain.gradient_at(landscape, point).to_dict()
 
@@ -488,10 +486,9 @@ def basins(body: dict) -> dict:
     limits.check_work(grid[0] * grid[1], steps, limits.MAX_BASIN_WORK, "starts")
     domain = limits.domain(body["domain"], "domain", 2) if body.get("domain") is not None else None
     _check_optimizer(name, lr, options)
-    ops = landscape.expression.operations
-    limits.admit(limits.climb_seconds(ops, steps, batch=grid[0] * grid[1]), limits.Lever("steps", "steps", steps),
-                 limits.Lever("grid", "grid points per side", max(grid), power=2, least=2),
-                 limits.formula_lever(body, ops))
+    limits.admit(lambda s, side, ops: limits.climb_seconds(ops, s, batch=side * min(grid)),
+                 limits.Lever("steps", "steps", steps), limits.Lever("grid", "grid points per side", max(grid), least=2),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         return run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain,
                           **options).to_dict()
@@ -517,9 +514,9 @@ def lr_sweep(body: dict) -> dict:
     tol = limits.number(body.get("tol", 1e-8), "tol", 0.0, 1e6)
     max_value = limits.number(body.get("max_value", 1e12), "max_value", 0.0, 1e300, low_open=True)
     _check_optimizer(name, lrs[0], options)
-    ops = landscape.expression.operations
-    limits.admit(limits.climb_seconds(ops, steps, runs=len(lrs)), limits.Lever("steps", "steps", steps),
-                 limits.Lever("lrs", "learning rates", len(lrs)), limits.formula_lever(body, ops))
+    limits.admit(lambda s, runs, ops: limits.climb_seconds(ops, s, runs=runs), limits.Lever("steps", "steps", steps),
+                 limits.Lever("lrs", "learning rates", len(lrs)),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         return run_lr_sweep(landscape, start, lrs, optimizer=name, steps=steps, tol=tol,
                             max_value=max_value, **options).to_dict()
@@ -535,7 +532,8 @@ def lr_advice(body: dict) -> dict:
     limits.check_fields(body, POINT_FIELDS, ["point"])
     landscape = mountain(body)
     point = limits.point(body["point"], "point", len(landscape.variables))
-    limits.admit(limits.grid_seconds(landscape.expression.operations, 1, passes=3 * len(point)))
+    limits.admit(lambda ops: limits.grid_seconds(ops, 1, passes=3 * len(point)),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors("point"):
         advice = run_lr_advice(landscape, point)
     return {
@@ -565,7 +563,7 @@ def graph(body: dict) -> dict:
     limits.check_fields(body, GRAPH_FIELDS, ["expression", "point"])
     landscape = mountain({"expression": body["expression"]})
     point = limits.point(body["point"], "point", len(landscape.variables))
-    limits.admit(limits.grid_seconds(landscape.expression.operations, 1))
+    limits.admit(lambda ops: limits.grid_seconds(ops, 1), limits.formula_lever(body, landscape.expression.operations))
     with library_errors("point"), np.errstate(all="ignore"):
         inputs = [tensor(float(value), requires_grad=True) for value in point]
         value = landscape.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
@@ -595,7 +593,7 @@ def train(body: dict) -> dict:
     every = limits.integer(body.get("snapshot_every", max(fewest, 10)), "snapshot_every", fewest,
                            limits.MAX_TRAIN_STEPS)
     activation = limits.choice(body.get("activation", "tanh"), "activation", ("tanh", "relu"))
-    limits.admit(limits.training_seconds([2, *hidden, 1], steps), limits.Lever("steps", "steps", steps))
+    limits.admit(lambda s: limits.training_seconds([2, *hidden, 1], s), limits.Lever("steps", "steps", steps))
     with library_errors(None):
         return chain_snapshots(dataset, hidden=hidden, steps=steps, lr=lr, seed=seed, snapshot_every=every,
                                activation=activation)

@@ -31,7 +31,7 @@ import difflib
 import inspect
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -710,36 +710,31 @@ def training_seconds(sizes: Iterable[int], steps: int) -> float:
 
 @dataclass(frozen=True)
 class Lever:
-    """A number of the request that the cost grows with, and how to say it.
+    """A number of the request that its cost grows with, and how to say it.
 
     ``field``: the request's field; ``words``: what the learner calls it
-    (``"steps"``, ``"grid"``); ``value``: its value; ``power``: the cost grows
-    as ``value ** power`` per field unit (2 for the side of a square grid);
-    ``least``: the smallest value that makes sense.
+    (``"steps"``, ``"grid points per side"``); ``value``: its value;
+    ``least``: the smallest value that makes sense; ``adjustable``: whether
+    the learner can change it (a catalogue landscape's formula is fixed).
     """
 
     field: str
     words: str
     value: int
-    power: int = 1
     least: int = 1
-
-    def fitting(self, ratio: float) -> int:
-        """The largest value that brings the cost down by ``ratio`` (< 1), if cost were proportional."""
-        return max(self.least, int(math.floor(self.value * ratio ** (1 / self.power))))
+    adjustable: bool = True
 
 
-def formula_lever(body: Mapping, operations: int) -> Lever | None:
-    """The formula as a lever: only a typed formula can be made shorter.
+def formula_lever(body: Mapping, operations: int) -> Lever:
+    """The formula's operations as a lever: only a typed formula can be made shorter.
 
-    >>> formula_lever({"expression": "x**2"}, 1).words
-    'operations of the formula'
-    >>> formula_lever({"landscape": "sphere"}, 3) is None
+    >>> formula_lever({"expression": "x**2"}, 1).adjustable
     True
+    >>> formula_lever({"landscape": "sphere"}, 3).adjustable
+    False
     """
-    if "expression" not in body:
-        return None
-    return Lever("expression", "operations of the formula", operations)
+    typed = "expression" in body
+    return Lever("expression" if typed else "landscape", "operations of the formula", operations, adjustable=typed)
 
 
 @dataclass(frozen=True)
@@ -780,7 +775,7 @@ def checking_only():
 
     >>> with checking_only():
     ...     try:
-    ...         admit(0.25)
+    ...         admit(lambda: 0.25)
     ...     except Admitted as done:
     ...         print(done.cost)
     Cost(seconds=0.25)
@@ -792,36 +787,58 @@ def checking_only():
         _CHECKING_ONLY.reset(token)
 
 
-def admit(seconds: float, *levers: Lever | None, limit: float | None = None) -> Cost:
+def _most(estimate: Callable[..., float], values: list[int], index: int, least: int, limit: float) -> int | None:
+    """The largest value of lever ``index`` (the others kept) whose estimate is within ``limit``."""
+    def fits(value: int) -> bool:
+        return estimate(*values[:index], value, *values[index + 1:]) <= limit
+
+    low, high = least, values[index] - 1
+    if high < low or not fits(low):
+        return None
+    while low < high:  # the cost grows with every lever: bisect
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle - 1)
+    return low
+
+
+def admit(estimate: Callable[..., float], *levers: Lever, limit: float | None = None) -> Cost:
     """The last check of a request, just before it computes: its estimated cost is within bounds.
 
-    ``seconds``: the estimate (:func:`climb_seconds` and friends); ``levers``:
-    the request's numbers it grows with, most useful to lower first (None
-    entries are skipped). Past ``limit`` (default :data:`MAX_COST_S`) the
-    request is refused at once with a 422 naming the first lever, and saying
-    how far each could go.
+    ``estimate(*values)``: the seconds the request will compute (from
+    :func:`climb_seconds` and friends), given the values of ``levers`` in
+    order: the request's numbers its cost grows with, most useful to lower
+    first. Past ``limit`` (default :data:`MAX_COST_S`) the request is refused
+    at once with a 422 naming the first lever that can bring it within the
+    limit, and how far each could go alone (``allowed["lower"]``).
 
-    >>> admit(0.1)
+    >>> admit(lambda steps: steps * 1e-3, Lever("steps", "steps", 100))
     Cost(seconds=0.1)
     >>> try:
-    ...     admit(20.0, Lever("steps", "steps", 10_000), Lever("grid", "grid", 60, power=2))
+    ...     admit(lambda steps, side: steps * side**2 * 1e-6, Lever("steps", "steps", 10_000),
+    ...           Lever("grid", "grid points per side", 60, least=2))
     ... except RequestError as error:
     ...     print(error.field, error.allowed["lower"])
     ...     print(error.error)
-    steps {'steps': 2500, 'grid': 30}
-    this request would compute for about 20 s, and one request may compute for at most 5 s: lower steps to 2,500 (from 10,000), or grid to 30 (from 60)
+    steps {'steps': 1388, 'grid': 22}
+    this request would compute for about 36 s, and one request may compute for at most 5 s: lower steps to 1,388 (from 10,000), or grid points per side to 22 (from 60)
     """
     limit = MAX_COST_S if limit is None else limit
-    cost = Cost(round(float(seconds), 6))
+    values = [lever.value for lever in levers]
+    cost = Cost(round(float(estimate(*values)), 6))
     if cost.seconds > limit:
-        levers = [lever for lever in levers if lever is not None and lever.value > lever.least]
-        ratio = limit / cost.seconds
-        lower = {lever.field: lever.fitting(ratio) for lever in levers}
-        advice = ", or ".join(f"{lever.words} to {lower[lever.field]:,} (from {lever.value:,})" for lever in levers)
+        lower = {}
+        for index, lever in enumerate(levers):
+            if lever.adjustable:
+                most = _most(estimate, values, index, lever.least, limit)
+                if most is not None:
+                    lower[lever.field] = most
+        words = {lever.field: lever.words for lever in levers}
+        value = {lever.field: lever.value for lever in levers}
+        advice = ", or ".join(f"{words[field]} to {most:,} (from {value[field]:,})" for field, most in lower.items())
         raise RequestError(
             f"this request would compute for about {cost.seconds:.2g} s, and one request may compute for at "
-            f"most {limit:g} s" + (f": lower {advice}" if advice else ""),
-            status=422, field=levers[0].field if levers else None,
+            f"most {limit:g} s" + (f": lower {advice}" if advice else "; lower its numbers"),
+            status=422, field=next(iter(lower), levers[0].field if levers else None),
             allowed={"max_cost_s": limit, "cost_s": cost.seconds, "lower": lower},
         )
     if _CHECKING_ONLY.get():
