@@ -487,7 +487,8 @@ def basins(body: dict) -> dict:
     domain = limits.domain(body["domain"], "domain", 2) if body.get("domain") is not None else None
     _check_optimizer(name, lr, options)
     limits.admit(lambda s, side, ops: limits.climb_seconds(ops, s, batch=side * min(grid)),
-                 limits.Lever("steps", "steps", steps), limits.Lever("grid", "grid points per side", max(grid), least=2),
+                 limits.Lever("steps", "steps", steps),
+                 limits.Lever("grid", "grid points per side", max(grid), least=2),
                  limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         return run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain,
