@@ -45,7 +45,8 @@ def spin(body):
 
 
 def whoami(body):
-    limits.admit(lambda: 0.0)
+    """This worker's process id; ``body["cost"]`` (an estimate in seconds) picks the lane."""
+    limits.admit(lambda: float(body.get("cost", 0.0)))
     return {"pid": os.getpid(), "grad_enabled": dh.is_grad_enabled()}
 
 

@@ -47,13 +47,15 @@ def test_the_formula_is_long_and_allowed():
 
 
 def test_an_over_budget_worker_is_stopped_and_the_next_request_gets_a_fresh_one(monkeypatch):
-    routes = (*api.ROUTES, api.Handler("/api/whoami", "POST", pool_support.whoami))
+    routes = (*api.ROUTES, api.Handler("/api/whoami", "POST", pool_support.whoami),
+              api.Handler("/api/spin", "POST", pool_support.spin))
     monkeypatch.setattr(api, "ROUTES", routes)
+    heavy = {"cost": 2.0}  # an estimate past HEAVY_COST_S: the heavy lane
     with TestClient(create_app(time_budget=1.0, workers=1), raise_server_exceptions=False) as client:
         pool = client.app.state.pool
-        (old,) = pool.pids
-        assert client.post("/api/whoami", json={}).json()["pid"] == old
-        # Inside the estimate's bound (so admitted), but more than 1 s of computing here.
+        (old,) = pool.heavy_pids
+        assert client.post("/api/whoami", json=heavy).json()["pid"] == old
+        # A real request, admitted by the estimate (about 2.4 s here, so heavy), that computes past 1 s.
         body = {"landscape": "himmelblau", "grid": 150, "steps": 2_000, "lr": 1e-4}
         started = time.monotonic()
         response = client.post("/api/basins", json=body)
@@ -61,18 +63,25 @@ def test_an_over_budget_worker_is_stopped_and_the_next_request_gets_a_fresh_one(
         assert response.status_code == 503, response.text[:300]
         data = response.json()
         assert data["allowed"] == {"time_budget_s": 1.0}
-        assert "1 seconds" in data["error"] and "fewer steps" in data["error"]
+        assert "stopped after 1 seconds" in data["error"] and "fewer steps" in data["error"]
         assert took < 1.0 + 1.0  # answered within the budget and a second
         assert not alive(old)  # the process is gone, its CPU freed
         assert not os.path.exists(f"/proc/{old}")
-        (fresh,) = pool.pids
+        (fresh,) = pool.heavy_pids
         assert fresh != old and alive(fresh)
         assert cpu_seconds(fresh) < 0.5  # a new process, not the one that computed
-        answer = client.post("/api/whoami", json={})
+        answer = client.post("/api/whoami", json=heavy)
         assert answer.status_code == 200 and answer.json() == {"pid": fresh, "grad_enabled": True}
+        assert pool.replaced == 1
+        # The light lane: the same.
+        (light,) = pool.pids
+        response = client.post("/api/spin", json={"seconds": 30})
+        assert response.status_code == 503 and not alive(light)
+        (fresh_light,) = pool.pids
+        assert fresh_light != light and client.post("/api/whoami", json={}).json()["pid"] == fresh_light
         response = client.post("/api/descend", json={"landscape": "sphere", "start": [1, 1], "lr": 0.5})
         assert response.status_code == 200 and response.json()["status"] == "converged"
-        assert pool.replaced == 1
+        assert pool.replaced == 2
 
 
 def test_a_busy_loop_past_the_budget_is_killed_not_waited_for():
@@ -116,22 +125,42 @@ def test_the_catalogue_and_refusals_never_wait_behind_computation(monkeypatch):
             busy.join()
 
 
-def test_heavy_requests_leave_a_worker_for_light_ones(monkeypatch):
+def test_heavy_requests_never_hold_the_light_workers(monkeypatch):
     routes = (*api.ROUTES, api.Handler("/api/sleep", "POST", pool_support.sleep),
               api.Handler("/api/whoami", "POST", pool_support.whoami))
     monkeypatch.setattr(api, "ROUTES", routes)
-    with TestClient(create_app(workers=2), raise_server_exceptions=False) as client:
+    with TestClient(create_app(workers=1), raise_server_exceptions=False) as client:
+        pool = client.app.state.pool
         heavy = {"seconds": 1.5, "cost": 2.0}  # estimated past HEAVY_COST_S
-        threads = [threading.Thread(target=client.post, args=("/api/sleep",), kwargs={"json": heavy})
+        answers = []
+        threads = [threading.Thread(target=lambda: answers.append(client.post("/api/sleep", json=heavy).json()))
                    for _ in range(2)]
         for thread in threads:
             thread.start()
         time.sleep(0.3)
         started = time.monotonic()
-        assert client.post("/api/whoami", json={}).status_code == 200
-        assert time.monotonic() - started < 1.0  # the second heavy one waits; the light one does not
+        assert client.post("/api/whoami", json={}).json()["pid"] == pool.pids[0]
+        assert time.monotonic() - started < 1.0  # the heavy ones queue in their lane; the light one does not
         for thread in threads:
             thread.join()
+        assert [answer["pid"] for answer in answers] == pool.heavy_pids * 2
+
+
+def test_the_heavy_lane_runs_at_a_lower_priority_than_the_light_one():
+    import asyncio
+
+    pool = ComputePool(pool_support.whoami, size=2, budget=5.0)
+    try:
+        async def each_lane():
+            return await asyncio.gather(pool.run({}), pool.run({}), pool.run({}, heavy=True))
+
+        asyncio.run(each_lane())  # each worker has started (and set its priority)
+        nice = {pid: int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
+                for pid in pool.pids + pool.heavy_pids}
+        assert [nice[pid] for pid in pool.pids] == [5, 5] and [nice[pid] for pid in pool.heavy_pids] == [15]
+        assert os.getpriority(os.PRIO_PROCESS, 0) == 0
+    finally:
+        pool.close()
 
 
 def test_an_over_estimate_request_is_refused_at_once_naming_what_to_lower():

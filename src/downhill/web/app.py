@@ -243,10 +243,11 @@ def _check(function, body) -> Cost:
     return Cost(0.0)
 
 
-def _over_budget(pool: ComputePool) -> RequestError:
+def _over_budget(pool: ComputePool, error: OverBudget) -> RequestError:
+    waited = f" (it waited {error.waited:.1f} s for a free worker)" if error.waited >= 0.1 else ""
     return RequestError(
-        f"this request computed for more than {pool.budget:g} seconds, the most one may take, and was "
-        "stopped; ask for less: fewer steps, climbers or grid points, or a shorter formula", status=503,
+        f"this request was stopped after {pool.budget:g} seconds, the most one may take{waited}; ask for "
+        "less: fewer steps, climbers or grid points, or a shorter formula", status=503,
         allowed={"time_budget_s": pool.budget},
     )
 
@@ -264,8 +265,8 @@ def _endpoint(handler: api.Handler):
                 pool: ComputePool = request.app.state.pool
                 try:
                     answer = await pool.run((handler.function, body), heavy=cost.heavy)
-                except OverBudget:
-                    raise _over_budget(pool) from None
+                except OverBudget as error:
+                    raise _over_budget(pool, error) from None
                 except PoolFull:
                     raise RequestError(
                         f"the server is busy: every worker has been computing for others for {pool.wait:g} s; "

@@ -6,11 +6,17 @@ workers compute. Past its budget a computation is stopped for real: its
 worker is killed (SIGKILL) and a fresh one takes its place, so a request that
 runs too long costs its budget once and nothing after.
 
-Fairness: requests take idle workers in the order they arrive; requests
-marked heavy also take one of ``heavy_slots`` tickets (one fewer than the
-workers), so however many heavy requests arrive, at least one worker stays
-for the light ones. A request that finds no worker within ``wait`` seconds is
-refused (the server is full), never left hanging.
+Each request has one deadline, its arrival plus the budget: waiting for a
+worker and computing both count, so every request is answered (a result or
+an error) within its budget, however busy the server.
+
+Fairness: two lanes. Light requests take the ``size`` light workers in the
+order they arrive. Heavy requests (those the server's estimate says take
+long) go to their own lane of ``heavy_size`` workers that run at a lower
+priority still: they compute with what the light ones leave of the cores, so
+however many heavy requests arrive, the light ones keep every light worker
+and nearly all the processor. A request that finds no worker within ``wait``
+seconds is refused (the server is full), never left hanging.
 
 Workers are forked from a clean fork server that has imported downhill once
 (``multiprocessing``'s "forkserver" start method): a replacement is ready in
@@ -43,12 +49,14 @@ PRELOAD = ["numpy", "downhill", "downhill.web.api", "downhill.web.app"]
 
 
 class OverBudget(Exception):
-    """The computation ran past its budget; its worker was killed and replaced."""
+    """The request ran past its budget while computing; its worker was killed and replaced."""
 
-    def __init__(self, budget: float, pid: int):
-        super().__init__(f"the computation ran past {budget:g} s; worker {pid} was stopped")
+    def __init__(self, budget: float, pid: int, waited: float):
+        super().__init__(f"the request ran past {budget:g} s (it waited {waited:.1f} s for a worker); "
+                         f"worker {pid} was stopped")
         self.budget = budget
         self.pid = pid
+        self.waited = waited
 
 
 class PoolFull(Exception):
@@ -118,31 +126,45 @@ class _Worker:
         self.conn.close()
 
 
+class _Lane:
+    """Workers of one priority and the queue of those idle."""
+
+    def __init__(self, size: int, nice: int):
+        self.size = size
+        self.nice = nice
+        self.workers: list[_Worker] = []
+        self.idle: asyncio.Queue | None = None
+
+    def bind(self) -> None:
+        self.idle = asyncio.Queue()
+        for worker in self.workers:
+            self.idle.put_nowait(worker)
+
+
 class ComputePool:
-    """``size`` worker processes answering ``function(job)``, each job within ``budget`` seconds.
+    """Worker processes answering ``function(job)``, each job within ``budget`` seconds of its arrival.
 
     ``function`` must be importable by name (it is sent to the fork server);
-    ``heavy_slots``: how many workers heavy jobs may hold at once (default
-    ``size - 1``, at least 1); ``wait``: seconds a job may wait for a worker
-    (default: the budget); ``nice``: how much lower the workers' priority is.
+    ``size``: light workers; ``heavy_size``: workers for heavy jobs (default
+    half as many, at least 1); ``wait``: seconds a job may wait for a worker
+    (default: the budget); ``nice`` and ``heavy_nice``: how much lower than
+    the server's the two lanes' priorities are.
     """
 
     def __init__(self, function: Callable[[Any], Any], size: int = 2, budget: float = 10.0, *,
-                 heavy_slots: int | None = None, wait: float | None = None, nice: int = 5):
+                 heavy_size: int | None = None, wait: float | None = None, nice: int = 5, heavy_nice: int = 15):
         if size < 1:
             raise ValueError(f"a pool needs at least 1 worker; got {size}")
         self.function = function
         self.size = size
         self.budget = budget
-        self.heavy_slots = heavy_slots if heavy_slots is not None else max(1, size - 1)
         self.wait = budget if wait is None else wait
-        self.nice = nice
+        self._lanes = {False: _Lane(size, nice),
+                       True: _Lane(heavy_size if heavy_size is not None else max(1, size // 2), heavy_nice)}
         self._context = multiprocessing.get_context("forkserver")
-        self._workers: list[_Worker] = []
-        self._idle: asyncio.Queue | None = None
-        self._heavy: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        self._started = False
         self.replaced = 0  # workers killed past their budget (or found dead) and replaced
 
     # -- starting and stopping ------------------------------------------------
@@ -150,38 +172,50 @@ class ComputePool:
     def start(self) -> None:
         """Start the fork server and the workers (also done by the first :meth:`run`)."""
         with self._lock:
-            if self._workers:
+            if self._started:
                 return
             try:
                 self._context.set_forkserver_preload(PRELOAD)
             except Exception:  # pragma: no cover - preloading is only a speed-up
                 pass
-            self._workers = [_Worker(self._context, self.function, self.nice) for _ in range(self.size)]
+            for lane in self._lanes.values():
+                lane.workers = [_Worker(self._context, self.function, lane.nice) for _ in range(lane.size)]
+            self._started = True
 
     def _bind(self) -> None:
         """Queues for the running event loop (a pool may outlive one loop, as under a test client)."""
         loop = asyncio.get_running_loop()
-        if self._loop is loop:
+        if self._loop is loop and self._started:
             return
         self.start()
         self._loop = loop
-        self._idle = asyncio.Queue()
-        for worker in self._workers:
-            self._idle.put_nowait(worker)
-        self._heavy = asyncio.Semaphore(self.heavy_slots)
+        for lane in self._lanes.values():
+            lane.bind()
 
     def close(self) -> None:
         """Stop every worker."""
         with self._lock:
-            workers, self._workers = self._workers, []
+            workers = [worker for lane in self._lanes.values() for worker in lane.workers]
+            for lane in self._lanes.values():
+                lane.workers = []
+            self._started = False
             self._loop = None
         for worker in workers:
             worker.kill()
 
     @property
     def pids(self) -> list[int]:
-        """The process ids of the workers now."""
-        return [worker.pid for worker in self._workers]
+        """The process ids of the light workers now."""
+        return [worker.pid for worker in self._lanes[False].workers]
+
+    @property
+    def heavy_pids(self) -> list[int]:
+        """The process ids of the heavy lane's workers now."""
+        return [worker.pid for worker in self._lanes[True].workers]
+
+    @property
+    def heavy_size(self) -> int:
+        return self._lanes[True].size
 
     # -- running a job --------------------------------------------------------
 
@@ -189,39 +223,23 @@ class ComputePool:
         """``function(job)`` in a worker; raises :class:`OverBudget`, :class:`PoolFull`, :class:`WorkerDied`."""
         self._bind()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.wait
-        ticket = self._heavy if heavy else None
-        if ticket is not None and not await self._within(ticket.acquire(), deadline, ticket.release):
-            raise PoolFull(self.wait)
-        try:
-            box: list[_Worker] = []
-            if not await self._within(self._idle.get(), deadline, self._idle.put_nowait, box):
-                raise PoolFull(self.wait)
-            return await self._on(box[0], job)
-        finally:
-            if ticket is not None:
-                ticket.release()
-
-    @staticmethod
-    async def _within(waiting, deadline: float, undo: Callable, box: list | None = None) -> bool:
-        """Await ``waiting`` until ``deadline``; False if it did not come (undone if it came too late)."""
-        task = asyncio.ensure_future(waiting)
-        done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+        arrived = loop.time()
+        deadline = arrived + self.budget
+        lane = self._lanes[bool(heavy)]
+        task = asyncio.ensure_future(lane.idle.get())
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, min(self.wait, self.budget)))
         if not done:
             task.cancel()
             try:
-                value = await task
+                worker = await task
             except asyncio.CancelledError:
-                return False
-            # It arrived as it was cancelled: give it back.
-            undo(value) if box is not None else undo()
-            return False
-        value = task.result()
-        if box is not None:
-            box.append(value)
-        return True
+                raise PoolFull(self.wait) from None
+            lane.idle.put_nowait(worker)  # it came as the wait ended: give it back
+            raise PoolFull(self.wait)
+        worker = task.result()
+        return await self._on(lane, worker, job, deadline, loop.time() - arrived)
 
-    async def _on(self, worker: _Worker, job: Any) -> Any:
+    async def _on(self, lane: _Lane, worker: _Worker, job: Any, deadline: float, waited: float) -> Any:
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
 
@@ -233,38 +251,38 @@ class ComputePool:
             worker.conn.send(job)
             loop.add_reader(worker.conn.fileno(), readable)
         except (OSError, ValueError):
-            self._replace(worker)
+            self._replace(lane, worker)
             raise WorkerDied("the worker was gone before the job reached it") from None
         try:
-            await asyncio.wait_for(answered, self.budget)
+            await asyncio.wait_for(answered, max(0.0, deadline - loop.time()))
         except asyncio.TimeoutError:
             loop.remove_reader(worker.conn.fileno())
             pid = worker.pid
-            self._replace(worker)
-            raise OverBudget(self.budget, pid) from None
+            self._replace(lane, worker)
+            raise OverBudget(self.budget, pid, waited) from None
         except BaseException:  # cancelled (the client went away): the worker's state is unknown
             loop.remove_reader(worker.conn.fileno())
-            self._replace(worker)
+            self._replace(lane, worker)
             raise
         loop.remove_reader(worker.conn.fileno())
         try:
             # The answer is on its way; a large one takes a moment: not on the event loop.
             ok, value = await asyncio.to_thread(worker.conn.recv)
         except (EOFError, OSError):
-            self._replace(worker)
+            self._replace(lane, worker)
             raise WorkerDied("the worker ended without answering") from None
-        self._idle.put_nowait(worker)
+        lane.idle.put_nowait(worker)
         if not ok:
             raise RuntimeError(f"the computation failed in worker {worker.pid}:\n{value}")
         return value
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, lane: _Lane, worker: _Worker) -> None:
         """Kill ``worker`` and put a fresh one in its place."""
         worker.kill()
         self.replaced += 1
         with self._lock:
-            if worker not in self._workers:
+            if worker not in lane.workers:
                 return  # the pool was closed meanwhile
-            fresh = _Worker(self._context, self.function, self.nice)
-            self._workers[self._workers.index(worker)] = fresh
-        self._idle.put_nowait(fresh)
+            fresh = _Worker(self._context, self.function, lane.nice)
+            lane.workers[lane.workers.index(worker)] = fresh
+        lane.idle.put_nowait(fresh)
