@@ -10,9 +10,10 @@ on loopback only, each phase bounded in time:
       - POST /api/surface, 200 x 200 with gradients      must be <= 50 ms
       - POST /api/basins, 100 x 100 starts, 200 steps    must be <= 1 s
 (2) the class mix: ``--clients`` concurrent clients (one connection each)
-    for ``--seconds``, each looping over what the page sends: descend (200 to
-    1000 steps, 1 to 5 climbers), surface 100 x 100, an lr-sweep (25 rates),
-    a 60 x 60 basin map of 200 steps, the catalogue. Bars: 0 errors, p99 <=
+    for ``--seconds``, each looping over what the page sends, in the page's
+    proportions (12 : 3 : 2 : 1 : 1): descend (200 to 1000 steps, 1 to 5
+    climbers), surface 100 x 100, an lr-sweep (25 rates x 100 steps, the
+    learning-rate panel's), a 60 x 60 basin map of 200 steps, the catalogue. Bars: 0 errors, p99 <=
     1 s, throughput >= 2 x 68 requests/s (68: one process, one computation
     at a time, before the worker pool).
 (3) the same mix while one more client loops the most expensive request the
@@ -80,7 +81,10 @@ def most_expensive(grid: int = 150) -> dict:
 
 def class_request(rng: random.Random) -> tuple[str, str, dict | None]:
     """One request of the class mix: (method, path, body)."""
-    kind = rng.choices(("descend", "surface", "lr_sweep", "basins", "catalogue"), weights=(4, 2, 2, 1, 1))[0]
+    # Weights as the page sends them: opening the mountain panel (catalogue, surface, descend), a dozen
+    # climbs as a learner drops climbers and changes settings, two learning-rate panels (a surface, a
+    # sweep, and three descends each, counted with the climbs), one basin map.
+    kind = rng.choices(("descend", "surface", "lr_sweep", "basins", "catalogue"), weights=(12, 3, 2, 1, 1))[0]
     name = rng.choice(LANDSCAPES)
     if kind == "catalogue":
         return "GET", "/api/landscapes", None
@@ -92,7 +96,7 @@ def class_request(rng: random.Random) -> tuple[str, str, dict | None]:
         return "POST", "/api/surface", {"landscape": name, "n": 100}
     if kind == "lr_sweep":
         lrs = [round(1e-4 * 1.5**k, 8) for k in range(25)]
-        return "POST", "/api/lr_sweep", {"landscape": name, "start": [1.5, -1.0], "lrs": lrs, "steps": 200}
+        return "POST", "/api/lr_sweep", {"landscape": name, "start": [1.5, -1.0], "lrs": lrs, "steps": 100}
     return "POST", "/api/basins", {"landscape": name, "grid": 60, "steps": 200, "lr": 1e-3}
 
 
