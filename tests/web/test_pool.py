@@ -205,3 +205,23 @@ def test_a_pool_full_for_longer_than_the_wait_says_so():
         assert asyncio.run(go())["pid"] == pool.pids[0]
     finally:
         pool.close()
+
+
+def test_a_worker_that_dies_mid_request_is_replaced_and_the_client_told(monkeypatch):
+    import signal
+
+    routes = (*api.ROUTES, api.Handler("/api/sleep", "POST", pool_support.sleep))
+    monkeypatch.setattr(api, "ROUTES", routes)
+    with TestClient(create_app(workers=1), raise_server_exceptions=False) as client:
+        pool = client.app.state.pool
+        (victim,) = pool.pids
+        answers = []
+        thread = threading.Thread(target=lambda: answers.append(client.post("/api/sleep", json={"seconds": 5})))
+        thread.start()
+        time.sleep(0.5)
+        os.kill(victim, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        thread.join()
+        assert answers[0].status_code == 500 and "ended without answering" in answers[0].json()["error"]
+        (fresh,) = pool.pids
+        assert fresh != victim
+        assert client.post("/api/sleep", json={"seconds": 0}).json()["pid"] == fresh

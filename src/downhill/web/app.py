@@ -57,7 +57,7 @@ import numpy as np
 from . import api
 from .api import Grid
 from .limits import MAX_BODY_BYTES, TIME_BUDGET_S, Admitted, Cost, RequestError, checking_only
-from .pool import ComputePool, OverBudget, PoolFull
+from .pool import ComputePool, OverBudget, PoolFull, WorkerDied
 
 __all__ = ["create_app", "encode", "error_response", "STATIC_DIR", "CONTENT_SECURITY_POLICY", "LOOPBACK_HOSTS"]
 
@@ -230,6 +230,17 @@ def compute(job: tuple[api.Handler | Any, Any]) -> tuple:
     return ("ok", content, time.perf_counter() - started)
 
 
+_ENCODED: dict[int, tuple[Any, bytes]] = {}
+
+
+def _encoded_once(result: Any) -> bytes:
+    """The JSON of a cached answer (the catalogue, the same object each time), encoded once."""
+    kept = _ENCODED.get(id(result))
+    if kept is None or kept[0] is not result:
+        kept = _ENCODED[id(result)] = (result, encode(result))
+    return kept[1]
+
+
 def _check(function, body) -> Cost:
     """Run a handler's checks only (it stops at ``limits.admit``): its cost, or its RequestError."""
     with checking_only():
@@ -258,7 +269,7 @@ def _endpoint(handler: api.Handler):
             body = await read_json(request) if handler.method == "POST" else None
             if not handler.engine:  # the catalogue: cached, answered here at once
                 started = time.perf_counter()
-                content, seconds = encode(handler.function(body)), time.perf_counter() - started
+                content, seconds = _encoded_once(handler.function(body)), time.perf_counter() - started
             else:
                 # Checks run here, in a thread: quick, and never behind a computation.
                 cost = await run_in_threadpool(_check, handler.function, body)
@@ -267,6 +278,11 @@ def _endpoint(handler: api.Handler):
                     answer = await pool.run((handler.function, body), heavy=cost.heavy)
                 except OverBudget as error:
                     raise _over_budget(pool, error) from None
+                except WorkerDied:
+                    logger.error("a worker ended while computing %s; it was replaced", request.url.path)
+                    raise RequestError("the process computing this request ended without answering (out "
+                                       "of memory?); it has been replaced: try again, or ask for less",
+                                       status=500) from None
                 except PoolFull:
                     raise RequestError(
                         f"the server is busy: every worker has been computing for others for {pool.wait:g} s; "
