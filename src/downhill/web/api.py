@@ -88,7 +88,9 @@ null, "allowed": ...}`` with status 400 (not JSON), 404 (no such route), 405
 (wrong method), 413 (body over 64 KiB), 415 (not ``application/json``), 422 (a
 value: wrong type, out of bounds, unknown or missing field; a formula the
 parser refuses adds ``"message"`` (with carets), ``"position"``, ``"end"`` and
-``"hint"``), 503 (over the time budget), 500 (a bug; no traceback is sent).
+``"hint"``; a request whose estimated cost is past the limit has ``"allowed":
+{"cost_s", "max_cost_s", "lower": {field: the largest value that fits}}``), 503
+(stopped at the time budget, or no worker free), 500 (a bug; no traceback is sent).
 The bounds are in :mod:`downhill.web.limits`.
 
 >>> gradient({"expression": "x**2 + 3*y**2", "point": [1, 2]})["gradient"]
