@@ -225,3 +225,21 @@ def test_a_worker_that_dies_mid_request_is_replaced_and_the_client_told(monkeypa
         (fresh,) = pool.pids
         assert fresh != victim
         assert client.post("/api/sleep", json={"seconds": 0}).json()["pid"] == fresh
+
+
+def test_every_computing_route_estimates_its_cost_before_computing():
+    # The server only checks a request (it stops at limits.admit); a handler that
+    # never calls admit would compute in the server itself, once, before its worker.
+    import inspect
+
+    for handler in api.ROUTES:
+        if handler.engine:
+            assert "limits.admit(" in inspect.getsource(handler.function), handler.path
+
+
+def test_a_handler_that_forgets_admit_is_logged(monkeypatch, caplog):
+    from downhill.web.app import _check
+
+    assert _check(lambda body: {"computed": True}, {}).seconds == 0.0
+    assert "without calling limits.admit" in caplog.text
+    assert _check(pool_support.whoami, {"cost": 0.7}).heavy
