@@ -198,6 +198,26 @@ async def load(url: str, clients: int, seconds: float, expensive: dict | None = 
     return latencies, kinds, errors, elapsed, heavy
 
 
+def cpu_seconds(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the server process and by the processes below it (Linux)."""
+    parents, used = {}, {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            used[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    below, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        children = [child for child, parent in parents.items() if parent == pid]
+        below.update(children)
+        todo.extend(children)
+    return {"server": used.get(root, 0.0), "workers": sum(used.get(pid, 0.0) for pid in below)}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -256,10 +276,23 @@ def main(argv=None) -> int:
                 print(f"  {label:<38} {seconds * 1000:>7.1f} ms  server {server * 1000:>6.1f} ms  "
                       f"<= {limit * 1000:g} ms  {size / 1e6:.2f} MB  x{repeats}  {'ok' if ok else 'TOO SLOW'}")
 
+        before, client_before = cpu_seconds(process.pid), time.process_time()
         latencies, kinds, errors, elapsed, _ = asyncio.run(load(url, args.clients, args.seconds))
+        after, client_after = cpu_seconds(process.pid), time.process_time()
         print()
         throughput = report(f"(2) the class mix: {args.clients} clients, {args.seconds:g} s, "
                             f"--workers {args.workers}", latencies, kinds, errors, elapsed)
+        # CPU time per request depends far less on other jobs than wall time does: what the
+        # machine could carry with its cores to itself.
+        count = max(len(latencies) + len(errors), 1)
+        server_ms = (after["server"] - before["server"]) / count * 1000
+        workers_ms = (after["workers"] - before["workers"]) / count * 1000
+        client_ms = (client_after - client_before) / count * 1000
+        cores = len(os.sched_getaffinity(0))
+        print(f"  CPU per request: server {server_ms:.1f} ms, workers {workers_ms:.1f} ms, this client "
+              f"{client_ms:.1f} ms; {cores} cores to themselves would carry about "
+              f"{cores * 1000 / (server_ms + workers_ms + client_ms):.0f} requests/s "
+              f"({cores * 1000 / (server_ms + workers_ms):.0f} with the clients elsewhere)")
         p99 = percentile(latencies, 99)
         for ok, what in ((not errors, f"{len(errors)} errors"), (p99 <= 1.0, f"p99 {p99:.2f} s > 1 s"),
                          (throughput >= 2 * TODAY, f"throughput {throughput:.1f} < {2 * TODAY:.0f} requests/s")):
