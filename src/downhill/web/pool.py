@@ -251,14 +251,14 @@ class ComputePool:
             worker.conn.send(job)
             loop.add_reader(worker.conn.fileno(), readable)
         except (OSError, ValueError):
-            self._replace(lane, worker)
+            await self._renew(lane, worker)
             raise WorkerDied("the worker was gone before the job reached it") from None
         try:
             await asyncio.wait_for(answered, max(0.0, deadline - loop.time()))
         except asyncio.TimeoutError:
             loop.remove_reader(worker.conn.fileno())
             pid = worker.pid
-            self._replace(lane, worker)
+            await self._renew(lane, worker)
             raise OverBudget(self.budget, pid, waited) from None
         except BaseException:  # cancelled (the client went away): the worker's state is unknown
             loop.remove_reader(worker.conn.fileno())
@@ -269,20 +269,36 @@ class ComputePool:
             # The answer is on its way; a large one takes a moment: not on the event loop.
             ok, value = await asyncio.to_thread(worker.conn.recv)
         except (EOFError, OSError):
-            self._replace(lane, worker)
+            await self._renew(lane, worker)
             raise WorkerDied("the worker ended without answering") from None
         lane.idle.put_nowait(worker)
         if not ok:
             raise RuntimeError(f"the computation failed in worker {worker.pid}:\n{value}")
         return value
 
+    async def _renew(self, lane: _Lane, worker: _Worker) -> None:
+        """Kill ``worker`` now and put a fresh one in its place, the waiting done off the event loop."""
+        try:
+            worker.process.kill()  # at once: its CPU is free from here
+        except (OSError, ValueError):  # pragma: no cover - already gone
+            pass
+        fresh = await asyncio.to_thread(self._swap, lane, worker)
+        if fresh is not None:
+            lane.idle.put_nowait(fresh)
+
     def _replace(self, lane: _Lane, worker: _Worker) -> None:
-        """Kill ``worker`` and put a fresh one in its place."""
+        """Kill ``worker`` and put a fresh one in its place (here, on the event loop: on cancellation)."""
+        fresh = self._swap(lane, worker)
+        if fresh is not None:
+            lane.idle.put_nowait(fresh)
+
+    def _swap(self, lane: _Lane, worker: _Worker) -> _Worker | None:
+        """Reap ``worker`` and start its replacement; None if the pool was closed meanwhile."""
         worker.kill()
-        self.replaced += 1
         with self._lock:
+            self.replaced += 1
             if worker not in lane.workers:
-                return  # the pool was closed meanwhile
+                return None
             fresh = _Worker(self._context, self.function, lane.nice)
             lane.workers[lane.workers.index(worker)] = fresh
-        lane.idle.put_nowait(fresh)
+        return fresh
