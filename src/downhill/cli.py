@@ -441,9 +441,11 @@ def tour(out):
 @click.option("--port", type=int, default=8000, show_default=True, help="Port (0 picks a free one).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the playground in a browser.")
 @click.option("--workers", type=int, default=None,
-              help="Processes that compute, one request each at a time (default: one per core).")
+              help="Processes that compute, one request each at a time (default: one per core); requests "
+                   "estimated to take long get half as many more, at a lower priority.")
 @click.option("--time-budget", type=float, default=None,
-              help="Seconds one request may compute before it is stopped (default: 10).")
+              help="Seconds from a request's arrival to its answer; past them its computation is stopped "
+                   "(default: 10).")
 def serve(host, port, open_browser, workers, time_budget):
     """The playground: a local web page to play with the five ideas."""
     from .web.limits import TIME_BUDGET_S
