@@ -74,7 +74,7 @@ class WorkerDied(Exception):
 def _worker_main(conn, function: Callable[[Any], Any], nice: int) -> None:
     """A worker: answer jobs from ``conn`` with ``function(job)`` until the server hangs up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle; it ends us
-    if nice:
+    if nice and hasattr(os, "nice"):
         try:
             os.nice(nice)
         except OSError:  # pragma: no cover - not allowed here: run at the server's priority
@@ -161,7 +161,10 @@ class ComputePool:
         self.wait = budget if wait is None else wait
         self._lanes = {False: _Lane(size, nice),
                        True: _Lane(heavy_size if heavy_size is not None else max(1, size // 2), heavy_nice)}
-        self._context = multiprocessing.get_context("forkserver")
+        # forkserver where the system has it (Linux, macOS); spawn elsewhere (Windows): slower to
+        # replace a worker (a fresh Python imports downhill), the same otherwise.
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        self._context = multiprocessing.get_context(method)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._started = False
@@ -174,10 +177,8 @@ class ComputePool:
         with self._lock:
             if self._started:
                 return
-            try:
+            if self._context.get_start_method() == "forkserver":
                 self._context.set_forkserver_preload(PRELOAD)
-            except Exception:  # pragma: no cover - preloading is only a speed-up
-                pass
             for lane in self._lanes.values():
                 lane.workers = [_Worker(self._context, self.function, lane.nice) for _ in range(lane.size)]
             self._started = True
