@@ -31,7 +31,6 @@ browser needs:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
