@@ -211,3 +211,26 @@ def test_addresses_and_allowed_hosts():
     assert "*" not in allowed_hosts_for("127.0.0.1")
     assert allowed_hosts_for("::") == ("*",)
     assert allowed_hosts_for("192.168.1.5")[-1] == "192.168.1.5"
+
+
+def test_over_a_real_port_a_request_past_the_budget_is_stopped_and_its_worker_replaced():
+    command = [sys.executable, "-m", "downhill", "serve", "--workers", "2", "--time-budget", "1", "--port", "0"]
+    process, url = start_server(command=command)
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            assert client.get("/api/landscapes").status_code == 200
+            workers = descendants(process.pid)
+            heavy = [pid for pid, nice in workers.items() if nice == 15]
+            assert len(heavy) == 1 and sorted(workers.values()).count(5) == 2
+            started = time.monotonic()
+            response = client.post("/api/basins", json={"landscape": "himmelblau", "grid": 150, "steps": 2_000,
+                                                          "lr": 1e-4})  # slow steps: none arrives early
+            assert time.monotonic() - started < 2.0
+            assert response.status_code == 503 and response.json()["allowed"] == {"time_budget_s": 1.0}
+            now = descendants(process.pid)
+            assert heavy[0] not in now  # killed, and reaped
+            assert [nice for nice in now.values()].count(15) == 1  # its replacement
+            body = {"landscape": "himmelblau", "grid": 20, "steps": 100}
+            assert client.post("/api/basins", json=body).status_code == 200
+    finally:
+        assert stop(process) == 0
