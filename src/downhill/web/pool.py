@@ -169,6 +169,7 @@ class ComputePool:
         self._lock = threading.Lock()
         self._started = False
         self.replaced = 0  # workers killed past their budget (or found dead) and replaced
+        self._pending: set[asyncio.Task] = set()  # replacements under way (kept referenced until done)
 
     # -- starting and stopping ------------------------------------------------
 
@@ -259,7 +260,8 @@ class ComputePool:
         except asyncio.TimeoutError:
             loop.remove_reader(worker.conn.fileno())
             pid = worker.pid
-            await self._renew(lane, worker)
+            # Killed now; reaped and replaced in the background, so the answer goes out at once.
+            self._pending.add(loop.create_task(self._renew(lane, worker)))
             raise OverBudget(self.budget, pid, waited) from None
         except BaseException:  # cancelled (the client went away): the worker's state is unknown
             loop.remove_reader(worker.conn.fileno())
@@ -283,9 +285,12 @@ class ComputePool:
             worker.process.kill()  # at once: its CPU is free from here
         except (OSError, ValueError):  # pragma: no cover - already gone
             pass
-        fresh = await asyncio.to_thread(self._swap, lane, worker)
-        if fresh is not None:
-            lane.idle.put_nowait(fresh)
+        try:
+            fresh = await asyncio.to_thread(self._swap, lane, worker)
+            if fresh is not None:
+                lane.idle.put_nowait(fresh)
+        finally:
+            self._pending.discard(asyncio.current_task())
 
     def _replace(self, lane: _Lane, worker: _Worker) -> None:
         """Kill ``worker`` and put a fresh one in its place (here, on the event loop: on cancellation)."""
