@@ -574,6 +574,12 @@ def loss_landscape(body: dict) -> dict:
 
     limits.check_fields(body, (*TRAIN_FIELDS, "resolution"), ["dataset"])
     resolution = limits.integer(body.get("resolution", 25), "resolution", 5, 41)
+    hidden = limits.hidden_layers(body.get("hidden", [4, 4]))
+    steps = limits.integer(body.get("steps", 200), "steps", 0, limits.MAX_TRAIN_STEPS)
+    # The training, then one forward pass of the whole data set per point of the
+    # slice (counted as half a training step each: no backward pass).
+    limits.admit(lambda s, r: limits.training_seconds([2, *hidden, 1], s + (r + 1) ** 2 // 2),
+                 limits.Lever("steps", "steps", steps), limits.Lever("resolution", "resolution", resolution, least=5))
     run = train({key: value for key, value in body.items() if key != "resolution"})
     with library_errors(None):
         return chain_loss_landscape(run, resolution=resolution).to_dict()
