@@ -167,9 +167,32 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     # Overflow on the way to infinity is how a climber falls off the
     # mountain: a result to report, not a warning to raise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        if start.ndim == 2 and not record and program is not None:
+            fast = _climb_fused(landscape, functional.name, options, start, rates, lr, steps, tol, max_value)
+            if fast is not None:
+                return Trajectory(points=None, values=None, grad_norms=None, **fast, **common)
         if start.ndim == 1:
             return _climb_one(slope, start, init, update, lr, rates, steps, tol, max_value, record, common)
         return _climb_many(slope, start, init, update, lr, rates, steps, tol, max_value, record, common)
+
+
+def _climb_fused(landscape, optimizer, options, start, rates, lr, steps, tol, max_value):
+    """Many climbers through the compiled kernel of :mod:`.fused`, or None for the NumPy path."""
+    from . import fused
+
+    if not fused.available():
+        return None
+    settings = {k: v for k, v in options.items() if k not in ("lr", "steps", "tol", "max_value")}
+    rates = np.full(steps, float(lr)) if rates is None else np.asarray(rates, dtype=np.float64)
+    try:
+        out = fused.climb(landscape.formula, tuple(landscape.variables), optimizer, settings, start,
+                          rates, steps, tol, max_value)
+    except fused.NotFusable:
+        return None
+    taken = int(out["steps_taken"].max(initial=0))
+    return dict(lrs=rates[:taken], status=out["status"], steps_taken=out["steps_taken"],
+                diverged_at=out["diverged_at"], final_point=out["final_point"], final_value=out["final_value"],
+                final_grad_norm=np.sqrt(out["final_norm2"]))
 
 
 def _climb_one(slope, point, init, update, lr, rates, steps, tol, max_value, record, common):
