@@ -168,7 +168,8 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     # mountain: a result to report, not a warning to raise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         if start.ndim == 2 and not record and program is not None:
-            fast = _climb_fused(landscape, functional.name, options, start, rates, lr, steps, tol, max_value)
+            fast = _climb_fused(landscape, functional.name, {**functional.defaults, **optimizer_options}, start,
+                                rates, lr, steps, tol, max_value)
             if fast is not None:
                 return Trajectory(points=None, values=None, grad_norms=None, **fast, **common)
         if start.ndim == 1:
@@ -182,7 +183,7 @@ def _climb_fused(landscape, optimizer, options, start, rates, lr, steps, tol, ma
 
     if not fused.available():
         return None
-    settings = {k: v for k, v in options.items() if k not in ("lr", "steps", "tol", "max_value")}
+    settings = {k: v for k, v in options.items() if k != "lr"}
     rates = np.full(steps, float(lr)) if rates is None else np.asarray(rates, dtype=np.float64)
     try:
         out = fused.climb(landscape.formula, tuple(landscape.variables), optimizer, settings, start,
