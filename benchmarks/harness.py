@@ -109,8 +109,8 @@ def threads():
         from threadpoolctl import threadpool_info
 
         for pool in threadpool_info():
-            parts.append(f"NumPy {pool['internal_api']} {pool.get('architecture', '')} kernel, "
-                         f"{pool['num_threads']} threads")
+            kernel = f" {pool['architecture']} kernel" if pool.get("architecture") else ""
+            parts.append(f"{pool['prefix']} ({pool['user_api']}){kernel}: {pool['num_threads']} threads")
     except ImportError:
         parts.append("NumPy BLAS threads unknown (pip install threadpoolctl)")
     if "torch" in sys.modules:
