@@ -34,6 +34,7 @@ downhill ops that the safe parser built, with numbers as ``repr`` of floats.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -44,7 +45,7 @@ import numpy as np
 
 from .fused_landscape import HELPERS, NotFusable, landscape_source
 
-__all__ = ["available", "climb", "kernel_source", "NotFusable", "BLOCK"]
+__all__ = ["available", "climb", "kernel_source", "NotFusable", "BLOCK", "WORTH_COMPILING"]
 
 # Climbers per block: a block's working arrays (coordinates, gradients,
 # optimizer state, value) stay in the 32-48 KiB L1 cache while it takes all its steps.
@@ -52,13 +53,22 @@ BLOCK = 512
 STATUS = ("max_steps", "converged", "diverged")
 
 
+# Climber-steps below which compiling a new kernel (seconds) costs more than
+# the NumPy path would take (about 0.05 s per million climber-steps here);
+# kernels already compiled, in this process or on disk, are used for any size.
+WORTH_COMPILING = 20_000_000
+
+
 def available() -> bool:
     """True when numba is installed and ``DOWNHILL_FUSED`` is not ``0``.
+
+    ``DOWNHILL_FUSED=1`` compiles a kernel for every batch, however small;
+    unset, a new kernel is compiled only for work worth it (see ``WORTH_COMPILING``).
 
     >>> isinstance(available(), bool)
     True
     """
-    if os.environ.get("DOWNHILL_FUSED", "1") == "0":
+    if os.environ.get("DOWNHILL_FUSED") == "0":
         return False
     return importlib.util.find_spec("numba") is not None
 
@@ -295,7 +305,8 @@ _LOADED = {}
 _LOCK = threading.Lock()
 
 
-def _kernel(formula, variables, optimizer, options):
+def _kernel(formula, variables, optimizer, options, compile_new=True):
+    """The compiled kernel; None when it would have to be compiled and ``compile_new`` is False."""
     flags = _flags(optimizer, options)
     key = (formula, tuple(variables), optimizer, tuple(sorted(flags.items())))
     kernel = _LOADED.get(key)
@@ -306,13 +317,17 @@ def _kernel(formula, variables, optimizer, options):
         if kernel is not None:
             return kernel
         source = kernel_source(formula, variables, optimizer, options)
-        import numba
-
-        digest = hashlib.sha256((source + numba.__version__).encode()).hexdigest()[:24]
+        version = importlib.metadata.version("numba")
+        digest = hashlib.sha256((source + version).encode()).hexdigest()[:24]
         folder = cache_dir()
-        os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, f"k_{digest}.py")
         if not os.path.exists(path):
+            if not compile_new:
+                return None
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as error:  # a read-only home: the NumPy path still works
+                raise NotFusable(f"cannot write the kernel cache {folder}: {error}") from error
             # Written once under a temporary name and renamed: a reader never
             # sees half a file, and numba's cache (keyed by the file's time
             # stamp) stays valid because the file is never rewritten.
@@ -345,8 +360,11 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
     """
     if not all(isinstance(v, (int, float, np.integer, np.floating, bool, tuple)) for v in options.values()):
         raise NotFusable("array-valued options (one per climber) run on the NumPy path")
-    kernel = _kernel(formula, variables, optimizer, options)
     n, d = start.shape
+    eager = os.environ.get("DOWNHILL_FUSED") == "1" or n * (steps + 1) >= WORTH_COMPILING
+    kernel = _kernel(formula, variables, optimizer, options, compile_new=eager)
+    if kernel is None:
+        raise NotFusable("a small batch: the NumPy path is quicker than compiling a new kernel")
     H, R = _hyper(optimizer, options, [float(r) for r in rates] or [0.0])
     h = np.array(list(H.values()), dtype=np.float64)
     rs = np.zeros((max(len(R), 1), max(steps, 1)))
