@@ -110,7 +110,9 @@ def threads():
 
         for pool in threadpool_info():
             kernel = f" {pool['architecture']} kernel" if pool.get("architecture") else ""
-            parts.append(f"{pool['prefix']} ({pool['user_api']}){kernel}: {pool['num_threads']} threads")
+            line = f"{pool['prefix']} ({pool['user_api']}){kernel}: {pool['num_threads']} threads"
+            if line not in parts:  # the same library loaded twice (NumPy's and SciPy's copy) says it once
+                parts.append(line)
     except ImportError:
         parts.append("NumPy BLAS threads unknown (pip install threadpoolctl)")
     if "torch" in sys.modules:
