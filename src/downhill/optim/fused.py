@@ -350,13 +350,8 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
     ``rates`` is the learning rate of each step (length ``steps``). Returns a
     dict of ``final_point``, ``final_value``, ``final_norm2``, ``steps_taken``,
     ``status`` and ``diverged_at`` (as descend's NumPy path fills them). Raises
-    :class:`NotFusable` for what has no fused form.
-
-    >>> import numpy as np
-    >>> out = climb("x**2 + y**2", ("x", "y"), "sgd", {}, np.array([[1.0, 2.0]]),
-    ...             np.full(3, 0.25), 3, 0.0, 1e12)  # doctest: +SKIP
-    >>> out["final_point"]                                               # doctest: +SKIP
-    array([[0.125, 0.25 ]])
+    :class:`NotFusable` for what has no fused form. descend calls it for
+    ``record=False`` batches; :func:`kernel_source` shows the code it runs.
     """
     if not all(isinstance(v, (int, float, np.integer, np.floating, bool, tuple)) for v in options.values()):
         raise NotFusable("array-valued options (one per climber) run on the NumPy path")
