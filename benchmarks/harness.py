@@ -134,11 +134,16 @@ class Row:
     peers: str
     ratio: str
     bar: str
-    met: bool
+    met: bool | None  # None: a figure to read, with no bar
+
+    @property
+    def outcome(self):
+        return "" if self.met is None else ("met" if self.met else "NOT met")
 
     def markdown(self):
+        outcome = f" ({self.outcome})" if self.outcome else ""
         return (f"| {self.workload}: {self.what} (`{self.command}`) | {self.ours} | {self.peers} | "
-                f"{self.ratio} | {self.bar} {'(met)' if self.met else '(NOT met)'} |")
+                f"{self.ratio} | {self.bar}{outcome} |")
 
     def verdict(self):
-        return f"{self.workload} {self.what}: {self.ratio} (bar {self.bar}: {'met' if self.met else 'NOT met'})"
+        return f"{self.workload} {self.what}: {self.ratio} (bar {self.bar}{': ' + self.outcome if self.outcome else ''})"
