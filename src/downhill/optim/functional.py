@@ -18,8 +18,9 @@ scratch=None) -> new_state``: the same arithmetic, in the same order, done in
 place into ``param`` and the state's arrays, with temporaries kept in
 ``scratch`` (a :class:`Scratch`) from step to step. The optimizer classes call
 that form on each parameter's own buffer, as ``torch.optim`` does; the pure
-form copies its inputs and calls it, so both round alike, bit for bit. The functions work elementwise on arrays of any shape, so one
-call can move a single climber of shape ``(d,)`` or a million climbers at once
+form copies its inputs and calls it, so both round alike, bit for bit.
+
+The functions work elementwise on arrays of any shape, so one call can move a single climber of shape ``(d,)`` or a million climbers at once
 stacked as ``(n, d)``. ``lr`` may be a float or an array that broadcasts against
 ``param`` (for example shape ``(n, 1)``: one learning rate per climber), which is
 what a learning-rate sweep needs. The other hyperparameters are plain numbers.
