@@ -207,7 +207,7 @@ def kernel_source(formula, variables, optimizer, options):
     """The Python source of the fused kernel (what numba compiles), for reading.
 
     >>> src = kernel_source("x**2 + y**2", ("x", "y"), "sgd", {})
-    >>> "def climb(" in src and "v0 = x0 * x0" in src
+    >>> "def climb(" in src and "= x0 * x0" in src
     True
     """
     if optimizer not in _OPTIMIZERS:
