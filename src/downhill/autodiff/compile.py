@@ -174,7 +174,10 @@ def _generate(out, placeholders, names):
             lines.append(f"    {target} = {previous} + {target}")
             pending[key] = target
 
-    pending[id(out)] = "1.0"
+    # The seed is a NumPy number, so that every rule computes with NumPy's
+    # arithmetic (1/0 is inf, as on the engine) and never Python's (1/0 raises).
+    env["ONE"] = np.float64(1.0)
+    pending[id(out)] = "ONE"
     for k in range(len(order) - 1, -1, -1):
         node = order[k]
         g = pending.pop(id(node), None)
