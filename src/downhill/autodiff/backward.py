@@ -135,9 +135,13 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
                 if not left:
                     ready.append(parent)
             if g is None or rule is None:
+                if not interior:
+                    _reached(leaves, parent)
                 continue
             gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
             if gi is None:
+                if not interior:
+                    _reached(leaves, parent)
                 continue
             data = parent._data
             if gi.shape != data.shape or gi.dtype is not data.dtype:
@@ -151,11 +155,18 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
             else:  # a leaf: collect its total
                 key = id(parent)
                 entry = leaves.get(key)
-                if entry is None:
+                if entry is None or entry[1] is None:
                     leaves[key] = [parent, gi]
                 else:
                     entry[1] = entry[1] + gi
     return leaves, found
+
+
+def _reached(leaves, leaf):
+    """Note a leaf that the walk reached without a gradient (through sign, say):
+    it gets zeros, as in PyTorch, rather than no ``.grad`` at all."""
+    if id(leaf) not in leaves:
+        leaves[id(leaf)] = [leaf, None]
 
 
 def _propagate_plain(root, retain_graph, unset):
@@ -179,7 +190,10 @@ def _propagate_plain(root, retain_graph, unset):
             node._parents = node._inputs = None  # free what the backward needed
         if g is unset:  # nothing arrived (e.g. through sign): just release the inputs
             for parent in parents:
-                if parent is not None and parent._op is not None:
+                if parent is not None:
+                    if parent._op is None:
+                        _reached(leaves, parent)
+                        continue
                     parent._uses -= 1
                     if not parent._uses:
                         push(parent)
@@ -204,13 +218,17 @@ def _propagate_plain(root, retain_graph, unset):
                     if parent._op is None:  # a leaf: collect its total
                         key = id(parent)
                         entry = leaves.get(key)
-                        if entry is None:
+                        if entry is None or entry[1] is None:
                             leaves[key] = [parent, gi]
                         else:
                             entry[1] = entry[1] + gi
                         continue
                     previous = parent._pending
                     parent._pending = gi if previous is unset else previous + gi
+                elif parent._op is None:
+                    _reached(leaves, parent)
+            elif parent._op is None:
+                _reached(leaves, parent)
             if parent._op is not None:  # an interior node: one consumer fewer to wait for
                 left = parent._uses - 1
                 parent._uses = left
@@ -320,6 +338,11 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
     for leaf, g in leaves.values():
         if only is not None and id(leaf) not in only:
             continue
+        if g is None:  # reached, but no gradient came through: zeros, as in PyTorch
+            if leaf._grad is None:
+                zeros = np.zeros(leaf.shape, dtype=leaf.dtype)[()]
+                leaf._grad = _wrap(zeros)
+            continue
         hooks = leaf._extra.get("hooks") if leaf._extra is not None else None
         if hooks:
             _accumulate(leaf, _run_hooks(hooks, g, create_graph), create_graph)
@@ -366,7 +389,7 @@ def grad_of(output, wrt, seed=None, retain_graph=False, create_graph=False):
         key = id(tensor)
         if key in found:
             g = found[key]
-        elif key in leaves:
+        elif key in leaves and leaves[key][1] is not None:
             g = leaves[key][1]
         else:
             zeros = np.zeros(tensor.shape, dtype=tensor.dtype)[()]

@@ -174,7 +174,11 @@ def _generate(out, placeholders, names):
             lines.append(f"    {target} = {previous} + {target}")
             pending[key] = target
 
-    pending[id(out)] = "1.0"
+    # The seed is a NumPy number, not the literal 1.0: with Python numbers a
+    # rule such as g / y would raise ZeroDivisionError at y == 0 where NumPy
+    # gives inf, a value the climber reports as "diverged".
+    env["ONE"] = np.float64(1.0)
+    pending[id(out)] = "ONE"
     for k in range(len(order) - 1, -1, -1):
         node = order[k]
         g = pending.pop(id(node), None)

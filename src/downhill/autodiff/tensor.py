@@ -588,14 +588,49 @@ def _raw(value):
     return array
 
 
+def _operand(value):
+    """A non-Tensor operand: its NumPy value, or a Tensor if it is a (nested)
+    list or tuple holding Tensors.
+
+    Such a list is stacked with the graph kept (as ``jnp.array([x, y])`` is),
+    so that ``dh.mean([v, v + 2])`` or ``x * [x, x]`` differentiate through
+    every element instead of silently reading the values as constants.
+    """
+    if type(value) in (list, tuple) and _holds_tensor(value):
+        return _stack_nested(value)
+    return _raw(value)
+
+
+def _holds_tensor(seq):
+    for item in seq:
+        if isinstance(item, Tensor) or (type(item) in (list, tuple) and _holds_tensor(item)):
+            return True
+    return False
+
+
+def _stack_nested(seq):
+    from .composites import stack
+
+    if not seq:
+        return _raw(seq)
+    parts = [_stack_nested(item) if type(item) in (list, tuple) else item for item in seq]
+    parts = [p if isinstance(p, Tensor) else _wrap(np.asarray(_raw(p))[()]) for p in parts]
+    return stack(parts)
+
+
 def _apply1(op, x, params=None):
     """Run a one-input primitive: the forward NumPy call, then the graph link."""
     if isinstance(x, Tensor):
         data = x._data
         rg = x._rg
     else:
-        data = x = _raw(x)
-        rg = False
+        x = _operand(x)
+        if isinstance(x, Tensor):
+            data = x._data
+            rg = x._rg
+        else:
+            data = x
+            rg = False
     try:
         out = op.forward(data, **params) if params else op.forward(data)
     except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
@@ -632,16 +667,31 @@ def _apply2(op, a, b):
         if isinstance(b, Tensor):
             bd = b._data
             b_rg = b._rg
+        elif type(b) in _FAST_RAW:
+            bd = b
+            b_rg = False
         else:
-            bd = b if type(b) in _FAST_RAW else _raw(b)
+            b = _operand(b)
+            if isinstance(b, Tensor):
+                return _apply2(op, a, b)
+            bd = b
             b_rg = False
     elif isinstance(b, Tensor):
-        ad = a if type(a) in _FAST_RAW else _raw(a)
+        if type(a) in _FAST_RAW:
+            ad = a
+        else:
+            a = _operand(a)
+            if isinstance(a, Tensor):
+                return _apply2(op, a, b)
+            ad = a
         a_rg = False
         bd = b._data
         b_rg = b._rg
-    else:  # two plain values: no graph, but keep a NumPy value
-        return _apply_plain(op, _raw(a), _raw(b))
+    else:  # two plain values (or lists holding Tensors)
+        a, b = _operand(a), _operand(b)
+        if isinstance(a, Tensor) or isinstance(b, Tensor):
+            return _apply2(op, a, b)
+        return _apply_plain(op, a, b)
     try:
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as error:
@@ -672,6 +722,10 @@ def _apply2(op, a, b):
 def _apply_plain(op, ad, bd):
     try:
         out = op.forward(ad, bd)
+    except ZeroDivisionError:
+        # Two Python numbers (1/0 in a typed formula): NumPy's answer, inf or
+        # nan, is a value like any other, as it is for arrays and Tensors.
+        out = op.forward(np.float64(ad), bd)
     except (ValueError, TypeError) as error:
         raise _explain(op, (ad, bd), None, error) from None
     if type(out) in _PY_NUMBERS:  # two Python numbers in
@@ -693,8 +747,14 @@ def apply(op, inputs, params=None):
             parents.append(value if value._rg else None)
             rg = rg or value._rg
         else:
-            datas.append(_raw(value))
-            parents.append(None)
+            value = _operand(value)
+            if isinstance(value, Tensor):
+                datas.append(value._data)
+                parents.append(value if value._rg else None)
+                rg = rg or value._rg
+            else:
+                datas.append(value)
+                parents.append(None)
     try:
         out = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:

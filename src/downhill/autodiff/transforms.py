@@ -240,7 +240,11 @@ def vjp(f, *primals):
     result = inputs[0].give(out, nested)
 
     def pullback(cotangent):
-        seed = cotangent._data if isinstance(cotangent, Tensor) and not nested else cotangent
+        # The pullback is linear in its cotangent and differentiable in it: a
+        # cotangent that is itself in a graph (pullback called inside grad)
+        # records this backward pass too, as JAX's vjp does.
+        recording = nested or _DEPTH[0] > 0 or (isinstance(cotangent, Tensor) and cotangent._rg)
+        seed = cotangent._data if isinstance(cotangent, Tensor) and not recording else cotangent
         if not isinstance(seed, Tensor):
             seed = np.asarray(seed, dtype=out.dtype)
             if seed.shape != out.shape:
@@ -248,8 +252,13 @@ def vjp(f, *primals):
                     f"pullback: the cotangent has shape {seed.shape} but the output has shape {out.shape}"
                 )
             seed = seed[()]
-        grads = grad_of(out, [inp.tensor for inp in inputs], seed=seed, retain_graph=True, create_graph=nested)
-        return tuple(inp.give(g, nested) for inp, g in zip(inputs, grads))
+        if recording and isinstance(seed, Tensor) and seed.shape != out.shape:
+            raise ValueError(
+                f"pullback: the cotangent has shape {seed.shape} but the output has shape {out.shape}"
+            )
+        grads = grad_of(out, [inp.tensor for inp in inputs], seed=seed, retain_graph=True,
+                        create_graph=recording)
+        return tuple(inp.give(g, recording) for inp, g in zip(inputs, grads))
 
     return result, pullback
 

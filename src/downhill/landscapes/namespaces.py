@@ -64,15 +64,10 @@ OPERATORS = ("add", "subtract", "multiply", "divide", "power", "negative")
 _NAMES = OPERATORS + tuple(sorted({target for target, _ in FUNCTIONS.values()}))
 
 
-def _relu(x):
-    # The same choice as downhill's relu at NaN and at -0.0: where(x > 0, x, 0).
-    return np.where(x > 0, x, 0.0)[()]
-
-
-# The engine's own forward computations for its primitives, so that a formula
-# gives the same numbers, bit for bit, on NumPy arrays and on Tensors; NumPy
-# itself for the three composites.
-_COMPOSITES = {"square": np.square, "relu": _relu, "minimum": np.minimum}
+# The engine's own forward computations for its primitives (relu among them:
+# relu(nan) is nan on both paths), so that a formula gives the same numbers,
+# bit for bit, on NumPy arrays and on Tensors; NumPy itself for the two composites.
+_COMPOSITES = {"square": np.square, "minimum": np.minimum}
 
 NUMPY_FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(
     {name: _COMPOSITES[name] if name in _COMPOSITES else OPS[name].forward for name in _NAMES}
