@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mode import STATE, enable_grad
+from .mode import anomaly_on, enable_grad
 from .ops import DH, NP
 from .tensor import Tensor, _wrap
 
@@ -92,12 +92,12 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
         return {id(root): [root, seed]}, {}
     unset = count_uses(root)
     root._pending = seed
-    if not (create_graph or wants or STATE.anomaly):
+    if not (create_graph or wants or anomaly_on()):
         return _propagate_plain(root, retain_graph, unset), {}
     leaves = {}
     found = {}
     want_ids = {id(w) for w in wants} if wants else None
-    anomaly = STATE.anomaly
+    anomaly = anomaly_on()
     F = DH if create_graph else NP
     ready = [root]
     while ready:

@@ -18,7 +18,7 @@ from numbers import Number
 
 import numpy as np
 
-from .mode import STATE
+from .mode import STATE, THREAD
 
 _FLOAT_KINDS = ("f",)
 _PY_NUMBERS = (float, int, bool)
@@ -441,7 +441,8 @@ class Tensor:
         return getitem(self, index)
 
     def __setitem__(self, index, value):
-        if STATE.grad_enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
+        needs_grad = self._rg or (isinstance(value, Tensor) and value._rg)
+        if needs_grad and (STATE.everyone_records or THREAD.grad_enabled):
             raise RuntimeError(_INPLACE_MESSAGE.format(op="item assignment"))
         self.data[_normalize_index(index)] = value._data if isinstance(value, Tensor) else value
 
@@ -642,7 +643,7 @@ def _apply1(op, x, params=None):
     t._grad = None
     t._extra = None
     t._pending = None
-    if rg and STATE.grad_enabled:
+    if rg and (STATE.everyone_records or THREAD.grad_enabled):
         t._rg = True
         t._op = op
         t._parents = (x,)
@@ -654,7 +655,7 @@ def _apply1(op, x, params=None):
         t._parents = None
         t._inputs = None
         t._params = None
-    if STATE.anomaly:
+    if STATE.anyone_anomalous and THREAD.anomaly:
         _anomaly_forward(op, t, (data,))
     return t
 
@@ -702,7 +703,7 @@ def _apply2(op, a, b):
     t._extra = None
     t._pending = None
     t._params = None
-    if (a_rg or b_rg) and STATE.grad_enabled:
+    if (a_rg or b_rg) and (STATE.everyone_records or THREAD.grad_enabled):
         t._rg = True
         t._op = op
         # Only inputs that need a gradient are kept as parents; the raw
@@ -714,7 +715,7 @@ def _apply2(op, a, b):
         t._op = None
         t._parents = None
         t._inputs = None
-    if STATE.anomaly:
+    if STATE.anyone_anomalous and THREAD.anomaly:
         _anomaly_forward(op, t, (ad, bd))
     return t
 
@@ -731,7 +732,7 @@ def _apply_plain(op, ad, bd):
     if type(out) in _PY_NUMBERS:  # two Python numbers in
         out = np.asarray(out)[()]
     t = _wrap(out)
-    if STATE.anomaly:
+    if STATE.anyone_anomalous and THREAD.anomaly:
         _anomaly_forward(op, t, (ad, bd))
     return t
 
@@ -762,13 +763,13 @@ def apply(op, inputs, params=None):
     if type(out) in _PY_NUMBERS:
         out = np.asarray(out)[()]
     t = _wrap(out)
-    if rg and STATE.grad_enabled:
+    if rg and (STATE.everyone_records or THREAD.grad_enabled):
         t._rg = True
         t._op = op
         t._parents = tuple(parents)
         t._inputs = tuple(datas)
         t._params = params
-    if STATE.anomaly:
+    if STATE.anyone_anomalous and THREAD.anomaly:
         _anomaly_forward(op, t, datas)
     return t
 
@@ -787,7 +788,7 @@ def _compare(fn, a, b):
 
 def _inplace(tensor, fn, other, symbol):
     other_rg = isinstance(other, Tensor) and other._rg
-    if STATE.grad_enabled and (tensor._rg or other_rg):
+    if (tensor._rg or other_rg) and (STATE.everyone_records or THREAD.grad_enabled):
         raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
     od = other._data if isinstance(other, Tensor) else _raw(other)
     d = tensor._data

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..autodiff import Tensor
+from ..autodiff import Tensor, enable_grad
 from ..autodiff.compile import NotCompilable, trace
 from .registry import get_functional
 from .schedules import lr_sequence
@@ -165,8 +165,9 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     options = {"lr": lr, "steps": steps, "tol": tol, "max_value": max_value, **optimizer_options}
     common = dict(optimizer=functional.name, options=options, landscape=name)
     # Overflow on the way to infinity is how a climber falls off the
-    # mountain: a result to report, not a warning to raise.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+    # mountain: a result to report, not a warning to raise. The climber needs
+    # its slopes even when called inside no_grad(), so it records for itself.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), enable_grad():
         if start.ndim == 1:
             return _climb_one(slope, start, init, update, lr, rates, steps, tol, max_value, record, common)
         return _climb_many(slope, start, init, update, lr, rates, steps, tol, max_value, record, common)
