@@ -3,19 +3,19 @@ anomaly detection, and how deep the function transforms are nested.
 
 Each thread has its own values (:data:`THREAD`); ``no_grad()`` in one thread
 leaves every other thread recording. Reading a thread-local value costs about
-five times a plain attribute read, and the hot path of every op asks "record
-this?", so :data:`STATE` keeps two process-wide summaries that answer for the
-common case in one read:
+five times a plain global read, and the hot path of every op asks "record
+this?", so two process-wide lists answer for the common case in one read:
 
-- ``STATE.everyone_records`` is True while no thread has recording off; then
-  the answer is yes without asking the thread. Otherwise the op reads its own
-  thread's ``THREAD.grad_enabled``.
-- ``STATE.anyone_anomalous`` is True while some thread has anomaly mode on;
-  only then does an op read ``THREAD.anomaly``.
+- :data:`NOT_RECORDING` holds one entry per thread that has recording off.
+  While it is empty every thread records, and an op need not ask its thread;
+  otherwise it reads its own ``THREAD.grad_enabled``.
+- :data:`ANOMALOUS` holds one entry per thread with anomaly mode on; only
+  while it is non-empty does an op read ``THREAD.anomaly``.
 
-The summaries are counts of threads, changed under a lock; a thread switching
-off updates the summary before its own value, and a thread switching on
-after, so that a summary never answers for a thread that has just changed.
+Appending to and popping from a list are single atomic steps, so no lock is
+needed. A thread switching off appends before it sets its own value, and a
+thread switching on resets its value before it pops, so an empty list never
+answers for a thread that has just switched off.
 """
 
 from __future__ import annotations
@@ -33,62 +33,44 @@ class _Thread(threading.local):
 
 
 THREAD = _Thread()
-
-
-class _Summary:
-    __slots__ = ("everyone_records", "anyone_anomalous", "_not_recording", "_anomalous")
-
-    def __init__(self) -> None:
-        self.everyone_records = True
-        self.anyone_anomalous = False
-        self._not_recording = 0  # threads with recording off
-        self._anomalous = 0  # threads with anomaly mode on
-
-
-STATE = _Summary()
-_LOCK = threading.Lock()
+NOT_RECORDING: list = []
+ANOMALOUS: list = []
 
 
 def recording() -> bool:
     """Whether ops in this thread are being recorded (the hot path inlines this)."""
-    return STATE.everyone_records or THREAD.grad_enabled
+    return not NOT_RECORDING or THREAD.grad_enabled
 
 
 def anomaly_on() -> bool:
     """Whether anomaly mode is on in this thread."""
-    return STATE.anyone_anomalous and THREAD.anomaly
+    return bool(ANOMALOUS) and THREAD.anomaly
 
 
 def set_grad_mode(flag: bool) -> None:
-    """Set this thread's recording switch, keeping the process-wide count right."""
+    """Set this thread's recording switch, keeping the process-wide list right."""
     local = THREAD
     if local.grad_enabled is flag:
         return
-    with _LOCK:
-        if flag:
-            local.grad_enabled = True
-            STATE._not_recording -= 1
-            STATE.everyone_records = STATE._not_recording == 0
-        else:
-            STATE._not_recording += 1
-            STATE.everyone_records = False
-            local.grad_enabled = False
+    if flag:
+        local.grad_enabled = True
+        NOT_RECORDING.pop()
+    else:
+        NOT_RECORDING.append(None)
+        local.grad_enabled = False
 
 
 def set_anomaly_mode(flag: bool) -> None:
-    """Set this thread's anomaly switch, keeping the process-wide count right."""
+    """Set this thread's anomaly switch, keeping the process-wide list right."""
     local = THREAD
     if local.anomaly is flag:
         return
-    with _LOCK:
-        if flag:
-            STATE._anomalous += 1
-            STATE.anyone_anomalous = True
-            local.anomaly = True
-        else:
-            local.anomaly = False
-            STATE._anomalous -= 1
-            STATE.anyone_anomalous = STATE._anomalous > 0
+    if flag:
+        ANOMALOUS.append(None)
+        local.anomaly = True
+    else:
+        local.anomaly = False
+        ANOMALOUS.pop()
 
 
 class _GradMode:
@@ -98,12 +80,26 @@ class _GradMode:
     _enabled = True
 
     def __enter__(self):
-        self._previous = THREAD.grad_enabled
-        set_grad_mode(self._enabled)
+        local = THREAD
+        previous = self._previous = local.grad_enabled
+        if previous is not self._enabled:  # set_grad_mode, inlined: no_grad sits in every optimizer step
+            if previous:
+                NOT_RECORDING.append(None)
+                local.grad_enabled = False
+            else:
+                local.grad_enabled = True
+                NOT_RECORDING.pop()
         return self
 
     def __exit__(self, *exc):
-        set_grad_mode(self._previous)
+        previous = self._previous
+        if previous is not self._enabled:
+            if previous:
+                THREAD.grad_enabled = True
+                NOT_RECORDING.pop()
+            else:
+                NOT_RECORDING.append(None)
+                THREAD.grad_enabled = False
         return False
 
     def __call__(self, func):

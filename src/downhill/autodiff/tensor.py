@@ -18,7 +18,7 @@ from numbers import Number
 
 import numpy as np
 
-from .mode import STATE, THREAD
+from .mode import ANOMALOUS, NOT_RECORDING, THREAD
 
 _FLOAT_KINDS = ("f",)
 _PY_NUMBERS = (float, int, bool)
@@ -80,15 +80,7 @@ class Tensor:
                 f"cannot make a tensor from {type(data).__name__}: give numbers, "
                 "nested lists of numbers, or a NumPy array"
             )
-        self._data = array[()] if array.ndim == 0 else array
-        self._grad = None
-        self._rg = False
-        self._op = None
-        self._parents = None
-        self._inputs = None
-        self._params = None
-        self._extra = None
-        self._pending = None
+        _fill(self, array[()] if array.ndim == 0 else array, None, None, None, None)
         if requires_grad:
             self.requires_grad = True
 
@@ -442,7 +434,7 @@ class Tensor:
 
     def __setitem__(self, index, value):
         needs_grad = self._rg or (isinstance(value, Tensor) and value._rg)
-        if needs_grad and (STATE.everyone_records or THREAD.grad_enabled):
+        if needs_grad and (not NOT_RECORDING or THREAD.grad_enabled):
             raise RuntimeError(_INPLACE_MESSAGE.format(op="item assignment"))
         self.data[_normalize_index(index)] = value._data if isinstance(value, Tensor) else value
 
@@ -560,19 +552,34 @@ _INPLACE_MESSAGE = (
 _new = Tensor.__new__
 
 
-def _wrap(data):
-    """A Tensor around ``data`` (no copy, no gradient)."""
-    t = _new(Tensor)
+def _fill(t, data, op, parents, inputs, params):
+    """Set every slot of a new Tensor: the one place a graph node is made.
+
+    ``op`` None makes a Tensor outside the graph (``parents``, ``inputs`` and
+    ``params`` are then None too); otherwise the node remembers its op, the
+    inputs that need a gradient (``parents``, None for the others), the raw
+    values of all inputs for the rules (``inputs``) and the op's settings.
+    """
     t._data = data
     t._grad = None
-    t._rg = False
-    t._op = None
-    t._parents = None
-    t._inputs = None
-    t._params = None
+    t._rg = op is not None
+    t._op = op
+    t._parents = parents
+    t._inputs = inputs
+    t._params = params
     t._extra = None
     t._pending = None
     return t
+
+
+def _node(data, op, parents, inputs, params=None):
+    """A new Tensor made by ``op`` (see :func:`_fill`)."""
+    return _fill(_new(Tensor), data, op, parents, inputs, params)
+
+
+def _wrap(data):
+    """A Tensor around ``data`` (no copy, no gradient)."""
+    return _fill(_new(Tensor), data, None, None, None, None)
 
 
 def _raw(value):
@@ -638,24 +645,11 @@ def _apply1(op, x, params=None):
         raise _explain(op, (data,), params, error) from None
     if not rg and type(out) in _PY_NUMBERS:  # a plain number in: keep a NumPy value
         out = np.asarray(out)[()]
-    t = _new(Tensor)
-    t._data = out
-    t._grad = None
-    t._extra = None
-    t._pending = None
-    if rg and (STATE.everyone_records or THREAD.grad_enabled):
-        t._rg = True
-        t._op = op
-        t._parents = (x,)
-        t._inputs = (data,)
-        t._params = params
+    if rg and (not NOT_RECORDING or THREAD.grad_enabled):
+        t = _fill(_new(Tensor), out, op, (x,), (data,), params)
     else:
-        t._rg = False
-        t._op = None
-        t._parents = None
-        t._inputs = None
-        t._params = None
-    if STATE.anyone_anomalous and THREAD.anomaly:
+        t = _fill(_new(Tensor), out, None, None, None, None)
+    if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, (data,))
     return t
 
@@ -697,25 +691,13 @@ def _apply2(op, a, b):
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as error:
         raise _explain(op, (ad, bd), None, error) from None
-    t = _new(Tensor)
-    t._data = out
-    t._grad = None
-    t._extra = None
-    t._pending = None
-    t._params = None
-    if (a_rg or b_rg) and (STATE.everyone_records or THREAD.grad_enabled):
-        t._rg = True
-        t._op = op
+    if (a_rg or b_rg) and (not NOT_RECORDING or THREAD.grad_enabled):
         # Only inputs that need a gradient are kept as parents; the raw
         # values of both are kept for the rules.
-        t._parents = (a if a_rg else None, b if b_rg else None)
-        t._inputs = (ad, bd)
+        t = _fill(_new(Tensor), out, op, (a if a_rg else None, b if b_rg else None), (ad, bd), None)
     else:
-        t._rg = False
-        t._op = None
-        t._parents = None
-        t._inputs = None
-    if STATE.anyone_anomalous and THREAD.anomaly:
+        t = _fill(_new(Tensor), out, None, None, None, None)
+    if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, (ad, bd))
     return t
 
@@ -732,7 +714,7 @@ def _apply_plain(op, ad, bd):
     if type(out) in _PY_NUMBERS:  # two Python numbers in
         out = np.asarray(out)[()]
     t = _wrap(out)
-    if STATE.anyone_anomalous and THREAD.anomaly:
+    if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, (ad, bd))
     return t
 
@@ -762,14 +744,11 @@ def apply(op, inputs, params=None):
         raise _explain(op, datas, params, error) from None
     if type(out) in _PY_NUMBERS:
         out = np.asarray(out)[()]
-    t = _wrap(out)
-    if rg and (STATE.everyone_records or THREAD.grad_enabled):
-        t._rg = True
-        t._op = op
-        t._parents = tuple(parents)
-        t._inputs = tuple(datas)
-        t._params = params
-    if STATE.anyone_anomalous and THREAD.anomaly:
+    if rg and (not NOT_RECORDING or THREAD.grad_enabled):
+        t = _fill(_new(Tensor), out, op, tuple(parents), tuple(datas), params)
+    else:
+        t = _fill(_new(Tensor), out, None, None, None, None)
+    if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, datas)
     return t
 
@@ -788,7 +767,7 @@ def _compare(fn, a, b):
 
 def _inplace(tensor, fn, other, symbol):
     other_rg = isinstance(other, Tensor) and other._rg
-    if (tensor._rg or other_rg) and (STATE.everyone_records or THREAD.grad_enabled):
+    if (tensor._rg or other_rg) and (not NOT_RECORDING or THREAD.grad_enabled):
         raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
     od = other._data if isinstance(other, Tensor) else _raw(other)
     d = tensor._data
