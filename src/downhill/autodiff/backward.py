@@ -166,6 +166,16 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=(), fast
     anomaly = anomaly_on()
     F = DH if create_graph else NP
     order = topological(root)
+    needed = None
+    if want_ids is not None:
+        # Only the nodes on a path to a wanted tensor (as torch.autograd.grad):
+        # other branches would cost time, and may divide by zero for nothing.
+        needed = set(want_ids)
+        for node in order:
+            for parent in node._parents:
+                if parent is not None and id(parent) in needed:
+                    needed.add(id(node))
+                    break
     pending = {id(root): seed}  # this pass's gradients, by node, until passed on
     for node in reversed(order):
         g = pending.pop(id(node), None)
@@ -191,7 +201,7 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=(), fast
             ans = node._data
         params = node._params
         for i, (parent, rule) in enumerate(zip(parents, node._op.vjps)):
-            if parent is None:
+            if parent is None or (needed is not None and id(parent) not in needed):
                 continue
             interior = parent._op is not None
             gi = None
