@@ -21,7 +21,7 @@ from .autodiff import (
     std, subtract, sum, swapaxes, tan, tanh, tensor, transpose, value_and_grad, var, vjp, where,
     zeros, zeros_like,
 )
-from .autodiff import custom_jvp, custom_vjp  # noqa: E402
+from .autodiff import custom_jvp, custom_vjp, vmap  # noqa: E402
 
 from . import errors, landscapes, optim  # noqa: E402
 from .errors import DownhillError  # noqa: E402

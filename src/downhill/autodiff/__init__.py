@@ -20,4 +20,5 @@ from .ops import (
 from .tensor import Tensor
 from .graph import Graph, graph_of
 from .custom import custom_jvp, custom_vjp
+from .vmap import NotBatchable, vmap
 from .transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad, vjp

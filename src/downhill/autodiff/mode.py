@@ -30,6 +30,7 @@ class _Thread(threading.local):
     grad_enabled = True
     anomaly = False
     depth = 0  # how many transforms (grad, vjp, ...) are evaluating a function in this thread
+    masks_in_graph = False  # while vmap traces: comparisons of recorded values are recorded too
 
 
 THREAD = _Thread()

@@ -675,6 +675,8 @@ def where(condition, x, y):
     tensor([0., 2.])
     """
     if isinstance(condition, Tensor):
+        if condition._rg:  # a mask recorded while vmap traces: kept in the graph
+            return apply(WHERE, (condition, x, y))
         condition = condition._data
     return apply(WHERE, (np.asarray(condition, dtype=bool), x, y))
 

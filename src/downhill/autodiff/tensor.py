@@ -414,6 +414,8 @@ class Tensor:
     def __invert__(self):
         if self.dtype != np.bool_:
             raise TypeError(f"~ needs a boolean tensor; this one is {self.dtype}")
+        if self._rg and THREAD.masks_in_graph:
+            return apply(MASK_OPS[operator.invert], (self,))
         return _wrap(~self._data)
 
     def __and__(self, other):
@@ -758,6 +760,9 @@ def _compare(fn, a, b):
     ad = a._data if isinstance(a, Tensor) else _raw(a)
     bd = b._data if isinstance(b, Tensor) else _raw(b)
     try:
+        if THREAD.masks_in_graph and (getattr(a, "_rg", False) or getattr(b, "_rg", False)):
+            # vmap is tracing: the mask joins the graph, to be recomputed on the batch
+            return apply(MASK_OPS[fn], (a, b))
         return _wrap(fn(ad, bd))
     except ValueError as error:
         raise ValueError(
@@ -795,6 +800,15 @@ def _inplace(tensor, fn, other, symbol):
         tensor._data = result
     return tensor
 
+
+# Comparisons and logical ops as graph nodes without a derivative. Outside
+# vmap's tracing a mask is a plain boolean tensor; while vmap traces a
+# function, a mask computed from traced values is recorded with these, so
+# that it is recomputed for every example instead of kept as the first one's.
+MASK_OPS = {fn: Op(name, fn, (None,) * arity) for fn, name, arity in (
+    (operator.lt, "less", 2), (operator.le, "less_equal", 2), (operator.gt, "greater", 2),
+    (operator.ge, "greater_equal", 2), (operator.eq, "equal", 2), (operator.ne, "not_equal", 2),
+    (operator.and_, "logical_and", 2), (operator.or_, "logical_or", 2), (operator.invert, "logical_not", 1))}
 
 _INPLACE_UFUNCS = {
     operator.add: np.add,
