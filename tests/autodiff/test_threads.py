@@ -190,3 +190,23 @@ def test_nested_transforms_in_two_threads_keep_their_own_depth(busy_switching):
     assert results["second"] == [48.0] * 50
     assert results["first"] == [32.0] * 50
     assert all(type(v) is float for v in results["first"])  # outside any transform: plain floats
+
+
+def test_a_thread_that_ends_with_recording_off_does_not_pass_it_on():
+    def switch_off_and_end():
+        dh.set_grad_enabled(False)
+        dh.set_grad_enabled(False)  # twice: still off
+        assert not dh.is_grad_enabled()
+
+    for _ in range(20):  # thread ids are reused: a later thread must start recording
+        t = threading.Thread(target=switch_off_and_end)
+        t.start()
+        t.join()
+        seen = []
+        t = threading.Thread(target=lambda: seen.append((dh.tensor(1.0, requires_grad=True) * 2).requires_grad))
+        t.start()
+        t.join()
+        assert seen == [True]
+    from downhill.autodiff.mode import NOT_RECORDING
+
+    assert not NOT_RECORDING

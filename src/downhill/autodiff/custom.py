@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import InputTypeError
 from .backward import grad_of
-from .mode import THREAD, enable_grad
+from .mode import enable_grad, is_grad_enabled
 from .ops import NP
 from .tensor import Op, Tensor, _wrap, apply
 
@@ -46,7 +46,7 @@ __all__ = ["custom_vjp", "custom_jvp"]
 
 
 def _needs_graph(args):
-    recording = THREAD.grad_enabled
+    recording = is_grad_enabled()
     return recording and any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
 

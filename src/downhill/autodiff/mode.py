@@ -1,46 +1,57 @@
 """The engine's switches, per thread (as in PyTorch): gradient recording,
 anomaly detection, and how deep the function transforms are nested.
 
-Each thread has its own values (:data:`THREAD`); ``no_grad()`` in one thread
-leaves every other thread recording. Reading a thread-local value costs about
-five times a plain global read, and the hot path of every op asks "record
-this?", so two process-wide lists answer for the common case in one read:
+``no_grad()`` in one thread leaves every other thread recording. The hot
+path of every op asks "record this?", so the answer for the common case must
+cost one read:
 
-- :data:`NOT_RECORDING` holds one entry per thread that has recording off.
-  While it is empty every thread records, and an op need not ask its thread;
-  otherwise it reads its own ``THREAD.grad_enabled``.
+- :data:`NOT_RECORDING` is the set of the ids of the threads that have
+  recording off (``threading.get_ident()``). While it is empty, every thread
+  records and an op need not ask who it is; otherwise it looks its own id up.
+  Adding to and removing from a set are single atomic steps, so no lock is
+  needed, and no thread-local read is paid by ``no_grad`` itself.
 - :data:`ANOMALOUS` holds one entry per thread with anomaly mode on; only
-  while it is non-empty does an op read ``THREAD.anomaly``.
-
-Appending to and popping from a list are single atomic steps, so no lock is
-needed. A thread switching off appends before it sets its own value, and a
-thread switching on resets its value before it pops, so an empty list never
-answers for a thread that has just switched off.
+  while it is non-empty does an op read its thread's ``THREAD.anomaly``.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from threading import get_ident
 
 
 class _Thread(threading.local):
-    """One thread's switches; a new thread starts recording, without anomaly checks."""
+    """One thread's other switches; a new thread starts without anomaly checks, at depth 0."""
 
-    grad_enabled = True
     anomaly = False
     depth = 0  # how many transforms (grad, vjp, ...) are evaluating a function in this thread
     masks_in_graph = False  # while vmap traces: comparisons of recorded values are recorded too
+    guard = None  # see set_grad_mode
 
 
 THREAD = _Thread()
-NOT_RECORDING: list = []
+NOT_RECORDING: set = set()
 ANOMALOUS: list = []
+
+
+class _Forget:
+    """Held by a thread that switched recording off without a context manager:
+    when the thread ends, its locals go, and so does its id from the set (a
+    later thread may get the same id, and must start recording)."""
+
+    __slots__ = ("ident",)
+
+    def __init__(self, ident):
+        self.ident = ident
+
+    def __del__(self):
+        NOT_RECORDING.discard(self.ident)
 
 
 def recording() -> bool:
     """Whether ops in this thread are being recorded (the hot path inlines this)."""
-    return not NOT_RECORDING or THREAD.grad_enabled
+    return not NOT_RECORDING or get_ident() not in NOT_RECORDING
 
 
 def anomaly_on() -> bool:
@@ -49,16 +60,14 @@ def anomaly_on() -> bool:
 
 
 def set_grad_mode(flag: bool) -> None:
-    """Set this thread's recording switch, keeping the process-wide list right."""
-    local = THREAD
-    if local.grad_enabled is flag:
-        return
+    """Set this thread's recording switch (for good: ``set_grad_enabled``)."""
+    ident = get_ident()
     if flag:
-        local.grad_enabled = True
-        NOT_RECORDING.pop()
+        NOT_RECORDING.discard(ident)
     else:
-        NOT_RECORDING.append(None)
-        local.grad_enabled = False
+        NOT_RECORDING.add(ident)
+        if THREAD.guard is None:
+            THREAD.guard = _Forget(ident)
 
 
 def set_anomaly_mode(flag: bool) -> None:
@@ -77,30 +86,26 @@ def set_anomaly_mode(flag: bool) -> None:
 class _GradMode:
     """Base of the context managers that set gradient recording on or off (in this thread)."""
 
-    __slots__ = ("_previous",)
+    __slots__ = ("_previous", "_ident")
     _enabled = True
 
     def __enter__(self):
-        local = THREAD
-        previous = self._previous = local.grad_enabled
-        if previous is not self._enabled:  # set_grad_mode, inlined: no_grad sits in every optimizer step
+        ident = self._ident = get_ident()
+        previous = self._previous = ident not in NOT_RECORDING
+        if previous is not self._enabled:
             if previous:
-                NOT_RECORDING.append(None)
-                local.grad_enabled = False
+                NOT_RECORDING.add(ident)
             else:
-                local.grad_enabled = True
-                NOT_RECORDING.pop()
+                NOT_RECORDING.discard(ident)
         return self
 
     def __exit__(self, *exc):
         previous = self._previous
         if previous is not self._enabled:
             if previous:
-                THREAD.grad_enabled = True
-                NOT_RECORDING.pop()
+                NOT_RECORDING.discard(self._ident)
             else:
-                NOT_RECORDING.append(None)
-                THREAD.grad_enabled = False
+                NOT_RECORDING.add(self._ident)
         return False
 
     def __call__(self, func):
@@ -160,7 +165,7 @@ def is_grad_enabled() -> bool:
     ...     dh.is_grad_enabled()
     False
     """
-    return THREAD.grad_enabled
+    return get_ident() not in NOT_RECORDING
 
 
 def set_grad_enabled(mode: bool) -> None:

@@ -18,6 +18,8 @@ from numbers import Number
 
 import numpy as np
 
+from threading import get_ident
+
 from .mode import ANOMALOUS, NOT_RECORDING, THREAD
 
 _FLOAT_KINDS = ("f",)
@@ -436,7 +438,7 @@ class Tensor:
 
     def __setitem__(self, index, value):
         needs_grad = self._rg or (isinstance(value, Tensor) and value._rg)
-        if needs_grad and (not NOT_RECORDING or THREAD.grad_enabled):
+        if needs_grad and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
             raise RuntimeError(_INPLACE_MESSAGE.format(op="item assignment"))
         self.data[_normalize_index(index)] = value._data if isinstance(value, Tensor) else value
 
@@ -647,7 +649,7 @@ def _apply1(op, x, params=None):
         raise _explain(op, (data,), params, error) from None
     if not rg and type(out) in _PY_NUMBERS:  # a plain number in: keep a NumPy value
         out = np.asarray(out)[()]
-    if rg and (not NOT_RECORDING or THREAD.grad_enabled):
+    if rg and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
         t = _fill(_new(Tensor), out, op, (x,), (data,), params)
     else:
         t = _fill(_new(Tensor), out, None, None, None, None)
@@ -693,7 +695,7 @@ def _apply2(op, a, b):
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as error:
         raise _explain(op, (ad, bd), None, error) from None
-    if (a_rg or b_rg) and (not NOT_RECORDING or THREAD.grad_enabled):
+    if (a_rg or b_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
         # Only inputs that need a gradient are kept as parents; the raw
         # values of both are kept for the rules.
         t = _fill(_new(Tensor), out, op, (a if a_rg else None, b if b_rg else None), (ad, bd), None)
@@ -746,7 +748,7 @@ def apply(op, inputs, params=None):
         raise _explain(op, datas, params, error) from None
     if type(out) in _PY_NUMBERS:
         out = np.asarray(out)[()]
-    if rg and (not NOT_RECORDING or THREAD.grad_enabled):
+    if rg and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
         t = _fill(_new(Tensor), out, op, tuple(parents), tuple(datas), params)
     else:
         t = _fill(_new(Tensor), out, None, None, None, None)
@@ -772,7 +774,7 @@ def _compare(fn, a, b):
 
 def _inplace(tensor, fn, other, symbol):
     other_rg = isinstance(other, Tensor) and other._rg
-    if (tensor._rg or other_rg) and (not NOT_RECORDING or THREAD.grad_enabled):
+    if (tensor._rg or other_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
         raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
     od = other._data if isinstance(other, Tensor) else _raw(other)
     d = tensor._data

@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import InputError
 from .backward import topological
 from .mode import THREAD, enable_grad
-from .ops import OPS, broadcast_to, reshape, transpose
+from .ops import broadcast_to, reshape, transpose
 from .tensor import Tensor, _wrap, apply
 
 __all__ = ["vmap", "NotBatchable", "BATCH_RULES"]
