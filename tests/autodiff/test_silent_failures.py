@@ -187,3 +187,26 @@ def test_a_zero_divisor_makes_the_climber_diverge_not_crash(formula, start):
     engine = dh.descend(lambda p: expression.evaluate([p[i] for i in range(len(start))], DOWNHILL_FUNCTIONS),
                         np.array(start), steps=5)
     assert (engine.status, engine.diverged_at) == ("diverged", 0)
+
+
+def test_a_zero_divisor_in_the_command_and_the_web_api_is_a_result(capsys):
+    import json
+    import warnings
+
+    from downhill.cli import main
+    from downhill.web import create_app
+
+    try:
+        main(["descend", "x/0 + y**2", "--start", "1,1", "--json"])
+    except SystemExit as done:
+        assert done.code in (0, None)
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert (data["status"], data["diverged_at"]) == ("diverged", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        response = client.post("/api/descend", json={"expression": "-y/minimum(pi, 0)", "start": [1.0], "steps": 5})
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["diverged_at"]) == ("diverged", 0)
