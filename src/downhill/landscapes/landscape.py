@@ -50,7 +50,10 @@ class Landscape:
     ``(low, high)`` per variable, the recommended window; ``minima``, the known
     global minima as ``KnownPoint(point, value)``; ``smooth`` (``False`` where the
     gradient is undefined somewhere, ``None`` if unknown); ``many_local_minima``;
-    ``description``, one sentence for learners; ``local_maxima``; ``notes``.
+    ``description``, one sentence for learners; ``local_maxima``; ``notes``;
+    ``start``, where a climber starts by default (in the domain, away from the
+    minima; for a typed formula, a point 60% of the way from the domain's centre
+    towards its upper-left corner).
 
     >>> bowl = Landscape("bowl", "x**2 + 3*y**2", minima=[((0, 0), 0)])
     >>> float(bowl([1.0, 2.0]))
@@ -59,6 +62,8 @@ class Landscape:
     array([13.,  3.])
     >>> bowl.minima[0]
     KnownPoint(point=(0.0, 0.0), value=0.0)
+    >>> bowl.start
+    (-3.0, 3.0)
     """
 
     name: str
@@ -71,6 +76,7 @@ class Landscape:
     description: str = ""
     local_maxima: tuple[KnownPoint, ...] = ()
     notes: str = ""
+    start: tuple[float, ...] | None = None
     expression: Expression = field(init=False, compare=False)
 
     def __post_init__(self):
@@ -94,6 +100,7 @@ class Landscape:
         set_field("domain", domain)
         for what in ("minima", "local_maxima"):
             set_field(what, _known_points(getattr(self, what), count, self.name, what))
+        set_field("start", _start(self.start, domain, self.name))
 
     def __call__(self, point):
         """The height of the landscape at ``point`` (or at each point of a batch).
@@ -133,6 +140,21 @@ def _known_points(points, count: int, name: str, what: str) -> tuple[KnownPoint,
             )
         result.append(KnownPoint(point, float(value)))
     return tuple(result)
+
+
+def _start(start, domain, name: str) -> tuple[float, ...]:
+    """The given default start, checked to lie in the domain; or one chosen from the domain."""
+    if start is None:
+        # Off-centre on purpose: most test functions keep their minima near the
+        # middle, and a climb that starts there shows nothing.
+        centre = [(low + high) / 2 for low, high in domain]
+        half = [(high - low) / 2 for low, high in domain]
+        direction = [-1.0] + [1.0] * (len(domain) - 1)
+        return tuple(round(c + 0.6 * d * h, 6) for c, d, h in zip(centre, direction, half))
+    start = tuple(float(v) for v in np.atleast_1d(start))
+    if len(start) != len(domain) or not all(low <= v <= high for v, (low, high) in zip(start, domain)):
+        raise ValueError(f"the default start of {name!r} must be a point inside its domain {domain}, got {start}")
+    return start
 
 
 def _namespace_for(point) -> tuple[Mapping[str, Any], Any]:
