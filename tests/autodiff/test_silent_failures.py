@@ -71,6 +71,14 @@ def test_lists_of_tensors_keep_the_graph():
     assert nested == 7.0
 
 
+def test_the_tensor_constructor_refuses_a_list_of_tensors_instead_of_detaching():
+    from downhill.errors import InputTypeError
+
+    v = dh.tensor(1.0, requires_grad=True)
+    with pytest.raises(InputTypeError, match="dh.stack"):
+        dh.Tensor([v, v])
+
+
 def test_list_of_tensors_against_torch_stack():
     x = np.array([0.3, -1.2])
     ours = dh.grad(lambda v: dh.sum(dh.exp([v[0], v[1] * v[0]])))(x)

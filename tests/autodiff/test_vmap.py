@@ -101,5 +101,7 @@ def test_bad_inputs_say_what_is_accepted():
         dh.vmap(lambda x: x * 2.0)(np.arange(6).reshape(3, 2))
     with pytest.raises(dh.errors.InputError, match="different lengths"):
         dh.vmap(lambda a, b: a + b)(np.ones((3, 2)), np.ones((4, 2)))
+    with pytest.raises(dh.errors.InputError, match="out_axes"):
+        dh.vmap(lambda a: a, out_axes=None)
     with pytest.raises(dh.errors.InputError, match="maps no argument"):
         dh.vmap(lambda a: a, in_axes=None)(np.ones(3))

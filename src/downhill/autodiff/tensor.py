@@ -76,6 +76,13 @@ class Tensor:
     def __init__(self, data, dtype=None, requires_grad=False):
         if isinstance(data, Tensor):
             data = data.data
+        elif type(data) in (list, tuple) and _holds_tensor(data):
+            from ..errors import InputTypeError
+
+            raise InputTypeError(
+                "Tensor(...) of a list holding Tensors would copy their values and drop their "
+                "gradients; use dh.tensor([...]) or dh.stack([...]), which keep the graph"
+            )
         array = np.array(data, dtype=dtype)
         if array.dtype == object:
             raise TypeError(

@@ -342,6 +342,9 @@ def vmap(f, in_axes=0, out_axes=0):
     raises :class:`NotBatchable` with the reason.
     """
 
+    if isinstance(out_axes, bool) or not isinstance(out_axes, (int, np.integer)):
+        raise InputError(f"vmap: out_axes must be an int (where the examples' axis goes); got {out_axes!r}")
+
     @functools.wraps(f)
     def batched_f(*args):
         axes = _axes_for(in_axes, len(args))
