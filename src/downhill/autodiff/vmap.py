@@ -34,9 +34,10 @@ import numpy as np
 
 from ..errors import InputError
 from .backward import topological
+from .compile import ELEMENTWISE
 from .mode import THREAD, enable_grad
 from .ops import broadcast_to, reshape, transpose
-from .tensor import Tensor, _wrap, apply
+from .tensor import MASK_OPS, Tensor, _wrap, apply
 
 __all__ = ["vmap", "NotBatchable", "BATCH_RULES"]
 
@@ -147,13 +148,9 @@ def _insert_axis(value, axis):
     return reshape(value, tuple(shape))
 
 
-_ELEMENTWISE = (
-    "add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "log1p", "expm1", "sqrt",
-    "abs", "sign", "sin", "cos", "tan", "arctan", "sinh", "cosh", "tanh", "sigmoid", "softplus", "relu",
-    "erf", "maximum", "where", "clip", "astype",
-    "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and", "logical_or",
-    "logical_not",
-)
+# The elementwise primitives are the tracer's list (one list for both), erf
+# (which the tracer does not take), and the masks recorded while tracing.
+_ELEMENTWISE = ELEMENTWISE | {"erf"} | {op.name for op in MASK_OPS.values()}
 BATCH_RULES = {name: _elementwise for name in _ELEMENTWISE}
 BATCH_RULES.update(sum=_reduction, max=_reduction, norm=_reduction, reshape=_reshape,
                    broadcast_to=_broadcast_to, transpose=_transpose, getitem=_getitem, scatter=_scatter,
