@@ -26,6 +26,8 @@ from .autodiff import custom_jvp, custom_vjp, vmap  # noqa: E402
 from . import errors, landscapes, optim  # noqa: E402
 from .errors import DownhillError  # noqa: E402
 from .checkpoint import load, save  # noqa: E402
+from .optim.basins import BasinMap, basins  # noqa: E402
+from .optim.three_rates import three_rates  # noqa: E402
 from .optim.descend import descend  # noqa: E402
 from .optim.lr_tools import lr_advice, lr_sweep  # noqa: E402
 from .optim.trajectory import Trajectory  # noqa: E402

@@ -157,9 +157,8 @@ def _generate(out, placeholders, names):
             lines.append(f"    {target} = {previous} + {target}")
             pending[key] = target
 
-    # The seed is a NumPy number, not the literal 1.0: with Python numbers a
-    # rule such as g / y would raise ZeroDivisionError at y == 0 where NumPy
-    # gives inf, a value the climber reports as "diverged".
+    # The seed is a NumPy number, so that every rule computes with NumPy's
+    # arithmetic (1/0 is inf, as on the engine) and never Python's (1/0 raises).
     env["ONE"] = np.float64(1.0)
     pending[id(out)] = "ONE"
     for k in range(len(order) - 1, -1, -1):

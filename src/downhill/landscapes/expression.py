@@ -27,7 +27,7 @@ before parsing. (Python's own ``^``, exclusive or, has no place in a formula.)
 
 from __future__ import annotations
 
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
 
 import ast
 import difflib
@@ -182,7 +182,7 @@ class Expression:
         array([0., 2.])
         """
         if len(values) != len(self.variables):
-            raise ValueError(
+            raise InputError(
                 f"the formula {self.text!r} has {len(self.variables)} variable(s) "
                 f"{self.variables}; got {len(values)} value(s)"
             )
@@ -219,7 +219,7 @@ def parse_expression(text: str, variables: Sequence[str] | None = None) -> Expre
     A formula may use numbers, variables (x, y, z, or those you name), ...
     """
     if not isinstance(text, str):
-        raise TypeError(f"a formula must be text (str), got {type(text).__name__}")
+        raise InputTypeError(f"a formula must be text (str), got {type(text).__name__}")
     if variables is not None:
         variables = _check_variable_names(variables)
     source, origin = _prepare(text)
@@ -253,7 +253,7 @@ def _constant_run(value: float):
 
 def _check_variable_names(variables: Sequence[str]) -> tuple[str, ...]:
     if isinstance(variables, str):
-        raise TypeError(
+        raise InputTypeError(
             "variables must be a sequence of names such as ('x', 'y'), "
             f"not the string {variables!r}"
         )
@@ -261,12 +261,12 @@ def _check_variable_names(variables: Sequence[str]) -> tuple[str, ...]:
     for name in names:
         if (not isinstance(name, str) or not name.isidentifier() or name.startswith("_")
                 or keyword.iskeyword(name)):
-            raise ValueError(f"a variable must be a plain name such as 'x' or 't', got {name!r}")
+            raise InputError(f"a variable must be a plain name such as 'x' or 't', got {name!r}")
         if name in FUNCTIONS or name in CONSTANTS:
             kind = "function" if name in FUNCTIONS else "constant"
-            raise ValueError(f"{name!r} is a {kind} and cannot be used as a variable name")
+            raise InputError(f"{name!r} is a {kind} and cannot be used as a variable name")
     if len(set(names)) != len(names):
-        raise ValueError(f"variable names must be different from each other, got {names}")
+        raise InputError(f"variable names must be different from each other, got {names}")
     return names
 
 

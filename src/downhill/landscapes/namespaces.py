@@ -64,9 +64,9 @@ OPERATORS = ("add", "subtract", "multiply", "divide", "power", "negative")
 _NAMES = OPERATORS + tuple(sorted({target for target, _ in FUNCTIONS.values()}))
 
 
-# The engine's own forward computations for its primitives (relu among them:
-# relu(nan) is nan on both paths), so that a formula gives the same numbers,
-# bit for bit, on NumPy arrays and on Tensors; NumPy itself for the two composites.
+# The engine's own forward computations for its primitives (relu among them),
+# so that a formula gives the same numbers, bit for bit, on NumPy arrays and on
+# Tensors (NaN in gives NaN out, as in PyTorch); NumPy itself for the composites.
 _COMPOSITES = {"square": np.square, "minimum": np.minimum}
 
 NUMPY_FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import mimetypes
 import os
 import threading
@@ -52,6 +51,7 @@ from starlette.staticfiles import StaticFiles
 
 import numpy as np
 
+from ..results import jsonable
 from . import api
 from .api import Grid
 from .limits import MAX_BODY_BYTES, TIME_BUDGET_S, RequestError
@@ -101,21 +101,6 @@ for _suffix, _type in ((".js", "text/javascript"), (".mjs", "text/javascript"), 
 # ---------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """NumPy values as Python ones and non-finite floats as None, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _default(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -127,8 +112,8 @@ def _default(value: Any) -> Any:
 def _dumps(value: Any) -> str:
     try:
         return json.dumps(value, allow_nan=False, separators=(",", ":"), default=_default)
-    except ValueError:  # a NaN or an infinity somewhere: null, as the library's to_dict does
-        return json.dumps(_plain(value), allow_nan=False, separators=(",", ":"), default=_default)
+    except ValueError:  # a NaN or an infinity somewhere: null, noted, as the library's to_dict does
+        return json.dumps(jsonable(value), allow_nan=False, separators=(",", ":"), default=_default)
 
 
 def encode(result: dict) -> bytes:

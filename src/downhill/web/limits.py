@@ -37,7 +37,10 @@ import numpy as np
 from ..landscapes.expression import MAX_LENGTH as MAX_FORMULA_LENGTH
 from ..optim import get_functional
 from ..optim import names as optimizer_names
+from ..optim.registry import ALIASES as OPTIMIZER_ALIASES  # re-exported: the names people call SGD with momentum
+from ..optim.registry import resolve as resolve_optimizer
 from ..optim.lr_scheduler import get as get_scheduler
+from ..optim.schedules import climb_length_defaults
 from ..optim.lr_scheduler import names as scheduler_names
 
 __all__ = [
@@ -129,11 +132,6 @@ LIMITS: Mapping[str, tuple[Any, str]] = {
     "time_budget_s": (TIME_BUDGET_S, "seconds of computation per request (503 beyond)"),
 }
 
-# "momentum" and "nesterov" are what people call SGD with momentum.
-OPTIMIZER_ALIASES: Mapping[str, tuple[str, dict]] = {
-    "momentum": ("sgd", {"momentum": 0.9}),
-    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
-}
 
 # Schedulers whose options are plain data. lambda and multiplicative take a
 # Python function; plateau depends on the losses, so descend cannot list it.
@@ -525,9 +523,8 @@ def optimizer(name: Any, options: Any, field: str = "optimizer") -> tuple[str, d
     >>> optimizer("adam", {"betas": [0.8, 0.99]})
     ('adam', {'betas': (0.8, 0.99)})
     """
-    known = [*optimizer_names(), *OPTIMIZER_ALIASES]
-    key = choice(name, field, known)
-    registry_name, preset = OPTIMIZER_ALIASES.get(key, (key, {}))
+    key = choice(name, field, optimizer_names(aliases=True))
+    registry_name, preset = resolve_optimizer(key)
     defaults = dict(get_functional(registry_name).defaults)
     defaults.pop("lr", None)
     if options is None:
@@ -620,13 +617,7 @@ def schedule(value: Any, steps: int, lr: float, field: str = "schedule", members
             result[option] = [schedule(member, steps, lr, where, members=False) for member in item]
         else:
             result[option] = _schedule_value(item, where)
-    # How long the schedule lasts defaults to how long the climb lasts.
-    lengths = {"cosine": {"T_max": max(steps, 1)}, "polynomial": {"total_iters": max(steps, 1)},
-               "one_cycle": {"total_steps": max(steps, 1), "max_lr": lr}}
-    for option, default in lengths.get(name, {}).items():
-        if option not in result and not (name == "one_cycle" and option == "total_steps"
-                                         and "epochs" in result):
-            result[option] = default
+    result = climb_length_defaults(name, result, steps, lr)  # a schedule lasts the whole climb
     missing = [option for option in required if option not in result]
     if missing:
         raise RequestError(f"the {name} schedule needs {', '.join(missing)} in {field}.options",
