@@ -467,14 +467,26 @@ def tour(out):
               help="Address to listen on (127.0.0.1: this machine only).")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port (0 picks a free one).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the playground in a browser.")
-def serve(host, port, open_browser):
+@click.option("--workers", type=int, default=None,
+              help="Processes that compute, one request each at a time (default: one per core); requests "
+                   "estimated to take long get half as many more, at a lower priority.")
+@click.option("--time-budget", type=float, default=None,
+              help="Seconds from a request's arrival to its answer; past them its computation is stopped "
+                   "(default: 10).")
+def serve(host, port, open_browser, workers, time_budget):
     """The playground: a local web page to play with the five ideas."""
+    from .web.limits import TIME_BUDGET_S
     from .web.server import serve as run_server
 
     if not 0 <= port <= 65535:
         raise BadInput(f"--port must be between 0 and 65535, got {port}")
+    if workers is not None and not 1 <= workers <= 256:
+        raise BadInput(f"--workers must be a whole number from 1 to 256, got {workers}")
+    if time_budget is not None and not 0.1 <= time_budget <= 3600:
+        raise BadInput(f"--time-budget must be from 0.1 to 3600 seconds, got {time_budget:g}")
     try:
-        run_server(host=host, port=port, open_browser=open_browser)
+        run_server(host=host, port=port, open_browser=open_browser, workers=workers,
+                   time_budget=TIME_BUDGET_S if time_budget is None else time_budget)
     except OSError as error:
         raise BadInput(str(error).splitlines()[0]) from None
 
