@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..autodiff import Tensor
+from ..autodiff import Tensor, enable_grad
 from ..errors import InputError, InputTypeError
 from ..landscapes.field import program_for
 from .registry import get_functional
@@ -159,8 +159,9 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
                     options={"lr": lr, "steps": steps, "tol": tol, "max_value": max_value, **optimizer_options}),
     )
     # Overflow on the way to infinity is how a climber falls off the
-    # mountain: a result to report, not a warning to raise.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+    # mountain: a result to report, not a warning to raise. The climber needs
+    # its slopes even when called inside no_grad(), so it records for itself.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), enable_grad():
         if start.ndim == 2 and not record and program is not None:
             fast = _climb_fused(landscape, functional, optimizer_options, start, climb)
             if fast is not None:
