@@ -103,7 +103,7 @@ _RULES = {
 
 def landscape_source(formula, variables):
     """``def _slope(x0, ..., xd) -> (value, g0, ..., gd)`` as scalar code, from the trace."""
-    from ..autodiff.compile import NotCompilable, _order
+    from ..autodiff.backward import topological
     from ..autodiff.mode import enable_grad
     from ..autodiff.tensor import Tensor
     from ..landscapes.expression import parse_expression
@@ -123,10 +123,7 @@ def landscape_source(formula, variables):
             raise NotFusable(f"the formula cannot be traced: {error}") from error
     if not isinstance(out, Tensor) or out.shape != () or out._op is None:
         raise NotFusable("the formula is not a function of its variables")
-    try:
-        order = _order(out)
-    except NotCompilable as error:  # pragma: no cover - _order does not raise today
-        raise NotFusable(str(error)) from error
+    order = topological(out)  # the engine's one walk: parents before children
     lines = []
     emit = lines.append
     value = {id(p): n for p, n in zip(placeholders, names)}
