@@ -131,7 +131,7 @@ def reference():
 
 def test_structure(run):
     assert set(run) == {"dataset", "sizes", "activation", "lr", "seed", "data", "snapshots", "loss_curve",
-                        "boundary", "backprop"}
+                        "diverged_at", "boundary", "backprop"}
     assert run["sizes"] == [2, 4, 4, 1] and run["activation"] == "tanh" and run["lr"] == 0.5
     assert np.asarray(run["data"]["X"]).shape == (120, 2) and set(run["data"]["y"]) == {0, 1}
     assert [s["step"] for s in run["snapshots"]] == [0, 20, 40, 60]
@@ -235,6 +235,44 @@ def test_boundary_grid(run, reference):
         expected = torch.sigmoid(reference["forward"](mesh)).numpy().reshape(grid, grid)  # rows along y
     np.testing.assert_allclose(boundary["p"], expected, atol=ROUNDED)
     assert 0.0 <= np.min(boundary["p"]) and np.max(boundary["p"]) <= 1.0
+
+
+def test_each_snapshot_has_its_own_boundary_equal_to_torch(run, reference):
+    # The boundary at every snapshot, from that step's weights: the page shows it learning.
+    grid = SETTINGS["grid"]
+    X = reference["X"]
+    xs = np.linspace(X[:, 0].min() - 0.5, X[:, 0].max() + 0.5, grid)
+    ys = np.linspace(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5, grid)
+    mesh = torch.tensor(np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2), dtype=torch.float64)
+    for snapshot in run["snapshots"]:
+        weights, biases, _, _ = reference["records"][snapshot["step"]]
+        h = mesh
+        for k, (w, b) in enumerate(zip(weights, biases)):
+            h = h @ torch.tensor(w).T + torch.tensor(b)
+            if k < len(weights) - 1:
+                h = torch.tanh(h)
+        expected = torch.sigmoid(h).numpy().reshape(grid, grid)
+        np.testing.assert_allclose(snapshot["boundary"], expected, atol=1e-4)
+    assert run["snapshots"][-1]["boundary"] == pytest.approx(np.asarray(run["boundary"]["p"]), abs=1e-4)
+    assert not np.allclose(run["snapshots"][0]["boundary"], run["snapshots"][-1]["boundary"], atol=0.05)
+
+
+def test_training_that_goes_downhill_did_not_diverge(run):
+    assert run["diverged_at"] is None
+
+
+def test_too_big_a_rate_is_reported_as_diverged():
+    # lr = 20 on the moons: the loss jumps above its start and never comes back (checked in PyTorch).
+    settings = {**SETTINGS, "lr": 20.0}
+    curve = np.array(torch_rerun(settings)["curve"])
+    assert curve[-1] > curve[0]
+    run = chain_snapshots(**settings)
+    k = run["diverged_at"]
+    assert k is not None and k >= 1
+    assert np.all(curve[k:] > curve[0]) and curve[k - 1] <= curve[0]
+    # A spike that comes back down is no divergence: lr = 5 rises above the start, then learns.
+    spiky = chain_snapshots(**{**SETTINGS, "lr": 5.0, "steps": 200})
+    assert max(spiky["loss_curve"]) > spiky["loss_curve"][0] and spiky["diverged_at"] is None
 
 
 def test_relu_chain_equals_torch():

@@ -540,6 +540,49 @@ def test_a_computation_that_turns_gradients_off_does_not_reach_another(monkeypat
 
 
 # ---------------------------------------------------------------------------
+# three_rates, and each landscape's own start in the catalogue (the learning-rate panel's)
+# ---------------------------------------------------------------------------
+
+
+def test_three_rates_equals_the_library(client):
+    from downhill.optim.three_rates import three_rates
+
+    body = {"landscape": "himmelblau", "start": [-4.0, 3.0], "steps": 100}
+    data = post(client, "/api/three_rates", body)
+    assert data == roundtrip(three_rates("himmelblau", [-4.0, 3.0], steps=100).to_dict())
+    assert data["small"]["lr"] < data["good"]["lr"] < data["big"]["lr"]
+
+
+def test_three_rates_is_bounded(client):
+    response = client.post("/api/three_rates", json={"landscape": "booth", "start": [0, 0], "steps": 10_000})
+    assert response.status_code in (400, 413, 422) and "learning rates" in response.json()["error"]
+
+
+def test_the_catalogue_gives_each_landscape_its_start(client):
+    import downhill as dh
+
+    entries = client.get("/api/landscapes").json()["landscapes"]
+    for entry in entries:
+        assert entry["start"] == [float(v) for v in dh.landscapes.get(entry["name"]).start]
+        (x0, x1), (y0, y1) = entry["domain"]
+        assert x0 <= entry["start"][0] <= x1 and y0 <= entry["start"][1] <= y1
+
+
+def test_loss_landscape_is_the_train_runs_error_mountain(client):
+    from downhill.nn.recipes import chain_loss_landscape, chain_snapshots
+
+    body = {"dataset": "moons", "hidden": [4, 4], "steps": 100, "lr": 0.5, "seed": 0, "snapshot_every": 10}
+    data = post(client, "/api/loss_landscape", {**body, "resolution": 9})
+    run = chain_snapshots("moons", hidden=[4, 4], steps=100, lr=0.5, seed=0, snapshot_every=10)
+    assert data == roundtrip(chain_loss_landscape(run, resolution=9).to_dict())
+    # The centre of the slice is the trained network: its loss is the run's last loss.
+    assert data["center_loss"] == pytest.approx(run["loss_curve"][-1], abs=1e-5)
+    assert data["path"][-1] == pytest.approx([0.0, 0.0], abs=1e-9)
+    refused = client.post("/api/loss_landscape", json={**body, "resolution": 500})
+    assert 400 <= refused.status_code < 500 and refused.json()["field"] == "resolution"
+
+
+# ---------------------------------------------------------------------------
 # Errors with a policy: the user's mistakes are 422, a bug goes on to the 500 handler
 # ---------------------------------------------------------------------------
 

@@ -49,8 +49,11 @@ VALID = {
     "/api/lr_sweep": {"landscape": "booth", "start": [0, 0], "lrs": [0.01, 0.1], "optimizer": "sgd", "steps": 10,
                       "options": {}, "tol": 0.0, "max_value": 1e6},
     "/api/lr_advice": {"landscape": "booth", "point": [1, 2]},
+    "/api/three_rates": {"landscape": "booth", "start": [0, 0], "optimizer": "sgd", "steps": 10, "options": {}},
     "/api/graph": {"expression": "x*y", "point": [1, 2]},
     "/api/train": {"dataset": "moons", "hidden": [4, 4], "steps": 10, "lr": 0.1, "seed": 0, "snapshot_every": 5},
+    "/api/loss_landscape": {"dataset": "moons", "hidden": [4], "steps": 10, "lr": 0.1, "seed": 0, "snapshot_every": 5,
+                            "resolution": 5},
 }
 
 BAD_VALUES = [

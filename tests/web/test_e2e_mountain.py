@@ -85,7 +85,7 @@ def test_click_drops_a_climber_who_walks_down(page):
     assert panel.get_attribute("data-frame") == "0"
     panel.get_by_role("button", name="Step", exact=True).click()
     assert panel.locator("#mtn-frame").inner_text() == f"Step 1 of {last}"
-    path = page.evaluate("() => document.getElementById('mtn-plot').data.filter(t => t.name === 'climber 2')[0].x.length")
+    path = page.evaluate("() => document.getElementById('mtn-climbers').data.filter(t => t.name === 'climber 2')[0].x.length")
     assert path == 2  # the start and one step
     panel.get_by_role("button", name="Play", exact=True).click()
     wait_until(page, "document.getElementById('panel-mountain').dataset.playing === '1'")

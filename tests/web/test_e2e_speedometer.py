@@ -31,7 +31,8 @@ def test_slope_tangent_gauge_and_export(page):
     assert "1.5" in panel.locator("#speed-sentence").inner_text()
     # The curve, its tangent, the point; and the needle reads the slope.
     assert page.evaluate("document.getElementById('speed-plot').data.length") == 5
-    assert page.evaluate("document.getElementById('speed-gauge').data[0].value") == 3.75
+    assert float(panel.locator('#speed-gauge').get_attribute('data-value')) == 3.75
+    assert panel.locator('#speed-gauge .gauge-number').text_content() == '3.75'
     assert panel.locator("#speed-plot .scatterlayer .trace").count() >= 3
     screenshot(page, "speedometer")
 

@@ -143,8 +143,14 @@ def chain_snapshots(dataset="moons", hidden=(4, 4), steps=200, lr=0.5, seed=0, s
     * ``snapshots``: at step 0, every ``snapshot_every`` steps and the last,
       ``step``, ``loss``, and per layer ``weights`` (out x in), ``biases``,
       ``weight_grads``, ``bias_grads`` (the gradients of that step's backward
-      pass, before the update);
+      pass, before the update), and ``boundary``: the predicted probability
+      at that step's weights on the same mesh as ``boundary`` below (rows
+      along y, to 4 decimals), so the boundary can be watched as it learns;
     * ``loss_curve``: the loss at every step;
+    * ``diverged_at``: ``None`` when training went downhill; else the step
+      from which it failed: the first loss that is not finite, or, when the
+      last loss is above the first, the step from which every loss stays
+      above the first (the steps are too big: training made it worse);
     * ``boundary``: the final predicted probability on a ``grid`` x ``grid``
       mesh (``x``, ``y``, ``p`` with rows along y);
     * ``backprop``: one sample's backward pass through the final network, one
@@ -192,13 +198,14 @@ def chain_snapshots(dataset="moons", hidden=(4, 4), steps=200, lr=0.5, seed=0, s
                 "biases": [_rows(l.bias.data) for l in linears],
                 "weight_grads": [_rows(l.weight.grad.data) for l in linears],
                 "bias_grads": [_rows(l.bias.grad.data) for l in linears],
+                "boundary": np.round(_probabilities(model, X, grid)[2], 4).tolist(),
             })
         if step < steps:
             optimizer.step()
     return {
         "dataset": dataset, "sizes": sizes, "activation": activation, "lr": lr, "seed": seed,
         "data": {"X": _rows(X), "y": y.astype(int).tolist()},
-        "snapshots": snapshots, "loss_curve": curve,
+        "snapshots": snapshots, "loss_curve": curve, "diverged_at": _diverged_at(curve),
         "boundary": _boundary(model, X, grid),
         "backprop": _backprop(model, linears, X[sample], float(y[sample]), activation),
     }
@@ -237,14 +244,32 @@ def chain_loss_landscape(run: dict, resolution: int = 25):
         return loss_landscape(model, X, targets, loss_fn=BCEWithLogitsLoss(), resolution=resolution)
 
 
-def _boundary(model, X, grid):
+def _probabilities(model, X, grid):
+    """The mesh around the data (xs, ys) and the model's probability of class 1 on it."""
     low, high = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
     xs, ys = np.linspace(low[0], high[0], grid), np.linspace(low[1], high[1], grid)
     mesh = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     with no_grad():
         logits = model(Tensor(mesh)).data.reshape(grid, grid)
-    p = 1 / (1 + np.exp(-np.clip(logits, -500, 500)))
+    with np.errstate(invalid="ignore"):  # a diverged network's NaN logits stay NaN
+        return xs, ys, 1 / (1 + np.exp(-np.clip(logits, -500, 500)))
+
+
+def _boundary(model, X, grid):
+    xs, ys, p = _probabilities(model, X, grid)
     return {"x": _rows(xs), "y": _rows(ys), "p": _rows(p)}
+
+
+def _diverged_at(curve):
+    """The step from which training failed (see chain_snapshots), or None."""
+    losses = np.asarray(curve, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size:
+        return int(bad[0])
+    if losses[-1] <= losses[0]:
+        return None
+    below = np.flatnonzero(losses <= losses[0])
+    return int(below[-1] + 1)
 
 
 def _backprop(model, linears, x, target, activation):

@@ -17,7 +17,7 @@ Routes (bodies and answers are JSON; defaults in brackets)
 ``GET /api/landscapes``
     ``{"landscapes": [{"name", "formula", "variables", "domain": [[lo, hi], ...],
     "minima": [{"point": [...], "value": v}], "smooth", "many_local_minima",
-    "description"}], "optimizers": [names, with the aliases "momentum" and
+    "description", "start"}], "optimizers": [names, with the aliases "momentum" and
     "nesterov"], "schedules": [names], "optimizer_options": {optimizer: {option:
     default}}, "limits": {name: value}}``.
 
@@ -65,6 +65,17 @@ safe parser), exactly one of the two, except where a route says otherwise.
     ``{"landscape" | "expression", "start": [x, y], "lrs": [...], "optimizer"
     ["sgd"], "steps" [100], "options" [{}], "tol" [1e-8], "max_value" [1e12]}``
     -> ``dh.lr_sweep(...).to_dict()``; learning rates x steps at most 100,000.
+
+``POST /api/loss_landscape``
+    the fields of ``/api/train`` and ``"resolution"`` [25] (5 to 41) ->
+    ``nn.recipes.chain_loss_landscape(...).to_dict()``: the run's error
+    mountain on a plane through its trained weights, its path on it.
+
+``POST /api/three_rates``
+    ``{"landscape" | "expression", "start": [x, y], "optimizer" ["sgd"],
+    "steps" [100], "options" [{}]}`` -> ``optim.three_rates(...).to_dict()``:
+    ``small``, ``good``, ``big`` (null where no rate fails), each ``{"lr",
+    "status", "final_value", "steps_taken", "words"}``, and the sweep behind them.
 
 ``POST /api/lr_advice``
     ``{"landscape" | "expression", "point"}`` -> ``{"curvature",
@@ -121,7 +132,7 @@ from . import limits
 from .limits import RequestError
 
 __all__ = ["ROUTES", "Handler", "Grid", "landscapes", "descend", "surface", "derivative",
-           "gradient", "basins", "lr_sweep", "lr_advice", "graph", "train"]
+           "gradient", "basins", "lr_sweep", "lr_advice", "three_rates", "graph", "train", "loss_landscape"]
 
 MOUNTAIN = ("landscape", "expression")
 DATASETS = ("moons", "circles", "xor", "spirals")
@@ -460,6 +471,31 @@ def lr_sweep(body: dict) -> dict:
                             max_value=max_value, **options).to_dict()
 
 
+RATES_FIELDS = (*MOUNTAIN, "start", "optimizer", "steps", "options")
+
+
+def three_rates(body: dict) -> dict:
+    """``POST /api/three_rates``: too small, good and too big, chosen from a sweep of real climbs.
+
+    >>> answer = three_rates({"landscape": "booth", "start": [-6, -6], "steps": 100})
+    >>> [answer[kind]["status"] for kind in ("small", "good", "big")]
+    ['max_steps', 'max_steps', 'diverged']
+    """
+    from ..optim.three_rates import DEFAULT_SWEEP, three_rates as run_three_rates
+
+    limits.check_fields(body, RATES_FIELDS, ["start"])
+    landscape = mountain(body)
+    start = limits.point(body["start"], "start", len(landscape.variables))
+    name, options = _optimizer(body)
+    steps = limits.integer(body.get("steps", 100), "steps", 1, limits.MAX_STEPS)
+    limits.check_work(len(DEFAULT_SWEEP), steps, limits.MAX_SWEEP_WORK, "learning rates")
+    _check_optimizer(name, DEFAULT_SWEEP[0], options)
+    limits.admit(lambda s, ops: limits.climb_seconds(ops, s, runs=len(DEFAULT_SWEEP)),
+                 limits.Lever("steps", "steps", steps), limits.formula_lever(body, landscape.expression.operations))
+    with library_errors(None):
+        return run_three_rates(landscape, start, optimizer=name, steps=steps, **options).to_dict()
+
+
 def lr_advice(body: dict) -> dict:
     """``POST /api/lr_advice``: the curvature at a point and the largest stable learning rate, 2/L.
 
@@ -522,6 +558,33 @@ def train(body: dict) -> dict:
                                activation=activation)
 
 
+def loss_landscape(body: dict) -> dict:
+    """``POST /api/loss_landscape``: the chain panel's run on its own error mountain.
+
+    The same fields as ``/api/train`` (the same run) and ``resolution`` [25]
+    (points per side, 5 to 41) -> ``nn.recipes.chain_loss_landscape(...).to_dict()``:
+    the loss on a plane through the trained weights, with the training path on it.
+
+    >>> slice_ = loss_landscape({"dataset": "xor", "hidden": [4], "steps": 40, "snapshot_every": 10,
+    ...                          "resolution": 5})
+    >>> len(slice_["losses"]) == len(slice_["betas"]), len(slice_["path"])  # the path: one point per snapshot
+    (True, 5)
+    """
+    from ..nn.recipes import chain_loss_landscape
+
+    limits.check_fields(body, (*TRAIN_FIELDS, "resolution"), ["dataset"])
+    resolution = limits.integer(body.get("resolution", 25), "resolution", 5, 41)
+    hidden = limits.hidden_layers(body.get("hidden", [4, 4]))
+    steps = limits.integer(body.get("steps", 200), "steps", 0, limits.MAX_TRAIN_STEPS)
+    # The training, then one forward pass of the whole data set per point of the
+    # slice (counted as half a training step each: no backward pass).
+    limits.admit(lambda s, r: limits.training_seconds([2, *hidden, 1], s + (r + 1) ** 2 // 2),
+                 limits.Lever("steps", "steps", steps), limits.Lever("resolution", "resolution", resolution, least=5))
+    run = train({key: value for key, value in body.items() if key != "resolution"})
+    with library_errors(None):
+        return chain_loss_landscape(run, resolution=resolution).to_dict()
+
+
 # ---------------------------------------------------------------------------
 # The route table.
 # ---------------------------------------------------------------------------
@@ -550,6 +613,8 @@ ROUTES: tuple[Handler, ...] = (
     Handler("/api/basins", "POST", basins),
     Handler("/api/lr_sweep", "POST", lr_sweep),
     Handler("/api/lr_advice", "POST", lr_advice),
+    Handler("/api/three_rates", "POST", three_rates),
     Handler("/api/graph", "POST", graph),
     Handler("/api/train", "POST", train),
+    Handler("/api/loss_landscape", "POST", loss_landscape),
 )

@@ -45,6 +45,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
@@ -445,7 +446,7 @@ def create_app(time_budget: float = TIME_BUDGET_S, allowed_hosts: Iterable[str] 
     routes += _static_routes(static)
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, allowed_hosts=tuple(allowed_hosts))],
+        middleware=[Middleware(Guard, allowed_hosts=tuple(allowed_hosts)), Middleware(GZipMiddleware, minimum_size=1000)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )

@@ -6,7 +6,7 @@
 
 import { post, latest } from "./api.js";
 import { fmt, py } from "./format.js";
-import { Plotly, CONFIG, layout, axis } from "./plots.js";
+import { Plotly, CONFIG, TERRAIN, layout, axis } from "./plots.js";
 import { readInteger, readNumber, readString } from "./state.js";
 import { showError, clearErrors, busy } from "./ui.js";
 
@@ -38,6 +38,8 @@ export function createChain(section, { changed }) {
   let stepping = false; // following the links one by one: the current link's edges stand out
   let timer = null;
   const train = latest((body) => post("/api/train", body));
+  const fetchMountain = latest((body) => post("/api/loss_landscape", body));
+  let mountain = null; // the /api/loss_landscape answer for this run
 
   const hiddenSizes = () => state.hidden.split(",").map(Number);
   const snapshotEvery = () => Math.max(1, Math.floor(state.steps / SNAPSHOTS));
@@ -76,16 +78,37 @@ export function createChain(section, { changed }) {
     if (answer === undefined) return;
     clearErrors(section);
     run = answer;
+    mountain = null; // the old run's slice: its path no longer matches
     slider.max = run.snapshots.length - 1;
     revealed = run.backprop.links.length;
     stepping = false;
     index = animate ? 0 : run.snapshots.length - 1;
     $("chain-final-loss").textContent = fmt(run.loss_curve[run.loss_curve.length - 1], 6);
+    renderDiverged();
     section.dataset.finalLoss = String(run.loss_curve[run.loss_curve.length - 1]);
     await Promise.all([drawBoundary(), drawLoss()]);
     showSnapshot();
     renderBackprop();
+    await drawMountain();
     if (animate) play();
+  }
+
+  // Training that made things worse is said in words, above the pictures.
+  function renderDiverged() {
+    const line = $("chain-diverged");
+    const k = run.diverged_at;
+    line.hidden = k === null || k === undefined;
+    section.dataset.divergedAt = line.hidden ? "" : String(k);
+    if (line.hidden) {
+      line.textContent = "";
+      return;
+    }
+    const first = run.loss_curve[0];
+    const blown = !Number.isFinite(run.loss_curve[k] ?? NaN);
+    line.textContent =
+      `Training diverged at step ${k}: ` +
+      (blown ? "the loss blew up (it is no longer a number). " : `from there on the loss stays above where it started (${fmt(first, 3)}); training made the network worse. `) +
+      `Learning rate ${fmt(state.lr, 4)} takes steps too big for this network: try a smaller one.`;
   }
 
   // The network ---------------------------------------------------------------------
@@ -160,14 +183,19 @@ export function createChain(section, { changed }) {
   }
 
   // Boundary and loss ------------------------------------------------------------------
+  // The probabilities at the snapshot shown (older answers carry only the final ones).
+  const boundaryAt = (k) => run.snapshots[k].boundary || run.boundary.p;
+  const boundaryTitle = (k) => `decision boundary at step ${run.snapshots[k].step}`;
+
   async function drawBoundary() {
     const { boundary, data } = run;
+    const p = boundaryAt(index);
     const classes = [0, 1].map((c) => data.X.filter((_, k) => data.y[k] === c));
     await Plotly.react(
       $("chain-boundary"),
       [
-        { type: "heatmap", x: boundary.x, y: boundary.y, z: boundary.p, zmin: 0, zmax: 1, zsmooth: "best", colorscale: [[0, "#c6dbef"], [0.5, "#ffffff"], [1, "#f7c6c0"]], showscale: false, hovertemplate: "p(class 1) = %{z:.2f}<extra></extra>" },
-        { type: "contour", x: boundary.x, y: boundary.y, z: boundary.p, contours: { start: 0.5, end: 0.5, size: 1, coloring: "lines" }, line: { color: "#1d2733", width: 2 }, colorscale: [[0, "#1d2733"], [1, "#1d2733"]], showscale: false, hoverinfo: "skip" },
+        { type: "heatmap", x: boundary.x, y: boundary.y, z: p, zmin: 0, zmax: 1, zsmooth: "best", colorscale: [[0, "#c6dbef"], [0.5, "#ffffff"], [1, "#f7c6c0"]], showscale: false, hovertemplate: "p(class 1) = %{z:.2f}<extra></extra>" },
+        { type: "contour", x: boundary.x, y: boundary.y, z: p, contours: { start: 0.5, end: 0.5, size: 1, coloring: "lines" }, line: { color: "#1d2733", width: 2 }, colorscale: [[0, "#1d2733"], [1, "#1d2733"]], showscale: false, hoverinfo: "skip" },
         ...classes.map((points, c) => ({
           type: "scatter",
           mode: "markers",
@@ -189,13 +217,55 @@ export function createChain(section, { changed }) {
       ],
       layout({
         dragmode: false,
-        title: { text: `decision boundary after ${state.steps} steps`, font: { size: 14 }, y: 0.97 },
+        title: { text: boundaryTitle(index), font: { size: 14 }, y: 0.97 },
         margin: { l: 36, r: 10, t: 30, b: 30 },
         xaxis: axis("", { range: [boundary.x[0], boundary.x[boundary.x.length - 1]] }),
         yaxis: axis("", { range: [boundary.y[0], boundary.y[boundary.y.length - 1]] }),
       }),
       { ...CONFIG, displayModeBar: false },
     );
+  }
+
+  // The network's own error mountain: the loss on a plane through the trained
+  // weights (nn.recipes.chain_loss_landscape), the training path walking down it.
+  async function drawMountain() {
+    const div = $("chain-landscape");
+    let answer;
+    try {
+      answer = await busy(section, () => fetchMountain({ ...body(), resolution: 25 }));
+    } catch (error) {
+      mountain = null;
+      $("chain-landscape-note").textContent = `The error mountain could not be drawn: ${error.message}`;
+      return;
+    }
+    if (answer === undefined) return;
+    mountain = answer;
+    const finite = mountain.losses.flat().filter((v) => v !== null && v > 0);
+    const low = Math.min(...finite);
+    const log = (v) => (v === null || !(v > 0) ? null : Math.log10(v));
+    const path = mountain.path || [];
+    await Plotly.react(
+      div,
+      [
+        { type: "contour", x: mountain.alphas, y: mountain.betas, z: mountain.losses.map((row) => row.map(log)), colorscale: TERRAIN, ncontours: 24, contours: { coloring: "heatmap" }, line: { color: "rgba(20,30,40,0.3)", width: 0.6 }, colorbar: { title: { text: "log₁₀ loss", side: "right" }, thickness: 12 }, hovertemplate: "loss 10^%{z:.2f}<extra></extra>" },
+        { type: "scatter", mode: "lines+markers", x: path.map((p) => p[0]), y: path.map((p) => p[1]), line: { color: "#ffffff", width: 3 }, marker: { color: "#ffffff", size: 6, line: { color: "#1d2733", width: 1 } }, name: "training path", hovertemplate: "snapshot on the path<extra></extra>" },
+        { type: "scatter", mode: "markers", x: [0], y: [0], marker: { symbol: "star", size: 16, color: "#ffd400", line: { color: "#111", width: 1 } }, name: "trained weights", hovertemplate: "the trained weights<extra></extra>" },
+        { type: "scatter", mode: "markers", x: path.length ? [path[index][0]] : [], y: path.length ? [path[index][1]] : [], marker: { size: 14, color: GLOW, line: { color: "#1d2733", width: 2 } }, name: "this snapshot", hoverinfo: "skip" },
+      ],
+      layout({
+        dragmode: false,
+        title: { text: "the error mountain: loss on a plane through the trained weights", font: { size: 14 }, y: 0.97 },
+        margin: { l: 50, r: 10, t: 30, b: 40 },
+        xaxis: axis(mountain.directions === "principal" ? "first direction of the path" : "random direction 1"),
+        yaxis: axis(mountain.directions === "principal" ? "second direction" : "random direction 2"),
+      }),
+      { ...CONFIG, displayModeBar: false },
+    );
+    const kept = mountain.explained === null || mountain.explained === undefined ? "" : ` The plane holds ${Math.round(100 * mountain.explained)}% of the path's movement.`;
+    $("chain-landscape-note").textContent =
+      `${mountain.parameters} weights; this is a slice through them along ${mountain.directions} directions (Li et al., 2018), ` +
+      `centred on the trained network (the star, loss ${fmt(mountain.center_loss, 4)}, lowest on the slice ${fmt(low, 4)}).${kept} ` +
+      "The orange dot follows the snapshot shown above.";
   }
 
   async function drawLoss() {
@@ -227,6 +297,18 @@ export function createChain(section, { changed }) {
     drawNetwork();
     const lossPlot = $("chain-loss-plot");
     if (lossPlot.data) Plotly.restyle(lossPlot, { x: [[snapshot.step]], y: [[snapshot.loss]] }, [1]);
+    // The boundary as it was at this step: it moves while "watch it learn" plays.
+    const map = $("chain-boundary");
+    if (map.data && map.dataset.shownSnapshot !== String(index)) {
+      const p = boundaryAt(index);
+      Plotly.update(map, { z: [p, p] }, { "title.text": boundaryTitle(index) }, [0, 1]);
+    }
+    map.dataset.shownSnapshot = String(index);
+    const slice = $("chain-landscape");
+    if (mountain && mountain.path && slice.data && mountain.path.length === run.snapshots.length) {
+      const p = mountain.path[index];
+      Plotly.restyle(slice, { x: [[p[0]]], y: [[p[1]]] }, [3]);
+    }
   }
 
   // The backward pass, link by link -------------------------------------------------------

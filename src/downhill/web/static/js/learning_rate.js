@@ -5,7 +5,7 @@
 
 import { post, latest, getCatalogue } from "./api.js";
 import { fmt, fmtPoint, py, pyKeywords } from "./format.js";
-import { Plotly, CONFIG, LR_COLORS, TERRAIN, layout, axis, heightScale, dataPoint } from "./plots.js";
+import { Plotly, CONFIG, LR_COLORS, LR_INK, TERRAIN, layout, axis, heightScale, dataPoint } from "./plots.js";
 import { readInteger, readNumber, readNumbers, readString } from "./state.js";
 import { showError, clearErrors, busy, fillSelect } from "./ui.js";
 import { landscapeOptions, optimizerNames, scheduleNames, sourceOf, pythonSource } from "./landscape_picker.js";
@@ -99,6 +99,34 @@ export function createLearningRate(section, { changed }) {
     return Object.fromEntries(Object.entries(spec.options).map(([k, f]) => [k, f(state.steps)]));
   }
 
+  // A landscape's start: the catalogue's own when it names one, else a point
+  // inside its map, away from the minima at the middle (as the mountain panel's).
+  function defaultStart(name) {
+    const entry = catalogue.landscapes.find((l) => l.name === name);
+    if (!entry) return DEFAULTS.start;
+    if (Array.isArray(entry.start) && entry.start.length === 2) return [...entry.start];
+    if (name === DEFAULTS.landscape) return DEFAULTS.start;
+    const [[x0], [, y1]] = entry.domain;
+    return [Math.round(x0 * 50) / 100, Math.round(y1 * 50) / 100];
+  }
+
+  async function chosenRates() {
+    try {
+      return await post("/api/three_rates", { ...source(), start: state.start, optimizer: state.optimizer, steps: state.steps });
+    } catch (error) {
+      if (error.status >= 400 && error.status < 500 && error.field !== "landscape" && error.field !== "expression") return null;
+      throw error;
+    }
+  }
+
+  function ratesFromAnswer(answer) {
+    if (!answer || !answer.small || !answer.good) return null;
+    // Where no rate of the sweep fails (none falls off, none ends higher), "too big" is ten times good.
+    const big = answer.big ? answer.big.lr : answer.good.lr * 10;
+    const values = [answer.small.lr, answer.good.lr, big].map((v) => Number(v.toPrecision(3)));
+    return values.every((v) => Number.isFinite(v) && v > 0) ? values : null;
+  }
+
   // Learning rates from the curvature: well below, at, and just past the bound.
   function advisedRates(answer) {
     const L = answer.curvature;
@@ -113,7 +141,11 @@ export function createLearningRate(section, { changed }) {
         newSurface || !surface ? post("/api/surface", { ...source(), n: 70, gradients: false }) : surface,
         newAdvice || !advice ? adviceAt(state.start) : advice,
       ]);
-      const rates = state.lrs || advisedRates(adviceAnswer);
+      // No rates chosen by the learner: the library picks three from a sweep of real
+      // climbs (POST /api/three_rates), so each does what its name says on this
+      // mountain; the curvature's 1/(10L), 1/L, 2.2/L only where that sweep fails.
+      const choice = state.lrs ? null : await chosenRates();
+      const rates = state.lrs || ratesFromAnswer(choice) || advisedRates(adviceAnswer);
       const common = { ...source(), start: state.start, optimizer: state.optimizer, steps: state.steps };
       const schedule = scheduleSpec();
       const runAnswers = await Promise.all(
@@ -187,7 +219,7 @@ export function createLearningRate(section, { changed }) {
           ],
           layout({
             dragmode: false,
-            title: { text: `${KIND_NAMES[kind]}: lr = ${fmt(state.lrs[i], 3)}`, font: { size: 14, color }, y: 0.97 },
+            title: { text: `${KIND_NAMES[kind]}: lr = ${fmt(state.lrs[i], 3)}`, font: { size: 14, color: LR_INK[kind] }, y: 0.97 },
             margin: { l: 36, r: 8, t: 30, b: 30 },
             xaxis: axis("", { range: [x0, x1] }),
             yaxis: axis("", { range: [y0, y1] }),
@@ -197,6 +229,7 @@ export function createLearningRate(section, { changed }) {
       }),
     );
     renderTable();
+    renderOutcome();
     await Promise.all([drawLoss(), drawBound(bound), drawSchedule()]);
   }
 
@@ -263,13 +296,20 @@ export function createLearningRate(section, { changed }) {
     ];
     const shapes = [];
     const annotations = [];
+    // The rates the sweep itself found good, shaded green, when the API names
+    // them (sweep.good_band = [low, high]): never past the first rate that fell off.
+    const band = sweep.good_band;
+    if (Array.isArray(band) && band.length === 2 && band.every((v) => Number.isFinite(v) && v > 0)) {
+      shapes.push({ type: "rect", xref: "x", yref: "paper", x0: band[0], x1: band[1], y0: 0, y1: 1, fillcolor: LR_COLORS.good, opacity: 0.12, line: { width: 0 }, layer: "below" });
+      annotations.push({ x: Math.log10(Math.sqrt(band[0] * band[1])), y: 0, xref: "x", yref: "paper", text: "good", showarrow: false, yanchor: "bottom", font: { color: LR_INK.good, size: 12 } });
+    }
     if (Number.isFinite(bound) && bound > 0) {
       const right = rows[rows.length - 1].lr * 1.5;
       shapes.push(
         { type: "rect", xref: "x", yref: "paper", x0: bound, x1: Math.max(right, bound * 1.5), y0: 0, y1: 1, fillcolor: LR_COLORS.big, opacity: 0.08, line: { width: 0 } },
         { type: "line", xref: "x", yref: "paper", x0: bound, x1: bound, y0: 0, y1: 1, line: { color: LR_COLORS.big, width: 2, dash: "dash" } },
       );
-      annotations.push({ x: Math.log10(bound), y: 1, xref: "x", yref: "paper", text: `2/L = ${fmt(bound, 4)}`, showarrow: false, xanchor: "right", yanchor: "top", font: { color: LR_COLORS.big, size: 12 }, bgcolor: "rgba(255,255,255,0.8)" });
+      annotations.push({ x: Math.log10(bound), y: 1, xref: "x", yref: "paper", text: `2/L = ${fmt(bound, 4)}`, showarrow: false, xanchor: "right", yanchor: "top", font: { color: LR_INK.big, size: 12 }, bgcolor: "rgba(255,255,255,0.8)" });
     }
     await Plotly.react(
       $("lr-bound"),
@@ -319,6 +359,28 @@ export function createLearningRate(section, { changed }) {
     return Math.max(1, Math.ceil((high - low) / 4));
   }
 
+  // What each rate did, in words that follow the results (not the labels'
+  // promises): "too big" falls off on a bowl, but on a bounded mountain such as
+  // Ackley's it cannot blow up, and fails by ending higher instead.
+  function renderOutcome() {
+    const good = runs.good;
+    const said = KINDS.map((kind, i) => {
+      const run = runs[kind];
+      const name = `${KIND_NAMES[kind]} (lr ${fmt(state.lrs[i], 3)})`;
+      if (run.status === "diverged") return `${name} fell off the mountain at step ${run.diverged_at}`;
+      const where = `f = ${fmt(run.final_value, 3)}`;
+      if (kind === "good") return `${name} ${run.status === "converged" ? "arrived" : "ran out of steps"} at ${where}`;
+      const higher = Number.isFinite(good.final_value) && run.final_value > good.final_value;
+      if (kind === "small") {
+        return higher ? `${name} never got as low: it ended at ${where}` : `${name} ended as low as good, at ${where}: not too small here`;
+      }
+      return higher
+        ? `${name} did not fall off (this mountain is bounded, a climber cannot blow up on it) but failed all the same: it ended higher, at ${where}`
+        : `${name} did not fail here: it ended at ${where}; try a bigger rate`;
+    });
+    $("lr-outcome").textContent = `${said[0]}; ${said[1]}; ${said[2]}.`.replace(/^./, (c) => c.toUpperCase());
+  }
+
   function renderTable() {
     const body = section.querySelector("#lr-table tbody");
     body.replaceChildren();
@@ -347,6 +409,8 @@ export function createLearningRate(section, { changed }) {
       controls.formula.focus();
       return;
     }
+    // Each mountain from its own start: booth's (-6, -6) lies off sphere's and rosenbrock's maps.
+    state.start = defaultStart(state.landscape);
     state.lrs = null;
     changed();
     refresh({ newSurface: true, newAdvice: true });
@@ -426,8 +490,9 @@ export function createLearningRate(section, { changed }) {
       }
       state.formula = readString(params, "f", "");
       state.landscape = readString(params, "landscape", state.formula ? "" : DEFAULTS.landscape);
-      state.start = readNumbers(params, "start", DEFAULTS.start).slice(0, 2);
-      if (state.start.length !== 2) state.start = DEFAULTS.start;
+      const fallback = state.landscape ? defaultStart(state.landscape) : DEFAULTS.start;
+      state.start = readNumbers(params, "start", fallback).slice(0, 2);
+      if (state.start.length !== 2) state.start = fallback;
       state.optimizer = readString(params, "optimizer", DEFAULTS.optimizer);
       state.steps = readInteger(params, "steps", DEFAULTS.steps);
       const lrs = readNumbers(params, "lrs", []);

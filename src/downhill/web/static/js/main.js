@@ -107,5 +107,6 @@ document.getElementById("share-button").addEventListener("click", async (event) 
 
 const start = readLocation();
 show(start.panel || DEFAULT_PANEL, start.params).then(() => {
+  document.getElementById("loading").hidden = true;
   document.body.dataset.ready = "1";
 });

@@ -5,7 +5,7 @@
 
 import { post, latest, getCatalogue } from "./api.js";
 import { fmt, fmtPoint, py, pyKeywords } from "./format.js";
-import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL } from "./plots.js";
+import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL, loadPlotly3d } from "./plots.js";
 import { mapTraces, basinColor, basinName } from "./mountain_map.js";
 import { readBool, readInteger, readNumber, readPoints, readString, writePoints } from "./state.js";
 import { showError, clearErrors, busy, fillSelect } from "./ui.js";
@@ -25,11 +25,14 @@ const DEFAULTS = {
 const BASIN_GRID = 60;
 const SURFACE_N = 90;
 const ANIMATION_MS = 3000; // a whole descent plays in about this long
+const FALL_COLOR = "#d6352b";
+const LAYER_CONFIG = { displayModeBar: false, staticPlot: true, responsive: false };
 const STATUS_WORDS = { converged: "arrived (converged)", diverged: "fell off (diverged)", max_steps: "ran out of steps" };
 
 export function createMountain(section, { changed }) {
   const $ = (id) => section.querySelector(`#${id}`);
   const plot = $("mtn-plot");
+  const layer = $("mtn-climbers"); // the climbers' transparent chart over the 2-D map
   const controls = {
     landscape: $("mtn-landscape"),
     formula: $("mtn-formula"),
@@ -53,6 +56,10 @@ export function createMountain(section, { changed }) {
   let run = null; // /api/descend answer (always for a list of starts)
   let basinMap = null; // /api/basins answer
   let frame = 0;
+  let plotly3d = null; // the 3-D bundle, once loaded
+  let drawnIn = null; // "map" or "3d": which bundle drew the chart last
+  let drawnSurface = null; // the /api/surface answer it drew
+  let framesDrawn = 0; // animation frames drawn (the frame-rate benchmark reads it)
   let playing = false;
 
   const fetchSurface = latest((body) => post("/api/surface", body));
@@ -151,6 +158,7 @@ export function createMountain(section, { changed }) {
     frame = animate ? 0 : lastFrame();
     await draw();
     renderTable();
+    renderFalls();
     renderBasinSummary();
     if (animate) play();
   }
@@ -178,24 +186,93 @@ export function createMountain(section, { changed }) {
     return zs;
   }
 
-  function climberTraces() {
+  const in3d = () => state.view3d && hasWebGL();
+  const engine = () => (drawnIn === "3d" ? plotly3d : Plotly);
+
+  // The climbers in the 3-D view: traces of the surface's own chart.
+  function climberTraces3d() {
     if (!run) return [];
     const traces = [];
-    const n = state.starts.length;
+    for (let i = 0; i < state.starts.length; i++) {
+      const color = CLIMBER_COLORS[i % CLIMBER_COLORS.length];
+      const [xs, ys] = climberXY(i, frame);
+      const zs = climberZ(i, frame);
+      const name = `climber ${i + 1}`;
+      traces.push({ type: "scatter3d", mode: "lines", x: xs, y: ys, z: zs, line: { color, width: 5 }, name, hoverinfo: "skip" });
+      traces.push({ type: "scatter3d", mode: "markers", x: xs.slice(-1), y: ys.slice(-1), z: zs.slice(-1), marker: { color, size: 6, line: { color: "#111", width: 1 } }, name });
+    }
+    return traces;
+  }
+
+  // The climbers on the 2-D map, for the overlaid chart: a path and a marker
+  // each, and one last trace with a red cross where each fallen climber left the map.
+  // The number of traces depends on the climbers only, never on the frame.
+  function climberTraces2d() {
+    const traces = [];
+    const n = run ? state.starts.length : 0;
     for (let i = 0; i < n; i++) {
       const color = CLIMBER_COLORS[i % CLIMBER_COLORS.length];
       const [xs, ys] = climberXY(i, frame);
       const name = `climber ${i + 1}`;
-      if (state.view3d) {
-        const zs = climberZ(i, frame);
-        traces.push({ type: "scatter3d", mode: "lines", x: xs, y: ys, z: zs, line: { color, width: 5 }, name, hoverinfo: "skip" });
-        traces.push({ type: "scatter3d", mode: "markers", x: xs.slice(-1), y: ys.slice(-1), z: zs.slice(-1), marker: { color, size: 6, line: { color: "#111", width: 1 } }, name });
-      } else {
-        traces.push({ type: "scatter", mode: "lines+markers", x: xs, y: ys, line: { color, width: 2 }, marker: { color, size: 3 }, name, hovertemplate: `${name}<br>(%{x:.4g}, %{y:.4g})<extra></extra>` });
-        traces.push({ type: "scatter", mode: "markers", x: xs.slice(-1), y: ys.slice(-1), marker: { color, size: 14, symbol: "circle", line: { color: "#111", width: 2 } }, name, hovertemplate: `${name}<extra></extra>` });
-      }
+      traces.push({ type: "scatter", mode: "lines+markers", x: xs, y: ys, line: { color, width: 2 }, marker: { color, size: 3 }, name });
+      traces.push({ type: "scatter", mode: "markers", x: xs.slice(-1), y: ys.slice(-1), marker: { color, size: 14, symbol: "circle", line: { color: "#111", width: 2 } }, name });
     }
+    const fell = falls().filter((f) => frame >= f.step);
+    traces.push({
+      type: "scatter",
+      mode: "markers+text",
+      x: fell.map((f) => f.point[0]),
+      y: fell.map((f) => f.point[1]),
+      text: fell.map(() => "fell off"),
+      textposition: fell.map((f) => f.textPosition),
+      textfont: { color: "#b3261e", size: 14, family: "system-ui, sans-serif" },
+      marker: { symbol: "x-thin-open", size: 22, color: FALL_COLOR, line: { color: FALL_COLOR, width: 4 } },
+      cliponaxis: false, // a cross on the map's edge is drawn whole
+      name: "fell off here",
+    });
     return traces;
+  }
+
+  // Where each climber that fell off left the map: the last point of its path
+  // on the map, or where the step that threw it off crosses the map's edge.
+  function falls() {
+    if (!run || !surface) return [];
+    const box = mapBox();
+    const out = [];
+    const statuses = [].concat(run.status);
+    for (let i = 0; i < state.starts.length; i++) {
+      if (statuses[i] !== "diverged") continue;
+      let k = 1;
+      let previous = run.points[0][i];
+      for (; k < run.points.length; k++) {
+        const p = run.points[k][i];
+        if (!p || !inside(p, box)) break;
+        previous = p;
+      }
+      k = Math.min(k, lastFrame());
+      const next = run.points[k] && run.points[k][i];
+      const point = next && next.every(Number.isFinite) && inside(previous, box) ? edgeCrossing(previous, next, box) : previous;
+      const textPosition = `${point[1] > (box.y0 + box.y1) / 2 ? "bottom" : "top"} ${point[0] > (box.x0 + box.x1) / 2 ? "left" : "right"}`;
+      out.push({ climber: i, step: k, point, textPosition, diverged: [].concat(run.diverged_at)[i] });
+    }
+    return out;
+  }
+
+  function mapBox() {
+    return { x0: surface.x[0], x1: surface.x[surface.x.length - 1], y0: surface.y[0], y1: surface.y[surface.y.length - 1] };
+  }
+
+  function renderFalls() {
+    const line = $("mtn-falls");
+    const fallen = falls();
+    line.hidden = !fallen.length;
+    const when = (f) => (f.diverged >= 0 ? ` at step ${f.diverged}` : "");
+    line.textContent = fallen.length
+      ? `Climber ${fallen[0].climber + 1} fell off the mountain${when(fallen[0])}` +
+        fallen.slice(1).map((f) => `, climber ${f.climber + 1}${when(f)}`).join("") +
+        `: with learning rate ${fmt(state.lr, 4)} a step overshoots the valley and throws the climber off the map` +
+        ` (a red ✕ marks where it left). A smaller learning rate keeps the climbers on the ground.`
+      : "";
   }
 
   async function draw() {
@@ -204,7 +281,18 @@ export function createMountain(section, { changed }) {
     const [y0, y1] = [surface.y[0], surface.y[surface.y.length - 1]];
     let traces;
     let figure;
-    if (state.view3d && hasWebGL()) {
+    if (in3d() && !plotly3d) {
+      $("mtn-view-note").textContent = "Loading the 3-D view…";
+      try {
+        plotly3d = await loadPlotly3d();
+      } catch (error) {
+        state.view3d = false;
+        controls.view3d.checked = false;
+        showError(section, error);
+      }
+    }
+    if (in3d()) {
+      $("mtn-view-note").textContent = "";
       traces = [
         {
           type: "surface",
@@ -217,7 +305,7 @@ export function createMountain(section, { changed }) {
           contours: { z: { show: true, usecolormap: true, project: { z: true }, width: 1 } },
           hoverinfo: "skip",
         },
-        ...climberTraces(),
+        ...climberTraces3d(),
       ];
       figure = layout({
         margin: { l: 0, r: 0, t: 10, b: 0 },
@@ -233,7 +321,7 @@ export function createMountain(section, { changed }) {
       });
     } else {
       $("mtn-view-note").textContent = state.view3d ? "The 3-D view needs WebGL, which this browser does not offer; showing the map." : "";
-      traces = [...mapTraces(surface, scale, { basinMap, arrows: state.arrows }), ...climberTraces()];
+      traces = mapTraces(surface, scale, { basinMap, arrows: state.arrows });
       figure = layout({
         dragmode: false,
         margin: { l: 50, r: 10, t: 12, b: 40 },
@@ -242,41 +330,87 @@ export function createMountain(section, { changed }) {
         yaxis: axis("y", { range: [y0, y1], ...(equalScales(x1 - x0, y1 - y0) ? { scaleanchor: "x", constrain: "domain" } : {}) }),
       });
     }
-    await Plotly.react(plot, traces, figure, CONFIG);
-    section.dataset.view = state.view3d && hasWebGL() ? "3d" : "map";
+    const view = in3d() ? "3d" : "map";
+    if (drawnIn && (drawnIn !== view || drawnSurface !== surface)) {
+      // Each bundle keeps its own state on the chart: the other one starts afresh.
+      // A new mountain starts afresh too: Plotly.react keeps the old equal-scale
+      // constraint's stretched x range (booth's map, then a formula's: x ran to +-8.7).
+      (drawnIn === "3d" ? plotly3d : Plotly).purge(plot);
+      plot.dataset.followed = "";
+    }
+    drawnIn = view;
+    drawnSurface = surface;
+    await engine().react(plot, traces, figure, CONFIG);
+    if (!plot.dataset.followed) {
+      // The map changes size with the window: the climbers' layer follows it.
+      plot.dataset.followed = "1";
+      plot.on("plotly_afterplot", () => {
+        if (!in3d() && layer.data) fitLayer();
+      });
+    }
+    section.dataset.view = in3d() ? "3d" : "map";
+    layer.hidden = in3d();
+    if (in3d()) Plotly.purge(layer);
+    else await Plotly.react(layer, climberTraces2d(), layerLayout(), LAYER_CONFIG);
     showFrame();
   }
 
-  // Animation: only the climbers' traces change from frame to frame.
-  function climberTraceIndices() {
-    const total = plot.data.length;
-    const n = run ? 2 * state.starts.length : 0;
-    return Array.from({ length: n }, (_, i) => total - n + i);
+  // The climbers' layout: axes exactly where the map drew its own (the map's
+  // colour bar and equal scales decide those), nothing else drawn.
+  function layerLayout() {
+    const full = plot._fullLayout;
+    const xa = full.xaxis;
+    const ya = full.yaxis;
+    return {
+      width: full.width,
+      height: full.height,
+      margin: { l: xa._offset, r: full.width - xa._offset - xa._length, t: ya._offset, b: full.height - ya._offset - ya._length, pad: 0, autoexpand: false },
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      showlegend: false,
+      hovermode: false,
+      dragmode: false,
+      font: { family: "system-ui, -apple-system, 'Segoe UI', sans-serif", size: 13 },
+      xaxis: { range: [...xa.range], visible: false, fixedrange: true },
+      yaxis: { range: [...ya.range], visible: false, fixedrange: true },
+    };
   }
 
+  function fitLayer() {
+    const wanted = layerLayout();
+    const have = layer._fullLayout;
+    if (!have) return;
+    const same = have.width === wanted.width && have.height === wanted.height &&
+      ["l", "r", "t", "b"].every((side) => Math.abs(have.margin[side] - wanted.margin[side]) < 0.5) &&
+      have.xaxis.range.every((v, k) => v === wanted.xaxis.range[k]) && have.yaxis.range.every((v, k) => v === wanted.yaxis.range[k]);
+    if (!same) Plotly.relayout(layer, { width: wanted.width, height: wanted.height, margin: wanted.margin, "xaxis.range": wanted.xaxis.range, "yaxis.range": wanted.yaxis.range });
+  }
+
+  // Animation: only the climbers change from frame to frame.
   async function drawFrame() {
     if (!run || !plot.data) return;
-    const threeD = state.view3d && hasWebGL();
-    const update = { x: [], y: [] };
-    if (threeD) update.z = [];
-    for (let i = 0; i < state.starts.length; i++) {
-      const [xs, ys] = climberXY(i, frame);
-      update.x.push(xs, xs.slice(-1));
-      update.y.push(ys, ys.slice(-1));
-      if (threeD) {
+    if (in3d()) {
+      const update = { x: [], y: [], z: [] };
+      for (let i = 0; i < state.starts.length; i++) {
+        const [xs, ys] = climberXY(i, frame);
         const zs = climberZ(i, frame);
+        update.x.push(xs, xs.slice(-1));
+        update.y.push(ys, ys.slice(-1));
         update.z.push(zs, zs.slice(-1));
       }
+      const n = 2 * state.starts.length;
+      const traces = Array.from({ length: n }, (_, i) => plot.data.length - n + i);
+      await plotly3d.restyle(plot, update, traces);
+    } else if (layer.data) {
+      // Plotly.animate without a redraw moves these traces alone, several times
+      // faster than restyle. It redraws every layer of the chart it is given,
+      // dropping the heatmap and contours it cannot animate: so the climbers
+      // have a chart of their own, over the map, and the terrain is never touched.
+      const traces = climberTraces2d();
+      const data = traces.map((t) => ({ x: t.x, y: t.y, ...(t.text ? { text: t.text, textposition: t.textposition } : {}) }));
+      await Plotly.animate(layer, { data, traces: traces.map((_, k) => k) }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
     }
-    const traces = climberTraceIndices();
-    if (threeD) {
-      await Plotly.restyle(plot, update, traces);
-    } else {
-      // animate without a redraw moves only these traces: several times
-      // faster than restyle, which redraws the terrain under them too.
-      const data = traces.map((_, k) => ({ x: update.x[k], y: update.y[k] }));
-      await Plotly.animate(plot, { data, traces }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
-    }
+    framesDrawn += 1;
     showFrame();
   }
 
@@ -284,6 +418,7 @@ export function createMountain(section, { changed }) {
     const last = lastFrame();
     $("mtn-frame").textContent = run ? `Step ${frame} of ${last}${frame === last ? " (the end)" : ""}` : "No climbers yet: click the map.";
     section.dataset.frame = String(frame);
+    section.dataset.framesDrawn = String(framesDrawn);
     section.dataset.playing = playing ? "1" : "0";
     $("mtn-play").textContent = playing ? "❚❚ Pause" : "▶ Play";
     $("mtn-play").setAttribute("aria-label", playing ? "Pause" : "Play");
@@ -382,7 +517,8 @@ export function createMountain(section, { changed }) {
       controls.formula.focus();
     }
     const entry = state.landscape && describe(state.landscape);
-    if (entry) state.starts = [[round(entry.domain[0][0] / 2), round(entry.domain[1][1] / 2)]];
+    // The landscape's own start (the catalogue's), else a point inside its map.
+    if (entry) state.starts = [entry.start ? entry.start.map(round) : [round(entry.domain[0][0] / 2), round(entry.domain[1][1] / 2)]];
     controls.startX.value = "";
     state.basins = false;
     syncControls();
@@ -562,7 +698,7 @@ export function createMountain(section, { changed }) {
       return lines.join("\n") + "\n";
     },
     shown() {
-      if (plot.data) Plotly.Plots.resize(plot);
+      if (plot.data) engine().Plots.resize(plot);
     },
   };
 
@@ -572,6 +708,21 @@ export function createMountain(section, { changed }) {
     if (o.betas && o.betas[0] === 0.9 && o.betas[1] === 0.999) delete o.betas;
     return o;
   }
+}
+
+function inside(p, box) {
+  return p.every(Number.isFinite) && p[0] >= box.x0 && p[0] <= box.x1 && p[1] >= box.y0 && p[1] <= box.y1;
+}
+
+// Where the segment from a (on the map) to b (off it) crosses the map's edge.
+function edgeCrossing(a, b, box) {
+  let t = 1;
+  const d = [b[0] - a[0], b[1] - a[1]];
+  for (const [k, low, high] of [[0, box.x0, box.x1], [1, box.y0, box.y1]]) {
+    if (d[k] > 0 && b[k] > high) t = Math.min(t, (high - a[k]) / d[k]);
+    if (d[k] < 0 && b[k] < low) t = Math.min(t, (low - a[k]) / d[k]);
+  }
+  return [a[0] + t * d[0], a[1] + t * d[1]];
 }
 
 function equalScales(width, height) {

@@ -36,7 +36,9 @@ export function mapTraces(surface, scale, { basinMap = null, arrows = false } = 
   ];
   if (basinMap) traces.push(basinTrace(basinMap));
   if (arrows) traces.push(arrowTrace(surface));
-  const minima = surface.minima || [];
+  // A typed formula has no list of minima: the basin map's own (found by
+  // clustering where the climbers end, when the API gives them) stand in.
+  const minima = (surface.minima || []).length ? surface.minima : (basinMap && basinMap.minima) || [];
   if (minima.length) {
     traces.push({
       type: "scatter",

@@ -1,17 +1,50 @@
-// Shared look of every chart. Plotly is the vendored bundle (vendor/plotly.min.js),
-// loaded by a classic <script> before these modules, so it is a global.
+// Shared look of every chart. Plotly is the vendored 2-D bundle
+// (vendor/plotly-cartesian.min.js), loaded by a classic <script> before these
+// modules, so it is a global.
 
 export const Plotly = window.Plotly;
 
+// The 3-D view's bundle (vendor/plotly-gl3d.min.js, 1.7 MB) is fetched the
+// first time a learner asks for the 3-D view. It sets window.Plotly when it
+// runs: keep it apart, and give the 2-D bundle its global back.
+let plotly3d = null;
+export function loadPlotly3d() {
+  if (!plotly3d) {
+    plotly3d = new Promise((resolve, reject) => {
+      const flat = window.Plotly;
+      const script = document.createElement("script");
+      script.src = "vendor/plotly-gl3d.min.js";
+      script.onload = () => {
+        const solid = window.Plotly;
+        window.Plotly = flat;
+        resolve(solid);
+      };
+      script.onerror = () => {
+        plotly3d = null;
+        reject(new Error("The 3-D view's charting code could not be loaded from the server."));
+      };
+      document.head.append(script);
+    });
+  }
+  return plotly3d;
+}
+
+// Nothing leaves the learner's machine: no "edit in Chart Studio" link, no
+// Plotly logo; and only the buttons a learner needs.
 export const CONFIG = {
   displaylogo: false,
+  showLink: false,
+  showSendToCloud: false,
+  showEditInChartStudio: false,
   responsive: true,
-  modeBarButtonsToRemove: ["lasso2d", "select2d", "toImage"],
+  modeBarButtonsToRemove: ["lasso2d", "select2d", "toImage", "sendChartToCloud", "sendDataToCloud", "editInChartStudio"],
 };
 
 // Colours that stay apart on the terrain map and for colour-blind eyes.
 export const CLIMBER_COLORS = ["#ff5a4f", "#ffffff", "#ffb000", "#ff6ad5", "#5ee6ff", "#b8ff5e", "#c7a4ff", "#ff9e7a"];
 export const LR_COLORS = { small: "#4e79a7", good: "#2ca25f", big: "#d6352b" };
+// The same three as text (titles, labels): darker, >= 4.5:1 on white.
+export const LR_INK = { small: "#3f6d9b", good: "#1e7b46", big: "#b3261e" };
 
 // Low ground dark and green, high ground pale: a map a climber can read.
 export const TERRAIN = [

@@ -10,6 +10,7 @@ import { fmt, py } from "./format.js";
 import { Plotly, CONFIG, layout, axis, dataPoint } from "./plots.js";
 import { readNumber, readString } from "./state.js";
 import { showError, clearErrors, busy, fillSelect } from "./ui.js";
+import { drawGauge } from "./gauge.js";
 
 const PRESETS = [
   { value: "x**3 - 3*x", label: "a hill and a valley: x³ − 3x" },
@@ -116,27 +117,7 @@ export function createSpeedometer(section, { changed }) {
     await Plotly.react(plot, traces, figure, CONFIG);
 
     const reach = niceCeiling(Math.max(Math.abs(slopeLow), Math.abs(slopeHigh), 1e-9));
-    await Plotly.react(
-      gauge,
-      [{
-        type: "indicator",
-        mode: "gauge+number",
-        value: slope ?? 0,
-        number: { valueformat: ".4~g" },
-        title: { text: "slope f′(x)", font: { size: 14 } },
-        gauge: {
-          axis: { range: [-reach, reach] },
-          bar: { color: "#d6352b", thickness: 0.3 },
-          steps: [
-            { range: [-reach, 0], color: "#e4eef7" },
-            { range: [0, reach], color: "#f7ebe4" },
-          ],
-          threshold: { line: { color: "#1d2733", width: 3 }, value: slope ?? 0 },
-        },
-      }],
-      layout({ margin: { l: 24, r: 24, t: 40, b: 10 } }),
-      { ...CONFIG, displayModeBar: false },
-    );
+    drawGauge(gauge, slope, reach);
   }
 
   // The car trip ---------------------------------------------------------------
@@ -165,14 +146,18 @@ export function createSpeedometer(section, { changed }) {
       { x: [state.t, state.t + state.h], y: [here.value, later.value], mode: "markers", marker: { size: 11, color: ["#ffb000", "#4e79a7"], line: { color: "#1d2733", width: 1.5 } }, showlegend: false, hoverinfo: "skip" },
     ];
     const top = Math.max(...here.curve.y);
+    const narrow = $("trip-plot").clientWidth < 600;
     await Plotly.react(
       $("trip-plot"),
       traces,
       layout({
         dragmode: false,
         showlegend: true,
-        legend: { x: 0.01, y: 0.99, bgcolor: "rgba(255,255,255,0.85)" },
-        margin: { l: 56, r: 16, t: 16, b: 44 },
+        // On a narrow screen the legend's long lines go under the chart: inside it they
+        // pushed the axes into a strip ~80 px wide on a phone.
+        ...(narrow
+          ? { legend: { orientation: "h", x: 0, y: -0.22, yanchor: "top", font: { size: 12 } }, margin: { l: 50, r: 12, t: 16, b: 40 } }
+          : { legend: { x: 0.01, y: 0.99, bgcolor: "rgba(255,255,255,0.85)" }, margin: { l: 56, r: 16, t: 16, b: 44 } }),
         xaxis: axis("time t (hours)", { range: TRIP.span }),
         yaxis: axis("distance s(t) (km)", { range: [-5, top * 1.1] }),
         shapes: [{ type: "rect", xref: "x", yref: "paper", x0: state.t, x1: state.t + state.h, y0: 0, y1: 1, fillcolor: "#4e79a7", opacity: 0.08, line: { width: 0 } }],
@@ -287,7 +272,7 @@ export function createSpeedometer(section, { changed }) {
       ].join("\n");
     },
     shown() {
-      for (const div of [plot, gauge, $("trip-plot")]) if (div.data) Plotly.Plots.resize(div);
+      for (const div of [plot, $("trip-plot")]) if (div.data) Plotly.Plots.resize(div);
     },
   };
 }

@@ -22,6 +22,9 @@ export function showError(section, error, aliases = {}) {
   }
   target.textContent = text;
   target.hidden = false;
+  // The server refused the settings now in the controls (and in the address): the
+  // charts still show the last accepted ones, so they are faded and say so.
+  if (error instanceof ApiError) markStale(section, true);
   const control = target.dataset.control && section.querySelector(`#${target.dataset.control}`);
   if (control) control.setAttribute("aria-invalid", "true");
   if (!(error instanceof ApiError)) console.error(error);
@@ -31,7 +34,15 @@ function slot(section, field) {
   return section.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
 }
 
+function markStale(section, stale) {
+  for (const figures of section.querySelectorAll(".figures")) {
+    if (stale) figures.dataset.stale = "1";
+    else delete figures.dataset.stale;
+  }
+}
+
 export function clearErrors(section) {
+  markStale(section, false);
   for (const element of section.querySelectorAll("[data-error-for]")) {
     element.textContent = "";
     element.hidden = true;

@@ -1,0 +1,335 @@
+"""What the learner sees, read from the screen's pixels (not from the charts' data).
+
+Each test takes screenshots of a chart's drawing area and measures them: the
+share of pixels drawn on (the terrain's colours against the white of an empty
+chart), and colours at places. The charts' data structures can say the right
+thing while nothing is drawn; these tests catch that.
+"""
+
+import pytest
+
+from .e2e_support import browser, page, server  # noqa: F401 (fixtures)
+from .e2e_support import (
+    colour_near, grab, ink_share, needs_browser, open_panel, plot_area, spread, wait_idle, wait_until,
+)
+
+pytestmark = needs_browser
+
+MAP = "#mtn-plot"
+
+
+def terrain_share(page):
+    return ink_share(grab(page, plot_area(page, MAP)))
+
+
+def wait_still(page):
+    wait_idle(page, "mountain")
+    wait_until(page, "document.getElementById('panel-mountain').dataset.playing === '0'")
+
+
+def test_the_mountain_stays_drawn_while_climbers_move(page):
+    panel = open_panel(page, "mountain", "landscape=himmelblau&optimizer=sgd&lr=0.01&steps=200&start=0,0")
+    page.mouse.move(0, 0)
+    first = terrain_share(page)
+    # Himmelblau's map is coloured everywhere: nearly every pixel is terrain.
+    assert first > 0.9
+
+    def still_drawn(when):
+        share = terrain_share(page)
+        assert share > 0.9 * first, f"{when}: only {share:.0%} of the map is drawn (first frame: {first:.0%})"
+
+    # A click drops a climber and plays its walk: look mid-walk, and at the end.
+    box = plot_area(page, MAP)
+    page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.3)
+    wait_until(page, "+document.getElementById('panel-mountain').dataset.frame > 0")
+    page.mouse.move(0, 0)
+    still_drawn("while a dropped climber walks")
+    wait_still(page)
+    still_drawn("after the walk")
+    for button in ("Reset", "Step", "Step"):
+        panel.get_by_role("button", name=button, exact=True).click()
+        page.wait_for_timeout(100)
+        still_drawn(f"after {button}")
+    panel.get_by_role("button", name="Play", exact=True).click()
+    wait_until(page, "document.getElementById('panel-mountain').dataset.playing === '1'")
+    page.wait_for_timeout(200)
+    still_drawn("while playing")
+    wait_still(page)
+    still_drawn("after playing")
+    panel.get_by_label("x", exact=True).fill("-3")
+    panel.get_by_label("y", exact=True).fill("3")
+    panel.get_by_role("button", name="Add climber").click()
+    wait_until(page, "document.querySelectorAll('#mtn-table tbody tr').length === 3")
+    wait_still(page)
+    still_drawn("after Add climber")
+
+
+def pixel_of(page, selector, x, y):
+    """Where the data point (x, y) of a 2-D chart is on the screen."""
+    box = plot_area(page, selector)
+    (x0, x1), (y0, y1) = page.evaluate(
+        "s => { const l = document.querySelector(s)._fullLayout; return [l.xaxis.range, l.yaxis.range]; }", selector)
+    return box["x"] + box["width"] * (x - x0) / (x1 - x0), box["y"] + box["height"] * (y1 - y) / (y1 - y0)
+
+
+def patch(page, centre, radius=9):
+    cx, cy = centre
+    return grab(page, {"x": cx - radius, "y": cy - radius, "width": 2 * radius, "height": 2 * radius})
+
+
+def test_a_climber_is_drawn_where_it_stands(page):
+    # The climber sits on the map's own coordinates: its marker at (3, 2), the minimum it reached.
+    open_panel(page, "mountain", "landscape=himmelblau&optimizer=sgd&lr=0.01&steps=200&start=0,0")
+    page.mouse.move(0, 0)
+    at = patch(page, pixel_of(page, MAP, 3.0, 2.0), radius=5)
+    assert colour_near(at, "#ff5a4f") > 10  # climber 1's colour, under its marker
+    away = patch(page, pixel_of(page, MAP, -3.0, -3.0), radius=5)
+    assert colour_near(away, "#ff5a4f") == 0
+
+
+def test_falling_off_is_shown_on_the_map(page):
+    panel = open_panel(page, "mountain", "landscape=himmelblau&optimizer=sgd&lr=10&steps=200&start=0,0")
+    wait_until(page, "document.getElementById('panel-mountain').dataset.playing !== '1'")
+    page.mouse.move(0, 0)
+    # The first step goes from (0, 0) towards (140, 220): it leaves the map through its top edge,
+    # at x = 5 * 140 / 220. A red cross is drawn there, and a sentence beside the map says why.
+    exit_x = 5 * 140 / 220
+    cross = patch(page, pixel_of(page, MAP, exit_x, 5.0), radius=10)
+    assert colour_near(cross, "#d6352b") > 15, "no red cross where the climber left the map"
+    elsewhere = patch(page, pixel_of(page, MAP, -exit_x, 5.0), radius=10)
+    assert colour_near(elsewhere, "#d6352b") < 3
+    sentence = panel.locator("#mtn-falls")
+    assert sentence.is_visible()
+    assert "Climber 1 fell off the mountain at step" in sentence.inner_text()
+    assert "smaller learning rate" in sentence.inner_text()
+    # Beside the map, not below the fold: its top within the first screen at 1280x800.
+    assert sentence.bounding_box()["y"] < 800 + page.evaluate("() => window.scrollY")
+
+
+def test_first_visit_is_small_and_says_it_is_loading(page):
+    # Hold the charting bundle back for a moment: what does the learner see meanwhile?
+    held = []
+
+    def slow_bundle(route):
+        held.append(route.request.url)
+        page.wait_for_timeout(1500)
+        route.continue_()
+
+    page.route("**/vendor/plotly-*.js", slow_bundle)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    received = []
+    cdp.on("Network.loadingFinished", lambda event: received.append(event["encodedDataLength"]))
+    page.goto(f"{page.server}/#speedometer", wait_until="commit")
+    loading = page.locator("#loading")
+    loading.wait_for(state="visible")
+    assert "Loading" in loading.inner_text()
+    box = loading.bounding_box()
+    assert ink_share(grab(page, box), background=(246, 247, 244)) > 0.02  # its words and spinner are drawn
+    page.wait_for_selector("body[data-ready='1']")
+    assert loading.is_hidden()
+    page.wait_for_load_state("networkidle")
+    # Only the 2-D bundle: the 3-D view's waits until asked for.
+    assert [url.rsplit("/", 1)[1] for url in held] == ["plotly-cartesian.min.js"]
+    assert sum(received) <= 2_000_000, f"{sum(received)} bytes on the wire for the first panel"
+
+
+def test_the_bundle_is_served_compressed(page):
+    page.goto(f"{page.server}/")
+    response = page.request.get(f"{page.server}/vendor/plotly-cartesian.min.js", headers={"accept-encoding": "gzip"})
+    assert response.ok
+    assert response.headers.get("content-encoding") == "gzip"
+
+
+def test_a_refused_input_fades_the_old_picture(page):
+    panel = open_panel(page, "mountain", "landscape=booth&start=0,0&lr=0.01&steps=100")
+    page.mouse.move(0, 0)
+    before = grab(page, plot_area(page, MAP))
+    formula = panel.locator("#mtn-formula")
+    formula.fill("x**2 + y**")
+    formula.press("Enter")
+    panel.locator("[data-error-for='expression']").wait_for(state="visible")
+    wait_idle(page, "mountain")
+    # The address holds the refused formula, so the old map must not pass for its picture.
+    assert page.evaluate("() => decodeURIComponent(location.hash)").count("y**") == 1
+    page.mouse.move(0, 0)
+    after = grab(page, plot_area(page, MAP))
+    assert spread(after) < 0.4 * spread(before), "the old map is drawn as if it were the refused mountain's"
+    assert "Not redrawn" in page.evaluate(
+        "() => getComputedStyle(document.querySelector('#panel-mountain .figures'), '::before').content")
+    formula.fill("x**2 + 3*y**2")
+    formula.press("Enter")
+    panel.locator("[data-error-for='expression']").wait_for(state="hidden")
+    wait_idle(page, "mountain")
+    page.wait_for_timeout(100)
+    assert ink_share(grab(page, plot_area(page, MAP))) > 0.9
+
+
+CHAIN = "#chain-boundary"
+
+
+def test_the_boundary_moves_while_the_network_learns(page):
+    panel = open_panel(page, "chain", "dataset=moons&hidden=4,4&lr=0.5&steps=400&seed=0")
+    panel.locator("#chain-snapshot").fill("0")
+    wait_until(page, "document.getElementById('panel-chain').dataset.snapshot === '0'")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(200)
+    area = plot_area(page, CHAIN)
+    start = grab(page, area)
+    panel.get_by_role("button", name="Play", exact=True).click()
+    wait_until(page, "+document.getElementById('panel-chain').dataset.snapshot >= 10")
+    page.mouse.move(0, 0)
+    middle = grab(page, area)
+    wait_until(page, "document.getElementById('panel-chain').dataset.playing === '0'")
+    page.wait_for_timeout(200)
+    end = grab(page, area)
+    changed = lambda a, b: float((abs(a - b).sum(axis=2) > 60).mean())  # noqa: E731
+    assert changed(start, middle) > 0.05, "the boundary did not move while the network learned"
+    assert changed(middle, end) > 0.01
+    assert "at step 400" in panel.locator(CHAIN).inner_text()
+    assert panel.locator("#chain-diverged").is_hidden()
+
+
+def test_training_that_diverges_is_said(page):
+    panel = open_panel(page, "chain", "dataset=moons&hidden=4,4&lr=20&steps=200&seed=0")
+    said = panel.locator("#chain-diverged")
+    assert said.is_visible()
+    assert said.inner_text().startswith("Training diverged at step ")
+    assert "smaller" in said.inner_text()
+
+
+def test_a_new_mountain_fills_its_map(page):
+    # Booth's map has equal scales on [-10, 10]; after a switch the new mountain's own range
+    # must fill the map again (Plotly.react kept the old stretched x axis: a white band each side).
+    panel = open_panel(page, "mountain", "landscape=booth&start=0,0&lr=0.01&steps=100")
+    panel.locator("#mtn-landscape").select_option("six_hump_camel")
+    wait_idle(page, "mountain")
+    page.wait_for_timeout(200)
+    page.mouse.move(0, 0)
+    assert ink_share(grab(page, plot_area(page, MAP))) > 0.9
+    ranges = page.evaluate("() => { const l = document.getElementById('mtn-plot')._fullLayout; return [l.xaxis.range, l.yaxis.range]; }")
+    assert ranges == [[-3, 3], [-2, 2]]
+
+
+def test_the_learning_rate_start_follows_the_landscape(page):
+    panel = open_panel(page, "learning-rate", "landscape=booth&start=-6,-6&steps=100")
+    panel.locator("#lr-landscape").select_option("rosenbrock")
+    wait_idle(page, "learning-rate")
+    wait_until(page, "document.getElementById('lr-map-good').layout.xaxis.range[1] === 2.048")
+    page.mouse.move(0, 0)
+    x, y = (float(v) for v in (panel.locator("#lr-start-x").input_value(), panel.locator("#lr-start-y").input_value()))
+    assert abs(x) <= 2.048 and abs(y) <= 2.048, "the start stayed off rosenbrock's map"
+    # The start (an orange dot) and a path are drawn on each of the three maps.
+    for kind in ("small", "good", "big"):
+        pixels = grab(page, plot_area(page, f"#lr-map-{kind}"))
+        assert colour_near(pixels, "#ffb000", 40) > 20, f"no start drawn on the {kind} map"
+
+
+def contrast_failures(page, section):
+    return page.evaluate(
+        """s => {
+          const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+          const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+            .reduce((t, v, i) => t + v * [0.2126, 0.7152, 0.0722][i], 0);
+          const background = e => {
+            for (; e; e = e.parentElement) {
+              const c = rgb(getComputedStyle(e).backgroundColor);
+              if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+            }
+            return [255, 255, 255];
+          };
+          const out = [];
+          for (const e of document.querySelectorAll(s + ' *, header *')) {
+            if (e instanceof SVGElement || !e.getClientRects().length || e.closest('select, .modebar, [disabled]')) continue;
+            const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+            if (!own) continue;
+            const fg = lum(rgb(getComputedStyle(e).color)), bg = lum(background(e));
+            const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+            if (ratio < 4.5) out.push(`${e.tagName}.${e.className}: ${ratio.toFixed(2)} "${e.textContent.trim().slice(0, 30)}"`);
+          }
+          return out;
+        }""",
+        section,
+    )
+
+
+@pytest.mark.parametrize(("panel", "query"), [
+    ("mountain", "landscape=himmelblau&lr=0.01&steps=200&start=0,0"),
+    ("learning-rate", "landscape=booth&start=-6,-6&steps=100"),
+    ("chain", "dataset=xor&hidden=4&lr=1&steps=100&seed=2"),
+    ("speedometer", "f=x**3 - 3*x&x=1.5"),
+])
+def test_text_contrast_and_no_cloud_buttons(page, panel, query):
+    open_panel(page, panel, query)
+    if panel == "chain":
+        page.get_by_role("button", name="Link ▶").click()  # the links still to come are dimmed
+    assert contrast_failures(page, f"#panel-{panel}") == []
+    # Nothing on a chart may send the learner's data to Plotly's cloud, or link there.
+    titles = page.evaluate(
+        "s => [...document.querySelectorAll(s + ' .modebar-btn')].map(b => b.getAttribute('data-title'))",
+        f"#panel-{panel}")
+    assert not [t for t in titles if any(w in (t or "").lower() for w in ("share", "cloud", "chart studio", "plotly"))]
+    assert page.locator(f"#panel-{panel} a[href*='plotly'], #panel-{panel} a[href*='chart-studio']").count() == 0
+
+
+def test_back_from_3d_the_map_and_its_climbers_are_drawn(page):
+    panel = open_panel(page, "mountain", "landscape=himmelblau&optimizer=sgd&lr=0.01&steps=200&start=0,0&view=3d")
+    if not page.evaluate("() => Boolean(document.createElement('canvas').getContext('webgl'))"):
+        pytest.skip("this chromium offers no WebGL: the 3-D view is not drawn at all")
+    wait_until(page, "document.getElementById('panel-mountain').dataset.view === '3d'")
+    # The 3-D bundle came only now, when asked for.
+    assert page.evaluate("() => [...document.scripts].some(s => s.src.endsWith('/vendor/plotly-gl3d.min.js'))")
+    panel.get_by_label("3-D view").uncheck()
+    wait_until(page, "document.getElementById('panel-mountain').dataset.view === 'map'")
+    page.wait_for_timeout(200)
+    page.mouse.move(0, 0)
+    assert terrain_share(page) > 0.9
+    assert colour_near(patch(page, pixel_of(page, MAP, 3.0, 2.0), radius=5), "#ff5a4f") > 10
+
+
+def test_the_climbers_follow_the_map_when_the_window_changes(page):
+    open_panel(page, "mountain", "landscape=himmelblau&optimizer=sgd&lr=0.01&steps=200&start=0,0")
+    for width, height in ((768, 1024), (390, 844), (1280, 800)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(600)  # the charts follow the window on the next frames
+        page.mouse.move(0, 0)
+        at = patch(page, pixel_of(page, MAP, 3.0, 2.0), radius=4)
+        assert colour_near(at, "#ff5a4f") > 8, f"the climber is not on its minimum at {width}x{height}"
+
+
+@pytest.mark.parametrize(("query", "big_falls"), [
+    ("landscape=booth&start=-6,-6&steps=100", True),
+    ("landscape=ackley&start=-2.5,2.5&steps=100&lrs=0.0005,0.005,0.5", False),
+])
+def test_the_words_follow_what_each_rate_did(page, query, big_falls):
+    panel = open_panel(page, "learning-rate", query)
+    table = panel.locator("#lr-table tbody tr")
+    statuses = {table.nth(i).get_attribute("data-kind"): table.nth(i).get_attribute("data-status") for i in range(3)}
+    outcome = panel.locator("#lr-outcome").inner_text()
+    parts = dict(zip(("small", "good", "big"), outcome.rstrip(".").split("; ")))
+    for kind, status in statuses.items():
+        assert ("fell off the mountain" in parts[kind]) == (status == "diverged"), (kind, status, parts[kind])
+    assert (statuses["big"] == "diverged") == big_falls
+    if not big_falls:
+        assert "did not fall off" in parts["big"] or "did not fail" in parts["big"]
+
+
+def test_the_chain_walks_down_its_own_error_mountain(page):
+    panel = open_panel(page, "chain", "dataset=moons&hidden=4,4&lr=0.5&steps=400&seed=0")
+    wait_until(page, "document.getElementById('chain-landscape').data !== undefined")
+    slice_ = "#chain-landscape"
+    page.mouse.move(0, 0)
+    assert ink_share(grab(page, plot_area(page, slice_))) > 0.9  # the mountain fills the slice
+    # The trained network is the star at the centre; the loss there is the run's final loss.
+    assert colour_near(patch(page, pixel_of(page, slice_, 0.0, 0.0), radius=6), "#ffd400") > 8
+    centre = float(page.evaluate("() => document.getElementById('chain-landscape-note').textContent.match(/loss ([\\d.e-]+)/)[1]"))
+    assert centre == pytest.approx(float(panel.get_attribute("data-final-loss")), rel=1e-3)
+    # The orange dot follows the snapshot: at step 0 it sits at the path's first point.
+    panel.locator("#chain-snapshot").fill("0")
+    page.wait_for_timeout(300)
+    first = page.evaluate("() => document.getElementById('chain-landscape').data[1].x[0]"), \
+        page.evaluate("() => document.getElementById('chain-landscape').data[1].y[0]")
+    page.mouse.move(0, 0)
+    assert colour_near(patch(page, pixel_of(page, slice_, *first), radius=6), "#ffb000") > 8
