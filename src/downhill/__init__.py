@@ -21,6 +21,12 @@ from .autodiff import (
     std, subtract, sum, swapaxes, tan, tanh, tensor, transpose, value_and_grad, var, vjp, where,
     zeros, zeros_like,
 )
+# PyTorch's habits, with PyTorch's meaning (see autodiff/torch_names.py).
+from .autodiff import (  # noqa: E402
+    ValuesIndices, argmax, argmin, cat, cuda, device, double, float16, float32, float64, half, int8,
+    int16, int32, int64, long, manual_seed, rand, randint, randn, short, uint8,
+)
+from .autodiff import bool  # noqa: E402,A004
 
 from . import errors, landscapes, optim  # noqa: E402
 from .errors import DownhillError  # noqa: E402
@@ -31,7 +37,9 @@ from .optim.trajectory import Trajectory  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = [name for name in dir() if not name.startswith("_")] + ["viz", "nn", "data", "datasets"]
+# `bool` (the dtype, as torch.bool) stays out of `from downhill import *`: it would hide the builtin.
+__all__ = [name for name in dir() if not name.startswith("_") and name != "bool"] + [
+    "viz", "nn", "data", "datasets"]
 
 
 def __getattr__(name):
