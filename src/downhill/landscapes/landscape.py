@@ -118,6 +118,14 @@ class Landscape:
     # ``landscape.f(point)`` reads like the mathematics; it is the same call.
     f = __call__
 
+    def __reduce__(self):
+        # The compiled expression is made of closures, which pickle cannot carry.
+        # A landscape is data: it travels (to a worker process, a dask cluster)
+        # as its fields and is compiled again from its formula on arrival.
+        return (Landscape, (self.name, self.formula, self.variables, self.domain, self.minima,
+                            self.smooth, self.many_local_minima, self.description,
+                            self.local_maxima, self.notes))
+
     def __repr__(self) -> str:
         return f"Landscape({self.name!r}, {self.formula!r})"
 
