@@ -13,6 +13,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from ..notebook import shows_in_notebook
 from ..autodiff import Tensor
 from .expression import Expression, parse_expression
 from .namespaces import DOWNHILL_FUNCTIONS, NUMPY_FUNCTIONS
@@ -33,6 +34,7 @@ class KnownPoint(NamedTuple):
     value: float
 
 
+@shows_in_notebook
 @dataclass(frozen=True, repr=False)
 class Landscape:
     """A test function for optimization, with what is known about it.

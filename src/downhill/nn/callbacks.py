@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
 
 __all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
@@ -23,6 +24,7 @@ __all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
 # --------------------------------------------------------------------------- history
 
 
+@shows_in_notebook
 class History:
     """What :func:`fit` measured, one value per epoch for each key.
 

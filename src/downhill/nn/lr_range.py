@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
 from .training import _restore_rng_states, _rng_states, forward_loss
 
@@ -145,6 +146,7 @@ def suggest(lrs, smoothed, num_iter: int, methods=("valley", "steep", "minimum")
 # --------------------------------------------------------------------------- the test
 
 
+@shows_in_notebook
 @dataclass
 class LRRangeTestResult:
     """What :func:`lr_range_test` measured: one entry per step taken.

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
 
 __all__ = ["GradientRow", "GradientReport", "gradient_report"]
@@ -43,6 +44,7 @@ class GradientRow:
     weight_norm: float
 
 
+@shows_in_notebook
 @dataclass(frozen=True)
 class GradientReport:
     """The rows of :func:`gradient_report`, printable as a table.

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..notebook import shows_in_notebook
 from .descend import _resolve, descend
 from .parallel import check_executor, run_all
 
@@ -29,6 +30,7 @@ ELSEWHERE = -2
 __all__ = ["basins", "BasinMap", "DIVERGED", "ELSEWHERE"]
 
 
+@shows_in_notebook
 @dataclass
 class BasinMap:
     """Where each start of a grid ended: the result of :func:`basins`.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..notebook import shows_in_notebook
 from ..autodiff import Tensor, hessian
 from .descend import _resolve, descend
 from .parallel import run_all
@@ -32,6 +33,7 @@ class SweepRow:
     label: str
 
 
+@shows_in_notebook
 @dataclass
 class LRSweep:
     """The result of :func:`lr_sweep`: one row per learning rate, and the best one."""

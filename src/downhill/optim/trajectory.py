@@ -15,9 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from ..notebook import shows_in_notebook
+
 STATUSES = ("converged", "diverged", "max_steps")
 
 
+@shows_in_notebook
 @dataclass
 class Trajectory:
     """The path of one climber (or many) down a mountain.

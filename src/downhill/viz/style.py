@@ -19,6 +19,8 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .inline import NotebookFigure
+
 __all__ = ["PALETTE", "COLORS", "MAP_CMAP", "ZONE_COLORS", "style", "new_figure", "save_figure",
            "picture", "outlined", "color"]
 
@@ -82,7 +84,8 @@ def new_figure(width: float, height: float, **kwargs) -> Figure:
     [4.0, 3.0]
     """
     kwargs.setdefault("layout", "constrained")
-    fig = Figure(figsize=(width, height), **kwargs)
+    # A NotebookFigure is a Figure that Jupyter also draws inline (viz/inline.py).
+    fig = NotebookFigure(figsize=(width, height), **kwargs)
     FigureCanvasAgg(fig)
     return fig
 
