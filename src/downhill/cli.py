@@ -279,7 +279,8 @@ def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
     if plot and len(surface.variables) != 2:
         raise BadInput("--plot draws a map, which needs a landscape of two variables")
     runs = compare_optimizers(surface, point, [(label.strip(), base, opts) for label, (base, opts)
-                                              in zip(specs, parsed)], lrs=rates, steps=steps)
+                                              in zip(specs, parsed)], lrs=rates, steps=steps,
+                              progress=not as_json)
     lines = [f"{'optimizer':<12} {'lr':>8}  {'status':<10} {'steps':>6}  final value"]
     for run in runs:
         lines.append(f"{run.label:<12} {run.lr:>8g}  {run.trajectory.status:<10} "
@@ -308,7 +309,7 @@ def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
     name, options = _optimizer(optimizer)
     _positive_int(steps, "--steps")
     with np.errstate(all="ignore"):
-        sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, **options)
+        sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, progress=not as_json, **options)
     advice = None
     try:
         advice = lr_advice(surface, point)
@@ -347,7 +348,8 @@ def basins(landscape, optimizer, lr, steps, grid, plot, as_json):
     name, options = _optimizer(optimizer)
     _positive_int(steps, "--steps")
     _lr(lr)
-    result = find_basins(surface, optimizer=name, lr=lr, grid=grid, steps=steps, **options)
+    result = find_basins(surface, optimizer=name, lr=lr, grid=grid, steps=steps, progress=not as_json,
+                         **options)
     _emit(result.to_dict(), as_json, result.summary())
     _draw(plot, as_json, "basins_plot", result)
 

@@ -148,3 +148,23 @@ def test_threads_work_too_and_a_non_executor_is_refused():
         dh.lr_sweep("sphere", [1.0, 1.0], [0.1], executor=4)
     with pytest.raises(InputTypeError, match="concurrent.futures.Executor"):
         basins("sphere", grid=3, executor="dask")
+
+
+def test_progress_changes_nothing_but_the_bar(monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    kwargs = dict(lr=0.01, grid=(13, 11), steps=100)
+    quiet = basins("himmelblau", **kwargs)
+    shown = basins("himmelblau", progress=True, **kwargs)
+    _same(quiet.labels, shown.labels)
+    _same(quiet.final_points, shown.final_points)
+    assert dh.lr_sweep("booth", [0.0, 0.0], [0.01, 0.05], progress=True).rows == \
+        dh.lr_sweep("booth", [0.0, 0.0], [0.01, 0.05]).rows
+    assert "basins" in screen.getvalue() and "lr_sweep" in screen.getvalue()

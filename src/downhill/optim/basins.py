@@ -205,7 +205,7 @@ def _domain(domain, landscape, name):
 
 
 def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, domain=None, tol=None,
-           minima=None, grad_tol=1e-8, max_value=1e12, executor=None, **options):
+           minima=None, grad_tol=1e-8, max_value=1e12, executor=None, progress=False, **options):
     """Start a climber at every point of a grid; label each by the minimum it reaches.
 
     ``landscape`` is a 2-D landscape (or its name, see ``dh.landscapes.names()``)
@@ -223,7 +223,8 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     ``executor`` (any ``concurrent.futures.Executor``: a ``ProcessPoolExecutor``,
     dask's ``Client.get_executor()``) cuts the grid's starts into blocks and
     climbs them side by side; each climber gets exactly the numbers it gets in
-    one batch, so the map is the same, bit for bit.
+    one batch, so the map is the same, bit for bit. ``progress=True`` climbs in
+    blocks (with or without an executor) and shows a progress bar on a terminal.
 
     >>> import downhill as dh
     >>> from downhill.optim.basins import basins
@@ -255,7 +256,7 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     X, Y = np.meshgrid(xs, ys)
     starts = np.stack([X.ravel(), Y.ravel()], axis=1)
     target = function if found is None else found
-    if check_executor(executor, "basins") is None:
+    if check_executor(executor, "basins") is None and not progress:
         final, status, steps_taken, optimizer_name = _climb_block(
             target, starts, optimizer, lr, steps, grad_tol, max_value, options)
     else:
@@ -263,7 +264,7 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
         size = max(1, min(BLOCK, -(-len(starts) // 8)))
         jobs = [(target, starts[i:i + size], optimizer, lr, steps, grad_tol, max_value, options)
                 for i in range(0, len(starts), size)]
-        blocks = run_all(_climb_block, jobs, executor, "basins")
+        blocks = run_all(_climb_block, jobs, executor, "basins", progress)
         final = np.concatenate([block[0] for block in blocks])
         status = np.concatenate([block[1] for block in blocks])
         steps_taken = np.concatenate([block[2] for block in blocks])

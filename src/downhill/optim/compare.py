@@ -24,7 +24,7 @@ class Run:
     trajectory: Trajectory
 
 
-def compare_optimizers(f, start, contenders, lrs=None, steps=1000, tol=1e-8, executor=None):
+def compare_optimizers(f, start, contenders, lrs=None, steps=1000, tol=1e-8, executor=None, progress=False):
     """Run each contender from ``start``; return one :class:`Run` per contender.
 
     ``contenders`` is a list of optimizer names, or of ``(label, name, options)``
@@ -32,6 +32,7 @@ def compare_optimizers(f, start, contenders, lrs=None, steps=1000, tol=1e-8, exe
     rate for all or one per contender (default: a rate suited to each).
     ``executor`` (any ``concurrent.futures.Executor``) races them side by side,
     with the same result, bit for bit (see :mod:`downhill.optim.parallel`).
+    ``progress=True`` shows a progress bar on a terminal.
 
     >>> from downhill.optim.compare import compare_optimizers
     >>> runs = compare_optimizers("booth", [0.0, 0.0], ["sgd", "adam"], lrs=[0.05, 0.1], steps=500)
@@ -50,7 +51,7 @@ def compare_optimizers(f, start, contenders, lrs=None, steps=1000, tol=1e-8, exe
     rates = [float(lrs[k]) if lrs is not None else DEFAULT_LRS.get(name, 0.01)
              for k, (label, name, options) in enumerate(specs)]
     jobs = [(f, start, name, lr, steps, tol, dict(options)) for (label, name, options), lr in zip(specs, rates)]
-    trajectories = run_all(_race, jobs, executor, "compare_optimizers")
+    trajectories = run_all(_race, jobs, executor, "compare_optimizers", progress)
     return [Run(label, name, dict(options), lr, trajectory)
             for (label, name, options), lr, trajectory in zip(specs, rates, trajectories)]
 

@@ -107,13 +107,14 @@ def _label_rows(lrs, finals, statuses, start_value):
 
 
 def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12, executor=None,
-             **optimizer_options):
+             progress=False, **optimizer_options):
     """Run the same climb at each learning rate; label each too small / good / too big.
 
     Each run is exactly what ``descend(f, start, lr=...)`` gives alone.
     ``executor`` (any ``concurrent.futures.Executor``: a ``ProcessPoolExecutor``,
     dask's ``Client.get_executor()``) runs the climbs side by side; the result
-    is the same, bit for bit (see :mod:`downhill.optim.parallel`).
+    is the same, bit for bit (see :mod:`downhill.optim.parallel`). ``progress=True``
+    shows a progress bar on a terminal.
 
     >>> import downhill as dh
     >>> sweep = dh.lr_sweep("booth", [0.0, 0.0], [1e-4, 0.05, 0.2], steps=200)
@@ -132,7 +133,7 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
     target = f if landscape is None else landscape  # a Landscape travels to workers as its formula
     jobs = [(target, start, optimizer, float(lr), steps, tol, max_value, optimizer_options) for lr in lrs]
     finals, statuses, taken = (list(column) for column in
-                               zip(*run_all(_sweep_climb, jobs, executor, "lr_sweep")))
+                               zip(*run_all(_sweep_climb, jobs, executor, "lr_sweep", progress)))
     # One number: a one-variable landscape answers a (1,)-point with a (1,)-value.
     with np.errstate(all="ignore"):
         start_value = float(np.sum(np.asarray(function(Tensor(start)).data if landscape is None

@@ -39,20 +39,30 @@ def check_executor(executor, name: str):
     )
 
 
-def run_all(function, jobs, executor=None, name: str = "sweep") -> list:
+def run_all(function, jobs, executor=None, name: str = "sweep", progress: bool = False) -> list:
     """``[function(*job) for job in jobs]``, on ``executor`` when one is given; in order.
 
     All jobs are submitted before any result is awaited, so they run side by
     side. A job that cannot be pickled for a worker process is reported as
-    the user's mistake, with what to pass instead.
+    the user's mistake, with what to pass instead. ``progress=True`` shows a
+    tqdm bar on stderr, counting finished jobs, when stderr is a terminal.
     """
     jobs = list(jobs)
     executor = check_executor(executor, name)
-    if executor is None:
-        return [function(*job) for job in jobs]
+    bar = _bar(progress, len(jobs), name)
     try:
+        if executor is None:
+            results = []
+            for job in jobs:
+                results.append(function(*job))
+                bar.update()
+            return results
         futures = [executor.submit(function, *job) for job in jobs]
-        return [future.result() for future in futures]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            bar.update()
+        return results
     except (pickle.PicklingError, AttributeError, TypeError) as error:
         if "pickle" not in str(error).lower():
             raise
@@ -62,3 +72,22 @@ def run_all(function, jobs, executor=None, name: str = "sweep") -> list:
             "level of a module; a lambda or a nested function travels only to executors that "
             "pickle code, such as dask's"
         ) from None
+    finally:
+        bar.close()
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def _bar(progress, total, name):
+    if not progress:
+        return _NoBar()
+    from tqdm import tqdm
+
+    # disable=None: drawn on a terminal, silent in pipes, logs and tests.
+    return tqdm(total=total, desc=name, unit="run", disable=None, dynamic_ncols=True, leave=False)
