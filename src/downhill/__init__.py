@@ -23,7 +23,7 @@ from .autodiff import (
 )
 # PyTorch's habits, with PyTorch's meaning (see autodiff/torch_names.py).
 from .autodiff import (  # noqa: E402
-    ValuesIndices, argmax, argmin, cat, cuda, device, double, float16, float32, float64, half, int8,
+    ValuesIndices, argmax, argmin, as_tensor, cat, cuda, from_numpy, device, double, float16, float32, float64, half, int8,
     int16, int32, int64, long, manual_seed, rand, randint, randn, short, uint8,
 )
 from .autodiff import bool  # noqa: E402,A004

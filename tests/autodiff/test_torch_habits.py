@@ -318,3 +318,14 @@ def test_clip_grad_value_matches_torch(dtype):
     dh.nn.utils.clip_grad_value_(p, 1.25)
     torch.nn.utils.clip_grad_value_(q, 1.25)
     np.testing.assert_array_equal(p.grad.data, q.grad.numpy())
+
+
+def test_from_numpy_shares_memory_and_as_tensor_copies_only_when_needed():
+    a = np.arange(3.0)
+    t, theirs = dh.from_numpy(a), torch.from_numpy(a)
+    a[1] = 7.0
+    assert t.tolist() == theirs.tolist() == [0.0, 7.0, 2.0]
+    assert dh.as_tensor(a).data is a and dh.as_tensor(a, dtype=dh.float32).dtype == np.float32
+    assert dh.as_tensor([1, 2]).dtype == np.int64
+    with pytest.raises(InputTypeError):
+        dh.from_numpy([1.0])

@@ -441,6 +441,36 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None):
     return Tensor(values, dtype=int64 if dtype is None else as_dtype(dtype))
 
 
+def from_numpy(array):
+    """A tensor sharing memory with a NumPy array, as ``torch.from_numpy`` (dtype kept).
+
+    >>> import numpy as np, downhill as dh
+    >>> a = np.zeros(2); t = dh.from_numpy(a); a[0] = 5.0
+    >>> t
+    tensor([5., 0.])
+    """
+    if not isinstance(array, np.ndarray):
+        raise InputTypeError(f"from_numpy takes a numpy.ndarray, got {type(array).__name__}; "
+                             "use dh.tensor(...) for other data")
+    if array.dtype == object:
+        raise InputTypeError("from_numpy: an array of Python objects holds no numbers downhill can use")
+    return _wrap(array[()] if array.ndim == 0 else array)
+
+
+def as_tensor(data, dtype=None):
+    """``data`` as a tensor, without a copy where it already is one of that dtype (``torch.as_tensor``).
+
+    >>> import downhill as dh
+    >>> t = dh.tensor([1.0]); dh.as_tensor(t) is t
+    True
+    """
+    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype) == data.dtype):
+        return from_numpy(data)
+    return Tensor(data, dtype=None if dtype is None else as_dtype(dtype))
+
+
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension: ``torch.cat``, downhill's ``concatenate``.
 
@@ -455,6 +485,6 @@ def cat(tensors, dim=0):
 
 __all__ = [
     "float16", "half", "float32", "float64", "double", "int8", "int16", "short", "int32", "int64",
-    "long", "uint8", "bool_", "device", "cuda", "argmax", "argmin", "cat", "manual_seed", "randn",
+    "long", "uint8", "bool_", "device", "cuda", "argmax", "argmin", "cat", "from_numpy", "as_tensor", "manual_seed", "randn",
     "rand", "randint", "ValuesIndices", "accept_dim",
 ]
