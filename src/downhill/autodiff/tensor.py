@@ -156,7 +156,7 @@ class Tensor(TorchMethods):
         >>> dh.tensor([[2.5]]).item()
         2.5
         """
-        if self.size != 1:
+        if self._data.size != 1:  # the NumPy value's count: cheaper than Tensor.size's callable int
             raise ValueError(
                 f"item() needs a tensor with exactly one element; this one has shape {self.shape}. "
                 "Index it first, or use .tolist()"
@@ -179,7 +179,7 @@ class Tensor(TorchMethods):
         return int(self.item())
 
     def __bool__(self):
-        if self.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor with {self.size} elements is ambiguous; "
                 "reduce it first, e.g. bool((t > 0).data.any()), or compare t.item() for one element"
