@@ -160,16 +160,20 @@ def _learning_rate(out: Path) -> Stop:
     from .optim.basins import basins
     from .optim.descend import descend
     from .optim.lr_tools import lr_advice, lr_sweep
+    from .optim.three_rates import three_rates
 
     start = [0.0, 0.0]
     advice = lr_advice("booth", start)
     sweep = lr_sweep("booth", start, np.logspace(-4, 0, 13), steps=200)
     viz.lr_sweep_plot(sweep, bound=advice, save=out / "5-lr-sweep.png")
     bound = advice.max_stable_lr
-    runs = {f"too small (lr={bound / 200:.2g})": descend("booth", [-6.0, 8.0], lr=bound / 200, steps=100),
-            f"good (lr={bound / 2:.2g})": descend("booth", [-6.0, 8.0], lr=bound / 2, steps=100),
-            f"too big (lr={bound * 1.1:.2g})": descend("booth", [-6.0, 8.0], lr=bound * 1.1, steps=100)}
-    viz.compare("booth", runs, title="Three learning rates, one start", save=out / "5-three-rates.png")
+    # The three rates come from real climbs (three_rates), so each label says
+    # what its climber does; their colours are the sweep's zone colours.
+    rates = three_rates("booth", steps=100)
+    choices = (rates.small, rates.good, rates.big)
+    runs = {f"{c.kind} (lr={c.lr:.2g})": descend("booth", rates.start, lr=c.lr, steps=100) for c in choices}
+    viz.compare("booth", runs, title="Three learning rates, one start", save=out / "5-three-rates.png",
+                colors=[viz.learning_rate.ZONE_DARK[c.kind] for c in choices])
     basin_map = basins("himmelblau", lr=0.01, grid=80, steps=300)
     viz.basins_plot(basin_map, save=out / "5-basins.png")
     labels = {row.lr: row.label for row in sweep.rows}
@@ -181,6 +185,7 @@ def _learning_rate(out: Path) -> Stop:
             "mountainside when the day ends; too big and you leap across the valley, higher each time, "
             "until you fall off.",
             advice.message,
+            str(rates),
             "The basin map drops a climber on every point of a grid and colours each start by the "
             "valley it reaches.",
         ],
@@ -204,29 +209,51 @@ def _format(value):
     return str(value)
 
 
-def _page(stops, seconds) -> str:
+def _is_wide(path: Path) -> bool:
+    """A picture much wider than tall (the chain, the race) gets the page's whole width."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, ValueError):
+        return False
+    return width > 1.6 * height
+
+
+def _figure(stop, name: str) -> str:
+    # Each picture links to itself: a click opens it at full size.
+    source = html.escape(name)
+    return (f'<figure><a href="{source}" title="open the picture at full size">'
+            f'<img src="{source}" alt="{html.escape(stop.title)}: {source}"></a></figure>')
+
+
+def _page(stops, seconds, out: Path | None = None) -> str:
     parts = []
     for stop in stops:
-        pictures = "\n".join(
-            f'<figure><img src="{html.escape(p)}" alt="{html.escape(stop.title)}: {html.escape(p)}"></figure>'
-            for p in stop.pictures)
+        wide = [p for p in stop.pictures if out is not None and _is_wide(out / p)]
+        pictures = "\n".join(_figure(stop, p) for p in stop.pictures if p not in wide)
+        banner = "\n".join(_figure(stop, p) for p in wide)
         sentences = "\n".join(f"<p>{html.escape(s)}</p>" for s in stop.sentences)
         numbers = "\n".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_format(v))}</td></tr>"
                             for k, v in stop.numbers.items())
         parts.append(f"""<section id="{stop.key}">
 <h2>{html.escape(stop.title)}</h2>
 <p class="idea">{html.escape(stop.idea)}</p>
+<div class="wide">{banner}</div>
 <div class="stop"><div class="pictures">{pictures}</div>
 <div class="words">{sentences}<table>{numbers}</table></div></div>
 </section>""")
     toc = " · ".join(f'<a href="#{s.key}">{html.escape(s.title.split(": ")[-1])}</a>' for s in stops)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>downhill: the mountain climber's tour</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }}
 h1 {{ margin-bottom: 0.2em; }} .idea {{ color: #666; font-style: italic; margin-top: 0; }}
-.stop {{ display: flex; gap: 2em; flex-wrap: wrap; }} .pictures {{ flex: 3; min-width: 380px; }}
-.words {{ flex: 2; min-width: 300px; }} img {{ max-width: 100%; border: 1px solid #ddd; }}
+.stop {{ display: flex; gap: 2em; flex-wrap: wrap; }} .pictures {{ flex: 3; min-width: min(380px, 100%); }}
+.words {{ flex: 2; min-width: min(300px, 100%); }} img {{ max-width: 100%; border: 1px solid #ddd; }}
+.wide img {{ width: 100%; }}
 figure {{ margin: 0 0 1em 0; }} table {{ border-collapse: collapse; font-size: 0.9em; }}
 th, td {{ border-bottom: 1px solid #eee; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
 section {{ margin-bottom: 3em; }}
@@ -261,7 +288,7 @@ def run_tour(out="downhill-tour", echo=print) -> Path:
         stops.append(stop)
         echo(f"{stop.title}: " + ", ".join(str(out / p) for p in stop.pictures))
     page = out / "index.html"
-    page.write_text(_page(stops, time.perf_counter() - start), encoding="utf-8")
+    page.write_text(_page(stops, time.perf_counter() - start, out), encoding="utf-8")
     return page
 
 

@@ -215,3 +215,17 @@ def test_advice_wants_one_point():
         dh.lr_advice("sphere", [[1.0, 1.0]])
     with pytest.raises(ValueError, match="sphere"):
         dh.lr_advice("no_such_mountain", [1.0, 1.0])
+
+
+def test_flat_ground_is_not_called_a_hilltop():
+    # abs(x) + abs(y) has no curvature away from its kinks, and every climber
+    # there walks downhill: the advice must not call it a hilltop or a ridge.
+    import downhill as dh
+
+    advice = dh.lr_advice(dh.landscapes.from_expression("abs(x) + abs(y)"), [2.0, -1.5])
+    assert advice.curvature == 0.0 and advice.max_stable_lr == float("inf")
+    assert "hilltop" not in advice.message and "flat slope" in advice.message
+    assert dh.descend(dh.landscapes.from_expression("abs(x) + abs(y)"), [2.0, -1.5], lr=0.1,
+                      steps=10).final_value < 3.5
+    hill = dh.lr_advice(dh.landscapes.from_expression("-(x**2) - y**2"), [1.0, 1.0])
+    assert "hilltop" in hill.message

@@ -168,3 +168,14 @@ def test_progress_changes_nothing_but_the_bar(monkeypatch):
     assert dh.lr_sweep("booth", [0.0, 0.0], [0.01, 0.05], progress=True).rows == \
         dh.lr_sweep("booth", [0.0, 0.0], [0.01, 0.05]).rows
     assert "basins" in screen.getvalue() and "lr_sweep" in screen.getvalue()
+
+
+def test_every_landscape_travels_by_pickle_with_all_its_fields():
+    import pickle
+
+    for name in dh.landscapes.names():
+        landscape = dh.landscapes.get(name)
+        copy = pickle.loads(pickle.dumps(landscape))
+        assert copy == landscape and copy.start == landscape.start and copy.notes == landscape.notes
+        point = np.full(len(landscape.variables), 0.3)
+        assert np.array_equal(copy(point), landscape(point))

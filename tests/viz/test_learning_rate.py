@@ -117,3 +117,50 @@ def test_lr_range_plot_bad_input():
         viz.lr_range_plot({"losses": [1, 2]})
     with pytest.raises(ValueError, match="equally long"):
         viz.lr_range_plot({"lrs": [1e-3, 1e-2], "losses": [1.0], "smoothed": [1.0], "suggestions": {}})
+
+
+def _zone_span(ax, verdict):
+    (patch,) = [p for p in ax.patches if p.get_label() == f"zone: {verdict}"][:1]
+    return patch.get_x(), patch.get_x() + patch.get_width()
+
+
+def _pixel_at_lr(fig, path, lr):
+    """The RGB colour drawn in the plot area, in the column of rate ``lr``, 60% of the way up."""
+    from PIL import Image
+
+    ax = fig.axes[0]
+    fig.savefig(path, dpi=fig.dpi)
+    x, _ = ax.transData.transform((lr, 1.0))
+    box = ax.get_window_extent()
+    y = box.y0 + 0.6 * box.height
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+        return np.array(rgb.getpixel((int(round(x)), int(round(rgb.height - y)))))
+
+
+@pytest.mark.parametrize("lrs", [[0.001, 0.1, 1.0], np.logspace(-3, 0, 7), [1e-4, 0.05, 0.12, 0.2, 0.3]])
+def test_the_good_band_never_covers_a_rate_that_falls_off(lrs, tmp_path):
+    # Booth's Hessian is constant (L = 18): plain descent falls off for every
+    # rate above 2/L = 0.111, e.g. 0.12, 0.2 and 0.3, whatever the sweep sampled.
+    sweep = dh.lr_sweep("booth", [0.0, 0.0], lrs, steps=200)
+    fig = viz.lr_sweep_plot(sweep)
+    bound = 2 / 18
+    _, right = _zone_span(fig.axes[0], "good")
+    assert right <= bound + 1e-12
+    for rate in (0.12, 0.2, 0.3):
+        assert dh.descend("booth", [0.0, 0.0], lr=rate, steps=200).status == "diverged"
+        if rate < fig.axes[0].get_xlim()[1]:
+            # Where the learner looks: that column is not painted the good colour.
+            drawn = _pixel_at_lr(fig, tmp_path / "sweep.png", rate)
+            good = np.array([int(viz.style.ZONE_COLORS["good"][i:i + 2], 16) for i in (1, 3, 5)])
+            tinted_good = 0.84 * 255 + 0.16 * good  # the band's alpha over white
+            assert np.abs(drawn - tinted_good).max() > 6, (rate, drawn)
+
+
+def test_the_good_band_stops_at_the_last_rate_seen_arriving_without_a_bound():
+    sweep = dh.lr_sweep("booth", [0.0, 0.0], [0.001, 0.1, 1.0], steps=200)
+    fig = viz.lr_sweep_plot(sweep, bound=False)
+    left, right = _zone_span(fig.axes[0], "good")
+    assert right == pytest.approx(0.1) and left < 0.1
+    big_left, _ = _zone_span(fig.axes[0], "too big")
+    assert big_left == pytest.approx(1.0)

@@ -39,7 +39,7 @@ def test_mountain_with_paths(tmp_path, check_png, walks):
     assert np.all(np.sum(direction * g, axis=1) < 0)
     labels = legend_texts(fig)
     for expected in ("sgd, lr=0.01", "sgd, lr=0.01 (3 climbers)", "start", "end", "known minimum",
-                     "downhill (−gradient)"):
+                     "downhill (−gradient); longer = steeper"):
         assert expected in labels
 
 
@@ -50,7 +50,7 @@ def test_mountain_marks_the_known_minima():
     assert stars and np.allclose(sorted(stars[0].get_offsets()[:, 0]), sorted(
         m.point[0] for m in dh.landscapes.get("himmelblau").minima))
     assert not any(isinstance(c, Quiver) for c in ax.collections)
-    assert "downhill (−gradient)" not in legend_texts(fig)
+    assert "downhill (−gradient); longer = steeper" not in legend_texts(fig)
 
 
 def test_mountain_with_surface_panel(tmp_path, check_png, walks):

@@ -64,7 +64,7 @@ def test_palette_is_okabe_ito():
 def test_every_public_picture_is_exported():
     assert set(viz.__all__) == {
         "speedometer", "car_trip", "mountain", "compare", "lr_sweep_plot", "lr_range_plot", "graph", "layers",
-        "training", "decision_boundary", "animate", "basins", "basins_plot",
+        "training", "decision_boundary", "animate", "basins", "basins_plot", "loss_landscape", "loss_landscape_plot",
     }
     for name in viz.__all__:
         assert callable(getattr(viz, name)) and getattr(viz, name).__doc__

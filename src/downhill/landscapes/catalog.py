@@ -28,6 +28,7 @@ _CATALOG = (
         smooth=True,
         many_local_minima=False,
         description="A round bowl, the easiest mountain to descend; its minimum is the origin.",
+        start=(-4.0, 3.0),
     ),
     Landscape(
         name="booth",
@@ -38,6 +39,7 @@ _CATALOG = (
         smooth=True,
         many_local_minima=False,
         description="A tilted, stretched bowl whose one minimum sits at (1, 3).",
+        start=(-6.0, -6.0),
     ),
     Landscape(
         name="matyas",
@@ -51,6 +53,7 @@ _CATALOG = (
             "A bowl that is almost flat along the diagonal, "
             "so the slope there is gentle and progress slow."
         ),
+        start=(6.0, -8.0),
     ),
     Landscape(
         name="rosenbrock",
@@ -65,6 +68,7 @@ _CATALOG = (
             "following it to (1, 1) is hard."
         ),
         notes="The domain is SFU's [-2.048, 2.048]; SFU also uses [-5, 10].",
+        start=(-1.5, 2.0),
     ),
     Landscape(
         name="himmelblau",
@@ -82,6 +86,7 @@ _CATALOG = (
         many_local_minima=False,
         description="Four equally deep minima: where the climber starts decides where it ends.",
         notes="The local maximum near (-0.27, -0.92) makes a good start for walking uphill.",
+        start=(0.5, -0.5),
     ),
     Landscape(
         name="beale",
@@ -95,6 +100,7 @@ _CATALOG = (
             "Flat plateaus and steep ridges out towards the corners, "
             "around one minimum at (3, 0.5)."
         ),
+        start=(1.0, 1.0),
     ),
     Landscape(
         name="three_hump_camel",
@@ -105,6 +111,7 @@ _CATALOG = (
         smooth=True,
         many_local_minima=False,
         description="Three valleys: the deepest at the origin, and a shallower one on each side.",
+        start=(2.0, -2.0),
     ),
     Landscape(
         name="six_hump_camel",
@@ -118,6 +125,7 @@ _CATALOG = (
         smooth=True,
         many_local_minima=False,
         description="Six valleys, two of which are equally deep global minima.",
+        start=(-1.5, 1.0),
     ),
     Landscape(
         name="goldstein_price",
@@ -138,6 +146,7 @@ _CATALOG = (
             "Its values run from 3 to about 1e6: a fixed learning rate that suits one part "
             "overshoots in another."
         ),
+        start=(-1.0, 1.0),
     ),
     Landscape(
         name="mccormick",
@@ -150,6 +159,7 @@ _CATALOG = (
         smooth=True,
         many_local_minima=False,
         description="A tilted slope with a gentle valley, whose minimum is not at a round number.",
+        start=(3.0, 3.0),
     ),
     Landscape(
         name="styblinski_tang",
@@ -162,6 +172,7 @@ _CATALOG = (
         many_local_minima=False,
         description="Four valleys at the corners of a square; the deepest lies near (-2.9, -2.9).",
         notes="The minimum is -39.16617 per dimension (SFU's -39.16599 is a misprint).",
+        start=(4.0, 4.0),
     ),
     Landscape(
         name="rastrigin",
@@ -172,6 +183,7 @@ _CATALOG = (
         smooth=True,
         many_local_minima=True,
         description="An egg crate: a bowl covered with a regular grid of local minima.",
+        start=(3.2, -2.1),
     ),
     Landscape(
         name="ackley",
@@ -191,6 +203,7 @@ _CATALOG = (
             "Not differentiable at the minimum (the square root of 0), so the gradient "
             "is undefined there and descent jitters around it."
         ),
+        start=(2.2, -1.6),
     ),
     Landscape(
         name="levi13",
@@ -205,6 +218,7 @@ _CATALOG = (
         description=(
             "Ripples of sines over a bowl, with many local minima around the global one at (1, 1)."
         ),
+        start=(-4.0, 5.0),
     ),
     Landscape(
         name="easom",
@@ -219,6 +233,7 @@ _CATALOG = (
             "from far away the slope gives no hint."
         ),
         notes="The ripples away from the hole are local minima too, exponentially shallow.",
+        start=(2.5, 2.5),
     ),
     Landscape(
         name="bukin6",
@@ -233,6 +248,7 @@ _CATALOG = (
             "and many local minima lying in the crease."
         ),
         notes="Not differentiable along the curve y = 0.01 x^2 (and at x = -10).",
+        start=(-8.0, 2.0),
     ),
 )
 

@@ -8,7 +8,7 @@ differentiated: there is no second, hand-written copy to drift out of step.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -52,7 +52,10 @@ class Landscape:
     ``(low, high)`` per variable, the recommended window; ``minima``, the known
     global minima as ``KnownPoint(point, value)``; ``smooth`` (``False`` where the
     gradient is undefined somewhere, ``None`` if unknown); ``many_local_minima``;
-    ``description``, one sentence for learners; ``local_maxima``; ``notes``.
+    ``description``, one sentence for learners; ``local_maxima``; ``notes``;
+    ``start``, where a climber starts by default (in the domain, away from the
+    minima; for a typed formula, a point 60% of the way from the domain's centre
+    towards its upper-left corner).
 
     >>> bowl = Landscape("bowl", "x**2 + 3*y**2", minima=[((0, 0), 0)])
     >>> float(bowl([1.0, 2.0]))
@@ -61,6 +64,8 @@ class Landscape:
     array([13.,  3.])
     >>> bowl.minima[0]
     KnownPoint(point=(0.0, 0.0), value=0.0)
+    >>> bowl.start
+    (-3.0, 3.0)
     """
 
     name: str
@@ -73,6 +78,7 @@ class Landscape:
     description: str = ""
     local_maxima: tuple[KnownPoint, ...] = ()
     notes: str = ""
+    start: tuple[float, ...] | None = None
     expression: Expression = field(init=False, compare=False)
 
     def __post_init__(self):
@@ -96,6 +102,7 @@ class Landscape:
         set_field("domain", domain)
         for what in ("minima", "local_maxima"):
             set_field(what, _known_points(getattr(self, what), count, self.name, what))
+        set_field("start", _start(self.start, domain, self.name))
 
     def __call__(self, point):
         """The height of the landscape at ``point`` (or at each point of a batch).
@@ -124,12 +131,15 @@ class Landscape:
         # The compiled expression is made of closures, which pickle cannot carry.
         # A landscape is data: it travels (to a worker process, a dask cluster)
         # as its fields and is compiled again from its formula on arrival.
-        return (Landscape, (self.name, self.formula, self.variables, self.domain, self.minima,
-                            self.smooth, self.many_local_minima, self.description,
-                            self.local_maxima, self.notes))
+        return (_rebuild, ({f.name: getattr(self, f.name) for f in fields(self) if f.init},))
 
     def __repr__(self) -> str:
         return f"Landscape({self.name!r}, {self.formula!r})"
+
+
+def _rebuild(settings: dict) -> Landscape:
+    """A landscape from its fields (how a pickled one is made again)."""
+    return Landscape(**settings)
 
 
 def _known_points(points, count: int, name: str, what: str) -> tuple[KnownPoint, ...]:
@@ -143,6 +153,21 @@ def _known_points(points, count: int, name: str, what: str) -> tuple[KnownPoint,
             )
         result.append(KnownPoint(point, float(value)))
     return tuple(result)
+
+
+def _start(start, domain, name: str) -> tuple[float, ...]:
+    """The given default start, checked to lie in the domain; or one chosen from the domain."""
+    if start is None:
+        # Off-centre on purpose: most test functions keep their minima near the
+        # middle, and a climb that starts there shows nothing.
+        centre = [(low + high) / 2 for low, high in domain]
+        half = [(high - low) / 2 for low, high in domain]
+        direction = [-1.0] + [1.0] * (len(domain) - 1)
+        return tuple(round(c + 0.6 * d * h, 6) for c, d, h in zip(centre, direction, half))
+    start = tuple(float(v) for v in np.atleast_1d(start))
+    if len(start) != len(domain) or not all(low <= v <= high for v, (low, high) in zip(start, domain)):
+        raise ValueError(f"the default start of {name!r} must be a point inside its domain {domain}, got {start}")
+    return start
 
 
 def _namespace_for(point) -> tuple[Mapping[str, Any], Any]:

@@ -41,8 +41,12 @@ from .training import TrainingDiverged, evaluate, fit
 from .callbacks import Callback, EarlyStopping, History, LambdaCallback
 from .lr_range import LRRangeTestResult, lr_range_test
 from .bridge import from_torch, to_torch
+from .loss_landscape import LossLandscape, PathRecorder, loss_landscape
 
 __all__ = [
+    "loss_landscape",
+    "LossLandscape",
+    "PathRecorder",
     "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "Flatten", "Dropout",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",

@@ -199,6 +199,39 @@ def chain_snapshots(dataset="moons", hidden=(4, 4), steps=200, lr=0.5, seed=0, s
     }
 
 
+def chain_loss_landscape(run: dict, resolution: int = 25):
+    """The error mountain of a :func:`chain_snapshots` run, with its training path on it.
+
+    The network is rebuilt at its last snapshot (the trained weights, as the
+    run reports them: to 6 decimals); the snapshots are the path. The slice runs along the path's two principal
+    directions (see :func:`downhill.nn.loss_landscape`), or along random
+    filter-normalised ones when the path is too short to span a plane.
+
+    >>> from downhill.nn.recipes import chain_snapshots, chain_loss_landscape
+    >>> run = chain_snapshots("moons", hidden=[4], steps=60, snapshot_every=10, grid=5)
+    >>> slice_ = chain_loss_landscape(run, resolution=9)
+    >>> slice_.directions, abs(slice_.center_loss - run["loss_curve"][-1]) < 1e-5
+    ('principal', True)
+    """
+    from ..errors import InputError
+    from .loss_landscape import loss_landscape
+
+    model = _mlp(run["sizes"], run["activation"])
+    linears = [m for m in model if isinstance(m, Linear)]
+    path = [[np.asarray(a, dtype=np.float64) for pair in zip(s["weights"], s["biases"]) for a in pair]
+            for s in run["snapshots"]]
+    for layer, weights, biases in zip(linears, run["snapshots"][-1]["weights"], run["snapshots"][-1]["biases"]):
+        layer.weight.data[...] = np.asarray(weights, dtype=np.float64)
+        layer.bias.data[...] = np.asarray(biases, dtype=np.float64)
+    X = np.asarray(run["data"]["X"], dtype=np.float64)
+    targets = Tensor(np.asarray(run["data"]["y"], dtype=np.float64).reshape(-1, 1))
+    try:
+        return loss_landscape(model, X, targets, loss_fn=BCEWithLogitsLoss(), path=path if len(path) >= 3 else None,
+                              resolution=resolution)
+    except InputError:  # a path along one line spans no plane: random directions instead
+        return loss_landscape(model, X, targets, loss_fn=BCEWithLogitsLoss(), resolution=resolution)
+
+
 def _boundary(model, X, grid):
     low, high = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
     xs, ys = np.linspace(low[0], high[0], grid), np.linspace(low[1], high[1], grid)
@@ -249,4 +282,4 @@ def _backprop(model, linears, x, target, activation):
     return {"x": _rows(x), "target": target, "loss": float(loss.item()), "links": links}
 
 
-__all__ = ["DATASETS", "TrainResult", "train_classifier", "chain_snapshots"]
+__all__ = ["DATASETS", "TrainResult", "train_classifier", "chain_snapshots", "chain_loss_landscape"]

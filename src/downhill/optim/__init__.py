@@ -42,6 +42,7 @@ from .schedules import (
 )
 from .sgd import SGD
 from .basins import BasinMap, basins  # noqa: E402  (needs descend, which needs the registry)
+from .three_rates import RateChoice, ThreeRates, three_rates  # noqa: E402
 
 __all__ = [
     "Optimizer",
@@ -61,4 +62,7 @@ __all__ = [
     "schedules",
     "basins",
     "BasinMap",
+    "three_rates",
+    "ThreeRates",
+    "RateChoice",
 ]

@@ -7,10 +7,11 @@ over the whole grid of starts and labels each start by the known minimum it
 reached, so a picture (``downhill.viz.basins_plot``) only has to colour it.
 
 Labels: ``0, 1, ...`` the index of the minimum in ``minima`` (the landscape's
-known minima unless given), :data:`DIVERGED` (-1) for a climber that fell off
-the mountain, :data:`ELSEWHERE` (-2) for one that stopped (or ran out of steps)
-away from every known minimum: a local minimum nobody listed, a saddle, or a
-slow valley floor.
+known minima unless given; for a typed formula or a function, which know none,
+the minima the climbers found, by :func:`~downhill.optim.minima.find_minima`),
+:data:`DIVERGED` (-1) for a climber that fell off the mountain,
+:data:`ELSEWHERE` (-2) for one that stopped (or ran out of steps) away from
+every minimum: a local minimum nobody listed, a saddle, or a slow valley floor.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from ..notebook import shows_in_notebook
 from .descend import _resolve, descend
+from .minima import find_minima
 from .parallel import check_executor, run_all
 
 DIVERGED = -1
@@ -44,7 +46,8 @@ class BasinMap:
     ``"diverged"`` or ``"max_steps"`` per start); ``steps_taken``; ``minima``
     (the points the labels index); ``counts`` (label -> how many starts);
     ``landscape`` (name); ``optimizer``, ``lr``, ``steps``, ``tol``,
-    ``options``; ``domain``.
+    ``options``; ``domain``; ``found`` (True when the minima were found from
+    the climbers' end points rather than known).
 
     >>> import downhill as dh
     >>> from downhill.optim.basins import basins
@@ -68,6 +71,7 @@ class BasinMap:
     tol: float = 0.0
     domain: tuple = ()
     options: dict = field(default_factory=dict)
+    found: bool = False
 
     @property
     def starts(self) -> np.ndarray:
@@ -134,6 +138,7 @@ class BasinMap:
             "tol": self.tol,
             "domain": [list(d) for d in self.domain],
             "options": dict(self.options),
+            "found": self.found,
         }
 
     def __repr__(self) -> str:
@@ -168,7 +173,8 @@ def label_name(label: int, minima=()) -> str:
         return "ended away from the known minima"
     if 0 <= label < len(minima):
         point = minima[label].point if hasattr(minima[label], "point") else minima[label]
-        return f"minimum {label} at ({', '.join(f'{c:.3g}' for c in point)})"
+        # A coordinate that is zero up to rounding prints as 0, not -3.94e-75.
+        return f"minimum {label} at ({', '.join(f'{0.0 if abs(c) < 1e-12 else c:.3g}' for c in point)})"
     return f"minimum {label}"
 
 
@@ -218,7 +224,10 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     A climber is labelled with the index of the nearest point of ``minima``
     (default: the landscape's known minima) if it ended within ``tol`` of it
     (default: 1% of the domain's smaller side), :data:`DIVERGED` (-1) if it
-    fell off, :data:`ELSEWHERE` (-2) otherwise.
+    fell off, :data:`ELSEWHERE` (-2) otherwise. Where no minima are known
+    (a typed formula, a function), the end points are clustered and each
+    cluster polished into a minimum (:func:`~downhill.optim.minima.find_minima`);
+    a climber is labelled by its cluster's minimum, and ``found`` is True.
 
     ``executor`` (any ``concurrent.futures.Executor``: a ``ProcessPoolExecutor``,
     dask's ``Client.get_executor()``) cuts the grid's starts into blocks and
@@ -233,17 +242,21 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     [0, 1, 2, 3]
     >>> basins("himmelblau", lr=0.2, grid=10).counts  # far too big a step
     {-1: 100}
+    >>> typed = basins(dh.landscapes.from_expression("(x - 3)**2 + 10*sin(y)**2"), grid=30)
+    >>> typed.found, [round(m.point[1] / np.pi, 6) for m in typed.minima]  # (3, k pi)
+    (True, [-2.0, -1.0, -0.0, 1.0, 2.0])
     """
-    name, found, function = _resolve(landscape)
-    if found is not None and len(found.variables) != 2:
+    name, found_landscape, function = _resolve(landscape)
+    if found_landscape is not None and len(found_landscape.variables) != 2:
         raise ValueError(
-            f"basins: {found.name} has {len(found.variables)} variable(s) {tuple(found.variables)}; "
+            f"basins: {found_landscape.name} has {len(found_landscape.variables)} variable(s) "
+            f"{tuple(found_landscape.variables)}; "
             "a basin map needs a landscape of two variables (x, y)"
         )
     nx, ny = _grid_shape(grid)
-    (x0, x1), (y0, y1) = _domain(domain, found, name)
+    (x0, x1), (y0, y1) = _domain(domain, found_landscape, name)
     if minima is None:
-        minima = found.minima if found is not None else ()
+        minima = found_landscape.minima if found_landscape is not None else ()
     minima = tuple(minima)
     points = np.array([m.point if hasattr(m, "point") else m for m in minima], dtype=np.float64).reshape(-1, 2)
     if tol is None:
@@ -255,7 +268,7 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     ys = np.linspace(y0, y1, ny)
     X, Y = np.meshgrid(xs, ys)
     starts = np.stack([X.ravel(), Y.ravel()], axis=1)
-    target = function if found is None else found
+    target = function if found_landscape is None else found_landscape
     if check_executor(executor, "basins") is None and not progress:
         final, status, steps_taken, optimizer_name = _climb_block(
             target, starts, optimizer, lr, steps, grad_tol, max_value, options)
@@ -271,7 +284,15 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
         optimizer_name = blocks[0][3]
     labels = np.full(len(starts), ELSEWHERE, dtype=np.int64)
     finite = np.all(np.isfinite(final), axis=1)
-    if len(points):
+    found = not minima
+    if found:
+        # Nobody listed the minima: the climbers' end points say where they are.
+        landed = finite & (status != "diverged")
+        result = find_minima(function if found_landscape is None else found_landscape, final[landed], tol,
+                             optimizer=optimizer, lr=lr, grad_tol=grad_tol, **options)
+        minima = result.minima
+        labels[landed] = np.where(result.labels >= 0, result.labels, ELSEWHERE)
+    elif len(points):
         with np.errstate(over="ignore", invalid="ignore"):
             distance = np.linalg.norm(final[:, None, :] - points[None, :, :], axis=2)
         distance[~finite] = np.inf
@@ -286,4 +307,5 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
         minima=minima, counts={int(v): int(c) for v, c in zip(values, counts)}, landscape=name,
         optimizer=optimizer_name, lr=float(lr), steps=int(steps), tol=float(tol),
         domain=((x0, x1), (y0, y1)), options={"grad_tol": grad_tol, "max_value": max_value, **options},
+        found=found,
     )

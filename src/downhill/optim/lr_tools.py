@@ -194,7 +194,15 @@ def lr_advice(f, point):
         raise ValueError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
     eigenvalues = np.linalg.eigvalsh(H)
     L = float(eigenvalues[-1])
-    if L <= 0:
+    # "Zero" up to rounding, measured against the Hessian's own size.
+    flat = abs(L) <= 1e-12 * max(1.0, float(np.abs(eigenvalues).max()))
+    if flat:
+        message = (f"The ground{where} is not curved (the Hessian is zero): it is a flat slope, "
+                   "like the sides of abs(x) + abs(y), so 2/L sets no limit here. Each step moves "
+                   "lr x the slope downhill; too big a step overshoots a kink or a bend farther on, "
+                   "so try a sweep (dh.lr_sweep) to see which rates arrive.")
+        return LRAdvice(point, 0.0, eigenvalues, math.inf, math.nan, message)
+    if L < 0:
         message = (f"The curvature{where} is nowhere positive (largest Hessian eigenvalue {L:.4g}): "
                    "this is a hilltop or a ridge, not a bowl, so no step size is stable here; "
                    "gradient descent moves away from this point whatever the learning rate.")

@@ -21,9 +21,10 @@ from .basin_map import basins, basins_plot  # noqa: E402
 from .chain import graph, layers  # noqa: E402
 from .curves import decision_boundary, training  # noqa: E402
 from .learning_rate import lr_range_plot, lr_sweep_plot  # noqa: E402
+from .loss_landscape import loss_landscape, loss_landscape_plot  # noqa: E402
 from .maps import compare, mountain  # noqa: E402
 from .tangent import car_trip, speedometer  # noqa: E402
 
 __all__ = ["speedometer", "car_trip", "mountain", "compare", "lr_sweep_plot", "lr_range_plot",
            "graph", "layers", "training", "decision_boundary",
-           "animate", "basins", "basins_plot"]
+           "animate", "basins", "basins_plot", "loss_landscape", "loss_landscape_plot"]

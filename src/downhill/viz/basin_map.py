@@ -7,7 +7,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
 from ..landscapes import Landscape
-from ..landscapes import get as get_landscape
+from ..landscapes import resolve
 from ..optim.basins import DIVERGED, ELSEWHERE, label_name
 from ..optim.basins import basins as compute_basins
 from .style import MINIMUM_STYLE, new_figure, picture
@@ -27,7 +27,7 @@ def _landscape_for(result, landscape):
     if not name:
         return None
     try:
-        return get_landscape(name)
+        return resolve(name)  # a catalogue name or the typed formula itself
     except ValueError:
         return None
 
@@ -74,6 +74,9 @@ def basins_plot(result, landscape=None, contours=True, title=None):
     if count:
         points = np.array([m.point if hasattr(m, "point") else m for m in minima], dtype=np.float64)
         ax.scatter(points[:, 0], points[:, 1], **MINIMUM_STYLE)
+    # The map is the grid of starts; a minimum found beyond it stays off the picture.
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     total = labels.size
     handles = []
     for label in [*range(count), DIVERGED, ELSEWHERE]:

@@ -61,6 +61,32 @@ def _bound(bound, options, landscape):
     return advice.max_stable_lr if math.isfinite(advice.max_stable_lr) else None
 
 
+def _verdict_runs(labels):
+    """[(first, last)] index ranges of consecutive equal verdicts.
+
+    >>> _verdict_runs(["too small", "good", "good", "too big"])
+    [(0, 0), (1, 2), (3, 3)]
+    """
+    runs, first = [], 0
+    for i in range(1, len(labels) + 1):
+        if i == len(labels) or labels[i] != labels[first]:
+            runs.append((first, i - 1))
+            first = i
+    return runs
+
+
+def _sliver(lrs, i, verdict):
+    """A thin span at lrs[i], reaching a quarter of the way (in log) to one neighbour.
+
+    A too-big sample's sliver reaches up (bigger rates are no better); any
+    other reaches down, so a "good" band never covers a rate above the last
+    one that was seen arriving.
+    """
+    if verdict == "too big":
+        return lrs[i], lrs[i] * (lrs[i + 1] / lrs[i]) ** 0.25
+    return lrs[i] * (lrs[i - 1] / lrs[i]) ** 0.25, lrs[i]
+
+
 @picture
 def lr_sweep_plot(sweep, bound=None, title=None):
     """Final height against learning rate, with the too-small, good and too-big zones shaded.
@@ -95,23 +121,30 @@ def lr_sweep_plot(sweep, bound=None, title=None):
         # Room below the lowest dot for the zone names.
         ax.set_ylim(max(floor, min(shown.min(), start_value or top) / 1000), top * 3)
 
-    # Zones: contiguous runs of one verdict, split halfway (in log) between neighbours.
+    # Zones: contiguous runs of one verdict, each shaded only over the rates
+    # it was seen at. The gap between two neighbouring verdicts was not tried:
+    # it stays unshaded, so no band calls good a rate that the sweep (or a
+    # denser one) shows falling off.
     low_edge, high_edge = lrs[0] / 2, lrs[-1] * 2
     ax.set_xlim(low_edge, high_edge)
-    edges = [low_edge] + [math.sqrt(a * b) for a, b in zip(lrs[:-1], lrs[1:])] + [high_edge]
-    start = 0
+    runs = _verdict_runs(labels)
     seen = set()
-    for i in range(1, len(lrs) + 1):
-        if i == len(lrs) or labels[i] != labels[start]:
-            verdict = labels[start]
-            ax.axvspan(edges[start], edges[i], color=ZONE_COLORS.get(verdict, COLORS["light"]), alpha=0.16, lw=0)
-            center = math.sqrt(edges[start] * edges[i])
-            if verdict not in seen:
-                ax.text(center, 0.03, ZONE_WORDS.get(verdict, verdict), transform=ax.get_xaxis_transform(),
-                        ha="center", va="bottom", fontsize=9.5, fontweight="bold",
-                        color=ZONE_DARK.get(verdict, "black"))
-                seen.add(verdict)
-            start = i
+    for number, (first, last) in enumerate(runs):
+        verdict = labels[first]
+        left = low_edge if number == 0 else lrs[first]
+        right = high_edge if number == len(runs) - 1 else lrs[last]
+        if left == right:  # one sample inside the sweep: a sliver on its safe side
+            left, right = _sliver(lrs, first, verdict)
+        if verdict == "good" and limit is not None:
+            right = min(right, limit)  # past 2/L plain descent on this bowl falls off
+        ax.axvspan(left, right, color=ZONE_COLORS.get(verdict, COLORS["light"]), alpha=0.16, lw=0,
+                   label=f"zone: {verdict}")
+        center = math.sqrt(left * right)
+        if verdict not in seen:
+            ax.text(center, 0.03, ZONE_WORDS.get(verdict, verdict), transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=9.5, fontweight="bold",
+                    color=ZONE_DARK.get(verdict, "black"))
+            seen.add(verdict)
 
     ax.plot(lrs[~diverged], shown[~diverged], color=COLORS["grey"], linewidth=1, zorder=2)
     for verdict in ZONE_DARK:

@@ -126,8 +126,22 @@ def _outcome(path) -> str:
     return f": {path.steps_taken} steps, still walking"
 
 
+def _run_colors(colors, labels):
+    if colors is None:
+        return [color(k) for k in range(len(labels))]
+    if isinstance(colors, dict):
+        missing = [label for label in labels if label not in colors]
+        if missing:
+            raise ValueError(f"compare: colors has no colour for {missing}")
+        return [colors[label] for label in labels]
+    colors = list(colors)
+    if len(colors) != len(labels):
+        raise ValueError(f"compare: give one colour per run ({len(labels)}), got {len(colors)}")
+    return colors
+
+
 @picture
-def compare(landscape, runs, domain=None, field=False, title=None):
+def compare(landscape, runs, domain=None, field=False, title=None, colors=None):
     """Several climbs side by side: their paths on one map, their heights step by step.
 
     ``runs`` is a dict ``{label: Trajectory}`` or a list of Trajectories (then
@@ -135,7 +149,8 @@ def compare(landscape, runs, domain=None, field=False, title=None):
     different optimizers or learning rates. The right panel shows the height
     above the lowest known point, ``f - f*``, at every step on a log scale
     (plain heights when no minimum is known), so that a tenfold improvement is
-    always the same distance down.
+    always the same distance down. ``colors`` gives each run its colour (a list
+    in the runs' order, or a dict by label); by default the palette in order.
 
     >>> import downhill as dh
     >>> runs = {f"lr={lr}": dh.descend("booth", [-8.0, 8.0], lr=lr, steps=100) for lr in (0.01, 0.05)}
@@ -155,7 +170,7 @@ def compare(landscape, runs, domain=None, field=False, title=None):
     draw_map(ax_map, landscape, domain, colorbar=False)
     if field:
         draw_arrows(ax_map, landscape, domain)
-    colors = [color(k) for k in range(len(paths))]
+    colors = _run_colors(colors, labels)
     draw_paths(ax_map, paths, domain, labels=labels, colors=colors)
     draw_minima(ax_map, landscape)
     label_axes(ax_map, landscape, domain)

@@ -92,12 +92,20 @@ def landscape_label(landscape) -> str:
 
 
 def draw_arrows(ax, landscape, domain, n: int = 15):
-    """Arrows pointing downhill (the negative gradient, from dh.grad), all of one length.
+    """Arrows pointing downhill (the negative gradient, from dh.grad); a longer arrow is steeper ground.
+
+    Lengths grow with the logarithm of the steepness (measured against the
+    median arrow's, up to 0.8 of a grid cell for the steepest), so that gentle
+    slopes still show a direction beside cliffs a thousand times steeper.
 
     >>> from downhill.landscapes import get
     >>> from downhill.viz.style import new_figure
     >>> arrows = draw_arrows(new_figure(3, 3).add_subplot(), get("sphere"), ((-1, 1), (-1, 1)), n=4)
     >>> bool(arrows.U[0] > 0 and arrows.V[0] > 0)  # bottom-left corner: downhill is up and right
+    True
+    >>> import numpy as np
+    >>> sizes = np.hypot(arrows.U, arrows.V)
+    >>> bool(sizes[0] > sizes[5])  # the corner is steeper than near the middle
     True
     """
     (x0, x1), (y0, y1) = domain
@@ -109,9 +117,16 @@ def draw_arrows(ax, landscape, domain, n: int = 15):
     # must still be the true downhill direction, so scale by the cell size.
     U, V = -GX, -GY
     length = np.hypot(U / dx, V / dy)
+    finite = length[np.isfinite(length) & (length > 0)]
+    typical = np.median(finite) if finite.size else 0.0
     with np.errstate(all="ignore"):
-        U = np.where(length > 0, U / dx / length, np.nan) * dx * 0.8
-        V = np.where(length > 0, V / dy / length, np.nan) * dy * 0.8
+        if typical > 0 and finite.max() > typical:
+            share = np.log1p(length / typical) / np.log1p(finite.max() / typical)
+        else:
+            share = np.ones_like(length)  # one steepness everywhere (a plane): one length
+        size = 0.8 * (0.35 + 0.65 * share)
+        U = np.where(length > 0, U / dx / length, np.nan) * dx * size
+        V = np.where(length > 0, V / dy / length, np.nan) * dy * size
     return ax.quiver(X, Y, U, V, angles="xy", scale_units="xy", scale=1, color="white", alpha=0.85,
                      width=0.0035, headwidth=4, headlength=4.5, zorder=3)
 
@@ -198,7 +213,7 @@ def legend_handles(paths=(), minima=False, arrows=False, fell=False):
                               markeredgecolor="black", label="known minimum"))
     if arrows:
         handles.append(Line2D([], [], linestyle="", marker=r"$\rightarrow$", markersize=13, color="#555555",
-                              label="downhill (−gradient)"))
+                              label="downhill (−gradient); longer = steeper"))
     return handles
 
 

@@ -1,0 +1,177 @@
+"""Three learning rates that do what their names say: too small, good, too big.
+
+The curvature's bound 2/L tells when plain gradient descent is stable on a
+bowl, but most mountains are not bowls: on Himmelblau or Rosenbrock a rate a
+little past 2/L (measured at the start) often still arrives, and on Ackley no
+rate ever blows up. So the three rates a learner is shown are chosen from a
+sweep, by what each climb actually did:
+
+- **good**: among the climbs that ended lowest, the one in the middle (on a
+  log scale) of that band of rates;
+- **too small**: the largest rate below the good band whose climb is still
+  clearly short of the bottom after the same number of steps;
+- **too big**: the smallest rate above the good band whose climb fell off
+  (diverged); where none falls off (a bounded mountain), the rate above the
+  good band that ends highest: it overshoots out of the valley instead.
+
+Each choice carries the sentence that says what happened, so a label never
+claims what the picture does not show.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lr_tools import lr_sweep
+
+__all__ = ["three_rates", "ThreeRates", "RateChoice", "DEFAULT_SWEEP"]
+
+# 41 rates, 5 per decade, from 1e-7 to 10: wide enough for every catalogue
+# landscape's curvature at its default start (Goldstein-Price's is 1e5).
+DEFAULT_SWEEP = tuple(float(v) for v in np.logspace(-7, 1, 41))
+
+# A climb "arrived" when it closed all but 0.1% of the gap between the start
+# and the best climb; it is "clearly short" when more than 10% of the gap is left.
+_ARRIVED, _SHORT = 1e-3, 0.1
+
+
+@dataclass
+class RateChoice:
+    """One of the three rates: its kind, the rate, what its climb did, and that in words."""
+
+    kind: str
+    lr: float
+    final_value: float
+    status: str
+    steps_taken: int
+    words: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready (a non-finite final value becomes None)."""
+        final = self.final_value if math.isfinite(self.final_value) else None
+        return dict(kind=self.kind, lr=self.lr, final_value=final, status=self.status,
+                    steps_taken=self.steps_taken, words=self.words)
+
+
+@dataclass
+class ThreeRates:
+    """The result of :func:`three_rates`: the three choices, the sweep behind them, a message."""
+
+    small: RateChoice
+    good: RateChoice
+    big: RateChoice | None
+    start: list
+    start_value: float
+    steps: int
+    optimizer: str
+    landscape: str | None
+    sweep: object
+    message: str
+
+    @property
+    def rates(self) -> list[float]:
+        """[too small, good, too big] (too big is NaN where no rate in the sweep fails)."""
+        return [self.small.lr, self.good.lr, self.big.lr if self.big else math.nan]
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the three choices, the start, and the sweep's rows."""
+        return {
+            "small": self.small.to_dict(),
+            "good": self.good.to_dict(),
+            "big": None if self.big is None else self.big.to_dict(),
+            "start": list(self.start),
+            "start_value": self.start_value if math.isfinite(self.start_value) else None,
+            "steps": self.steps,
+            "optimizer": self.optimizer,
+            "landscape": self.landscape,
+            "sweep": self.sweep.to_dict(),
+            "message": self.message,
+        }
+
+
+def _words(kind: str, row, best: float, gap: float, start_value: float, fell_off: bool) -> str:
+    rate = f"lr = {row.lr:.3g}"
+    if kind == "good":
+        return f"good ({rate}): arrives near the bottom, at f = {row.final_value:.4g}"
+    if kind == "too small":
+        done = (start_value - row.final_value) / gap if gap > 0 else 0.0
+        return (f"too small ({rate}): after {row.steps_taken} steps it has come only {100 * done:.0f}% "
+                f"of the way down (f = {row.final_value:.4g})")
+    if fell_off:
+        return f"too big ({rate}): overshoots further each step and falls off the mountain at step {row.steps_taken}"
+    higher = "than it started" if row.final_value > start_value else "than good"
+    return (f"too big ({rate}): it does not blow up here, but it overshoots out of the valley "
+            f"and ends higher {higher}, at f = {row.final_value:.4g}")
+
+
+def three_rates(f, start=None, optimizer="sgd", steps=100, lrs=DEFAULT_SWEEP, **optimizer_options):
+    """Pick a too-small, a good and a too-big learning rate from a sweep of real climbs.
+
+    ``f`` is anything :func:`downhill.descend` takes; ``start`` defaults to the
+    landscape's default start. Every candidate rate in ``lrs`` is climbed for
+    ``steps`` steps with ``optimizer``; the choices follow what the climbs did
+    (see the module's text), and each carries a sentence saying so.
+
+    >>> import downhill as dh
+    >>> rates = dh.optim.three_rates("booth", steps=100)
+    >>> [choice.status for choice in (rates.small, rates.good, rates.big)]
+    ['max_steps', 'max_steps', 'diverged']
+    >>> rates.small.lr < rates.good.lr < rates.big.lr
+    True
+    """
+    from ..landscapes import Landscape, get
+
+    landscape = get(f) if isinstance(f, str) else f if isinstance(f, Landscape) else None
+    if start is None:
+        if landscape is None:
+            raise ValueError("three_rates: give a start point (a plain function has no default start)")
+        start = landscape.start
+    sweep = lr_sweep(f, start, lrs, optimizer=optimizer, steps=steps, **optimizer_options)
+    rows = sorted(sweep.rows, key=lambda row: row.lr)
+    healthy = [row for row in rows if row.status != "diverged" and math.isfinite(row.final_value)]
+    if not healthy:
+        raise ValueError(f"three_rates: every rate in the sweep ({rows[0].lr:.3g} to {rows[-1].lr:.3g}) "
+                         "fell off the mountain; try smaller rates")
+    best = min(row.final_value for row in healthy)
+    gap = sweep.start_value - best
+    if not gap > 0:
+        raise ValueError("three_rates: no rate in the sweep went downhill from this start "
+                         "(it may be a minimum, a hilltop or a flat place); choose another start")
+    band = [row for row in healthy if row.final_value - best <= _ARRIVED * gap]
+    low, high = band[0].lr, band[-1].lr
+    middle = math.sqrt(low * high)
+    good = min(band, key=lambda row: abs(math.log(row.lr / middle)))
+
+    # Still walking when the steps ran out: a climb that settled in another
+    # valley is not "too small", it is somewhere else.
+    shorts = [row for row in healthy
+              if row.lr < low and row.status == "max_steps" and row.final_value - best > _SHORT * gap]
+    small = shorts[-1] if shorts else rows[0]
+
+    above = [row for row in rows if row.lr > high]
+    fallen = [row for row in above if row.status == "diverged" or not math.isfinite(row.final_value)]
+    if fallen:
+        big, fell_off = fallen[0], True
+    else:
+        failing = [row for row in above if row.final_value - best > _SHORT * gap]
+        big = max(failing, key=lambda row: (row.final_value, -row.lr)) if failing else None
+        fell_off = False
+
+    def choice(kind, row, fell=False):
+        return RateChoice(kind, float(row.lr), float(row.final_value), row.status, int(row.steps_taken),
+                          _words(kind, row, best, gap, sweep.start_value, fell))
+
+    chosen_small, chosen_good = choice("too small", small), choice("good", good)
+    chosen_big = None if big is None else choice("too big", big, fell_off)
+    sentences = [chosen_small.words, chosen_good.words]
+    sentences.append(chosen_big.words if chosen_big else
+                     f"too big: no rate up to {rows[-1].lr:.3g} failed within {steps} steps")
+    return ThreeRates(chosen_small, chosen_good, chosen_big, [float(v) for v in np.ravel(start)],
+                      float(sweep.start_value), int(steps), optimizer, sweep.landscape, sweep,
+                      ". ".join(s[0].upper() + s[1:] for s in sentences) + ".")

@@ -1,0 +1,72 @@
+"""three_rates: the too-small, good and too-big rates do what their names say, on every mountain."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import downhill as dh
+from downhill.optim import three_rates
+
+
+@pytest.mark.parametrize("name", dh.landscapes.names())
+def test_each_rate_does_what_its_label_says_from_the_default_start(name):
+    rates = three_rates(name, steps=100)
+    small, good, big = rates.small, rates.good, rates.big
+    assert small.lr < good.lr < big.lr
+    assert small.status != "diverged" and math.isfinite(small.final_value)
+    assert good.final_value < small.final_value
+    if big.status == "diverged":
+        assert "falls off" in big.words
+    else:
+        # A mountain where the climber cannot blow up: it fails visibly instead.
+        assert big.final_value > good.final_value
+        assert "does not blow up" in big.words and "falls off" not in big.words
+    for choice in (small, good, big):
+        alone = dh.descend(name, dh.landscapes.get(name).start, lr=choice.lr, steps=100, record=False)
+        assert alone.status == choice.status
+        assert alone.steps_taken == choice.steps_taken
+        if math.isfinite(alone.final_value):
+            assert alone.final_value == choice.final_value
+
+
+def test_ackley_cannot_fall_off_so_too_big_is_said_to_end_higher():
+    rates = three_rates("ackley")
+    assert rates.big.status != "diverged"
+    assert rates.big.final_value > rates.good.final_value
+    assert "ends higher" in str(rates)
+
+
+def test_a_bowl_uses_the_curvature_bound_as_the_edge():
+    # On x**2 + y**2 plain descent is stable exactly below 2/L = 1: the chosen
+    # too-big rate is past it and the good one below it.
+    rates = three_rates("sphere")
+    bound = dh.lr_advice("sphere", dh.landscapes.get("sphere").start).max_stable_lr
+    assert bound == pytest.approx(1.0)
+    assert rates.good.lr < bound < rates.big.lr
+
+
+def test_a_typed_formula_and_an_explicit_start():
+    rates = three_rates(dh.landscapes.from_expression("(x - 1)**2 + 4*y**2"), start=[3.0, 2.0], steps=60)
+    assert rates.start == [3.0, 2.0]
+    assert rates.big.status == "diverged"
+    # Curvature 8 along y: everything past 2/8 falls off.
+    assert rates.big.lr > 0.25 and rates.good.lr < 0.25
+
+
+def test_to_dict_is_strict_json_and_str_is_the_sentences():
+    rates = three_rates("booth")
+    data = json.loads(json.dumps(rates.to_dict(), allow_nan=False))
+    assert data["big"]["status"] == "diverged" and data["start"] == [-6.0, -6.0]
+    assert [data[k]["kind"] for k in ("small", "good", "big")] == ["too small", "good", "too big"]
+    assert str(rates).count(".") >= 3 and "Too small" in str(rates)
+
+
+def test_bad_starts_are_refused_with_a_reason():
+    with pytest.raises(ValueError, match="give a start"):
+        three_rates(lambda p: (p ** 2).sum())
+    with pytest.raises(ValueError, match="went downhill"):
+        three_rates("sphere", start=[0.0, 0.0])
+    with pytest.raises(ValueError, match="fell off"):
+        three_rates("sphere", lrs=[5.0, 10.0])
