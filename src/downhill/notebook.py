@@ -50,6 +50,7 @@ PICTURES = {
     "History": lambda history: _viz().training(history),
     "GradientReport": lambda report: _viz().layers(report),
     "Landscape": _landscape_picture,
+    "LossLandscape": lambda result: _viz().loss_landscape_plot(result),
 }
 
 
