@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 
 import click
 import numpy as np
+
+from . import limits
+from .errors import InputError, LimitError, shorten
 
 EXIT_BAD_INPUT = 2
 
@@ -33,16 +37,16 @@ def _numbers(text, what, count=None):
         parts = parts[:-1]
     if "" in parts and parts != [""]:
         raise BadInput(f"{what} has an empty place between commas (like 1,,2); "
-                       f"give numbers separated by single commas, like 1.5,-2; got {text!r}")
+                       f"give numbers separated by single commas, like 1.5,-2; got {shorten(text)!r}")
     parts = [p for p in parts if p != ""]
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise BadInput(f"{what} must be numbers separated by commas (like 1.5,-2), got {text!r}") from None
+        raise BadInput(f"{what} must be numbers separated by commas (like 1.5,-2), got {shorten(text)!r}") from None
     if not values or not all(math.isfinite(v) for v in values):
-        raise BadInput(f"{what} must be finite numbers separated by commas (like 1.5,-2), got {text!r}")
+        raise BadInput(f"{what} must be finite numbers separated by commas (like 1.5,-2), got {shorten(text)!r}")
     if count is not None and len(values) != count:
-        raise BadInput(f"{what} needs {count} number(s) separated by commas, got {len(values)}: {text!r}")
+        raise BadInput(f"{what} needs {count} number(s) separated by commas, got {len(values)}: {shorten(text)!r}")
     return values
 
 
@@ -56,6 +60,45 @@ def _landscape(text):
         raise BadInput(_one_line(error)) from None
     except ValueError as error:  # a word that names no landscape
         raise BadInput(f"{str(error).rstrip('.')}; or type a formula in x and y, like 'x**2 + 3*y**2'") from None
+
+
+def _formula(argument, option, what="FORMULA"):
+    """The formula (or landscape name) given as the argument or as ``--formula``: exactly one of them."""
+    if argument is not None and option is not None:
+        raise InputError(f"give the {what} once: as the argument or with --formula, not both")
+    text = argument if argument is not None else option
+    if text is None:
+        raise InputError(f"missing the {what}: a landscape name or a formula such as 'x**2 + 3*y**2' "
+                         "(one that starts with '-' goes after -- or in --formula='-x**2')")
+    return text
+
+
+def _formula_input(name):
+    """The command's formula: an optional argument, or ``--formula`` for one that starts with '-'."""
+
+    def decorate(command):
+        command = click.option(
+            "--formula", "formula_option", default=None, metavar="TEXT",
+            help=f"The {name} as an option, for a formula that starts with '-' (--formula='-x**2'); "
+                 f"or put it after --: downhill ... -- '-x**2'.")(command)
+        return click.argument(name.lower(), required=False)(command)
+
+    return decorate
+
+
+def _picture_path(path, option, suffixes=(".png", ".svg", ".pdf")):
+    """Check where a picture will go before any work: its format, and a file (or nothing) in an existing folder."""
+    if path is None:
+        return None
+    from .files import output_target
+
+    if os.path.splitext(path)[1].lower() not in suffixes:
+        raise InputError(f"{option} must name a {', '.join(suffixes)} file; got {shorten(path)!r}")
+    try:
+        output_target(path, "picture")
+    except InputError as error:
+        raise InputError(f"{option}: {error}") from None
+    return path
 
 
 def _one_line(error):
@@ -89,7 +132,10 @@ def _draw(path, as_json, picture, *args, kind="picture", **kwargs):
         return
     from . import viz
 
-    getattr(viz, picture)(*args, save=path, **kwargs)
+    try:
+        getattr(viz, picture)(*args, save=path, **kwargs)
+    except OSError as error:  # a full disk, say: the old file (if any) is kept whole
+        raise InputError(f"cannot write {shorten(path)}: {error.strerror or error}; nothing was written") from None
     if not as_json:
         click.echo(f"wrote {kind} {path}")
 
@@ -112,7 +158,7 @@ def _optimizer(name, momentum=None, nesterov=False, beta1=None, beta2=None):
         base, options = key, {}
     else:
         accepted = ", ".join([*names(), *OPTIMIZER_ALIASES])
-        raise BadInput(f"unknown optimizer {name!r}; accepted: {accepted}")
+        raise BadInput(f"unknown optimizer {shorten(name)!r}; accepted: {accepted}")
     if momentum is not None:
         if base != "sgd" and base != "rmsprop":
             raise BadInput(f"--momentum applies to sgd and rmsprop, not {base}")
@@ -124,12 +170,6 @@ def _optimizer(name, momentum=None, nesterov=False, beta1=None, beta2=None):
             raise BadInput(f"--beta1/--beta2 apply to adam and adamw, not {base}")
         options["betas"] = (0.9 if beta1 is None else beta1, 0.999 if beta2 is None else beta2)
     return base, options
-
-
-def _positive_int(value, what):
-    if value < 0:
-        raise BadInput(f"{what} must be 0 or more, got {value}")
-    return value
 
 
 def _lr(value):
@@ -156,15 +196,17 @@ def cli():
 
 
 @cli.command()
-@click.argument("formula")
+@_formula_input("FORMULA")
 @click.option("--at", "at", required=True, help="The point x, e.g. --at 2")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the speedometer picture (PNG or SVG).")
+@click.option("--plot", help="Save the speedometer picture (PNG, SVG or PDF).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
-def derivative(formula, at, plot, as_json):
+def derivative(formula, formula_option, at, plot, as_json):
     """The derivative of a one-variable FORMULA at a point (the speedometer)."""
     from .explain import derivative_at
 
+    formula = _formula(formula, formula_option)
     (x,) = _numbers(at, "--at", 1)
+    _picture_path(plot, "--plot")
     landscape = _landscape(formula)
     try:
         reading = derivative_at(landscape, x)
@@ -177,14 +219,16 @@ def derivative(formula, at, plot, as_json):
 
 
 @cli.command()
-@click.argument("formula")
+@_formula_input("FORMULA")
 @click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the map with the arrow downhill.")
+@click.option("--plot", help="Save the map with the arrow downhill (PNG, SVG or PDF).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
-def gradient(formula, at, plot, as_json):
+def gradient(formula, formula_option, at, plot, as_json):
     """The gradient of FORMULA (or a landscape name) at a point: which way is downhill."""
     from .explain import gradient_at
 
+    formula = _formula(formula, formula_option)
+    _picture_path(plot, "--plot")
     landscape = _landscape(formula)
     point = _numbers(at, "--at", len(landscape.variables))
     if plot and len(landscape.variables) != 2:
@@ -210,7 +254,8 @@ def _descend_options(f):
     f = click.option("--optimizer", default="sgd", show_default=True,
                      help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad")(f)
     f = click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")(f)
-    f = click.option("--steps", type=int, default=1000, show_default=True, help="Most steps to take.")(f)
+    f = click.option("--steps", type=int, default=1000, show_default=True,
+                     help=f"Most steps to take (0 to {limits.MAX_STEPS:,}).")(f)
     f = click.option("--momentum", type=float, default=None, help="Momentum (sgd, rmsprop).")(f)
     f = click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd).")(f)
     f = click.option("--beta1", type=float, default=None, help="Adam's beta1.")(f)
@@ -221,20 +266,23 @@ def _descend_options(f):
 
 
 @cli.command()
-@click.argument("landscape")
+@_formula_input("LANDSCAPE")
 @_descend_options
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the path on the map (PNG/SVG).")
-@click.option("--animate", type=click.Path(dir_okay=False), help="Save the climb as an animated GIF.")
+@click.option("--plot", help="Save the path on the map (PNG, SVG or PDF).")
+@click.option("--animate", help="Save the climb as an animated GIF.")
 @click.option("--json", "as_json", is_flag=True, help="Print the trajectory as JSON.")
-def descend(landscape, start, optimizer, lr, steps, momentum, nesterov, beta1, beta2, tol, plot, animate,
-            as_json):
+def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, nesterov, beta1, beta2, tol,
+            plot, animate, as_json):
     """Walk down LANDSCAPE (a name or a formula) from --start."""
     from .optim.descend import descend as climb
 
+    landscape = _formula(landscape, formula_option, "LANDSCAPE")
+    limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
+    _picture_path(plot, "--plot")
+    _picture_path(animate, "--animate", (".gif",))
     surface = _landscape(landscape)
     point = _numbers(start, "--start", len(surface.variables))
     name, options = _optimizer(optimizer, momentum, nesterov, beta1, beta2)
-    _positive_int(steps, "--steps")
     _lr(lr)
     if (plot or animate) and len(surface.variables) != 2:
         raise BadInput("--plot and --animate draw a map, which needs a landscape of two variables")
@@ -254,28 +302,35 @@ def descend(landscape, start, optimizer, lr, steps, momentum, nesterov, beta1, b
 
 
 @cli.command()
-@click.argument("landscape")
+@_formula_input("LANDSCAPE")
 @click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")
 @click.option("--optimizers", default="sgd,momentum,adam", show_default=True,
-              help="Comma-separated optimizers to race.")
+              help=f"Comma-separated optimizers to race (at most {limits.MAX_RACERS}).")
 @click.option("--lrs", default=None, help="Comma-separated learning rates, one per optimizer (or one for all).")
-@click.option("--steps", type=int, default=1000, show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the race on one map with loss curves.")
+@click.option("--steps", type=int, default=1000, show_default=True,
+              help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
+                   f"optimizers x steps at most {limits.MAX_SWEEP_WORK:,}).")
+@click.option("--plot", help="Save the race on one map with loss curves (PNG, SVG or PDF).")
 @click.option("--json", "as_json", is_flag=True)
-def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
+def compare(landscape, formula_option, start, optimizers, lrs, steps, plot, as_json):
     """Race several optimizers down LANDSCAPE from the same start."""
     from .optim.compare import compare_optimizers
 
+    landscape = _formula(landscape, formula_option, "LANDSCAPE")
+    limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
+    _picture_path(plot, "--plot")
     surface = _landscape(landscape)
     point = _numbers(start, "--start", len(surface.variables))
     specs = [s for s in optimizers.split(",") if s.strip()]
     if not specs:
         raise BadInput("--optimizers needs at least one name")
+    if len(specs) > limits.MAX_RACERS:
+        raise LimitError(f"--optimizers races at most {limits.MAX_RACERS} optimizers; got {len(specs):,}")
+    limits.work(len(specs), steps, limits.MAX_SWEEP_WORK, "optimizers")
     parsed = [_optimizer(s) for s in specs]
     rates = _numbers(lrs, "--lrs") if lrs else None
     if rates is not None and len(rates) not in (1, len(specs)):
         raise BadInput(f"--lrs needs one rate, or one per optimizer ({len(specs)}); got {len(rates)}")
-    _positive_int(steps, "--steps")
     if plot and len(surface.variables) != 2:
         raise BadInput("--plot draws a map, which needs a landscape of two variables")
     runs = compare_optimizers(surface, point, [(label.strip(), base, opts) for label, (base, opts)
@@ -290,24 +345,32 @@ def compare(landscape, start, optimizers, lrs, steps, plot, as_json):
 
 
 @cli.command("lr-sweep")
-@click.argument("landscape")
+@_formula_input("LANDSCAPE")
 @click.option("--start", required=True, help="Starting point, e.g. --start 0,0")
-@click.option("--lrs", default=None, help="Comma-separated learning rates (default: 12 from 1e-5 to 10).")
+@click.option("--lrs", default=None,
+              help=f"Comma-separated learning rates (default: 12 from 1e-5 to 10; at most {limits.MAX_RATES:,}).")
 @click.option("--optimizer", default="sgd", show_default=True)
-@click.option("--steps", type=int, default=200, show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save final value against learning rate.")
+@click.option("--steps", type=int, default=200, show_default=True,
+              help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
+                   f"rates x steps at most {limits.MAX_SWEEP_WORK:,}).")
+@click.option("--plot", help="Save final value against learning rate (PNG, SVG or PDF).")
 @click.option("--json", "as_json", is_flag=True)
-def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
+def lr_sweep_command(landscape, formula_option, start, lrs, optimizer, steps, plot, as_json):
     """Run one climb at many learning rates: which are too small, good, too big."""
     from .optim.lr_tools import lr_advice, lr_sweep
 
+    landscape = _formula(landscape, formula_option, "LANDSCAPE")
+    limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
+    _picture_path(plot, "--plot")
     surface = _landscape(landscape)
     point = _numbers(start, "--start", len(surface.variables))
     rates = _numbers(lrs, "--lrs") if lrs else np.logspace(-5, 1, 12).tolist()
     if any(r < 0 for r in rates):
         raise BadInput("--lrs must be numbers >= 0")
+    if len(rates) > limits.MAX_RATES:
+        raise LimitError(f"--lrs sweeps at most {limits.MAX_RATES:,} learning rates; got {len(rates):,}")
+    limits.work(len(rates), steps, limits.MAX_SWEEP_WORK, "learning rates")
     name, options = _optimizer(optimizer)
-    _positive_int(steps, "--steps")
     with np.errstate(all="ignore"):
         sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, progress=not as_json, **options)
     advice = None
@@ -329,24 +392,29 @@ def lr_sweep_command(landscape, start, lrs, optimizer, steps, plot, as_json):
 
 
 @cli.command()
-@click.argument("landscape")
+@_formula_input("LANDSCAPE")
 @click.option("--optimizer", default="sgd", show_default=True)
 @click.option("--lr", type=float, default=0.01, show_default=True)
-@click.option("--steps", type=int, default=200, show_default=True)
-@click.option("--grid", type=int, default=60, show_default=True, help="Starts per side of the grid.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save the basin map.")
+@click.option("--steps", type=int, default=200, show_default=True,
+              help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
+                   f"starts x steps at most {limits.MAX_BASIN_WORK:,}).")
+@click.option("--grid", type=int, default=60, show_default=True,
+              help=f"Starts per side of the grid (2 to {limits.MAX_GRID:,}).")
+@click.option("--plot", help="Save the basin map (PNG, SVG or PDF).")
 @click.option("--json", "as_json", is_flag=True)
-def basins(landscape, optimizer, lr, steps, grid, plot, as_json):
+def basins(landscape, formula_option, optimizer, lr, steps, grid, plot, as_json):
     """Drop a climber on every point of a grid: which minimum does each reach?"""
     from .optim.basins import basins as find_basins
 
+    landscape = _formula(landscape, formula_option, "LANDSCAPE")
+    limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
+    limits.whole_number(grid, "--grid", 2, limits.MAX_GRID)
+    limits.work(grid * grid, steps, limits.MAX_BASIN_WORK, "starts")
+    _picture_path(plot, "--plot")
     surface = _landscape(landscape)
     if len(surface.variables) != 2:
         raise BadInput("basins needs a landscape of two variables")
-    if not 2 <= grid <= 1000:
-        raise BadInput(f"--grid must be between 2 and 1000, got {grid}")
     name, options = _optimizer(optimizer)
-    _positive_int(steps, "--steps")
     _lr(lr)
     result = find_basins(surface, optimizer=name, lr=lr, grid=grid, steps=steps, progress=not as_json,
                          **options)
@@ -355,16 +423,18 @@ def basins(landscape, optimizer, lr, steps, grid, plot, as_json):
 
 
 @cli.command()
-@click.argument("formula")
+@_formula_input("FORMULA")
 @click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
-@click.option("--out", type=click.Path(dir_okay=False), help="Save the graph picture (PNG or SVG).")
+@click.option("--out", help="Save the graph picture (PNG, SVG or PDF).")
 @click.option("--json", "as_json", is_flag=True)
-def graph(formula, at, out, as_json):
+def graph(formula, formula_option, at, out, as_json):
     """The computational graph of FORMULA at a point: the chain rule, link by link."""
     from .autodiff.graph import graph_of
     from .autodiff.tensor import Tensor
     from .landscapes.namespaces import DOWNHILL_FUNCTIONS
 
+    formula = _formula(formula, formula_option)
+    _picture_path(out, "--out")
     surface = _landscape(formula)
     point = _numbers(at, "--at", len(surface.variables))
     inputs = [Tensor(np.float64(v), requires_grad=True) for v in point]
@@ -402,24 +472,26 @@ def landscapes(as_json):
 
 @cli.command()
 @click.argument("dataset")
-@click.option("--hidden", default="32,32", show_default=True, help="Hidden layer sizes.")
-@click.option("--epochs", type=int, default=100, show_default=True)
+@click.option("--hidden", default="32,32", show_default=True,
+              help=f"Hidden layer sizes (at most {limits.MAX_HIDDEN_LAYERS} layers of "
+                   f"{limits.MAX_HIDDEN_UNITS:,} units, {limits.MAX_PARAMETERS:,} weights in all).")
+@click.option("--epochs", type=int, default=100, show_default=True,
+              help=f"Passes over the data (1 to {limits.MAX_EPOCHS:,}).")
 @click.option("--lr", type=float, default=0.05, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), help="Save loss/accuracy curves (and the boundary).")
+@click.option("--plot", help="Save loss/accuracy curves (PNG, SVG or PDF).")
 @click.option("--json", "as_json", is_flag=True)
 def train(dataset, hidden, epochs, lr, seed, plot, as_json):
     """Train a small network on DATASET (moons, circles, spirals, xor, blobs, digits)."""
     from .nn.recipes import DATASETS, train_classifier
 
     if dataset not in DATASETS:
-        raise BadInput(f"unknown dataset {dataset!r}; accepted: {', '.join(DATASETS)}")
-    sizes = _numbers(hidden, "--hidden")
-    if any(s <= 0 or not float(s).is_integer() for s in sizes):
-        raise BadInput(f"--hidden sizes must be positive whole numbers, like 32,32; got {hidden!r}")
-    sizes = [int(s) for s in sizes]
-    if epochs <= 0:
-        raise BadInput(f"--epochs must be 1 or more, got {epochs}")
+        raise BadInput(f"unknown dataset {shorten(dataset)!r}; accepted: {', '.join(DATASETS)}")
+    sizes = limits.hidden_sizes(_numbers(hidden, "--hidden"))
+    limits.whole_number(epochs, "--epochs", 1, limits.MAX_EPOCHS)
+    if not 0 <= seed < 2**32:
+        raise InputError(f"--seed must be a whole number from 0 to {2**32 - 1}; got {shorten(seed)}")
+    _picture_path(plot, "--plot")
     _lr(lr)
     result = train_classifier(dataset, hidden=sizes, epochs=epochs, lr=lr, seed=seed, progress=not as_json)
     _emit(result.to_dict(), as_json, result.summary())
@@ -433,6 +505,8 @@ def tour(out):
     """The whole module: speedometer, foggy mountain, descent, bicycle chain, learning rate."""
     from .tour import run_tour
 
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise InputError(f"--out must name a folder for the tour; {shorten(out)} is a file")
     index = run_tour(out, echo=click.echo)
     click.echo(f"the tour is in {index}")
 
@@ -463,8 +537,16 @@ def main(argv=None):
     except click.exceptions.NoArgsIsHelpError as error:  # pragma: no cover - click >= 8.2
         click.echo(error.ctx.get_help())
         sys.exit(0)
+    except click.exceptions.NoSuchOption as error:
+        message = error.format_message()
+        if not error.option_name.startswith("--") or not error.option_name[2:].replace("-", "").isalnum():
+            # "-x**2 + y**2" is a formula, not an option: say how to pass it.
+            message = message.rstrip(".") + ("; a formula that starts with '-' goes after -- (downhill descend --start 1,1 -- "
+                        "'-x**2 + y**2') or in --formula='-x**2 + y**2'")
+        click.echo(f"downhill: {shorten(message.splitlines()[0], 400)}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     except click.ClickException as error:
-        click.echo(f"downhill: {error.format_message()}", err=True)
+        click.echo(f"downhill: {shorten(error.format_message().splitlines()[0], 400)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except click.exceptions.Abort:
         click.echo("downhill: stopped", err=True)
@@ -473,7 +555,7 @@ def main(argv=None):
         click.echo(f"downhill: {_one_line(error)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except (ValueError, TypeError) as error:
-        click.echo(f"downhill: {str(error).splitlines()[0]}", err=True)
+        click.echo(f"downhill: {shorten(str(error).splitlines()[0], 400)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except OSError as error:
         where = f" {error.filename}" if error.filename else ""

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import write_atomically
+
 
 @dataclass
 class Stop:
@@ -288,7 +290,8 @@ def run_tour(out="downhill-tour", echo=print) -> Path:
         stops.append(stop)
         echo(f"{stop.title}: " + ", ".join(str(out / p) for p in stop.pictures))
     page = out / "index.html"
-    page.write_text(_page(stops, time.perf_counter() - start, out), encoding="utf-8")
+    text = _page(stops, time.perf_counter() - start, out).encode("utf-8")
+    write_atomically(page, lambda file: file.write(text), what="page")
     return page
 
 

@@ -144,3 +144,21 @@ def test_the_recorded_shapes():
     assert batch.values.shape == batch.grad_norms.shape == (taken + 1, 4)
     assert batch.lrs.shape == (taken,)
     assert batch.final_point.shape == (4, 2)
+
+
+def test_a_start_already_off_the_mountain_is_reported_as_such():
+    """Not 'the steps were too big': no step was taken (issue 14)."""
+    infinite = dh.descend(dh.landscapes.resolve("exp(x)"), [1000.0])
+    huge = dh.descend(dh.landscapes.resolve("x**2"), [1e7])
+    for trajectory, why in ((infinite, "the value is NaN or infinite"), (huge, "the value is already past 1e+12")):
+        assert trajectory.status == "diverged" and trajectory.diverged_at == 0
+        assert trajectory.summary().startswith(f"diverged at step 0: {why} at the start, before any step")
+        assert "too big" not in trajectory.summary()
+
+
+def test_a_one_variable_formula_that_is_x_itself_descends():
+    """``descend "x"`` was refused with a message about shapes (issue 14): x goes down at slope 1."""
+    trajectory = dh.descend(dh.landscapes.resolve("x"), [1.0], lr=0.5, steps=4)
+    assert trajectory.status == "max_steps"
+    np.testing.assert_array_equal(trajectory.points[:, 0], [1.0, 0.5, 0.0, -0.5, -1.0])
+    np.testing.assert_array_equal(trajectory.values, [1.0, 0.5, 0.0, -0.5, -1.0])

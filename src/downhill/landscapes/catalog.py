@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 
+from ..errors import UnknownNameError, shorten
 from .landscape import Landscape, from_expression
 
 __all__ = ["get", "names"]
@@ -275,7 +276,7 @@ def resolve(spec) -> Landscape:
     >>> resolve("rosenbrok")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
       ...
-    ValueError: unknown landscape 'rosenbrok'; did you mean 'rosenbrock'? ...
+    downhill.errors.UnknownNameError: unknown landscape 'rosenbrok'; did you mean 'rosenbrock'? ...
     """
     if isinstance(spec, Landscape):
         return spec
@@ -294,13 +295,13 @@ def get(name: str) -> Landscape:
     >>> get("rosenbrok")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
       ...
-    ValueError: unknown landscape 'rosenbrok'; did you mean 'rosenbrock'? ...
+    downhill.errors.UnknownNameError: unknown landscape 'rosenbrok'; did you mean 'rosenbrock'? ...
     """
     key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
     if key in _BY_NAME:
         return _BY_NAME[key]
-    close = difflib.get_close_matches(key, list(_BY_NAME), n=3)
+    close = difflib.get_close_matches(key, list(_BY_NAME), n=3) if len(key) <= 100 else []
     suggestion = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
-    raise ValueError(
-        f"unknown landscape {name!r}{suggestion} The landscapes are: {', '.join(_BY_NAME)}."
+    raise UnknownNameError(
+        f"unknown landscape {shorten(str(name))!r}{suggestion} The landscapes are: {', '.join(_BY_NAME)}."
     )

@@ -104,6 +104,11 @@ def _engine_slope(function, dimension):
     return slope
 
 
+def _of_the_coordinate(landscape):
+    """``landscape`` as a function of a point ``(x,)`` (or a batch ``(n, 1)``)."""
+    return lambda point: landscape(point[..., 0])
+
+
 def _check_settings(lr, steps, tol, max_value):
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"descend: steps must be a whole number >= 0, got {steps!r}")
@@ -161,6 +166,10 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     init, update = functional.bind(lr=lr, **optimizer_options)
     rates = lr_sequence(schedule, steps, lr=lr) if schedule is not None else None
     program = program_for(landscape) if landscape is not None else None
+    if program is None and landscape is not None and dimension == 1:
+        # A one-variable landscape takes x itself (its formula reads x, not x[0]); the
+        # engine path hands every function a point (x,).
+        function = _of_the_coordinate(landscape)
     slope = program.function if program is not None else _engine_slope(function, dimension)
     options = {"lr": lr, "steps": steps, "tol": tol, "max_value": max_value, **optimizer_options}
     common = dict(optimizer=functional.name, options=options, landscape=name)

@@ -82,6 +82,10 @@ class Trajectory:
                 why = f"the value grew past {limit:g}"
             else:  # the value stayed in bounds, but the slope's length overflowed
                 why = "the slope became NaN or infinite"
+            if self.diverged_at == 0:  # no step was taken: the start itself is off the mountain
+                why = why.replace("became", "is").replace("grew", "is already")
+                return (f"diverged at step 0: {why} at the start, before any step was taken; "
+                        "start where the formula is finite and not huge")
             return (f"diverged at step {self.diverged_at}: {why}, so the steps were too big "
                     "(fell off the mountain)")
         return (f"ran out of steps after {self.steps_taken}: now at {np.round(self.final_point, 6).tolist()} "

@@ -9,8 +9,9 @@ import numpy as np
 from matplotlib.lines import Line2D
 from PIL import Image
 
+from ..errors import InputError, shorten
 from .inputs import as_domain, as_landscape, as_paths, climbers, describe
-from .style import COLORS, PALETTE, START_STYLE, color, new_figure, outlined, style
+from .style import COLORS, PALETTE, START_STYLE, color, new_figure, outlined, style, write_picture
 from .terrain import draw_arrows, draw_map, draw_minima, label_axes
 
 __all__ = ["animate", "frame_steps"]
@@ -154,13 +155,12 @@ def animate(landscape, trajectories, save="walk.gif", fps=12, frames=40, size=(5
         return images
     path = Path(os.fspath(save))
     if path.suffix.lower() != ".gif":
-        raise ValueError(f"animate: save must name a .gif file, got {str(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+        raise InputError(f"animate: save must name a .gif file, got {shorten(str(path))!r}")
     pictures = [Image.fromarray(image) for image in images]
     palette = _palette(images)
     frames_p = [p.quantize(palette=palette, dither=Image.Dither.NONE) for p in pictures]
     durations = [int(1000 / fps)] * len(frames_p)
     durations[-1] = max(durations[-1], 1500)
     # Pillow stores each frame as the box that changed since the one before.
-    frames_p[0].save(path, save_all=True, append_images=frames_p[1:], duration=durations, loop=0)
-    return path
+    return write_picture(path, lambda file: frames_p[0].save(
+        file, format="GIF", save_all=True, append_images=frames_p[1:], duration=durations, loop=0))

@@ -19,10 +19,12 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..errors import InputError, shorten
+from ..files import write_atomically
 from .inline import NotebookFigure
 
 __all__ = ["PALETTE", "COLORS", "MAP_CMAP", "ZONE_COLORS", "style", "new_figure", "save_figure",
-           "picture", "outlined", "color"]
+           "write_picture", "picture", "outlined", "color"]
 
 # Okabe & Ito (2008), "Color Universal Design".
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -104,13 +106,36 @@ def save_figure(fig: Figure, path) -> Path:
     path = Path(os.fspath(path))
     kind = SAVE_FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise ValueError(
-            f"save: cannot tell the picture format from {str(path)!r}; end the name in "
+        raise InputError(
+            f"save: cannot tell the picture format from {shorten(str(path))!r}; end the name in "
             f"{', '.join(SAVE_FORMATS)} (e.g. save='mountain.png')"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with style():
-        fig.savefig(path, format=kind, dpi=DPI, facecolor="white")
+
+    def draw(file):
+        with style():
+            fig.savefig(file, format=kind, dpi=DPI, facecolor="white")
+
+    return write_picture(path, draw)
+
+
+def write_picture(path, write) -> Path:
+    """Write a picture file with ``write(file)``: every picture and animation is saved through here.
+
+    Missing folders are created; the bytes go to a temporary file beside
+    ``path`` that is renamed over it once complete
+    (:func:`downhill.files.write_atomically`), so a full disk or an
+    interruption never leaves half a picture, and a folder, a FIFO or a device
+    at ``path`` is refused. Returns the path.
+
+    >>> import os, tempfile
+    >>> path = write_picture(os.path.join(tempfile.mkdtemp(), "new", "p.txt"), lambda f: f.write(b"x"))
+    >>> path.read_bytes()
+    b'x'
+    """
+    path = Path(os.fspath(path))
+    if not path.parent.is_dir() and not path.parent.is_symlink():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, write, what="picture")
     return path
 
 

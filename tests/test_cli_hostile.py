@@ -1,0 +1,262 @@
+"""The command under hostile input: bad numbers, sizes, paths and formulas (issue 14).
+
+Every line ends in one of two ways a shell can rely on: exit status 2 with
+exactly one short line on stderr and nothing on stdout (so nothing was
+computed before the refusal), or exit status 0 with the honest result, a
+diverged climb where the climber falls off the mountain. Never a traceback,
+and never a file left behind: no picture, no partial file, no temporary.
+Everything is written in pytest's temporary folder (FIFOs and links made
+here); no real device or system path is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import downhill as dh
+from downhill import limits
+from downhill.cli import main
+
+SRC = str(Path(dh.__file__).resolve().parents[1])
+LONG = "a" * 100_000
+DIVERGED, RAN, BAD = "diverged", "ran", 2  # exit 0 with status diverged; exit 0 (a result); exit 2
+
+# (arguments, outcome). "{T}" is the temporary folder, holding: folder/, folder.png/ (a folder),
+# file.txt, dangling.png (a link to nothing), fifo.png and fifo.gif (named pipes).
+CASES = [
+    # ---- numbers
+    (["derivative", "x**2", "--at", "abc"], BAD),
+    (["derivative", "x**2", "--at", "nan"], BAD),
+    (["derivative", "x**2", "--at", "inf"], BAD),
+    (["derivative", "x**2", "--at", "1e999"], BAD),
+    (["derivative", "x**2", "--at", "1,2"], BAD),
+    (["derivative", "x**2", "--at", ""], BAD),
+    (["derivative", "x**2", "--at", ",,,"], BAD),
+    (["gradient", "x*y", "--at", "1"], BAD),
+    (["gradient", "x*y", "--at", "1,,2"], BAD),
+    (["gradient", "x*y", "--at", "1,2,3"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--lr", "-1"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--lr", "nan"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--lr", "inf"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--lr", "abc"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--steps", "-5"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--steps", "1.5"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--steps", str(limits.MAX_STEPS + 1)], BAD),
+    (["descend", "sphere", "--start", "1,1", "--steps", "9" * 30], BAD),
+    (["descend", "sphere", "--start", "1,1", "--tol", "-1"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--momentum", "-1"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--optimizer", "adam", "--beta1", "2"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--optimizer", "nope"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--optimizer", "adam", "--momentum", "0.9"], BAD),
+    (["descend", "sphere", "--start", "1e999,1"], BAD),
+    (["descend", "sphere", "--start", "1"], BAD),
+    (["descend", "sphere", "--start", LONG], BAD),
+    (["descend", "sphere", "--start", "1,1", "--optimizer", LONG], BAD),
+    (["compare", "sphere", "--start", "1,1", "--optimizers", ", ,"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--optimizers", "sgd,nope"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--lrs", "0.1,0.2"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--optimizers", ",".join(["sgd"] * (limits.MAX_RACERS + 1))], BAD),
+    (["compare", "sphere", "--start", "1,1", "--steps", str(limits.MAX_STEPS * 2)], BAD),
+    (["compare", "sphere", "--start", "1,1", "--lrs", "-1"], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--lrs", "-1"], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--lrs", "1e400"], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--lrs", ",".join(["0.1"] * (limits.MAX_RATES + 1))], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--steps", str(limits.MAX_STEPS + 1)], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--lrs", ",".join(["0.1"] * 200), "--steps", "1000000"], BAD),
+    (["basins", "sphere", "--grid", "1"], BAD),
+    (["basins", "sphere", "--grid", "100000"], BAD),
+    (["basins", "sphere", "--steps", "-1"], BAD),
+    (["basins", "sphere", "--grid", "1000", "--steps", "1000"], BAD),
+    (["basins", "x**2", "--grid", "10"], BAD),
+    # ---- sizes
+    (["train", "moons", "--hidden", "100000,100000"], BAD),
+    (["train", "moons", "--hidden", "0"], BAD),
+    (["train", "moons", "--hidden", "-3"], BAD),
+    (["train", "moons", "--hidden", "1.5"], BAD),
+    (["train", "moons", "--hidden", "abc"], BAD),
+    (["train", "moons", "--hidden", ""], BAD),
+    (["train", "moons", "--hidden", ",".join(["2"] * (limits.MAX_HIDDEN_LAYERS + 1))], BAD),
+    (["train", "moons", "--hidden", "4096,4096"], BAD),
+    (["train", "moons", "--hidden", "1," * 5000], BAD),
+    (["train", "moons", "--epochs", "0"], BAD),
+    (["train", "moons", "--epochs", str(limits.MAX_EPOCHS + 1)], BAD),
+    (["train", "moons", "--epochs", "-1"], BAD),
+    (["train", "nope"], BAD),
+    (["train", LONG], BAD),
+    (["train", "moons", "--lr", "-1"], BAD),
+    (["train", "moons", "--seed", "-1"], BAD),
+    # ---- paths
+    (["derivative", "x**2", "--at", "1", "--plot", "{T}/missing/p.png"], BAD),
+    (["derivative", "x**2", "--at", "1", "--plot", "{T}/p.txt"], BAD),
+    (["derivative", "x**2", "--at", "1", "--plot", "{T}/folder"], BAD),
+    (["derivative", "x**2", "--at", "1", "--plot", "{T}/folder.png"], BAD),
+    (["derivative", "x**2", "--at", "1", "--plot", "{T}/dangling.png"], BAD),
+    (["derivative", "x**2", "--at", "1", "--plot", ""], BAD),
+    (["gradient", "x*y", "--at", "1,2", "--plot", "{T}/missing/g.png"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--animate", "{T}/a.png"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--plot", "{T}/missing/x.png"], BAD),
+    (["graph", "x*y", "--at", "1,2", "--out", "{T}/missing/g.png"], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--plot", "{T}/folder.png"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--plot", "{T}/missing/c.png"], BAD),
+    (["basins", "sphere", "--grid", "10", "--plot", "{T}/missing/b.png"], BAD),
+    (["train", "moons", "--epochs", "1", "--plot", "{T}/missing/t.png"], BAD),
+    (["tour", "--out", "{T}/file.txt"], BAD),
+    # ---- formulas
+    (["descend", "x/0", "--start", "1"], DIVERGED),
+    (["descend", "-x**2 + y**2", "--start", "1,1"], BAD),
+    (["descend", "--start", "1,1", "--", "-x**2 + y**2"], DIVERGED),
+    (["descend", "--formula", "-x**2 + y**2", "--start", "1,1"], DIVERGED),
+    (["descend", "--formula=-x**2 + y**2", "--start", "1,1"], DIVERGED),
+    (["descend", "x", "--start", "1"], RAN),
+    (["descend", "x**2", "--formula", "y", "--start", "1"], BAD),
+    (["descend", "--start", "1"], BAD),
+    (["descend", "__import__('os').system('echo hi')", "--start", "1"], BAD),
+    (["descend", "x**99999999", "--start", "1"], BAD),
+    (["descend", "(" * 500 + "x" + ")" * 500, "--start", "1"], BAD),
+    (["descend", "x+" * 50_000 + "x", "--start", "1"], BAD),
+    (["descend", LONG, "--start", "1"], BAD),
+    (["derivative", "sin", "--at", "1"], BAD),
+    (["derivative", "x*y", "--at", "1"], BAD),
+    (["descend", "exp(x)", "--start", "1000"], DIVERGED),
+    (["descend", "exp(exp(x))", "--start", "10"], DIVERGED),
+    (["descend", "sphere", "--start", "1e300,1e300", "--lr", "1"], DIVERGED),
+    (["descend", "x**2", "--start", "1", "--lr", "1e300"], DIVERGED),
+    (["graph", "x/0", "--at", "1"], BAD),
+    (["graph", "log(x)", "--at", "-1"], BAD),
+    (["gradient", "sqrt(x)", "--at", "-1"], BAD),
+    # ---- the command line itself
+    (["landscapes", "extra"], BAD),
+    (["no-such-command"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--bogus"], BAD),
+]
+
+
+@pytest.fixture
+def hostile_folder(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "file.txt").write_text("the user's notes")
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "nowhere" / "p.png")
+    os.mkfifo(tmp_path / "fifo.png")
+    os.mkfifo(tmp_path / "fifo.gif")
+    return tmp_path
+
+
+def listing(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (p.is_symlink(), p.is_dir()) for p in sorted(folder.rglob("*"))}
+
+
+def check_outcome(outcome, code, out, err, line):
+    shown = " ".join(a[:40] for a in line)
+    assert "Traceback" not in err and "Traceback" not in out, (shown, err[-2000:])
+    if outcome == BAD:
+        assert code == 2, (shown, code, out[-500:], err[-500:])
+        assert err.startswith("downhill: ") and err.endswith("\n") and err.count("\n") == 1, (shown, err[:600])
+        assert len(err) < 500, (shown, err[:600])  # echoed input is cut short
+        assert out == "", (shown, out[:300])  # refused before anything was computed or printed
+    else:
+        assert code == 0, (shown, code, err[-800:])
+        result = json.loads(out)
+        if outcome == DIVERGED:
+            assert result["status"] == "diverged", (shown, result["status"])
+
+
+def run_in_process(capfd, line):
+    try:
+        main(line)
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    out, err = capfd.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("line, outcome", CASES, ids=[f"{i}-{' '.join(c[0])[:40]}" for i, c in enumerate(CASES)])
+def test_hostile_command_line(line, outcome, hostile_folder, capfd, monkeypatch):
+    monkeypatch.chdir(hostile_folder)
+    line = [arg.replace("{T}", str(hostile_folder)) for arg in line]
+    if outcome != BAD:
+        line = [*line, "--json"] if "--" not in line else [*line[:line.index("--")], "--json", *line[line.index("--"):]]
+    before = listing(hostile_folder)
+    code, out, err = run_in_process(capfd, line)
+    check_outcome(outcome, code, out, err, line)
+    assert listing(hostile_folder) == before  # no picture, partial file or temporary left
+
+
+def test_there_are_at_least_80_hostile_lines():
+    assert len(CASES) >= 80
+
+
+@pytest.mark.parametrize("line", [
+    ["derivative", "x**2", "--at", "1", "--plot", "{T}/fifo.png"],
+    ["descend", "sphere", "--start", "1,1", "--steps", "5", "--animate", "{T}/fifo.gif"],
+    ["descend", "sphere", "--start", "1,1", "--steps", "5", "--plot", "{T}/fifo.png"],
+])
+def test_a_fifo_as_the_picture_is_refused_at_once(line, hostile_folder):
+    """Run as a real process with a timeout: opening a FIFO to write would wait for a reader forever."""
+    line = [arg.replace("{T}", str(hostile_folder)) for arg in line]
+    before = listing(hostile_folder)
+    done = subprocess.run([sys.executable, "-m", "downhill.cli", *line], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": SRC}, cwd=hostile_folder)
+    check_outcome(BAD, done.returncode, done.stdout, done.stderr, line)
+    assert "named pipe (FIFO)" in done.stderr
+    assert listing(hostile_folder) == before
+
+
+def test_the_limits_are_stated_in_help(capsys):
+    for command, option, bound in [("descend", "--steps", limits.MAX_STEPS), ("train", "--epochs", limits.MAX_EPOCHS),
+                                   ("compare", "--steps", limits.MAX_STEPS), ("lr-sweep", "--steps", limits.MAX_STEPS),
+                                   ("basins", "--grid", limits.MAX_GRID)]:
+        try:
+            main([command, "--help"])
+        except SystemExit:
+            pass
+        text = " ".join(capsys.readouterr().out.split())
+        assert f"{bound:,}" in text, (command, option, text)
+    main_help = []
+    try:
+        main(["train", "--help"])
+    except SystemExit:
+        pass
+    main_help = " ".join(capsys.readouterr().out.split())
+    assert f"{limits.MAX_HIDDEN_UNITS:,} units" in main_help and f"{limits.MAX_PARAMETERS:,}" in main_help
+
+
+def test_a_would_be_option_says_how_to_pass_a_formula(capfd):
+    code, out, err = run_in_process(capfd, ["descend", "-x**2 + y**2", "--start", "1,1"])
+    assert code == 2 and "--formula" in err and " -- " in err
+
+
+def test_a_picture_is_written_whole_when_the_path_is_fine(hostile_folder, capfd):
+    path = hostile_folder / "folder" / "walk.png"
+    code, out, err = run_in_process(capfd, ["descend", "booth", "--start", "0,0", "--steps", "20", "--plot", str(path)])
+    assert code == 0 and path.read_bytes()[:4] == b"\x89PNG"
+    assert os.listdir(hostile_folder / "folder") == ["walk.png"]
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_old_picture(hostile_folder, capfd, monkeypatch):
+    import errno
+
+    from matplotlib.figure import Figure
+
+    path = hostile_folder / "folder" / "walk.png"
+    run_in_process(capfd, ["descend", "booth", "--start", "0,0", "--steps", "20", "--plot", str(path)])
+    before = path.read_bytes()
+    real = Figure.savefig
+
+    def disk_full(self, target, *args, **kwargs):
+        real(self, target, *args, **kwargs)  # the bytes land, then the disk fills before they are all flushed
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", disk_full)
+    code, out, err = run_in_process(capfd, ["descend", "himmelblau", "--start", "0,0", "--steps", "20", "--plot",
+                                            str(path)])
+    assert code == 2 and err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
+    assert path.read_bytes() == before
+    assert os.listdir(hostile_folder / "folder") == ["walk.png"]
