@@ -244,7 +244,7 @@ def test_descend_steps_zero_stays_at_the_start(capsys):
 # ------------------------------------------------------------------ compare
 def test_compare_equals_each_optimizer_run_alone(capsys):
     data = run_json(capsys, "compare", "rosenbrock", "--start", "-1.5,2", "--optimizers", "sgd,momentum,adam",
-                    "--lrs", "0.001,0.001,0.05", "--steps", "300")
+                    "--lrs", "0.001,0.001,0.05", "--steps", "300")["runs"]
     assert [run_["label"] for run_ in data] == ["sgd", "momentum", "adam"]
     assert [run_["lr"] for run_ in data] == [0.001, 0.001, 0.05]
     alone = [dh.descend("rosenbrock", [-1.5, 2.0], lr=0.001, steps=300),
@@ -269,7 +269,7 @@ def test_compare_table_and_one_rate_for_all(capsys, tmp_path):
 
 def test_compare_divergence_is_reported_not_an_error(capsys):
     data = run_json(capsys, "compare", "booth", "--start", "0,0", "--optimizers", "sgd", "--lrs", "0.5")
-    assert data[0]["status"] == "diverged"
+    assert data["runs"][0]["status"] == "diverged"
 
 
 # ------------------------------------------------------------------ lr-sweep
@@ -525,6 +525,35 @@ def test_bad_input_is_one_line_and_exit_two(capsys, tmp_path, monkeypatch, args,
     assert says in err
     assert out == "", "bad input is found before anything is computed or printed"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("error", [ZeroDivisionError("division by zero"), ValueError("a bug's ValueError"),
+                                   TypeError("a bug's TypeError")])
+def test_a_bug_in_the_library_shows_its_traceback_not_bad_input(capsys, monkeypatch, error):
+    import downhill.explain
+
+    def planted_bug(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(downhill.explain, "gradient_at", planted_bug)
+    code, out, err = run(capsys, "gradient", "x**2 + y**2", "--at", "1,2")
+    assert code == 1 and out == ""
+    assert err.startswith("Traceback (most recent call last):")
+    assert "in planted_bug" in err and f"{type(error).__name__}: {error}" in err
+    assert err.rstrip().splitlines()[-1].startswith("downhill: this is a bug in downhill") and "report" in err
+
+
+def test_the_library_s_user_errors_are_one_line(capsys, monkeypatch):
+    import downhill.explain
+    from downhill.errors import LimitError
+
+    def refuse(*args, **kwargs):
+        raise LimitError("the point is too far away; at most 1e6 is allowed")
+
+    monkeypatch.setattr(downhill.explain, "gradient_at", refuse)
+    code, out, err = run(capsys, "gradient", "x**2 + y**2", "--at", "1,2")
+    assert_one_line_error(code, out, err)
+    assert err == "downhill: the point is too far away; at most 1e6 is allowed\n"
 
 
 def test_an_unwritable_folder_is_one_line_and_exit_two(capsys, tmp_path):

@@ -21,16 +21,30 @@ from .autodiff import (
     std, subtract, sum, swapaxes, tan, tanh, tensor, transpose, value_and_grad, var, vjp, where,
     zeros, zeros_like,
 )
+from .autodiff.elementwise import *  # noqa: E402, F403
+from .autodiff.reductions import *  # noqa: E402, F403
+from .autodiff.shape_ops import *  # noqa: E402, F403
+from .autodiff.indexing import *  # noqa: E402, F403
+from .autodiff.products import *  # noqa: E402, F403
+from .autodiff.array_api import *  # noqa: E402, F403
+from . import linalg  # noqa: E402
 # PyTorch's habits, with PyTorch's meaning (see autodiff/torch_names.py).
 from .autodiff import (  # noqa: E402
     ValuesIndices, argmax, argmin, as_tensor, cat, cuda, from_numpy, device, double, float16, float32, float64, half, int8,
     int16, int32, int64, long, manual_seed, rand, randint, randn, short, uint8,
 )
 from .autodiff import bool  # noqa: E402,A004
+# Main's star imports above bring the array functions in as written; give the
+# ones with axis= PyTorch's dim=/keepdim= too, by the same one mechanism.
+from .autodiff.torch_names import accept_dim_everywhere as _accept_dim_everywhere  # noqa: E402
+
+_accept_dim_everywhere(globals())
 
 from . import errors, landscapes, optim  # noqa: E402
 from .errors import DownhillError  # noqa: E402
 from .checkpoint import load, save  # noqa: E402
+from .optim.basins import BasinMap, basins  # noqa: E402
+from .optim.three_rates import three_rates  # noqa: E402
 from .optim.descend import descend  # noqa: E402
 from .optim.lr_tools import lr_advice, lr_sweep  # noqa: E402
 from .optim.trajectory import Trajectory  # noqa: E402

@@ -1,26 +1,33 @@
 """The ``downhill`` command: one subcommand per idea, and a tour of them all.
 
-A thin shell over the library: every number it prints comes from a library
-function. Output is for people by default; ``--json`` prints one JSON document
-for machines. A divergence is a result (exit 0, status "diverged"). Bad input
-gets one line on stderr saying what was wrong and what is accepted, and exit
-status 2, never a traceback.
+A thin shell over the library: it parses the arguments, calls one library
+function, and prints its result: ``str(result)`` for people, or with
+``--json`` the result's ``to_dict()`` as strict JSON (the playground's API
+sends the same dict). A divergence is a result (exit 0, status "diverged").
+
+Errors have a policy. The user's mistakes (the library's
+:class:`~downhill.errors.DownhillError` family, and click's usage errors) get
+one line on stderr saying what was wrong and what is accepted, and exit
+status 2. Anything else is a bug in downhill: it keeps its traceback, with a
+line asking to report it, and exit status 1.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
+import traceback
 
 import click
-import numpy as np
 
 from . import limits
-from .errors import InputError, LimitError, shorten
+from .errors import DownhillError, InputError, LimitError, UnknownNameError, shorten
 
 EXIT_BAD_INPUT = 2
+EXIT_BUG = 1
+REPORT_BUG = ("downhill: this is a bug in downhill, not a mistake of yours; please report it with the "
+              "command you ran and the traceback above")
 
 
 class BadInput(click.ClickException):
@@ -52,14 +59,18 @@ def _numbers(text, what, count=None):
 
 def _landscape(text):
     """A landscape name or a formula typed by a person (parsed, never evaluated)."""
-    from .landscapes import ExpressionError, resolve
+    from .landscapes import resolve
 
     try:
         return resolve(text)
-    except ExpressionError as error:
-        raise BadInput(_one_line(error)) from None
-    except ValueError as error:  # a word that names no landscape
+    except UnknownNameError as error:  # a word that names no landscape: it may have meant a formula
         raise BadInput(f"{str(error).rstrip('.')}; or type a formula in x and y, like 'x**2 + 3*y**2'") from None
+
+
+def _mountain_at(text, point, option):
+    """The landscape ``text`` names and the point ``option`` gives, one coordinate per variable."""
+    landscape = _landscape(text)
+    return landscape, _numbers(point, option, len(landscape.variables))
 
 
 def _formula(argument, option, what="FORMULA"):
@@ -111,19 +122,11 @@ def _one_line(error):
     return f"cannot use the formula: {reason}{where}" + (f"; {hint.rstrip('.')}" if hint else "")
 
 
-def _emit(data, as_json, human):
-    if as_json:
-        click.echo(json.dumps(data, allow_nan=False, default=_json_default))
-    else:
-        click.echo(human)
+def _emit(result, as_json, human=None):
+    """Print ``result``: its strict JSON with ``--json``, else ``human`` (by default ``str(result)``)."""
+    from .results import to_json
 
-
-def _json_default(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    raise TypeError(f"not JSON: {type(value).__name__}")
+    click.echo(to_json(result) if as_json else (str(result) if human is None else human))
 
 
 def _draw(path, as_json, picture, *args, kind="picture", **kwargs):
@@ -140,25 +143,11 @@ def _draw(path, as_json, picture, *args, kind="picture", **kwargs):
         click.echo(f"wrote {kind} {path}")
 
 
-OPTIMIZER_ALIASES = {
-    "momentum": ("sgd", {"momentum": 0.9}),
-    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
-}
-
-
 def _optimizer(name, momentum=None, nesterov=False, beta1=None, beta2=None):
-    """An optimizer name (or the aliases momentum, nesterov) and its options."""
-    from .optim import names
+    """An optimizer name (or an alias such as momentum, nesterov) and the options its flags set."""
+    from .optim.registry import resolve
 
-    key = name.strip().lower()
-    if key in OPTIMIZER_ALIASES:
-        base, options = OPTIMIZER_ALIASES[key]
-        options = dict(options)
-    elif key in names():
-        base, options = key, {}
-    else:
-        accepted = ", ".join([*names(), *OPTIMIZER_ALIASES])
-        raise BadInput(f"unknown optimizer {shorten(name)!r}; accepted: {accepted}")
+    base, options = resolve(name)
     if momentum is not None:
         if base != "sgd" and base != "rmsprop":
             raise BadInput(f"--momentum applies to sgd and rmsprop, not {base}")
@@ -179,6 +168,20 @@ def _lr(value):
 
 
 # ------------------------------------------------------------------ commands
+# Options many commands share, written once.
+_json_option = click.option("--json", "as_json", is_flag=True,
+                            help="Print the result as JSON (what the playground's API sends) instead of words.")
+_start_option = click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")
+_at_option = click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
+
+
+def _steps_option(default, runs, most):
+    """``--steps`` of a command that climbs once per ``runs`` (optimizers, rates, starts)."""
+    return click.option("--steps", type=int, default=default, show_default=True,
+                        help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
+                             f"{runs} x steps at most {most:,}).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="downhill")
 def cli():
@@ -199,7 +202,7 @@ def cli():
 @_formula_input("FORMULA")
 @click.option("--at", "at", required=True, help="The point x, e.g. --at 2")
 @click.option("--plot", help="Save the speedometer picture (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
+@_json_option
 def derivative(formula, formula_option, at, plot, as_json):
     """The derivative of a one-variable FORMULA at a point (the speedometer)."""
     from .explain import derivative_at
@@ -208,49 +211,34 @@ def derivative(formula, formula_option, at, plot, as_json):
     (x,) = _numbers(at, "--at", 1)
     _picture_path(plot, "--plot")
     landscape = _landscape(formula)
-    try:
-        reading = derivative_at(landscape, x)
-    except ValueError as error:
-        raise BadInput(str(error)) from None
-    _emit(reading.to_dict(), as_json,
-          f"f(x) = {reading.formula}\nf({x:g}) = {reading.value:.10g}\nf'({x:g}) = {reading.slope:.10g}\n"
-          f"{reading.sentence}")
+    reading = derivative_at(landscape, x)
+    _emit(reading, as_json)
     _draw(plot, as_json, "speedometer", lambda t: landscape(t), x)
 
 
 @cli.command()
 @_formula_input("FORMULA")
-@click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
+@_at_option
 @click.option("--plot", help="Save the map with the arrow downhill (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of sentences.")
+@_json_option
 def gradient(formula, formula_option, at, plot, as_json):
     """The gradient of FORMULA (or a landscape name) at a point: which way is downhill."""
     from .explain import gradient_at
 
     formula = _formula(formula, formula_option)
     _picture_path(plot, "--plot")
-    landscape = _landscape(formula)
-    point = _numbers(at, "--at", len(landscape.variables))
+    landscape, point = _mountain_at(formula, at, "--at")
     if plot and len(landscape.variables) != 2:
         raise BadInput("--plot draws a map, which needs a formula of two variables")
-    try:
-        reading = gradient_at(landscape, point)
-    except ValueError as error:
-        raise BadInput(str(error)) from None
-    vector = ", ".join(f"{g:.10g}" for g in reading.gradient)
-    down = ", ".join(f"{d:.6f}" for d in reading.downhill)
-    _emit(reading.to_dict(), as_json,
-          f"f = {reading.formula}\nvalue     = {reading.value:.10g}\ngradient  = ({vector})\n"
-          f"downhill  = ({down})\nsteepness = {reading.steepness:.10g}\n{reading.sentence}")
+    reading = gradient_at(landscape, point)
+    _emit(reading, as_json)
     if plot:
         # The point and one short step downhill from it, drawn as a little path.
-        lo, hi = np.array(landscape.domain).T
-        step = 0.08 * float(np.min(hi - lo)) * np.asarray(reading.downhill)
-        _draw(plot, as_json, "mountain", landscape, paths=[np.array([point, np.asarray(point) + step])], field=True)
+        _draw(plot, as_json, "mountain", landscape, paths=[reading.step(landscape.domain)], field=True)
 
 
 def _descend_options(f):
-    f = click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")(f)
+    f = _start_option(f)
     f = click.option("--optimizer", default="sgd", show_default=True,
                      help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad")(f)
     f = click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")(f)
@@ -270,7 +258,7 @@ def _descend_options(f):
 @_descend_options
 @click.option("--plot", help="Save the path on the map (PNG, SVG or PDF).")
 @click.option("--animate", help="Save the climb as an animated GIF.")
-@click.option("--json", "as_json", is_flag=True, help="Print the trajectory as JSON.")
+@_json_option
 def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, nesterov, beta1, beta2, tol,
             plot, animate, as_json):
     """Walk down LANDSCAPE (a name or a formula) from --start."""
@@ -280,38 +268,32 @@ def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, ne
     limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
     _picture_path(plot, "--plot")
     _picture_path(animate, "--animate", (".gif",))
-    surface = _landscape(landscape)
-    point = _numbers(start, "--start", len(surface.variables))
+    surface, point = _mountain_at(landscape, start, "--start")
     name, options = _optimizer(optimizer, momentum, nesterov, beta1, beta2)
     _lr(lr)
     if (plot or animate) and len(surface.variables) != 2:
         raise BadInput("--plot and --animate draw a map, which needs a landscape of two variables")
-    try:
-        trajectory = climb(surface, point, optimizer=name, lr=lr, steps=steps, tol=tol, **options)
-    except (ValueError, TypeError) as error:
-        raise BadInput(str(error).splitlines()[0]) from None
+    trajectory = climb(surface, point, optimizer=name, lr=lr, steps=steps, tol=tol, **options)
     final = ", ".join(f"{v:.10g}" for v in trajectory.final_point)
     settings = "".join(f", {k}={v}" for k, v in options.items())
     human = (f"{surface.name}: {surface.formula}\noptimizer {name}{settings}, lr={lr:g}\n"
              f"status: {trajectory.status} after {trajectory.steps_taken} steps\n"
              f"final point: ({final})\nfinal value: {trajectory.final_value:.10g}\n"
              f"{trajectory.summary()}")
-    _emit(trajectory.to_dict(), as_json, human)
+    _emit(trajectory, as_json, human)
     _draw(plot, as_json, "mountain", surface, paths=[trajectory])
     _draw(animate, as_json, "animate", surface, [trajectory], kind="animation")
 
 
 @cli.command()
 @_formula_input("LANDSCAPE")
-@click.option("--start", required=True, help="Starting point, e.g. --start -1.5,2")
+@_start_option
 @click.option("--optimizers", default="sgd,momentum,adam", show_default=True,
               help=f"Comma-separated optimizers to race (at most {limits.MAX_RACERS}).")
 @click.option("--lrs", default=None, help="Comma-separated learning rates, one per optimizer (or one for all).")
-@click.option("--steps", type=int, default=1000, show_default=True,
-              help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
-                   f"optimizers x steps at most {limits.MAX_SWEEP_WORK:,}).")
+@_steps_option(1000, "optimizers", limits.MAX_SWEEP_WORK)
 @click.option("--plot", help="Save the race on one map with loss curves (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def compare(landscape, formula_option, start, optimizers, lrs, steps, plot, as_json):
     """Race several optimizers down LANDSCAPE from the same start."""
     from .optim.compare import compare_optimizers
@@ -319,8 +301,7 @@ def compare(landscape, formula_option, start, optimizers, lrs, steps, plot, as_j
     landscape = _formula(landscape, formula_option, "LANDSCAPE")
     limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
     _picture_path(plot, "--plot")
-    surface = _landscape(landscape)
-    point = _numbers(start, "--start", len(surface.variables))
+    surface, point = _mountain_at(landscape, start, "--start")
     specs = [s for s in optimizers.split(",") if s.strip()]
     if not specs:
         raise BadInput("--optimizers needs at least one name")
@@ -336,57 +317,47 @@ def compare(landscape, formula_option, start, optimizers, lrs, steps, plot, as_j
     runs = compare_optimizers(surface, point, [(label.strip(), base, opts) for label, (base, opts)
                                               in zip(specs, parsed)], lrs=rates, steps=steps,
                               progress=not as_json)
-    lines = [f"{'optimizer':<12} {'lr':>8}  {'status':<10} {'steps':>6}  final value"]
-    for run in runs:
-        lines.append(f"{run.label:<12} {run.lr:>8g}  {run.trajectory.status:<10} "
-                     f"{run.trajectory.steps_taken:>6}  {run.trajectory.final_value:.6g}")
-    _emit([{"label": r.label, "lr": r.lr, **r.trajectory.to_dict()} for r in runs], as_json, "\n".join(lines))
+    _emit(runs, as_json)
     _draw(plot, as_json, "compare", surface, {f"{r.label} (lr={r.lr:g})": r.trajectory for r in runs})
 
 
 @cli.command("lr-sweep")
 @_formula_input("LANDSCAPE")
-@click.option("--start", required=True, help="Starting point, e.g. --start 0,0")
+@_start_option
 @click.option("--lrs", default=None,
               help=f"Comma-separated learning rates (default: 12 from 1e-5 to 10; at most {limits.MAX_RATES:,}).")
 @click.option("--optimizer", default="sgd", show_default=True)
-@click.option("--steps", type=int, default=200, show_default=True,
-              help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
-                   f"rates x steps at most {limits.MAX_SWEEP_WORK:,}).")
+@_steps_option(200, "rates", limits.MAX_SWEEP_WORK)
 @click.option("--plot", help="Save final value against learning rate (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def lr_sweep_command(landscape, formula_option, start, lrs, optimizer, steps, plot, as_json):
     """Run one climb at many learning rates: which are too small, good, too big."""
-    from .optim.lr_tools import lr_advice, lr_sweep
+    from .optim.lr_tools import DEFAULT_SWEEP_LRS, lr_advice, lr_sweep
 
     landscape = _formula(landscape, formula_option, "LANDSCAPE")
     limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
     _picture_path(plot, "--plot")
-    surface = _landscape(landscape)
-    point = _numbers(start, "--start", len(surface.variables))
-    rates = _numbers(lrs, "--lrs") if lrs else np.logspace(-5, 1, 12).tolist()
+    surface, point = _mountain_at(landscape, start, "--start")
+    rates = _numbers(lrs, "--lrs") if lrs else list(DEFAULT_SWEEP_LRS)
     if any(r < 0 for r in rates):
         raise BadInput("--lrs must be numbers >= 0")
     if len(rates) > limits.MAX_RATES:
         raise LimitError(f"--lrs sweeps at most {limits.MAX_RATES:,} learning rates; got {len(rates):,}")
     limits.work(len(rates), steps, limits.MAX_SWEEP_WORK, "learning rates")
     name, options = _optimizer(optimizer)
-    with np.errstate(all="ignore"):
-        sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, progress=not as_json, **options)
-    advice = None
+    sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, progress=not as_json, **options)
     try:
         advice = lr_advice(surface, point)
-    except ValueError:
-        pass
+    except DownhillError:  # no curvature here (a kink): the sweep stands alone
+        advice = None
     diverged = [r.lr for r in sweep.rows if r.status == "diverged"]
     human = sweep.table()
     human += "\n" + (f"diverged (fell off the mountain): {', '.join(f'{r:g}' for r in diverged)}"
                      if diverged else "no learning rate diverged")
-    if advice is not None:
-        human += "\n" + advice.message
     data = sweep.to_dict()
     if advice is not None:
-        data["max_stable_lr"] = advice.max_stable_lr if math.isfinite(advice.max_stable_lr) else None
+        human += "\n" + advice.message
+        data = {**data, "max_stable_lr": advice.max_stable_lr}
     _emit(data, as_json, human)
     _draw(plot, as_json, "lr_sweep_plot", sweep, bound=advice if advice is not None else False)
 
@@ -395,13 +366,11 @@ def lr_sweep_command(landscape, formula_option, start, lrs, optimizer, steps, pl
 @_formula_input("LANDSCAPE")
 @click.option("--optimizer", default="sgd", show_default=True)
 @click.option("--lr", type=float, default=0.01, show_default=True)
-@click.option("--steps", type=int, default=200, show_default=True,
-              help=f"Most steps of each climb (0 to {limits.MAX_STEPS:,}; "
-                   f"starts x steps at most {limits.MAX_BASIN_WORK:,}).")
+@_steps_option(200, "starts", limits.MAX_BASIN_WORK)
 @click.option("--grid", type=int, default=60, show_default=True,
               help=f"Starts per side of the grid (2 to {limits.MAX_GRID:,}).")
 @click.option("--plot", help="Save the basin map (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def basins(landscape, formula_option, optimizer, lr, steps, grid, plot, as_json):
     """Drop a climber on every point of a grid: which minimum does each reach?"""
     from .optim.basins import basins as find_basins
@@ -418,50 +387,34 @@ def basins(landscape, formula_option, optimizer, lr, steps, grid, plot, as_json)
     _lr(lr)
     result = find_basins(surface, optimizer=name, lr=lr, grid=grid, steps=steps, progress=not as_json,
                          **options)
-    _emit(result.to_dict(), as_json, result.summary())
+    _emit(result, as_json)
     _draw(plot, as_json, "basins_plot", result)
 
 
 @cli.command()
 @_formula_input("FORMULA")
-@click.option("--at", "at", required=True, help="The point, e.g. --at 1,2")
+@_at_option
 @click.option("--out", help="Save the graph picture (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def graph(formula, formula_option, at, out, as_json):
     """The computational graph of FORMULA at a point: the chain rule, link by link."""
-    from .autodiff.graph import graph_of
-    from .autodiff.tensor import Tensor
-    from .landscapes.namespaces import DOWNHILL_FUNCTIONS
+    from .explain import graph_at
 
     formula = _formula(formula, formula_option)
     _picture_path(out, "--out")
-    surface = _landscape(formula)
-    point = _numbers(at, "--at", len(surface.variables))
-    inputs = [Tensor(np.float64(v), requires_grad=True) for v in point]
-    with np.errstate(all="ignore"):
-        value = surface.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
-    if not np.all(np.isfinite(value.data)):
-        raise BadInput(f"{surface.formula!r} has no finite value at {point}")
-    names = dict(zip(surface.variables, inputs))
-    result = graph_of(value, names=names)
-    _emit(result.to_dict(), as_json, result.table())
-    _draw(out, as_json, "graph", value, names=names)
+    surface, point = _mountain_at(formula, at, "--at")
+    reading = graph_at(surface, point, require_finite=True)
+    _emit(reading, as_json)
+    _draw(out, as_json, "graph", reading.value, names=reading.names)
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def landscapes(as_json):
     """The test mountains: names, formulas, known minima."""
     from .landscapes import get, names
 
-    rows = []
-    for name in names():
-        land = get(name)
-        rows.append({
-            "name": land.name, "formula": land.formula, "domain": [list(d) for d in land.domain],
-            "minima": [{"point": list(m.point), "value": m.value} for m in land.minima],
-            "smooth": land.smooth, "many_local_minima": land.many_local_minima,
-        })
+    rows = [get(name).to_dict() for name in names()]
     human = "\n".join(
         f"{r['name']:<17} {r['formula']}\n{'':<17} minimum {r['minima'][0]['value']:.6g} at "
         + "; ".join("(" + ", ".join(f"{c:.6g}" for c in m["point"]) + ")" for m in r["minima"])
@@ -480,7 +433,7 @@ def landscapes(as_json):
 @click.option("--lr", type=float, default=0.05, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--plot", help="Save loss/accuracy curves (PNG, SVG or PDF).")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option
 def train(dataset, hidden, epochs, lr, seed, plot, as_json):
     """Train a small network on DATASET (moons, circles, spirals, xor, blobs, digits)."""
     from .nn.recipes import DATASETS, train_classifier
@@ -494,7 +447,7 @@ def train(dataset, hidden, epochs, lr, seed, plot, as_json):
     _picture_path(plot, "--plot")
     _lr(lr)
     result = train_classifier(dataset, hidden=sizes, epochs=epochs, lr=lr, seed=seed, progress=not as_json)
-    _emit(result.to_dict(), as_json, result.summary())
+    _emit(result, as_json)
     _draw(plot, as_json, "training", result.history)
 
 
@@ -516,20 +469,32 @@ def tour(out):
               help="Address to listen on (127.0.0.1: this machine only).")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port (0 picks a free one).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the playground in a browser.")
-def serve(host, port, open_browser):
+@click.option("--workers", type=int, default=None,
+              help="Processes that compute, one request each at a time (default: one per core); requests "
+                   "estimated to take long get half as many more, at a lower priority.")
+@click.option("--time-budget", type=float, default=None,
+              help="Seconds from a request's arrival to its answer; past them its computation is stopped "
+                   "(default: 10).")
+def serve(host, port, open_browser, workers, time_budget):
     """The playground: a local web page to play with the five ideas."""
+    from .web.limits import TIME_BUDGET_S
     from .web.server import serve as run_server
 
     if not 0 <= port <= 65535:
         raise BadInput(f"--port must be between 0 and 65535, got {port}")
+    if workers is not None and not 1 <= workers <= 256:
+        raise BadInput(f"--workers must be a whole number from 1 to 256, got {workers}")
+    if time_budget is not None and not 0.1 <= time_budget <= 3600:
+        raise BadInput(f"--time-budget must be from 0.1 to 3600 seconds, got {time_budget:g}")
     try:
-        run_server(host=host, port=port, open_browser=open_browser)
+        run_server(host=host, port=port, open_browser=open_browser, workers=workers,
+                   time_budget=TIME_BUDGET_S if time_budget is None else time_budget)
     except OSError as error:
         raise BadInput(str(error).splitlines()[0]) from None
 
 
 def main(argv=None):
-    """Run the command; bad input -> one line on stderr and exit status 2."""
+    """Run the command: the user's mistakes -> one line and exit 2; a bug -> its traceback and exit 1."""
     from .landscapes import ExpressionError
 
     try:
@@ -554,15 +519,20 @@ def main(argv=None):
     except ExpressionError as error:
         click.echo(f"downhill: {_one_line(error)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except (ValueError, TypeError) as error:
-        click.echo(f"downhill: {shorten(str(error).splitlines()[0], 400)}", err=True)
+    except DownhillError as error:
+        click.echo(f"downhill: {shorten(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__, 400)}",
+                   err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except OSError as error:
+    except OSError as error:  # a file or folder the user named cannot be written (or a port is taken)
         where = f" {error.filename}" if error.filename else ""
         click.echo(f"downhill: cannot write{where}: {error.strerror or error}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
+    except Exception:  # noqa: BLE001 - anything else is a bug: show where, and ask for a report
+        traceback.print_exc()
+        click.echo(REPORT_BUG, err=True)
+        sys.exit(EXIT_BUG)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from .errors import InputError, InputTypeError
 from .autodiff.tensor import Tensor, _wrap
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
@@ -76,22 +77,22 @@ class TensorDataset(Dataset):
 
     def __init__(self, *tensors) -> None:
         if not tensors:
-            raise ValueError("TensorDataset needs at least one array, e.g. TensorDataset(X, y)")
+            raise InputError("TensorDataset needs at least one array, e.g. TensorDataset(X, y)")
         arrays = []
         for i, t in enumerate(tensors):
             array = t.data if isinstance(t, Tensor) else np.asarray(t)
             if array.ndim == 0:
-                raise ValueError(
+                raise InputError(
                     f"TensorDataset: argument {i} is a single number (shape ()); every argument "
                     "needs a first axis that runs over the samples"
                 )
             if array.dtype == object:
-                raise TypeError(f"TensorDataset: argument {i} is not numeric (dtype object)")
+                raise InputTypeError(f"TensorDataset: argument {i} is not numeric (dtype object)")
             arrays.append(array)
         lengths = [len(a) for a in arrays]
         if len(set(lengths)) != 1:
             shapes = ", ".join(str(a.shape) for a in arrays)
-            raise ValueError(
+            raise InputError(
                 f"TensorDataset needs arrays with the same number of samples (first axis); "
                 f"got shapes {shapes}"
             )
@@ -131,7 +132,7 @@ def default_collate(samples: Sequence) -> tuple[np.ndarray, ...]:
         return (np.stack([_as_array(s) for s in samples]),)
     width = len(first)
     if any(len(s) != width for s in samples):
-        raise ValueError("default_collate: samples hold different numbers of fields")
+        raise InputError("default_collate: samples hold different numbers of fields")
     return tuple(np.stack([_as_array(s[k]) for s in samples]) for k in range(width))
 
 
@@ -145,7 +146,7 @@ def _check_seed(seed):
         # and a state_dict can reproduce it.
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"DataLoader: seed must be a non-negative int or None, got {seed!r}")
+        raise InputError(f"DataLoader: seed must be a non-negative int or None, got {seed!r}")
     return int(seed)
 
 
@@ -183,17 +184,17 @@ class DataLoader:
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, seed: int | None = None,
                  drop_last: bool = False) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+            raise InputError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if isinstance(dataset, tuple) and dataset and all(
             isinstance(a, np.ndarray | Tensor) and np.ndim(a) >= 1 for a in dataset
         ):
             # (X, y) would be read as a dataset of two samples, X and y.
-            raise TypeError(
+            raise InputTypeError(
                 "DataLoader got a tuple of arrays; wrap them in a dataset first: "
                 "DataLoader(TensorDataset(X, y), batch_size=...)"
             )
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            raise TypeError(
+            raise InputTypeError(
                 f"DataLoader needs a dataset with __len__ and __getitem__, got {type(dataset).__name__}; "
                 "for arrays use DataLoader(TensorDataset(X, y), batch_size=...)"
             )
@@ -220,7 +221,7 @@ class DataLoader:
         True
         """
         if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer) or epoch < 0:
-            raise ValueError(f"set_epoch: epoch must be a non-negative int, got {epoch!r}")
+            raise InputError(f"set_epoch: epoch must be a non-negative int, got {epoch!r}")
         self.epoch = int(epoch)
 
     def order(self, epoch: int | None = None) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import InputError, InputTypeError
 from .autodiff.tensor import Tensor
 
 
@@ -23,7 +24,7 @@ def generator(seed=None) -> np.random.Generator:
         return seed
     if seed is None or isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         return np.random.default_rng(seed)
-    raise TypeError(
+    raise InputTypeError(
         f"seed must be an int, a numpy.random.Generator or None, not {type(seed).__name__}"
     )
 
@@ -44,7 +45,7 @@ def normal(shape=(), mean=0.0, std=1.0, *, seed=None, dtype=None, requires_grad=
     (True, (2, 3))
     """
     if std < 0:
-        raise ValueError(f"normal: std must be >= 0, got {std}")
+        raise InputError(f"normal: std must be >= 0, got {std}")
     values = generator(seed).normal(mean, std, size=_shape(shape))
     return Tensor(values, dtype=dtype, requires_grad=requires_grad)
 
@@ -58,6 +59,6 @@ def uniform(shape=(), low=0.0, high=1.0, *, seed=None, dtype=None, requires_grad
     True
     """
     if not high >= low:
-        raise ValueError(f"uniform: need low <= high, got low={low}, high={high}")
+        raise InputError(f"uniform: need low <= high, got low={low}, high={high}")
     values = generator(seed).uniform(low, high, size=_shape(shape))
     return Tensor(values, dtype=dtype, requires_grad=requires_grad)

@@ -127,3 +127,16 @@ def test_climbers_in_a_batch_each_get_their_own_gradient():
     together = dh.grad(lambda p: himmelblau(p).sum())(points)
     one_by_one = np.array([dh.grad(himmelblau)(p) for p in points])
     np.testing.assert_allclose(together, one_by_one, rtol=1e-15)
+
+
+def test_relu_in_a_formula_is_the_engine_s_relu_nan_included():
+    import torch
+
+    x = np.array([np.nan, -np.inf, -1.5, -0.0, 0.0, 2.5, np.inf])
+    hill = from_expression("relu(x)")
+    on_numpy = hill(x)
+    on_tensor = hill(dh.tensor(x)).data
+    np.testing.assert_array_equal(on_numpy, dh.relu(dh.tensor(x)).data)
+    np.testing.assert_array_equal(on_numpy, on_tensor)
+    np.testing.assert_array_equal(on_numpy, torch.relu(torch.from_numpy(x)).numpy())  # NaN in, NaN out
+    assert np.isnan(on_numpy[0])

@@ -102,3 +102,14 @@ def test_diverged_results_serialise():
     data = basins("sphere", lr=1.5, grid=2, steps=200).to_dict()
     json.dumps(data)
     assert data["counts"] == {"-1": 4}
+
+
+def test_names_do_not_collide_modules_are_modules_and_functions_are_top_level():
+    import types
+
+    import downhill as dh
+
+    assert isinstance(dh.optim.basins, types.ModuleType) and isinstance(dh.optim.descend, types.ModuleType)
+    assert dh.basins is dh.optim.basins.basins and dh.descend is dh.optim.descend.descend
+    assert dh.BasinMap is dh.optim.BasinMap
+    assert isinstance(dh.optim.three_rates, types.ModuleType) and dh.three_rates is dh.optim.three_rates.three_rates

@@ -83,6 +83,25 @@ def test_a_name_a_landscape_and_a_callable_climb_alike():
     assert by_callable.landscape == "rosenbrock_np"
 
 
+def test_every_entry_point_reads_a_typed_formula():
+    # x**2 + 3y**2 with lr 0.1: each coordinate shrinks by (1 - 2 lr c) per step, c = 1 or 3.
+    t = dh.descend("x**2 + 3*y**2", [1.0, 1.0], lr=0.1, steps=5)
+    k = np.arange(6)[:, None]
+    np.testing.assert_allclose(t.points, np.array([0.8, 0.4]) ** k, rtol=1e-13)
+    assert dh.lr_sweep("x**2 + y**2", [1.0, 1.0], [0.1], steps=5).rows[0].status == "max_steps"
+    assert dh.lr_advice("x**2 + 3*y**2", [0.0, 0.0]).curvature == pytest.approx(6.0)
+    assert dh.viz.inputs.as_landscape("x*y", "mountain").formula == "x*y"
+
+
+@pytest.mark.parametrize("alias, options", [("momentum", {"momentum": 0.9}),
+                                            ("nesterov", {"momentum": 0.9, "nesterov": True})])
+def test_descend_takes_the_optimizer_aliases(alias, options):
+    by_alias = dh.descend("booth", [0.0, 0.0], optimizer=alias, lr=0.01, steps=30)
+    by_options = dh.descend("booth", [0.0, 0.0], optimizer="sgd", lr=0.01, steps=30, **options)
+    np.testing.assert_array_equal(by_alias.points, by_options.points)
+    assert by_alias.optimizer == "sgd" and by_alias.options["momentum"] == 0.9
+
+
 # --------------------------------------------------------------------------
 # Exact mathematics: gradient descent on quadratics
 # --------------------------------------------------------------------------
@@ -550,3 +569,11 @@ def test_every_optimizer_converges_on_the_sphere(key):
                    schedule=("cosine", {"T_max": steps}) if anneal else None, **options)
     assert t.status == "converged", t.summary()
     assert t.grad_norms[-1] <= 1e-8 and np.max(np.abs(t.final_point)) <= 1e-8
+
+
+def test_a_formula_that_divides_by_zero_falls_off_instead_of_raising():
+    # The traced program seeds the chain rule with a NumPy number: 1/0 is inf there, as on the engine.
+    t = dh.descend("x/0", [1.0], lr=0.1, steps=10)
+    assert t.status == "diverged" and t.diverged_at == 0
+    batch = dh.descend("x/0 + y", [[1.0, 1.0], [2.0, 0.0]], lr=0.1, steps=10)
+    assert (np.asarray(batch.status) == "diverged").all()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import downhill as dh
-from downhill.optim import three_rates
+from downhill.optim.three_rates import three_rates
 
 
 @pytest.mark.parametrize("name", dh.landscapes.names())

@@ -21,9 +21,15 @@ def round_trip(trajectory):
 
 
 def as_json_sees_it(x):
-    """JSON has no NaN and no infinity: both travel as None and come back as NaN."""
+    """JSON has no NaN and no infinity: both travel as None, noted in "non_finite" per array.
+
+    An array whose only non-finite kind is inf (or -inf) comes back exactly;
+    one that mixed kinds comes back with NaN in their places.
+    """
     x = np.asarray(x, dtype=float)
-    return np.where(np.isfinite(x), x, np.nan)
+    kinds = {k for k, present in (("nan", np.isnan(x).any()), ("inf", np.isposinf(x).any()),
+                                  ("-inf", np.isneginf(x).any())) if present}
+    return x if len(kinds) <= 1 and "nan" not in kinds else np.where(np.isfinite(x), x, np.nan)
 
 
 def assert_same(a, b):
@@ -78,6 +84,15 @@ def test_non_finite_numbers_become_none():
     assert data["final_value"] is None and data["values"][-1] is None
     assert data["diverged_at"] == t.diverged_at and isinstance(data["diverged_at"], int)
     assert math.isnan(dh.Trajectory.from_dict(data).final_value)
+    assert data["non_finite"]["final_value"] == "nan" and data["non_finite"]["values"] == "nan"
+
+
+def test_infinities_are_noted_and_come_back():
+    t = CLIMBS["diverged-to-inf"]()
+    data = json.loads(json.dumps(t.to_dict(), allow_nan=False))
+    assert data["options"]["max_value"] is None and data["non_finite"]["options.max_value"] == "inf"
+    back = dh.Trajectory.from_dict(data)
+    assert back.options["max_value"] == math.inf and back.grad_norms[-1] == t.grad_norms[-1]
     # Infinity, too, is None (and comes back as NaN: JSON has neither).
     inf_run = CLIMBS["diverged-to-inf"]()
     inf_data = inf_run.to_dict()

@@ -47,9 +47,11 @@ def test_landscapes_lists_the_catalog_optimizers_and_schedules(client):
     assert response.status_code == 200
     data = response.json()
     assert [entry["name"] for entry in data["landscapes"]] == list(dh.landscapes.names())
-    keys = {"name", "formula", "variables", "domain", "minima", "smooth", "many_local_minima", "description"}
+    keys = {"name", "formula", "variables", "domain", "minima", "smooth", "many_local_minima", "description",
+            "start"}
     for entry in data["landscapes"]:
         assert set(entry) == keys
+        assert entry == dh.landscapes.get(entry["name"]).to_dict()  # the library's own JSON
         landscape = dh.landscapes.get(entry["name"])
         assert entry["formula"] == landscape.formula
         assert entry["variables"] == list(landscape.variables)
@@ -210,11 +212,11 @@ def test_surface_without_gradients(client):
 
 
 def test_surface_without_a_traced_program_uses_the_engine(client, monkeypatch):
-    from downhill.web import api
+    from downhill.landscapes import field
 
     body = {"landscape": "himmelblau", "n": 17, "domain": [[-4, 4], [-3, 5]]}
     traced = post(client, "/api/surface", body)
-    monkeypatch.setattr(api, "program_for", lambda landscape: None)
+    monkeypatch.setattr(field, "program_for", lambda landscape: None)
     assert post(client, "/api/surface", body) == traced
 
 
@@ -437,7 +439,7 @@ def test_graph_equals_graph_of(client):
     y = dh.tensor(3.0, requires_grad=True)
     expected = graph_of(x * y + dh.sin(x), names={"x": x, "y": y}).to_dict()
     data = post(client, "/api/graph", {"expression": "x*y + sin(x)", "point": [2, 3]})
-    assert data == roundtrip(expected)
+    assert data == {"formula": "x*y + sin(x)", "point": [2.0, 3.0], **roundtrip(expected)}
     assert [n["label"] for n in data["nodes"]] == ["x", "y", "multiply", "sin", "add"]
 
 
@@ -446,12 +448,13 @@ def test_graph_of_one_variable_with_constants(client):
 
     x = dh.tensor(1.5, requires_grad=True)
     expected = graph_of(dh.tanh(x ** 2.0 * 3.0), names={"x": x}).to_dict()
-    assert post(client, "/api/graph", {"expression": "tanh(x**2*3)", "point": [1.5]}) == roundtrip(expected)
+    data = post(client, "/api/graph", {"expression": "tanh(x**2*3)", "point": [1.5]})
+    assert data == {"formula": "tanh(x**2*3)", "point": [1.5], **roundtrip(expected)}
 
 
 def test_graph_where_the_formula_is_undefined_sends_null(client):
     data = post(client, "/api/graph", {"expression": "log(x) + y", "point": [-1, 2]})
-    assert data["nodes"][-1]["value"] is None
+    assert data["nodes"][-1]["value"] is None and data["non_finite"]["nodes[3].value"] == "nan"
 
 
 # ---------------------------------------------------------------------------
@@ -511,22 +514,20 @@ def test_concurrent_requests_of_every_kind_get_their_own_answers(client):
     assert dh.is_grad_enabled()
 
 
-def test_one_computation_at_a_time(monkeypatch):
+def test_a_computation_that_turns_gradients_off_does_not_reach_another(monkeypatch):
     # While one request runs with gradient recording off (as a training step's
-    # update does), a request that needs it (training, backward) must wait its turn.
+    # update does), a request that needs it (training, backward) still has it:
+    # each computes in its own worker process.
     import threading
     import time
 
     from downhill.web import api
 
-    def slow(body):
-        with dh.no_grad():
-            time.sleep(0.3)  # lets the other thread run, if it may
-        return {"done": True}
+    from . import pool_support
 
-    routes = (api.Handler("/api/slow", "POST", slow), *api.ROUTES)
+    routes = (api.Handler("/api/slow", "POST", pool_support.slow_without_gradients), *api.ROUTES)
     monkeypatch.setattr(api, "ROUTES", routes)
-    with TestClient(create_app(), raise_server_exceptions=False) as local:
+    with TestClient(create_app(workers=2), raise_server_exceptions=False) as local:
         answers = {}
         first = threading.Thread(target=lambda: answers.update(slow=local.post("/api/slow", json={})))
         first.start()
@@ -536,3 +537,35 @@ def test_one_computation_at_a_time(monkeypatch):
     assert answers["slow"].status_code == 200
     assert answers["train"].status_code == 200, answers["train"].text
     assert dh.is_grad_enabled()
+
+
+# ---------------------------------------------------------------------------
+# Errors with a policy: the user's mistakes are 422, a bug goes on to the 500 handler
+# ---------------------------------------------------------------------------
+
+
+def test_a_library_user_error_is_a_422_and_a_bug_is_not(monkeypatch):
+    from downhill.errors import InputError
+    from downhill.web import api
+    from downhill.web.limits import RequestError
+
+    def refuse(*args, **kwargs):
+        raise InputError("the point is off the map; give coordinates from -5 to 5")
+
+    def planted_bug(*args, **kwargs):
+        return 1 / 0
+
+    body = {"expression": "x**2 + y**2", "point": [1, 2]}
+    monkeypatch.setattr(explain, "gradient_at", refuse)
+    with pytest.raises(RequestError) as refused:
+        api.gradient(body)
+    assert refused.value.status == 422 and refused.value.field == "point"
+    assert refused.value.error == "the point is off the map; give coordinates from -5 to 5"
+    # A bug is not the user's mistake: it reaches the server's catch-all (logged, 500), never a 422.
+    monkeypatch.setattr(explain, "gradient_at", planted_bug)
+    with pytest.raises(ZeroDivisionError):
+        api.gradient(body)
+    monkeypatch.setattr(explain, "gradient_at", lambda *a, **k: (_ for _ in ()).throw(ValueError("a bug")))
+    with pytest.raises(ValueError, match="a bug"):
+        api.gradient(body)
+

@@ -30,7 +30,11 @@ from .tensor import Tensor
 ELEMENTWISE = frozenset({
     "add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "log1p",
     "expm1", "sqrt", "abs", "sign", "sin", "cos", "tan", "arctan", "sinh", "cosh", "tanh",
-    "sigmoid", "softplus", "relu", "maximum", "where", "clip", "astype",
+    "sigmoid", "softplus", "relu", "maximum", "where", "clip", "astype", "erf",
+    # elementwise primitives of elementwise.py
+    "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "log2", "log10", "exp2", "erfc", "arctan2",
+    "hypot", "logaddexp", "logaddexp2", "sinc", "fmax", "fmin", "mod", "nan_to_num", "floor", "ceil",
+    "trunc", "round",
 })
 
 
@@ -174,7 +178,10 @@ def _generate(out, placeholders, names):
             lines.append(f"    {target} = {previous} + {target}")
             pending[key] = target
 
-    pending[id(out)] = "1.0"
+    # The seed is a NumPy number, so that every rule computes with NumPy's
+    # arithmetic (1/0 is inf, as on the engine) and never Python's (1/0 raises).
+    env["ONE"] = np.float64(1.0)
+    pending[id(out)] = "ONE"
     for k in range(len(order) - 1, -1, -1):
         node = order[k]
         g = pending.pop(id(node), None)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..results import Result, jsonable
 from .backward import unbroadcast
 from .ops import NP
 from .tensor import Tensor
@@ -122,7 +123,7 @@ class ChainRule:
 
 
 @dataclass
-class Graph:
+class Graph(Result):
     """The nodes and edges of a result's computational graph (see :func:`graph_of`).
 
     ``nodes`` are in topological order (every parent before its children); the
@@ -261,34 +262,25 @@ class Graph:
         >>> data["nodes"][0]["label"], data["edges"][0]["local"], data["output"]
         ('x', 2.0, 2)
         """
-        return {
-            "nodes": [dict(id=n.id, kind=n.kind, op=n.op, name=n.name, label=n.label, value=_jsonable(n.value),
-                           grad=_jsonable(n.grad), depth=n.depth, shape=list(n.shape)) for n in self.nodes],
-            "edges": [dict(parent=e.parent, child=e.child, index=e.index, local=_jsonable(e.local),
-                           summary=e.summary, passed=_jsonable(e.passed)) for e in self.edges],
+        return jsonable({
+            "nodes": [dict(id=n.id, kind=n.kind, op=n.op, name=n.name, label=n.label, value=_numbers(n.value),
+                           grad=_numbers(n.grad), depth=n.depth, shape=list(n.shape)) for n in self.nodes],
+            "edges": [dict(parent=e.parent, child=e.child, index=e.index, local=_numbers(e.local),
+                           summary=e.summary, passed=_numbers(e.passed)) for e in self.edges],
             "output": self.output,
             "scalar": self.scalar,
-        }
+        })
 
     def __str__(self) -> str:
         return self.table()
 
 
-def _jsonable(value):
+def _numbers(value):
+    """A node's value or gradient as float64 (booleans stay booleans), for :func:`jsonable`."""
     if value is None:
         return None
     array = np.asarray(value)
-    if array.dtype == bool:
-        return array.tolist()
-    array = array.astype(np.float64)
-    cleaned = np.where(np.isfinite(array), array, np.nan).tolist()
-
-    def clean(v):
-        if isinstance(v, list):
-            return [clean(x) for x in v]
-        return None if v != v else v
-
-    return clean(cleaned)
+    return array if array.dtype == bool else array.astype(np.float64)
 
 
 def format_value(value, digits: int = 6) -> str:

@@ -388,6 +388,16 @@ class Tensor(TorchMethods):
     def __rpow__(self, other):
         return _apply2(POW, other, self)
 
+    def __mod__(self, other):
+        from .elementwise import mod
+
+        return mod(self, other)
+
+    def __rmod__(self, other):
+        from .elementwise import mod
+
+        return mod(other, self)
+
     def __matmul__(self, other):
         return matmul(self, other)
 
@@ -515,6 +525,9 @@ class Tensor(TorchMethods):
         if first > last or not shape:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
         return reshape(self, shape[:first] + (-1,) + shape[last + 1:])
+
+    def ravel(self):
+        return flatten(self)
 
     def squeeze(self, axis=None):
         return squeeze(self, axis)

@@ -269,10 +269,11 @@ def _with_indices(function, arg_function, name, args, kwargs):
     if isinstance(axis, (tuple, list)):
         raise InputTypeError(f"{name}(dim=...) takes one dimension (PyTorch's meaning, with indices); "
                              f"for several use axis={tuple(axis)!r} (NumPy's meaning, values only)")
-    indices = arg_function(x, axis=axis, keepdims=True)
     if x.ndim == 0:
+        _one_axis(axis, 0, name)
         return ValuesIndices(x, _wrap(np.int64(0)))
     k = _one_axis(axis, x.ndim, name)
+    indices = arg_function(x, axis=k, keepdims=True)
     grids = list(np.indices(indices.shape, sparse=True))
     grids[k] = indices.data
     values = x[tuple(grids)]
@@ -291,42 +292,9 @@ def _one_axis(axis, ndim, name):
     return int(axis) % size
 
 
-def _arg_extreme(np_function, name):
-    def arg(a, axis=None, keepdims=False):
-        data = a.data if isinstance(a, Tensor) else np.asarray(a)
-        if data.size == 0:
-            raise InputError(f"{name} of an empty tensor: there is no element to point at")
-        if axis is not None:
-            axis = _one_axis(axis, data.ndim, name)
-            if data.ndim == 0:
-                axis = None
-        out = np_function(data, axis=axis, keepdims=bool(keepdims))
-        return _wrap(np.asarray(out, dtype=np.int64)[()])
-
-    arg.__name__ = arg.__qualname__ = name
-    return arg
-
-
-argmax = _arg_extreme(np.argmax, "argmax")
-argmax.__doc__ = """Index of the largest element (the flat index without ``axis``); the first one on ties.
-
-An int64 tensor outside the graph (an index has no derivative). ``dim=`` and
-``keepdim=`` are PyTorch's words for ``axis=`` and ``keepdims=``.
-
->>> import downhill as dh
->>> dh.argmax(dh.tensor([[1.0, 9.0], [8.0, 2.0]]), dim=1)
-tensor([1, 0])
->>> dh.argmax(dh.tensor([[1.0, 9.0], [8.0, 2.0]]))
-tensor(1)
-"""
-argmin = _arg_extreme(np.argmin, "argmin")
-argmin.__doc__ = """Index of the smallest element (the flat index without ``axis``); the first one on ties.
-
->>> import downhill as dh
->>> dh.argmin(dh.tensor([[1.0, 9.0], [8.0, 2.0]]), axis=0)
-tensor([0, 1])
-"""
-argmax.__module__ = argmin.__module__ = __name__
+# argmax/argmin are the array functions' own (indexing.py): one copy. Here they
+# give max/min(dim=) their indices.
+from .indexing import argmax, argmin  # noqa: E402
 
 
 def accept_dim_everywhere(namespace: dict) -> None:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..errors import InputError
 from ..autodiff.tensor import Tensor
 from ..random import generator
 
@@ -35,20 +36,20 @@ def train_test_split(*arrays, test_fraction: float = 0.2, seed=0, stratify=None)
     ((6, 2), (4, 2), [2, 2])
     """
     if not arrays:
-        raise ValueError("train_test_split needs at least one array, e.g. train_test_split(X, y)")
+        raise InputError("train_test_split needs at least one array, e.g. train_test_split(X, y)")
     values = [a.data if isinstance(a, Tensor) else np.asarray(a) for a in arrays]
     lengths = {len(v) for v in values}
     if len(lengths) != 1:
-        raise ValueError(
+        raise InputError(
             "train_test_split needs arrays with the same number of samples; got lengths "
             + ", ".join(str(len(v)) for v in values)
         )
     n = lengths.pop()
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
+        raise InputError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
     n_test = math.ceil(test_fraction * n)
     if n_test >= n:
-        raise ValueError(
+        raise InputError(
             f"test_fraction={test_fraction} of {n} samples leaves nothing to train on; use a smaller fraction"
         )
     rng = generator(seed)
@@ -59,7 +60,7 @@ def train_test_split(*arrays, test_fraction: float = 0.2, seed=0, stratify=None)
     else:
         labels = values[-1] if stratify is True else np.asarray(stratify)
         if len(labels) != n:
-            raise ValueError(f"stratify has {len(labels)} labels for {n} samples")
+            raise InputError(f"stratify has {len(labels)} labels for {n} samples")
         classes, label_index = np.unique(labels, return_inverse=True)
         counts = np.bincount(label_index, minlength=len(classes))
         quotas = counts * n_test / n

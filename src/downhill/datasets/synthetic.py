@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..random import generator
 
 __all__ = ["moons", "circles", "spirals", "xor", "blobs", "regression_1d"]
@@ -19,9 +20,9 @@ __all__ = ["moons", "circles", "spirals", "xor", "blobs", "regression_1d"]
 
 def _check(n_samples, noise, minimum=1):
     if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < minimum:
-        raise ValueError(f"n_samples must be an int >= {minimum}, got {n_samples!r}")
+        raise InputError(f"n_samples must be an int >= {minimum}, got {n_samples!r}")
     if not noise >= 0:
-        raise ValueError(f"noise must be >= 0 (a standard deviation), got {noise!r}")
+        raise InputError(f"noise must be >= 0 (a standard deviation), got {noise!r}")
 
 
 def _class_sizes(n_samples: int, n_classes: int) -> list[int]:
@@ -76,7 +77,7 @@ def circles(n_samples: int = 200, noise: float = 0.05, factor: float = 0.5, seed
     """
     _check(n_samples, noise, 2)
     if not 0 < factor < 1:
-        raise ValueError(f"factor (inner radius / outer radius) must be in (0, 1), got {factor!r}")
+        raise InputError(f"factor (inner radius / outer radius) must be in (0, 1), got {factor!r}")
     rng = generator(seed)
     n_outer, n_inner = _class_sizes(n_samples, 2)
     t_outer = np.linspace(0.0, 2 * np.pi, n_outer, endpoint=False)
@@ -104,9 +105,9 @@ def spirals(n_samples: int = 200, noise: float = 0.05, n_classes: int = 2, turns
     """
     _check(n_samples, noise, n_classes)
     if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer) or n_classes < 2:
-        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+        raise InputError(f"n_classes must be an int >= 2, got {n_classes!r}")
     if not turns > 0:
-        raise ValueError(f"turns must be > 0, got {turns!r}")
+        raise InputError(f"turns must be > 0, got {turns!r}")
     rng = generator(seed)
     end = 2 * np.pi * turns
     start = min(0.5, end / 2)
@@ -138,7 +139,7 @@ def xor(n_samples: int = 200, noise: float = 0.0, margin: float = 0.1, seed=0):
     """
     _check(n_samples, noise, 2)
     if not 0 <= margin < 1:
-        raise ValueError(f"margin must be in [0, 1), got {margin!r}")
+        raise InputError(f"margin must be in [0, 1), got {margin!r}")
     rng = generator(seed)
     parts = []
     for k, size in enumerate(_class_sizes(n_samples, 2)):
@@ -169,13 +170,13 @@ def blobs(n_samples: int = 200, centers=3, cluster_std: float = 1.0, n_features:
     rng = generator(seed)
     if isinstance(centers, int | np.integer) and not isinstance(centers, bool):
         if centers < 1:
-            raise ValueError(f"centers must be >= 1, got {centers}")
+            raise InputError(f"centers must be >= 1, got {centers}")
         low, high = center_box
         centre_array = rng.uniform(low, high, size=(int(centers), n_features))
     else:
         centre_array = np.asarray(centers, dtype=np.float64)
         if centre_array.ndim != 2:
-            raise ValueError(f"centers must be an int or an array of shape (n_classes, n_features); got shape {centre_array.shape}")
+            raise InputError(f"centers must be an int or an array of shape (n_classes, n_features); got shape {centre_array.shape}")
     _check(n_samples, cluster_std, len(centre_array))
     parts = [
         np.broadcast_to(centre, (size, centre_array.shape[1]))
@@ -210,9 +211,9 @@ def regression_1d(n_samples: int = 100, noise: float = 0.1, function: str = "sin
         "linear": lambda x: 2 * x + 1,
     }
     if function not in functions:
-        raise ValueError(f"function must be one of {sorted(functions)}, got {function!r}")
+        raise InputError(f"function must be one of {sorted(functions)}, got {function!r}")
     if not high > low:
-        raise ValueError(f"need low < high, got low={low}, high={high}")
+        raise InputError(f"need low < high, got low={low}, high={high}")
     rng = generator(seed)
     X = rng.uniform(low, high, size=(n_samples, 1))
     y = functions[function](X)

@@ -13,8 +13,10 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from ..notebook import shows_in_notebook
 from ..autodiff import Tensor
+from ..results import Result, jsonable
 from .expression import Expression, parse_expression
 from .namespaces import DOWNHILL_FUNCTIONS, NUMPY_FUNCTIONS
 
@@ -36,7 +38,7 @@ class KnownPoint(NamedTuple):
 
 @shows_in_notebook
 @dataclass(frozen=True, repr=False)
-class Landscape:
+class Landscape(Result):
     """A test function for optimization, with what is known about it.
 
     Call it (or its alias ``f``) on a point: a downhill Tensor or anything NumPy
@@ -90,7 +92,7 @@ class Landscape:
         if len(domain) != count or not all(
             np.isfinite(low) and np.isfinite(high) and low < high for low, high in domain
         ):
-            raise ValueError(
+            raise InputError(
                 f"domain of {self.name!r} must be one finite (low, high) with low < high "
                 f"for each of its variables {variables}, got {self.domain}"
             )
@@ -117,7 +119,7 @@ class Landscape:
             return self.expression.evaluate((point,), namespace)
         shape = tuple(point.shape)
         if len(shape) == 0 or shape[-1] != count:
-            raise ValueError(
+            raise InputError(
                 f"{self.name} takes points of shape ({count},) or (n, {count}), one "
                 f"coordinate per variable {self.variables}; got shape {shape}"
             )
@@ -136,6 +138,25 @@ class Landscape:
     def __repr__(self) -> str:
         return f"Landscape({self.name!r}, {self.formula!r})"
 
+    def __str__(self) -> str:
+        minima = "; ".join("(" + ", ".join(f"{c:.6g}" for c in m.point) + f") with value {m.value:.6g}"
+                           for m in self.minima) or "not known"
+        lines = [f"{self.name}: f({', '.join(self.variables)}) = {self.formula}", f"minimum: {minima}"]
+        return "\n".join(lines + ([self.description] if self.description else []))
+
+    def to_dict(self) -> dict:
+        """Strict JSON: what the catalog knows about this mountain.
+
+        >>> Landscape("bowl", "x**2 + 3*y**2", minima=[((0, 0), 0)], domain=[(-1, 1), (-2, 2)]).to_dict()["minima"]
+        [{'point': [0.0, 0.0], 'value': 0.0}]
+        """
+        return jsonable({
+            "name": self.name, "formula": self.formula, "variables": self.variables, "domain": self.domain,
+            "minima": [{"point": m.point, "value": m.value} for m in self.minima],
+            "smooth": self.smooth, "many_local_minima": self.many_local_minima, "description": self.description,
+            "start": self.start,
+        })
+
 
 def _rebuild(settings: dict) -> Landscape:
     """A landscape from its fields (how a pickled one is made again)."""
@@ -148,7 +169,7 @@ def _known_points(points, count: int, name: str, what: str) -> tuple[KnownPoint,
         point, value = item
         point = tuple(float(coordinate) for coordinate in np.atleast_1d(point))
         if len(point) != count:
-            raise ValueError(
+            raise InputError(
                 f"each of {name!r}'s {what} needs {count} coordinate(s), got {point}"
             )
         result.append(KnownPoint(point, float(value)))
@@ -166,7 +187,7 @@ def _start(start, domain, name: str) -> tuple[float, ...]:
         return tuple(round(c + 0.6 * d * h, 6) for c, d, h in zip(centre, direction, half))
     start = tuple(float(v) for v in np.atleast_1d(start))
     if len(start) != len(domain) or not all(low <= v <= high for v, (low, high) in zip(start, domain)):
-        raise ValueError(f"the default start of {name!r} must be a point inside its domain {domain}, got {start}")
+        raise InputError(f"the default start of {name!r} must be a point inside its domain {domain}, got {start}")
     return start
 
 

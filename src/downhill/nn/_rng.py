@@ -13,6 +13,7 @@ functions, dropout's masks) takes a ``generator`` argument:
 from __future__ import annotations
 
 import numpy as np
+from ..errors import InputTypeError
 
 _GLOBAL = [np.random.default_rng(0)]
 
@@ -30,7 +31,7 @@ def manual_seed(seed: int) -> np.random.Generator:
     True
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"manual_seed needs an int, got {type(seed).__name__}")
+        raise InputTypeError(f"manual_seed needs an int, got {type(seed).__name__}")
     _GLOBAL[0] = np.random.default_rng(int(seed))
     return _GLOBAL[0]
 
@@ -43,7 +44,7 @@ def resolve(generator=None) -> np.random.Generator:
         return generator
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
-    raise TypeError(
+    raise InputTypeError(
         "generator must be None (the global one, see dh.nn.manual_seed), an int seed, "
         f"or a numpy.random.Generator; got {type(generator).__name__}"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from . import functional as F
 from .module import Module
 
@@ -84,7 +85,7 @@ class GELU(Module):
     def __init__(self, approximate: str = "none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"approximate argument must be either 'none' or 'tanh', got {approximate!r}")
+            raise InputError(f"approximate argument must be either 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, input):

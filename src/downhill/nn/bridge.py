@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import numpy as np
+from ..errors import InputTypeError
 
 __all__ = ["to_torch", "from_torch", "SUPPORTED"]
 
@@ -142,7 +143,7 @@ def from_torch(module):
     """
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"from_torch needs a torch.nn.Module, got {type(module).__name__}")
+        raise InputTypeError(f"from_torch needs a torch.nn.Module, got {type(module).__name__}")
     converted = _from_torch(module, torch)
     if module.training:
         converted.train()

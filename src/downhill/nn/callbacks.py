@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
+from ..results import Result, jsonable, null_value
 
 __all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
 
@@ -25,7 +27,7 @@ __all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
 
 
 @shows_in_notebook
-class History:
+class History(Result):
     """What :func:`fit` measured, one value per epoch for each key.
 
     Keys: ``"train_loss"``, ``"val_loss"`` (with a validation loader),
@@ -109,7 +111,7 @@ class History:
         mode = _auto_mode(key) if mode == "auto" else mode
         candidates = [(e, v) for e, v in zip(self.epoch, values) if v is not None and not math.isnan(v)]
         if not candidates:
-            raise ValueError(f"no finite values of {key!r} recorded yet")
+            raise InputError(f"no finite values of {key!r} recorded yet")
         pick = min if mode == "min" else max
         return pick(candidates, key=lambda item: item[1])
 
@@ -122,8 +124,8 @@ class History:
         >>> history.to_dict()
         {'epoch': [0], 'train_loss': [0.5], 'stopped_early': False}
         """
-        return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()},
-                "stopped_early": self.stopped_early}
+        return jsonable({"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()},
+                         "stopped_early": self.stopped_early})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
@@ -134,9 +136,11 @@ class History:
         [0.5, 0.4]
         """
         history = cls()
+        notes = data.get("non_finite") or {}
         history.epoch = [int(e) for e in data["epoch"]]
         history.stopped_early = bool(data.get("stopped_early", False))
-        history.history = {k: list(v) for k, v in data.items() if k not in ("epoch", "stopped_early")}
+        history.history = {k: [null_value(data, k) if x is None and k in notes else x for x in v]
+                           for k, v in data.items() if k not in ("epoch", "stopped_early", "non_finite")}
         return history
 
     def table(self) -> str:
@@ -157,6 +161,9 @@ class History:
             )
             lines.append(f"{epoch + 1:>5}" + cells)
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
 
     def __repr__(self) -> str:
         last = {k: v[-1] for k, v in self.history.items() if v}
@@ -241,9 +248,9 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False) -> None:
         if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+            raise InputError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         if patience < 0:
-            raise ValueError(f"patience must be >= 0, got {patience}")
+            raise InputError(f"patience must be >= 0, got {patience}")
         self.monitor = monitor
         self.patience = patience
         self.min_delta = abs(min_delta)
@@ -316,7 +323,7 @@ def _resolve_callbacks(callbacks) -> list:
         elif callable(callback):
             resolved.append(_FunctionCallback(callback))
         else:
-            raise TypeError(
+            raise InputTypeError(
                 f"a callback needs on_epoch_end(epoch, logs) or must be a function (epoch, logs); "
                 f"got {type(callback).__name__}"
             )

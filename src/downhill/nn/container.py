@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 
+from ..errors import InputTypeError
 from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList"]
@@ -99,7 +100,7 @@ class Sequential(Module):
     def insert(self, index: int, module: Module) -> Sequential:
         """Put a layer before position ``index``; return the Sequential."""
         if not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+            raise InputTypeError(f"{type(module).__name__} is not a Module subclass")
         n = len(self)
         if not -n <= index <= n:
             raise IndexError(f"index {index} is out of range for a Sequential of length {n}")
@@ -160,7 +161,7 @@ class ModuleList(Module):
     def extend(self, modules) -> ModuleList:
         """Add modules at the end; return the ModuleList."""
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
-            raise TypeError("ModuleList.extend needs an iterable of modules, got one Module; "
+            raise InputTypeError("ModuleList.extend needs an iterable of modules, got one Module; "
                             "use append")
         for module in modules:
             self.append(module)

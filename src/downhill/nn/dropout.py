@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from . import functional as F
 from ._rng import resolve
 from .module import Module
@@ -31,7 +32,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None):
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+            raise InputError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
         self.inplace = inplace
         # An int seed becomes this layer's own stream; None keeps using the global one.

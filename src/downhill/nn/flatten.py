@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..errors import InputError
 from .. import autodiff as ad
 from .module import Module
 
@@ -37,7 +38,7 @@ class Flatten(Module):
                                  f"(accepted: {-ndim} to {ndim - 1})")
         start, end = start % ndim, end % ndim
         if start > end:
-            raise ValueError(f"Flatten: start_dim ({self.start_dim}) cannot come after end_dim "
+            raise InputError(f"Flatten: start_dim ({self.start_dim}) cannot come after end_dim "
                              f"({self.end_dim}) for an input of shape {shape}")
         if not shape:
             return ad.reshape(input, (1,))

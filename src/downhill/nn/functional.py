@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from ..errors import InputError
 from .. import autodiff as ad
 from ..autodiff.tensor import Tensor
 from ._rng import resolve
@@ -119,7 +120,7 @@ def gelu(input, approximate: str = "none"):
     if approximate == "tanh":
         inner = _GELU_BETA * (input + _GELU_KAPPA * (input * input * input))
         return 0.5 * input * (1 + ad.tanh(inner))
-    raise ValueError(f"approximate argument must be either 'none' or 'tanh', got {approximate!r}")
+    raise InputError(f"approximate argument must be either 'none' or 'tanh', got {approximate!r}")
 
 
 def _softmax_dim(ndim: int, name: str) -> int:
@@ -183,7 +184,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     tensor([1., 1., 1.])
     """
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise InputError(f"dropout probability has to be between 0 and 1, but got {p}")
     input = _tensor(input)
     if not training or p == 0.0:
         return input

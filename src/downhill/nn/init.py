@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ..errors import InputError, InputTypeError
 from ..autodiff.tensor import Tensor
 from ._rng import manual_seed, resolve
 
@@ -60,11 +61,11 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
         elif isinstance(param, (int, float)) and not isinstance(param, bool):
             slope = param
         else:
-            raise ValueError(f"negative_slope {param} is not a valid number")
+            raise InputError(f"negative_slope {param} is not a valid number")
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"Unsupported nonlinearity {nonlinearity!r}; choose one of "
+    raise InputError(f"Unsupported nonlinearity {nonlinearity!r}; choose one of "
                      f"{', '.join(_LINEAR_FNS + ('tanh', 'relu', 'leaky_relu', 'selu'))}")
 
 
@@ -72,7 +73,7 @@ def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of shape (out, in, *kernel): in*k and out*k (PyTorch's rule)."""
     shape = tensor.shape
     if len(shape) < 2:
-        raise ValueError("Fan in and fan out can not be computed for a tensor with fewer than "
+        raise InputError("Fan in and fan out can not be computed for a tensor with fewer than "
                          f"2 dimensions (this one has shape {shape})")
     receptive_field = math.prod(shape[2:])
     return shape[1] * receptive_field, shape[0] * receptive_field
@@ -81,14 +82,14 @@ def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
 def _calculate_correct_fan(tensor, mode: str) -> int:
     mode = mode.lower()
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+        raise InputError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
 
 def _fill(tensor, values):
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"init functions fill a Tensor (or Parameter) in place, got {type(tensor).__name__}")
+        raise InputTypeError(f"init functions fill a Tensor (or Parameter) in place, got {type(tensor).__name__}")
     data = tensor.data  # a real ndarray from here on, so the write is in place
     data[...] = values
     return tensor
@@ -103,7 +104,7 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     True
     """
     if not a <= b:
-        raise ValueError(f"uniform_ expects a <= b, got a={a}, b={b}")
+        raise InputError(f"uniform_ expects a <= b, got a={a}, b={b}")
     return _fill(tensor, resolve(generator).uniform(a, b, size=tensor.shape))
 
 
@@ -116,7 +117,7 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     2.0
     """
     if std < 0:
-        raise ValueError(f"normal_ expects std >= 0, got {std}")
+        raise InputError(f"normal_ expects std >= 0, got {std}")
     return _fill(tensor, resolve(generator).normal(mean, std, size=tensor.shape))
 
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..errors import InputError
 from . import functional as F
 from . import init
 from .module import Module
@@ -54,10 +55,10 @@ class Linear(Module):
                  dtype=None, *, generator=None):
         super().__init__()
         if device not in (None, "cpu"):
-            raise ValueError(f"downhill runs on the CPU with NumPy; device={device!r} is not available")
+            raise InputError(f"downhill runs on the CPU with NumPy; device={device!r} is not available")
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"Linear: {name} must be a whole number >= 0, got {value!r}")
+                raise InputError(f"Linear: {name} must be a whole number >= 0, got {value!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         dtype = np.dtype(np.float32 if dtype is None else dtype)

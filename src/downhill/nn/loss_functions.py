@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from .. import autodiff as ad
 from ..autodiff.tensor import Tensor
 
@@ -45,7 +46,7 @@ def _constant(value, dtype):
 
 def _check_reduction(reduction, name):
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{name}: {reduction!r} is not a valid value for reduction; "
+        raise InputError(f"{name}: {reduction!r} is not a valid value for reduction; "
                          "choose 'mean', 'sum' or 'none'")
 
 
@@ -107,7 +108,7 @@ def _classes_last(input, name):
     one class score vector per position.
     """
     if input.ndim == 0:
-        raise ValueError(f"{name}: input must have a class axis; got a 0-d tensor")
+        raise InputError(f"{name}: input must have a class axis; got a 0-d tensor")
     if input.ndim == 1:
         return ad.reshape(input, (1, input.shape[0])), ()
     if input.ndim == 2:
@@ -121,13 +122,13 @@ def _class_targets(target, item_shape, n_classes, ignore_index, name):
     """Validated integer targets as a flat array, and the mask of those not ignored."""
     t = _raw(target)
     if t.dtype.kind not in "iu":
-        raise TypeError(
+        raise InputTypeError(
             f"{name}: targets must be integer class indices (0 to {n_classes - 1}), got dtype "
             f"{t.dtype}. Convert them with .astype(int)"
             + ("; for class probabilities use cross_entropy" if name == "nll_loss" else "")
         )
     if t.shape != item_shape:
-        raise ValueError(f"{name}: expected targets of shape {item_shape} (one class index per "
+        raise InputError(f"{name}: expected targets of shape {item_shape} (one class index per "
                          f"item), got {t.shape}")
     t = t.reshape(-1).astype(np.intp)
     keep = t != ignore_index
@@ -143,7 +144,7 @@ def _class_weight(weight, n_classes, dtype, name):
         return None
     w = np.asarray(_raw(weight), dtype=dtype)
     if w.shape != (n_classes,):
-        raise ValueError(f"{name}: weight needs one entry per class, shape ({n_classes},), got {w.shape}")
+        raise InputError(f"{name}: weight needs one entry per class, shape ({n_classes},), got {w.shape}")
     return w
 
 
@@ -214,7 +215,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     """
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+        raise InputError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     input = _tensor(input)
     logits, item_shape = _classes_last(input, "cross_entropy")
     n_classes = logits.shape[1]
@@ -245,7 +246,7 @@ def _soft_cross_entropy(logp, input, target, w, reduction, label_smoothing, item
     """Cross entropy against class probabilities: -sum_c target_c * log p_c (* weight_c)."""
     target = _tensor(target)
     if target.shape != input.shape:
-        raise ValueError(f"cross_entropy: probability targets must have the input's shape "
+        raise InputError(f"cross_entropy: probability targets must have the input's shape "
                          f"{input.shape}, got {target.shape}")
     probabilities, _ = _classes_last(target, "cross_entropy")
     n_classes = logp.shape[1]
@@ -287,7 +288,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     input, target = _pair(input, target, "binary_cross_entropy")
     x = input.data
     if not np.all((x >= 0) & (x <= 1)):
-        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
+        raise InputError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                          "(probabilities); for raw scores use binary_cross_entropy_with_logits")
     # log x is above -100 for x > e^-100; log1p(-x) is above -100 for every x < 1.
     log_x = _floored_log(input, x > math.exp(_LOG_FLOOR), ad.log, 1.0)

@@ -27,6 +27,7 @@ import numpy as np
 from ..notebook import shows_in_notebook
 from ..autodiff import Tensor, no_grad
 from ..errors import InputError, LimitError
+from ..results import Result, jsonable
 
 __all__ = ["loss_landscape", "LossLandscape", "PathRecorder", "MAX_RESOLUTION"]
 
@@ -35,7 +36,7 @@ MAX_RESOLUTION = 101  # grid points per side: 10,201 forward passes at most
 
 @shows_in_notebook
 @dataclass
-class LossLandscape:
+class LossLandscape(Result):
     """A slice of a network's loss: the result of :func:`loss_landscape`.
 
     ``alphas``, ``betas``: the grid's coordinates along the two directions;
@@ -73,18 +74,13 @@ class LossLandscape:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """JSON-ready lists (a non-finite loss becomes None)."""
-        def clean(values):
-            return [None if not math.isfinite(v) else v for v in np.asarray(values, dtype=float).ravel()]
-
-        return {
-            "alphas": self.alphas.tolist(), "betas": self.betas.tolist(),
-            "losses": [clean(row) for row in self.losses],
-            "center_loss": self.center_loss, "directions": self.directions,
-            "path": None if self.path is None else self.path.tolist(),
-            "path_losses": None if self.path_losses is None else clean(self.path_losses),
+        """Strict JSON lists (a non-finite loss becomes None, noted in ``non_finite``)."""
+        return jsonable({
+            "alphas": self.alphas, "betas": self.betas, "losses": np.asarray(self.losses, dtype=float),
+            "center_loss": self.center_loss, "directions": self.directions, "path": self.path,
+            "path_losses": None if self.path_losses is None else np.asarray(self.path_losses, dtype=float),
             "explained": self.explained, "parameters": self.parameters, "options": dict(self.options),
-        }
+        })
 
 
 class PathRecorder:

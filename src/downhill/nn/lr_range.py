@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
+from ..results import Result, jsonable
 from .training import _restore_rng_states, _rng_states, forward_loss
 
 __all__ = ["lr_range_test", "LRRangeTestResult", "valley", "steep", "minimum"]
@@ -66,7 +68,7 @@ def valley(lrs, losses) -> int:
     losses = np.asarray(losses, dtype=np.float64)
     n = len(losses)
     if n == 0:
-        raise ValueError("valley needs at least one point")
+        raise InputError("valley needs at least one point")
     lds = np.ones(n, dtype=np.int64)
     for i in range(1, n):
         earlier = lds[:i][losses[:i] > losses[i]]
@@ -90,7 +92,7 @@ def steep(lrs, losses) -> int:
     lrs = np.asarray(lrs, dtype=np.float64)
     losses = np.asarray(losses, dtype=np.float64)
     if len(losses) < 2:
-        raise ValueError("steep needs at least two points")
+        raise InputError("steep needs at least two points")
     slopes = np.diff(losses) / np.diff(np.log(lrs))
     return int(np.argmin(slopes))
 
@@ -148,7 +150,7 @@ def suggest(lrs, smoothed, num_iter: int, methods=("valley", "steep", "minimum")
 
 @shows_in_notebook
 @dataclass
-class LRRangeTestResult:
+class LRRangeTestResult(Result):
     """What :func:`lr_range_test` measured: one entry per step taken.
 
     ``lrs``, ``losses`` (raw) and ``smoothed`` are float64 arrays;
@@ -179,19 +181,12 @@ class LRRangeTestResult:
         >>> LRRangeTestResult(np.array([0.1]), np.array([np.inf]), np.array([1.0]), {}, True, 1.0).to_dict()["losses"]
         [None]
         """
-        def clean(values):
-            return [float(v) if math.isfinite(v) else None for v in values]
-
-        return {
-            "lrs": clean(self.lrs),
-            "losses": clean(self.losses),
-            "smoothed": clean(self.smoothed),
-            "suggestions": dict(self.suggestions),
-            "suggestion": self.suggestion,
-            "stopped_early": self.stopped_early,
-            "best_loss": self.best_loss if math.isfinite(self.best_loss) else None,
+        return jsonable({
+            "lrs": np.asarray(self.lrs, dtype=np.float64), "losses": np.asarray(self.losses, dtype=np.float64),
+            "smoothed": np.asarray(self.smoothed, dtype=np.float64), "suggestions": dict(self.suggestions),
+            "suggestion": self.suggestion, "stopped_early": self.stopped_early, "best_loss": self.best_loss,
             "options": dict(self.options),
-        }
+        })
 
     def __str__(self) -> str:
         lines = [f"LR range test: {len(self.lrs)} steps from {self.lrs[0]:.3g} to {self.lrs[-1]:.3g}"
@@ -261,16 +256,16 @@ def lr_range_test(model, loss_fn, optimizer, train_loader, start_lr: float = 1e-
                             executor, "lr_range_test")
         return result
     if not 0 < start_lr < end_lr:
-        raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
+        raise InputError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if isinstance(num_iter, bool) or not isinstance(num_iter, int) or num_iter < 6:
-        raise ValueError(f"num_iter must be an int >= 6 (the suggestions need points), got {num_iter!r}")
+        raise InputError(f"num_iter must be an int >= 6 (the suggestions need points), got {num_iter!r}")
     if not 0 <= smooth < 1:
-        raise ValueError(f"smooth must be in [0, 1), got {smooth}")
+        raise InputError(f"smooth must be in [0, 1), got {smooth}")
     if not diverge > 1:
-        raise ValueError(f"diverge must be > 1 (a factor over the best smoothed loss), got {diverge}")
+        raise InputError(f"diverge must be > 1 (a factor over the best smoothed loss), got {diverge}")
     groups = getattr(optimizer, "param_groups", None)
     if not groups:
-        raise TypeError(f"optimizer must be a downhill.optim optimizer with param_groups, got {type(optimizer).__name__}")
+        raise InputTypeError(f"optimizer must be a downhill.optim optimizer with param_groups, got {type(optimizer).__name__}")
 
     saved_model = _snapshot_model(model)
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
@@ -297,7 +292,7 @@ def lr_range_test(model, loss_fn, optimizer, train_loader, start_lr: float = 1e-
                     try:
                         batch = next(batches)
                     except StopIteration:
-                        raise ValueError("train_loader yielded no batches") from None
+                        raise InputError("train_loader yielded no batches") from None
                 optimizer.zero_grad()
                 _, _, loss = forward_loss(model, loss_fn, batch)
                 value = float(loss.item())

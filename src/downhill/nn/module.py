@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..autodiff.mode import STATE
 from ..autodiff.tensor import Tensor
 from . import state as _state
@@ -28,10 +29,6 @@ def _addindent(text: str, spaces: int) -> str:
     if len(lines) == 1:
         return text
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
-
-
-_INTERNALS = ("_parameters", "_buffers", "_non_persistent_buffers", "_modules",
-              "_forward_hooks", "_forward_pre_hooks", "_backward_hooks")
 
 
 class Module:
@@ -105,7 +102,7 @@ class Module:
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(
+                raise InputTypeError(
                     f"cannot assign a {type(value).__name__} as parameter '{name}': "
                     "use dh.nn.Parameter(value), or None"
                 )
@@ -119,12 +116,12 @@ class Module:
             modules[name] = value
         elif name in self.__dict__.get("_modules", ()):
             if value is not None:
-                raise TypeError(f"cannot assign a {type(value).__name__} as child module '{name}' "
+                raise InputTypeError(f"cannot assign a {type(value).__name__} as child module '{name}' "
                                 "(a Module or None expected)")
             self._modules[name] = None
         elif name in self.__dict__.get("_buffers", ()):
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign a {type(value).__name__} as buffer '{name}' "
+                raise InputTypeError(f"cannot assign a {type(value).__name__} as buffer '{name}' "
                                 "(a Tensor or None expected)")
             self._buffers[name] = value
         else:
@@ -160,7 +157,7 @@ class Module:
 
     def _check_name(self, name: str, kind: str) -> None:
         if not isinstance(name, str):
-            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+            raise InputTypeError(f"{kind} name should be a string, got {type(name).__name__}")
         if name == "" or "." in name:
             raise KeyError(f'{kind} name can\'t be empty or contain ".", got {name!r}')
         if "_parameters" not in self.__dict__:
@@ -180,7 +177,7 @@ class Module:
         """
         self._check_name(name, "parameter")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign a {type(param).__name__} as parameter '{name}': "
+            raise InputTypeError(f"cannot assign a {type(param).__name__} as parameter '{name}': "
                             "use dh.nn.Parameter(value), or None")
         self._parameters[name] = param
 
@@ -195,7 +192,7 @@ class Module:
         """
         self._check_name(name, "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign a {type(tensor).__name__} as buffer '{name}' "
+            raise InputTypeError(f"cannot assign a {type(tensor).__name__} as buffer '{name}' "
                             "(a Tensor or None expected)")
         self._buffers[name] = tensor
         if persistent:
@@ -215,7 +212,7 @@ class Module:
         )
         """
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+            raise InputTypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_name(name, "module")
         self._modules[name] = module
 
@@ -363,7 +360,7 @@ class Module:
         False
         """
         if not isinstance(mode, bool):
-            raise ValueError(f"training mode is expected to be a bool, got {type(mode).__name__}")
+            raise InputError(f"training mode is expected to be a bool, got {type(mode).__name__}")
         self.training = mode
         for module in self.children():
             module.train(mode)
@@ -426,7 +423,7 @@ class Module:
         if dtype is None:
             return self
         if dtype.kind != "f":
-            raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
+            raise InputTypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
 
         def cast(module):
             for tensor in list(module._parameters.values()) + list(module._buffers.values()):

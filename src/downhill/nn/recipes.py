@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError, UnknownNameError
 from .. import datasets as _datasets
 from ..autodiff import Tensor, no_grad
 from ..data import DataLoader, TensorDataset
 from ..optim import Adam, SGD
+from ..results import Result, jsonable
 from ._rng import manual_seed
 from .activation import ReLU, Tanh
 from .container import Sequential
@@ -48,17 +50,17 @@ def _mlp(sizes, activation):
 
 def _check(dataset, hidden, activation):
     if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; accepted: {', '.join(DATASETS)}")
+        raise UnknownNameError(f"unknown dataset {dataset!r}; accepted: {', '.join(DATASETS)}")
     if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; accepted: {', '.join(ACTIVATIONS)}")
+        raise UnknownNameError(f"unknown activation {activation!r}; accepted: {', '.join(ACTIVATIONS)}")
     hidden = [int(h) for h in hidden]
     if not hidden or any(h <= 0 for h in hidden):
-        raise ValueError(f"hidden sizes must be positive whole numbers, got {hidden}")
+        raise InputError(f"hidden sizes must be positive whole numbers, got {hidden}")
     return hidden
 
 
 @dataclass
-class TrainResult:
+class TrainResult(Result):
     """A trained classifier with its history and held-out accuracy."""
 
     dataset: str
@@ -79,10 +81,13 @@ class TrainResult:
                 f"{self.test_accuracy:.1%} on held-out data")
 
     def to_dict(self) -> dict:
-        """JSON-ready figures (the model's weights are left out)."""
-        return {"dataset": self.dataset, "sizes": self.sizes, "train_accuracy": self.train_accuracy,
-                "test_accuracy": self.test_accuracy, "seconds": self.seconds,
-                "history": self.history.to_dict()}
+        """Strict JSON figures (the model's weights are left out)."""
+        return jsonable({"dataset": self.dataset, "sizes": self.sizes, "train_accuracy": self.train_accuracy,
+                         "test_accuracy": self.test_accuracy, "seconds": self.seconds,
+                         "history": self.history.to_dict()})
+
+    def __str__(self) -> str:
+        return self.summary()
 
 
 def _accuracy(model, X, y):
@@ -104,7 +109,7 @@ def train_classifier(dataset="moons", hidden=(32, 32), epochs=100, lr=0.05, seed
     """
     hidden = _check(dataset, hidden, activation)
     if epochs <= 0:
-        raise ValueError(f"epochs must be 1 or more, got {epochs}")
+        raise InputError(f"epochs must be 1 or more, got {epochs}")
     X, y = DATASETS[dataset](seed)
     X_train, X_test, y_train, y_test = _datasets.train_test_split(X, y, test_fraction=0.2, seed=seed, stratify=y)
     classes = int(y.max()) + 1
@@ -156,16 +161,16 @@ def chain_snapshots(dataset="moons", hidden=(4, 4), steps=200, lr=0.5, seed=0, s
     """
     hidden = _check(dataset, hidden, activation)
     if dataset in ("digits", "blobs"):
-        raise ValueError("the chain panel trains two-class toys: moons, circles, spirals or xor")
+        raise InputError("the chain panel trains two-class toys: moons, circles, spirals or xor")
     if steps < 0 or snapshot_every <= 0:
-        raise ValueError("steps must be >= 0 and snapshot_every >= 1")
+        raise InputError("steps must be >= 0 and snapshot_every >= 1")
     if grid < 2:
-        raise ValueError(f"grid must be 2 or more points per side, got {grid}")
+        raise InputError(f"grid must be 2 or more points per side, got {grid}")
     maker = {"moons": _datasets.moons, "circles": _datasets.circles, "spirals": _datasets.spirals,
              "xor": _datasets.xor}[dataset]
     X, y = maker(n_samples, seed=seed)
     if not 0 <= sample < len(X):
-        raise ValueError(f"sample must be the index of one of the {len(X)} points (0 to {len(X) - 1}), "
+        raise InputError(f"sample must be the index of one of the {len(X)} points (0 to {len(X) - 1}), "
                          f"got {sample}")
     manual_seed(seed)
     sizes = [2, *hidden, 1]

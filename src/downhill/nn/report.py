@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
+from ..results import Result, jsonable
 
 __all__ = ["GradientRow", "GradientReport", "gradient_report"]
 
@@ -46,7 +48,7 @@ class GradientRow:
 
 @shows_in_notebook
 @dataclass(frozen=True)
-class GradientReport:
+class GradientReport(Result):
     """The rows of :func:`gradient_report`, printable as a table.
 
     ``str(report)`` (or ``report.table()``) gives the table; ``to_dict()``
@@ -74,10 +76,10 @@ class GradientReport:
         columns = {name: [] for name in GradientRow.__dataclass_fields__}
         for row in self.rows:
             for key, value in asdict(row).items():
-                columns[key].append(_jsonable(value))
+                columns[key].append(value)
         columns["by"] = self.by
         columns["total_norm"] = self.total_norm
-        return columns
+        return jsonable(columns)
 
     def table(self) -> str:
         """The report as a text table, one row per parameter (or layer), first layer first."""
@@ -105,12 +107,6 @@ class GradientReport:
         return self.table()
 
 
-def _jsonable(value):
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def _shape_text(shape) -> str:
     if shape and isinstance(shape[0], tuple):
         return " + ".join(_shape_text(s) for s in shape)
@@ -124,7 +120,7 @@ def _named(model) -> list:
         return list(model.items())
     pairs = list(model)
     if not all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
-        raise TypeError("gradient_report needs a Module, a dict of name -> tensor, "
+        raise InputTypeError("gradient_report needs a Module, a dict of name -> tensor, "
                         "or (name, tensor) pairs such as model.named_parameters()")
     return pairs
 
@@ -169,11 +165,11 @@ def gradient_report(model, by: str = "parameter") -> GradientReport:
     total gradient norm: 3.496e+00
     """
     if by not in ("parameter", "layer"):
-        raise ValueError(f"gradient_report: by must be 'parameter' or 'layer', got {by!r}")
+        raise InputError(f"gradient_report: by must be 'parameter' or 'layer', got {by!r}")
     named = _named(model)
     for name, tensor in named:
         if not isinstance(tensor, Tensor):
-            raise TypeError(f"gradient_report: {name!r} is a {type(tensor).__name__}, not a Tensor")
+            raise InputTypeError(f"gradient_report: {name!r} is a {type(tensor).__name__}, not a Tensor")
     if by == "parameter":
         rows = [_row(name, tensor.shape, [tensor]) for name, tensor in named]
         return GradientReport(tuple(rows), by)

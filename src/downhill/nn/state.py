@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import InputTypeError
 from ..autodiff.tensor import Tensor
 from ..errors import DownhillError, InputTypeError, shorten
 

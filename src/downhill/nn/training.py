@@ -46,10 +46,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError, UnknownNameError
 from ..autodiff.mode import no_grad
 from ..autodiff.tensor import Tensor, _wrap
 from ..checkpoint import load, save
@@ -112,19 +114,19 @@ def accuracy(outputs, targets) -> float:
             return float(np.mean(predicted == targets.argmax(axis=-1)))
         if targets.shape == predicted.shape:
             if targets.dtype.kind == "f" and not np.all(targets == np.round(targets)):
-                raise ValueError(
+                raise InputError(
                     "accuracy needs class labels as targets, but these are fractional numbers; "
                     "for regression pass metrics=() to fit"
                 )
             return float(np.mean(predicted == targets))
     elif outputs.size == targets.size and outputs.size > 0:
         if not np.all((targets == 0) | (targets == 1)):
-            raise ValueError(
+            raise InputError(
                 "accuracy with one output per sample needs 0/1 targets (binary classification); "
                 "these targets hold other values, so this looks like regression: pass metrics=() to fit"
             )
         return float(np.mean((outputs.reshape(targets.shape) > 0) == (targets == 1)))
-    raise ValueError(
+    raise InputError(
         f"accuracy cannot compare outputs of shape {outputs.shape} with targets of shape "
         f"{targets.shape}: give class scores (n, C) with labels (n,), or one logit per sample "
         "with 0/1 targets; for regression pass metrics=() to fit"
@@ -143,7 +145,7 @@ def _resolve_metrics(metrics) -> list[tuple[str, Callable]]:
     for metric in metrics:
         if isinstance(metric, str):
             if metric not in _METRICS:
-                raise ValueError(
+                raise UnknownNameError(
                     f"unknown metric {metric!r}: use one of {sorted(_METRICS)} or a function "
                     "metric(outputs, targets) -> float taking NumPy arrays"
                 )
@@ -151,10 +153,10 @@ def _resolve_metrics(metrics) -> list[tuple[str, Callable]]:
         elif callable(metric):
             resolved.append((getattr(metric, "__name__", type(metric).__name__), metric))
         else:
-            raise TypeError(f"a metric must be a name or a function, got {type(metric).__name__}")
+            raise InputTypeError(f"a metric must be a name or a function, got {type(metric).__name__}")
     names = [name for name, _ in resolved]
     if len(set(names)) != len(names):
-        raise ValueError(f"metric names must be distinct, got {names}")
+        raise InputError(f"metric names must be distinct, got {names}")
     return resolved
 
 
@@ -184,7 +186,7 @@ def split_batch(batch) -> tuple[list, Any]:
     """
     if not isinstance(batch, tuple | list) or len(batch) < 2:
         got = type(batch).__name__ if not isinstance(batch, tuple | list) else f"a {len(batch)}-tuple"
-        raise TypeError(
+        raise InputTypeError(
             f"each batch must be a tuple (inputs..., target), got {got}; make batches with "
             "DataLoader(TensorDataset(X, y), batch_size=...)"
         )
@@ -209,7 +211,7 @@ def forward_loss(model, loss_fn, batch):
     loss = loss_fn(output, target)
     if not isinstance(loss, Tensor) or loss.size != 1:
         shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
-        raise ValueError(
+        raise InputError(
             f"loss_fn must return a single number (a Tensor of size 1) to call backward() on; got {shape}. "
             "Reduce it with .mean() or use a loss with reduction='mean'"
         )
@@ -272,20 +274,118 @@ def evaluate(model, loss_fn, loader, metrics: Sequence = ("accuracy",)) -> dict[
             model.train()
 
 
+class _Totals:
+    """Sample-weighted sums of the loss and of each metric over the batches of one pass."""
+
+    def __init__(self, metrics) -> None:
+        self.metrics = metrics
+        self.loss, self.count = 0.0, 0
+        self.sums = {name: 0.0 for name, _ in metrics}
+
+    def add(self, output, target, loss: float) -> None:
+        n = len(target)
+        self.loss += loss * n
+        self.count += n
+        out, tgt = _array(output), _array(target)
+        for name, metric in self.metrics:
+            self.sums[name] += float(metric(out, tgt)) * n
+
+    def means(self, empty: str) -> dict[str, float]:
+        """``{"loss": ..., "<metric>": ...}``; ``empty`` is the error when no batch came."""
+        if self.count == 0:
+            raise InputError(empty)
+        return {"loss": self.loss / self.count, **{name: s / self.count for name, s in self.sums.items()}}
+
+
 def _evaluate(model, loss_fn, loader, metrics) -> dict[str, float]:
-    total, count = 0.0, 0
-    sums = {name: 0.0 for name, _ in metrics}
+    totals = _Totals(metrics)
     with no_grad():
         for batch in loader:
             output, target, loss = forward_loss(model, loss_fn, batch)
-            n = len(target)
-            total += float(loss.item()) * n
-            count += n
-            for name, metric in metrics:
-                sums[name] += float(metric(_array(output), _array(target))) * n
-    if count == 0:
-        raise ValueError("val_loader yielded no batches")
-    return {"loss": total / count, **{name: s / count for name, s in sums.items()}}
+            totals.add(output, target, float(loss.item()))
+    return totals.means("val_loader yielded no batches")
+
+
+@dataclass
+class _Run:
+    """What every epoch of one :func:`fit` call uses, and the four things an epoch does."""
+
+    model: Any
+    loss_fn: Callable
+    optimizer: Any
+    loader: Any
+    scheduler: Any
+    per_batch: bool  # the scheduler steps after every batch (OneCycleLR, CyclicLR), not every epoch
+    metrics: list
+    callbacks: list
+    epochs: int
+    batches: int | None
+    bar: Any  # the progress bar, or None
+
+    def lr(self) -> float:
+        groups = getattr(self.optimizer, "param_groups", None)
+        return float(groups[0]["lr"]) if groups else float("nan")
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the training batches: ``{"train_loss", "train_<metric>"}``."""
+        self.model.train()
+        totals = _Totals(self.metrics)
+        for b, batch in enumerate(self.loader):
+            self.optimizer.zero_grad()
+            output, target, loss = forward_loss(self.model, self.loss_fn, batch)
+            value = float(loss.item())
+            if not math.isfinite(value):
+                raise _diverged(epoch, self.epochs, b, self.batches, value, batch, self.lr())
+            loss.backward()
+            self.optimizer.step()
+            if self.per_batch:
+                self.scheduler.step()
+            totals.add(output, target, value)
+            if self.bar is not None:
+                self.bar.update(1)
+        means = totals.means("train_loader yielded no batches (is drop_last dropping the only batch?)")
+        return {f"train_{name}": value for name, value in means.items()}
+
+    def validate(self, val_loader) -> dict[str, float]:
+        """``{"val_loss", "val_<metric>"}`` over ``val_loader``, in eval mode, without gradients."""
+        self.model.eval()
+        results = _evaluate(self.model, self.loss_fn, val_loader, self.metrics)
+        self.model.train()
+        return {f"val_{name}": value for name, value in results.items()}
+
+    def step_scheduler(self, logs: dict) -> None:
+        if self.scheduler is None or self.per_batch:
+            return
+        if _is_plateau(self.scheduler):
+            self.scheduler.step(logs.get("val_loss", logs["train_loss"]))
+        else:
+            self.scheduler.step()
+
+    def end_epoch(self, epoch: int, logs: dict) -> bool:
+        """Run every callback (even after one says stop) and show the epoch; True to stop."""
+        stop = False
+        for callback in self.callbacks:
+            if callback.on_epoch_end(epoch, dict(logs)):
+                stop = True
+        if self.bar is not None:
+            self.bar.set_postfix_str(_postfix(epoch, self.epochs, logs), refresh=True)
+        return stop
+
+
+def _check_fit_arguments(epochs, optimizer, checkpoint, checkpoint_every, resume, scheduler_step) -> None:
+    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
+        raise InputError(f"epochs must be a non-negative int, got {epochs!r}")
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise InputTypeError(
+            f"optimizer must be an optimizer such as dh.optim.SGD(model.parameters(), lr=0.1), "
+            f"got {type(optimizer).__name__}"
+        )
+    if resume and checkpoint is None:
+        raise InputError("resume=True needs checkpoint=path, the file to resume from")
+    if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
+        raise InputError(f"checkpoint_every must be a positive int (epochs), got {checkpoint_every!r}")
+    if scheduler_step not in (None, "epoch", "batch"):
+        raise InputError(f"scheduler_step must be 'epoch', 'batch' or None (automatic), got {scheduler_step!r}")
 
 
 def fit(model, loss_fn, optimizer, train_loader, epochs: int, val_loader=None, scheduler=None,
@@ -339,19 +439,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, val_loader=None, s
     >>> history["train_accuracy"][-1] > 0.95
     True
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
-    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
-        raise TypeError(
-            f"optimizer must be an optimizer such as dh.optim.SGD(model.parameters(), lr=0.1), "
-            f"got {type(optimizer).__name__}"
-        )
-    if resume and checkpoint is None:
-        raise ValueError("resume=True needs checkpoint=path, the file to resume from")
-    if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
-        raise ValueError(f"checkpoint_every must be a positive int (epochs), got {checkpoint_every!r}")
-    if scheduler_step not in (None, "epoch", "batch"):
-        raise ValueError(f"scheduler_step must be 'epoch', 'batch' or None (automatic), got {scheduler_step!r}")
+    _check_fit_arguments(epochs, optimizer, checkpoint, checkpoint_every, resume, scheduler_step)
     per_batch = scheduler is not None and (
         scheduler_step == "batch" or (scheduler_step is None and _steps_per_batch(scheduler))
     )
@@ -378,71 +466,28 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, val_loader=None, s
         if hasattr(callback, "on_train_begin"):
             callback.on_train_begin(model, optimizer)
 
-    bar = _progress_bar(progress, epochs, batches, start_epoch)
+    run = _Run(model, loss_fn, optimizer, train_loader, scheduler, per_batch, metric_fns, callback_list, epochs,
+               batches, _progress_bar(progress, epochs, batches, start_epoch))
     try:
         for epoch in range(start_epoch, epochs):
             if hasattr(train_loader, "set_epoch"):
                 train_loader.set_epoch(epoch)
-            logs: dict[str, float] = {"lr": float(optimizer.param_groups[0]["lr"])} if hasattr(
-                optimizer, "param_groups") else {}
-            model.train()
-            total, count = 0.0, 0
-            sums = {name: 0.0 for name, _ in metric_fns}
-            for b, batch in enumerate(train_loader):
-                optimizer.zero_grad()
-                output, target, loss = forward_loss(model, loss_fn, batch)
-                value = float(loss.item())
-                if not math.isfinite(value):
-                    lr = optimizer.param_groups[0]["lr"] if hasattr(optimizer, "param_groups") else float("nan")
-                    raise _diverged(epoch, epochs, b, batches, value, batch, lr)
-                loss.backward()
-                optimizer.step()
-                if per_batch:
-                    scheduler.step()
-                n = len(target)
-                total += value * n
-                count += n
-                out, tgt = _array(output), _array(target)
-                for name, metric in metric_fns:
-                    sums[name] += float(metric(out, tgt)) * n
-                if bar is not None:
-                    bar.update(1)
-            if count == 0:
-                raise ValueError("train_loader yielded no batches (is drop_last dropping the only batch?)")
-            logs["train_loss"] = total / count
-            for name, _ in metric_fns:
-                logs[f"train_{name}"] = sums[name] / count
-
+            logs: dict[str, float] = {"lr": run.lr()} if hasattr(optimizer, "param_groups") else {}
+            logs.update(run.train_epoch(epoch))
             if val_loader is not None:
-                model.eval()
-                results = _evaluate(model, loss_fn, val_loader, metric_fns)
-                model.train()
-                logs["val_loss"] = results.pop("loss")
-                for name, value in results.items():
-                    logs[f"val_{name}"] = value
-
-            if scheduler is not None and not per_batch:
-                if _is_plateau(scheduler):
-                    scheduler.step(logs.get("val_loss", logs["train_loss"]))
-                else:
-                    scheduler.step()
-
+                logs.update(run.validate(val_loader))
+            run.step_scheduler(logs)
             history.append(epoch, logs)
-            stop = False
-            for callback in callback_list:
-                if callback.on_epoch_end(epoch, dict(logs)):
-                    stop = True
+            stop = run.end_epoch(epoch, logs)
             history.stopped_early = stop
-            if bar is not None:
-                bar.set_postfix_str(_postfix(epoch, epochs, logs), refresh=True)
             if checkpoint is not None and ((epoch + 1) % every == 0 or epoch + 1 == epochs or stop):
                 save(_run_state(epoch + 1, epochs, stop, model, optimizer, scheduler, train_loader,
                                 callback_list, history), checkpoint)
             if stop:
                 break
     finally:
-        if bar is not None:
-            bar.close()
+        if run.bar is not None:
+            run.bar.close()
         if was_training:
             model.train()
         else:
@@ -519,7 +564,7 @@ def _restore_rng_states(model, states: dict) -> None:
 
 def _restore_run(state, model, optimizer, scheduler, loader, callbacks, path) -> None:
     if not isinstance(state, dict) or state.get("format") != _CHECKPOINT_FORMAT:
-        raise ValueError(
+        raise InputError(
             f"{path} is a downhill checkpoint but not one written by fit(checkpoint=...); "
             "load it with downhill.load and restore the parts yourself"
         )
@@ -527,16 +572,16 @@ def _restore_run(state, model, optimizer, scheduler, loader, callbacks, path) ->
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None:
         if state["scheduler"] is None:
-            raise ValueError(f"{path} was saved without a scheduler, but fit was given one; resume as it was run")
+            raise InputError(f"{path} was saved without a scheduler, but fit was given one; resume as it was run")
         scheduler.load_state_dict(state["scheduler"])
     elif state["scheduler"] is not None:
-        raise ValueError(f"{path} was saved with a scheduler; pass the same scheduler to fit to resume")
+        raise InputError(f"{path} was saved with a scheduler; pass the same scheduler to fit to resume")
     _restore_rng_states(model, state.get("rng", {}))
     if state["train_loader"] is not None and hasattr(loader, "load_state_dict"):
         loader.load_state_dict(state["train_loader"])
     saved = state["callbacks"]
     if len(saved) != len(callbacks):
-        raise ValueError(
+        raise InputError(
             f"{path} was saved with {len(saved)} callbacks, but fit was given {len(callbacks)}; "
             "pass the same callbacks to resume"
         )

@@ -41,8 +41,12 @@ from .schedules import (
     step_schedule,
 )
 from .sgd import SGD
-from .basins import BasinMap, basins  # noqa: E402  (needs descend, which needs the registry)
-from .three_rates import RateChoice, ThreeRates, three_rates  # noqa: E402
+# The modules descend, basins and three_rates keep their names here; their
+# functions are downhill.descend, downhill.basins and downhill.three_rates (a
+# function of the same name as its module would hide the module).
+from . import basins, three_rates  # noqa: E402  (need descend, which needs the registry)
+from .basins import BasinMap  # noqa: E402
+from .three_rates import RateChoice, ThreeRates  # noqa: E402
 
 __all__ = [
     "Optimizer",

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
+from ..results import Result, jsonable
 from ..notebook import shows_in_notebook
 from .descend import _resolve, descend
 from .minima import find_minima
@@ -34,7 +36,7 @@ __all__ = ["basins", "BasinMap", "DIVERGED", "ELSEWHERE"]
 
 @shows_in_notebook
 @dataclass
-class BasinMap:
+class BasinMap(Result):
     """Where each start of a grid ended: the result of :func:`basins`.
 
     Arrays over the grid have shape ``(ny, nx)``: row ``i`` is ``y = ys[i]``,
@@ -114,32 +116,25 @@ class BasinMap:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """Plain lists and numbers, ready for ``json.dumps`` (NaN and inf become None).
+        """Strict JSON (:func:`downhill.results.jsonable`): NaN and inf become None, noted in ``non_finite``.
 
         >>> import json
         >>> from downhill.optim.basins import basins
         >>> sorted(json.loads(json.dumps(basins("sphere", grid=3).to_dict())))[:3]
         ['counts', 'domain', 'final_points']
         """
-        finals = np.where(np.isfinite(self.final_points), self.final_points, np.nan)
-        return {
-            "xs": self.xs.tolist(),
-            "ys": self.ys.tolist(),
-            "labels": self.labels.tolist(),
-            "final_points": [[[None if math.isnan(c) else c for c in p] for p in row] for row in finals.tolist()],
-            "status": self.status.tolist(),
-            "steps_taken": self.steps_taken.tolist(),
+        return jsonable({
+            "xs": self.xs, "ys": self.ys, "labels": self.labels, "final_points": self.final_points,
+            "status": self.status, "steps_taken": self.steps_taken,
             "minima": [list(m.point) if hasattr(m, "point") else list(m) for m in self.minima],
             "counts": {str(k): v for k, v in self.counts.items()},
-            "landscape": self.landscape,
-            "optimizer": self.optimizer,
-            "lr": self.lr,
-            "steps": self.steps,
-            "tol": self.tol,
-            "domain": [list(d) for d in self.domain],
-            "options": dict(self.options),
+            "landscape": self.landscape, "optimizer": self.optimizer, "lr": self.lr, "steps": self.steps,
+            "tol": self.tol, "domain": [list(d) for d in self.domain], "options": dict(self.options),
             "found": self.found,
-        }
+        })
+
+    def __str__(self) -> str:
+        return self.summary()
 
     def __repr__(self) -> str:
         where = f" on {self.landscape}" if self.landscape else ""
@@ -185,16 +180,16 @@ def _grid_shape(grid):
         try:
             nx, ny = (int(n) for n in grid)
         except (TypeError, ValueError):
-            raise ValueError(f"basins: grid must be a whole number or a pair (nx, ny), got {grid!r}") from None
+            raise InputError(f"basins: grid must be a whole number or a pair (nx, ny), got {grid!r}") from None
     if nx < 1 or ny < 1 or nx * ny > 4_000_000:
-        raise ValueError(f"basins: grid must have 1 to 4,000,000 starts in all, got {nx} x {ny}")
+        raise InputError(f"basins: grid must have 1 to 4,000,000 starts in all, got {nx} x {ny}")
     return nx, ny
 
 
 def _domain(domain, landscape, name):
     if domain is None:
         if landscape is None:
-            raise ValueError(
+            raise InputError(
                 f"basins: give domain=((x_low, x_high), (y_low, y_high)) for the callable {name!r}; "
                 "a landscape from dh.landscapes brings its own"
             )
@@ -202,11 +197,11 @@ def _domain(domain, landscape, name):
     try:
         (x0, x1), (y0, y1) = ((float(a), float(b)) for a, b in domain)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise InputError(
             f"basins: domain must be ((x_low, x_high), (y_low, y_high)), got {domain!r}"
         ) from None
     if not all(math.isfinite(v) for v in (x0, x1, y0, y1)) or x0 >= x1 or y0 >= y1:
-        raise ValueError(f"basins: domain must be finite with low < high on each axis, got {domain!r}")
+        raise InputError(f"basins: domain must be finite with low < high on each axis, got {domain!r}")
     return (x0, x1), (y0, y1)
 
 
@@ -248,7 +243,7 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     """
     name, found_landscape, function = _resolve(landscape)
     if found_landscape is not None and len(found_landscape.variables) != 2:
-        raise ValueError(
+        raise InputError(
             f"basins: {found_landscape.name} has {len(found_landscape.variables)} variable(s) "
             f"{tuple(found_landscape.variables)}; "
             "a basin map needs a landscape of two variables (x, y)"
@@ -262,7 +257,7 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     if tol is None:
         tol = 0.01 * min(x1 - x0, y1 - y0)
     if not (isinstance(tol, (int, float, np.floating)) and tol > 0):
-        raise ValueError(f"basins: tol (how close counts as reaching a minimum) must be a number > 0, got {tol!r}")
+        raise InputError(f"basins: tol (how close counts as reaching a minimum) must be a number > 0, got {tol!r}")
 
     xs = np.linspace(x0, x1, nx)
     ys = np.linspace(y0, y1, ny)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from ..errors import InputError, InputTypeError
 
 __all__ = ["check_sgd_options", "check_adam_options", "check_rmsprop_options", "check_adagrad_options"]
 
 
 def _check_real(name: str, value, what: str = "a real number") -> None:
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.ndarray)):
-        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
+        raise InputTypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
 
 
 def _check_nonnegative(name: str, value, label: str, hint: str = "") -> None:
@@ -26,7 +27,7 @@ def _check_nonnegative(name: str, value, label: str, hint: str = "") -> None:
     _check_real(name, value)
     if not np.all(np.asarray(value) >= 0):
         extra = f" ({hint})" if hint else ""
-        raise ValueError(f"Invalid {label}: {value!r}; {name} must be >= 0{extra}")
+        raise InputError(f"Invalid {label}: {value!r}; {name} must be >= 0{extra}")
 
 
 def _check_lr(lr) -> None:
@@ -42,14 +43,14 @@ def check_sgd_options(
     >>> check_sgd_options(lr=0.1, nesterov=True)
     Traceback (most recent call last):
     ...
-    ValueError: Nesterov momentum requires a momentum > 0 and zero dampening; got momentum=0.0, dampening=0.0
+    downhill.errors.InputError: Nesterov momentum requires a momentum > 0 and zero dampening; got momentum=0.0, dampening=0.0
     """
     _check_lr(lr)
     _check_nonnegative("momentum", momentum, "momentum value", "0 turns momentum off; 0.9 is usual")
     _check_real("dampening", dampening)
     _check_nonnegative("weight_decay", weight_decay, "weight_decay value")
     if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError(
+        raise InputError(
             "Nesterov momentum requires a momentum > 0 and zero dampening; "
             f"got momentum={momentum!r}, dampening={dampening!r}"
         )
@@ -74,18 +75,18 @@ def check_adam_options(
     >>> check_adam_options(betas=(0.9, 1.0))
     Traceback (most recent call last):
     ...
-    ValueError: Invalid beta parameter at index 1: 1.0; betas must satisfy 0 <= beta < 1 (e.g. (0.9, 0.999))
+    downhill.errors.InputError: Invalid beta parameter at index 1: 1.0; betas must satisfy 0 <= beta < 1 (e.g. (0.9, 0.999))
     """
     _check_lr(lr)
     _check_eps(eps)
     try:
         beta1, beta2 = betas
     except (TypeError, ValueError):
-        raise ValueError(f"betas must be a pair (beta1, beta2) such as (0.9, 0.999), got {betas!r}") from None
+        raise InputError(f"betas must be a pair (beta1, beta2) such as (0.9, 0.999), got {betas!r}") from None
     for index, beta in enumerate((beta1, beta2)):
         _check_real(f"betas[{index}]", beta)
         if not 0.0 <= beta < 1.0:
-            raise ValueError(
+            raise InputError(
                 f"Invalid beta parameter at index {index}: {beta!r}; "
                 "betas must satisfy 0 <= beta < 1 (e.g. (0.9, 0.999))"
             )
@@ -100,7 +101,7 @@ def check_rmsprop_options(
     >>> check_rmsprop_options(alpha=-0.5)
     Traceback (most recent call last):
     ...
-    ValueError: Invalid alpha value: -0.5; alpha must be >= 0 (the decay of the squared-gradient average; 0.99 is usual)
+    downhill.errors.InputError: Invalid alpha value: -0.5; alpha must be >= 0 (the decay of the squared-gradient average; 0.99 is usual)
     """
     _check_lr(lr)
     _check_eps(eps)
@@ -119,7 +120,7 @@ def check_adagrad_options(
     >>> check_adagrad_options(lr_decay=-1)
     Traceback (most recent call last):
     ...
-    ValueError: Invalid lr_decay value: -1; lr_decay must be >= 0
+    downhill.errors.InputError: Invalid lr_decay value: -1; lr_decay must be >= 0
     """
     _check_lr(lr)
     _check_nonnegative("lr_decay", lr_decay, "lr_decay value")

@@ -14,16 +14,19 @@ stops on its own: finished climbers are taken out of the working set.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..autodiff import Tensor
-from ..autodiff.compile import NotCompilable, trace
+from ..errors import InputError, InputTypeError
+from ..landscapes.field import program_for
 from .registry import get_functional
+from .registry import resolve as resolve_optimizer
 from .schedules import lr_sequence
 from .trajectory import Trajectory
 
@@ -36,44 +39,22 @@ WORKERS = min(4, os.cpu_count() or 1)
 
 
 def _resolve(f):
-    """(name, landscape or None, callable) for what descend was given."""
-    from ..landscapes import Landscape, get
+    """(name, landscape or None, callable) for what descend was given.
 
-    if isinstance(f, str):
-        landscape = get(f)
+    A string is a catalog name or a formula typed by a person, read by
+    :func:`downhill.landscapes.resolve` like everywhere else.
+    """
+    from ..landscapes import Landscape, resolve
+
+    if isinstance(f, (str, Landscape)):
+        landscape = resolve(f)
         return landscape.name, landscape, landscape
-    if isinstance(f, Landscape):
-        return f.name, f, f
     if callable(f):
         return getattr(f, "__name__", None), None, f
-    raise TypeError(
-        f"descend needs a landscape name (see dh.landscapes.names()), a Landscape, or a callable "
-        f"taking a point; got {type(f).__name__}"
+    raise InputTypeError(
+        f"descend needs a landscape name (see dh.landscapes.names()), a formula such as 'x**2 + y**2', "
+        f"a Landscape, or a callable taking a point; got {type(f).__name__}"
     )
-
-
-@functools.lru_cache(maxsize=256)
-def _program_for(formula, variables):
-    from ..landscapes.expression import parse_expression
-    from ..landscapes.namespaces import DOWNHILL_FUNCTIONS
-
-    expression = parse_expression(formula, variables)
-    return trace(lambda *values: expression.evaluate(values, DOWNHILL_FUNCTIONS), len(variables),
-                 names=[f"x{i}" for i in range(len(variables))])
-
-
-def program_for(landscape):
-    """The traced value-and-gradient program of a landscape (cached), or None.
-
-    >>> from downhill.optim.descend import program_for
-    >>> import downhill as dh
-    >>> program_for(dh.landscapes.get("booth"))(1.0, 3.0)
-    (0.0, (0.0, 0.0))
-    """
-    try:
-        return _program_for(landscape.formula, tuple(landscape.variables))
-    except NotCompilable:
-        return None
 
 
 def _engine_slope(function, dimension):
@@ -89,7 +70,7 @@ def _engine_slope(function, dimension):
             value = Tensor(np.asarray(value, dtype=np.float64))
         expected = (point.shape[0],) if batch else ()
         if value.shape != expected:
-            raise ValueError(
+            raise InputError(
                 f"descend: f(point) must return one number per point: a point of shape {point.shape} "
                 f"gave a value of shape {value.shape}"
             )
@@ -111,13 +92,13 @@ def _of_the_coordinate(landscape):
 
 def _check_settings(lr, steps, tol, max_value):
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"descend: steps must be a whole number >= 0, got {steps!r}")
+        raise InputError(f"descend: steps must be a whole number >= 0, got {steps!r}")
     if not (isinstance(lr, (int, float, np.floating)) and math.isfinite(lr) and lr >= 0):
-        raise ValueError(f"descend: lr must be a finite number >= 0, got {lr!r}")
+        raise InputError(f"descend: lr must be a finite number >= 0, got {lr!r}")
     if not (isinstance(tol, (int, float, np.floating)) and tol >= 0):
-        raise ValueError(f"descend: tol must be a number >= 0, got {tol!r}")
+        raise InputError(f"descend: tol must be a number >= 0, got {tol!r}")
     if not (isinstance(max_value, (int, float, np.floating)) and max_value > 0):
-        raise ValueError(f"descend: max_value must be a number > 0, got {max_value!r}")
+        raise InputError(f"descend: max_value must be a number > 0, got {max_value!r}")
 
 
 def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=1e12,
@@ -151,39 +132,59 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     name, landscape, function = _resolve(f)
     start = np.array(start, dtype=np.float64)
     if start.ndim not in (1, 2) or start.shape[-1] == 0:
-        raise ValueError(
+        raise InputError(
             f"descend: start must be a point of shape (d,) or a batch of shape (n, d); got shape {start.shape}"
         )
     if not np.all(np.isfinite(start)):
-        raise ValueError("descend: start must be finite numbers")
+        raise InputError("descend: start must be finite numbers")
     dimension = start.shape[-1]
     if landscape is not None and len(landscape.variables) != dimension:
-        raise ValueError(
+        raise InputError(
             f"descend: {landscape.name} has {len(landscape.variables)} variable(s) "
             f"{tuple(landscape.variables)}, but start has {dimension} coordinate(s)"
         )
+    optimizer, optimizer_options = resolve_optimizer(optimizer, optimizer_options)
     functional = get_functional(optimizer)
     init, update = functional.bind(lr=lr, **optimizer_options)
-    rates = lr_sequence(schedule, steps, lr=lr) if schedule is not None else None
     program = program_for(landscape) if landscape is not None else None
     if program is None and landscape is not None and dimension == 1:
         # A one-variable landscape takes x itself (its formula reads x, not x[0]); the
         # engine path hands every function a point (x,).
         function = _of_the_coordinate(landscape)
-    slope = program.function if program is not None else _engine_slope(function, dimension)
-    options = {"lr": lr, "steps": steps, "tol": tol, "max_value": max_value, **optimizer_options}
-    common = dict(optimizer=functional.name, options=options, landscape=name)
+    climb = _Climb(
+        slope=program.function if program is not None else _engine_slope(function, dimension),
+        init=init, update=update, lr=lr, steps=steps, tol=tol, max_value=max_value, record=record,
+        rates=lr_sequence(schedule, steps, lr=lr) if schedule is not None else None,
+        labels=dict(optimizer=functional.name, landscape=name,
+                    options={"lr": lr, "steps": steps, "tol": tol, "max_value": max_value, **optimizer_options}),
+    )
     # Overflow on the way to infinity is how a climber falls off the
     # mountain: a result to report, not a warning to raise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        if start.ndim == 1:
-            return _climb_one(slope, start, init, update, lr, rates, steps, tol, max_value, record, common)
-        return _climb_many(slope, start, init, update, lr, rates, steps, tol, max_value, record, common)
+        return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
 
 
-def _climb_one(slope, point, init, update, lr, rates, steps, tol, max_value, record, common):
+@dataclass(frozen=True)
+class _Climb:
+    """Everything a climb needs besides where it starts: its slope, its steps and when to stop."""
+
+    slope: Callable  # (*coordinates) -> (value, gradients), for one point or a (d, n) batch
+    init: Callable  # the optimizer's pure pair, options bound
+    update: Callable
+    lr: float
+    rates: np.ndarray | None  # the schedule's learning rate per step, or None for a constant lr
+    steps: int
+    tol: float
+    max_value: float
+    record: bool
+    labels: dict  # optimizer, landscape and options, for the Trajectory
+
+
+def _climb_one(climb, point):
     """One climber, coordinates as NumPy scalars: a few microseconds a step."""
-    state = init(point)
+    slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
+    tol, max_value, lr = climb.tol, climb.max_value, climb.lr
+    state = climb.init(point)
     points, values, norms = [], [], []
     tol2 = tol * tol
     status, diverged_at, t = "max_steps", None, 0
@@ -223,7 +224,7 @@ def _climb_one(slope, point, init, update, lr, rates, steps, tol, max_value, rec
         grad_norms=np.sqrt(np.array(norms)) if record else None,
         lrs=used, status=status, steps_taken=t, diverged_at=diverged_at,
         final_point=np.array(point, dtype=np.float64), final_value=value, final_grad_norm=final_norm,
-        **common,
+        **climb.labels,
     )
 
 
@@ -239,10 +240,12 @@ def _take(state, keep, width):
     return state
 
 
-def _climb_chunk(slope, P, init, update, lr, rates, steps, tol2, max_value, record, out, offset):
+def _climb_chunk(climb, P, out, offset):
     """Run the climbers of one chunk (coordinates P of shape (d, c)) to the end."""
+    slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
+    tol2, max_value = climb.tol * climb.tol, climb.max_value
     d, c = P.shape
-    state = init(P)
+    state = climb.init(P)
     alive = np.arange(c)
     history = [] if record else None
     for t in range(steps + 1):
@@ -286,21 +289,21 @@ def _climb_chunk(slope, P, init, update, lr, rates, steps, tol2, max_value, reco
     return history
 
 
-def _climb_many(slope, start, init, update, lr, rates, steps, tol, max_value, record, common):
+def _climb_many(climb, start):
     n, d = start.shape
+    rates, record = climb.rates, climb.record
     out = {
         "final_point": np.empty((n, d)), "final_value": np.empty(n), "final_norm2": np.empty(n),
         "steps_taken": np.zeros(n, dtype=np.int64), "status": np.empty(n, dtype="<U9"),
         "diverged_at": np.full(n, -1, dtype=np.int64),
     }
-    tol2 = tol * tol
     size = max(n, 1) if record else CHUNK  # an empty batch still gets a (trivial) record
 
     def run(begin):
         P = np.ascontiguousarray(start[begin:begin + size].T)
         # NumPy's error state is per thread: set it here too.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return _climb_chunk(slope, P, init, update, lr, rates, steps, tol2, max_value, record, out, begin)
+            return _climb_chunk(climb, P, out, begin)
 
     begins = range(0, n, size)
     if len(begins) > 1 and WORKERS > 1:
@@ -329,9 +332,9 @@ def _climb_many(slope, start, init, update, lr, rates, steps, tol, max_value, re
             values[last + 1:, i] = values[last, i]
             norms[last + 1:, i] = norms[last, i]
         norms = np.sqrt(norms)
-    used = rates[:taken] if rates is not None else np.full(taken, float(lr))
+    used = rates[:taken] if rates is not None else np.full(taken, float(climb.lr))
     return Trajectory(
         points=points, values=values, grad_norms=norms, lrs=used, status=out["status"],
         steps_taken=out["steps_taken"], diverged_at=out["diverged_at"], final_point=out["final_point"],
-        final_value=out["final_value"], final_grad_norm=np.sqrt(out["final_norm2"]), **common,
+        final_value=out["final_value"], final_grad_norm=np.sqrt(out["final_norm2"]), **climb.labels,
     )

@@ -14,12 +14,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from ..notebook import shows_in_notebook
 from ..autodiff import Tensor, hessian
+from ..results import Result, jsonable
 from .descend import _resolve, descend
 from .parallel import run_all
 
 TOO_SMALL, GOOD, TOO_BIG = "too small", "good", "too big"
+
+#: The learning rates a sweep tries when none are given: 12 from 1e-5 to 10, evenly spaced in log.
+DEFAULT_SWEEP_LRS = tuple(np.logspace(-5, 1, 12).tolist())
 
 
 @dataclass
@@ -35,7 +40,7 @@ class SweepRow:
 
 @shows_in_notebook
 @dataclass
-class LRSweep:
+class LRSweep(Result):
     """The result of :func:`lr_sweep`: one row per learning rate, and the best one."""
 
     rows: list[SweepRow]
@@ -65,18 +70,15 @@ class LRSweep:
         return self.table()
 
     def to_dict(self) -> dict:
-        """JSON-ready: rows as dicts (NaN and inf become None)."""
-        def clean(x):
-            return x if math.isfinite(x) else None
+        """Strict JSON: rows as dicts (NaN and inf become None, noted in ``non_finite``).
 
-        return {
-            "rows": [dict(lr=r.lr, final_value=clean(r.final_value), steps_taken=r.steps_taken,
-                          status=r.status, label=r.label) for r in self.rows],
-            "start_value": clean(self.start_value),
-            "best_lr": self.best_lr,
-            "landscape": self.landscape,
-            "options": self.options,
-        }
+        >>> import downhill as dh
+        >>> data = dh.lr_sweep("sphere", [1.0, 1.0], [0.1, 1e200], steps=100).to_dict()
+        >>> data["rows"][1]["final_value"], data["non_finite"]
+        (None, {'rows[1].final_value': 'inf'})
+        """
+        return jsonable({"rows": self.rows, "start_value": self.start_value, "best_lr": self.best_lr,
+                         "landscape": self.landscape, "options": self.options})
 
 
 def _label_rows(lrs, finals, statuses, start_value):
@@ -123,11 +125,11 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
     """
     lrs = np.asarray(lrs, dtype=np.float64).ravel()
     if lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
-        raise ValueError("lr_sweep: give one or more finite learning rates >= 0")
+        raise InputError("lr_sweep: give one or more finite learning rates >= 0")
     name, landscape, function = _resolve(f)
     start = np.asarray(start, dtype=np.float64)
     if start.ndim != 1:
-        raise ValueError(f"lr_sweep: start must be one point of shape (d,), got shape {start.shape}")
+        raise InputError(f"lr_sweep: start must be one point of shape (d,), got shape {start.shape}")
     rows = []
     # One climb per rate: optimizers take one lr, and each run must equal a lone descend().
     target = f if landscape is None else landscape  # a Landscape travels to workers as its formula
@@ -154,7 +156,7 @@ def _sweep_climb(f, start, optimizer, lr, steps, tol, max_value, options):
 
 
 @dataclass
-class LRAdvice:
+class LRAdvice(Result):
     """What the curvature at a point says about the learning rate."""
 
     point: np.ndarray
@@ -166,6 +168,18 @@ class LRAdvice:
 
     def __str__(self) -> str:
         return self.message
+
+    def to_dict(self) -> dict:
+        """Strict JSON: an infinite bound (a hilltop: no step is stable) becomes None, noted in ``non_finite``.
+
+        >>> import downhill as dh
+        >>> data = dh.lr_advice("x**2 + 3*y**2", [1.0, 1.0]).to_dict()
+        >>> data["curvature"], data["max_stable_lr"], data["eigenvalues"]
+        (6.0, 0.3333333333333333, [2.0, 6.0])
+        """
+        return jsonable({"curvature": self.curvature, "max_stable_lr": self.max_stable_lr,
+                         "suggested_lr": self.suggested_lr, "eigenvalues": self.eigenvalues,
+                         "message": self.message, "point": self.point})
 
 
 def lr_advice(f, point):
@@ -183,7 +197,7 @@ def lr_advice(f, point):
     name, landscape, function = _resolve(f)
     point = np.asarray(point, dtype=np.float64)
     if point.ndim != 1:
-        raise ValueError(f"lr_advice: point must have shape (d,), got {point.shape}")
+        raise InputError(f"lr_advice: point must have shape (d,), got {point.shape}")
     # At a kink (Ackley's tip, Bukin's ridge) the Hessian has NaN or inf
     # entries: reported just below as a plain error, not as warnings.
     with np.errstate(all="ignore"):
@@ -191,7 +205,7 @@ def lr_advice(f, point):
         H = (H + H.T) / 2  # rounding can leave it a hair off symmetric
     where = f" at {np.round(point, 6).tolist()}"
     if not np.all(np.isfinite(H)):  # eigvalsh may give finite numbers for a NaN matrix
-        raise ValueError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
+        raise InputError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
     eigenvalues = np.linalg.eigvalsh(H)
     L = float(eigenvalues[-1])
     # "Zero" up to rounding, measured against the Hessian's own size.
@@ -215,4 +229,4 @@ def lr_advice(f, point):
     return LRAdvice(point, L, eigenvalues, bound, 1.0 / L, message)
 
 
-__all__ = ["lr_sweep", "lr_advice", "LRSweep", "SweepRow", "LRAdvice", "TOO_SMALL", "GOOD", "TOO_BIG"]
+__all__ = ["DEFAULT_SWEEP_LRS", "lr_sweep", "lr_advice", "LRSweep", "SweepRow", "LRAdvice", "TOO_SMALL", "GOOD", "TOO_BIG"]

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
+from ..results import Result, jsonable
+
 __all__ = ["find_minima", "FoundMinima", "cluster_points"]
 
 
 @dataclass
-class FoundMinima:
+class FoundMinima(Result):
     """What :func:`find_minima` found.
 
     ``minima``: ``KnownPoint(point, value)`` for each minimum, lowest first;
@@ -32,6 +35,16 @@ class FoundMinima:
     minima: tuple
     labels: np.ndarray
     groups: int
+
+    def __str__(self) -> str:
+        found = "; ".join("(" + ", ".join(f"{c:.6g}" for c in m.point) + f") with value {m.value:.6g}"
+                          for m in self.minima) or "none"
+        return f"{len(self.minima)} minima from {self.groups} group(s) of end points: {found}"
+
+    def to_dict(self) -> dict:
+        """Strict JSON: the minima (point and value), each end point's label, the number of groups."""
+        return jsonable({"minima": [{"point": m.point, "value": m.value} for m in self.minima],
+                         "labels": self.labels, "groups": self.groups})
 
 
 def cluster_points(points: np.ndarray, tol: float) -> np.ndarray:
@@ -102,9 +115,9 @@ def find_minima(function, end_points, tol, optimizer="sgd", lr=0.01, polish_step
 
     end_points = np.asarray(end_points, dtype=np.float64)
     if end_points.ndim != 2:
-        raise ValueError(f"find_minima: end_points must have shape (n, d), got {end_points.shape}")
+        raise InputError(f"find_minima: end_points must have shape (n, d), got {end_points.shape}")
     if not (isinstance(tol, (int, float, np.floating)) and math.isfinite(tol) and tol > 0):
-        raise ValueError(f"find_minima: tol must be a number > 0, got {tol!r}")
+        raise InputError(f"find_minima: tol must be a number > 0, got {tol!r}")
     groups = cluster_points(end_points, tol)
     count = int(groups.max()) + 1 if groups.size and groups.max() >= 0 else 0
     if count == 0:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from ..errors import InputError, InputTypeError, UnknownNameError, shorten
 from . import checks
 from . import functional as F
 from .adagrad import Adagrad
@@ -23,7 +24,15 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["FunctionalOptimizer", "get", "get_functional", "names"]
+__all__ = ["ALIASES", "FunctionalOptimizer", "get", "get_functional", "names", "resolve"]
+
+#: What people call SGD with momentum: name -> (registry name, preset options).
+#: The command, the playground and ``descend`` accept these; the classes do not
+#: (``SGD(params, momentum=0.9)`` is the one way to build them).
+ALIASES: Mapping[str, tuple[str, Mapping[str, Any]]] = MappingProxyType({
+    "momentum": ("sgd", MappingProxyType({"momentum": 0.9})),
+    "nesterov": ("sgd", MappingProxyType({"momentum": 0.9, "nesterov": True})),
+})
 
 
 def _keyword_defaults(function: Callable) -> dict[str, Any]:
@@ -78,13 +87,13 @@ class FunctionalOptimizer:
         >>> get_functional("adam").bind(momentum=0.9)
         Traceback (most recent call last):
         ...
-        TypeError: adam got an unknown option 'momentum'; it accepts: lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay
+        downhill.errors.InputTypeError: adam got an unknown option 'momentum'; it accepts: lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay
         """
         unknown = [name for name in options if name not in self.defaults]
         if unknown:
             close = difflib.get_close_matches(unknown[0], self.defaults, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise TypeError(
+            raise InputTypeError(
                 f"{self.name} got an unknown option {unknown[0]!r}{hint}; "
                 f"it accepts: {', '.join(self.defaults)}"
             )
@@ -130,28 +139,51 @@ _FUNCTIONAL: dict[str, FunctionalOptimizer] = {
 
 def _normalize(name: str) -> str:
     if not isinstance(name, str):
-        raise TypeError(f"an optimizer name must be a string such as 'adam', got {type(name).__name__}")
+        raise InputTypeError(f"an optimizer name must be a string such as 'adam', got {type(name).__name__}")
     key = name.strip().lower()
     if key in _CLASSES:
         return key
     if key in ("momentum", "heavy_ball", "heavy-ball", "nesterov"):
-        raise ValueError(
+        raise InputError(
             f"{name!r} is not a separate optimizer: it is SGD with momentum; "
             "use 'sgd' with momentum=0.9" + (" and nesterov=True" if key == "nesterov" else "")
         )
-    close = difflib.get_close_matches(key, _CLASSES, n=1)
+    close = difflib.get_close_matches(key, [*_CLASSES, *ALIASES], n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"unknown optimizer {name!r}; known optimizers: {', '.join(_CLASSES)}{hint}")
+    raise UnknownNameError(f"unknown optimizer {shorten(name, 40)!r}; known optimizers: {', '.join(_CLASSES)} "
+                           f"(and {', '.join(ALIASES)}: SGD with momentum){hint}")
 
 
-def names() -> list[str]:
-    """The names :func:`get` and :func:`get_functional` accept.
+def names(aliases: bool = False) -> list[str]:
+    """The names :func:`get` and :func:`get_functional` accept (and :data:`ALIASES` with ``aliases``).
 
     >>> from downhill.optim import names
     >>> names()
     ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad']
+    >>> names(aliases=True)[-2:]
+    ['momentum', 'nesterov']
     """
-    return list(_CLASSES)
+    return [*_CLASSES, *ALIASES] if aliases else list(_CLASSES)
+
+
+def resolve(name: str, options: Mapping[str, Any] | None = None) -> tuple[str, dict]:
+    """``(registry name, options)`` for an optimizer name or an alias of :data:`ALIASES`.
+
+    The alias's preset options come first; ``options`` given override them.
+
+    >>> from downhill.optim.registry import resolve
+    >>> resolve("Nesterov")
+    ('sgd', {'momentum': 0.9, 'nesterov': True})
+    >>> resolve("momentum", {"momentum": 0.5})
+    ('sgd', {'momentum': 0.5})
+    >>> resolve("adam", {"betas": (0.8, 0.99)})
+    ('adam', {'betas': (0.8, 0.99)})
+    """
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key in ALIASES:
+        base, preset = ALIASES[key]
+        return base, {**preset, **(options or {})}
+    return _normalize(name), dict(options or {})
 
 
 def get(name: str) -> type[Optimizer]:
@@ -163,7 +195,7 @@ def get(name: str) -> type[Optimizer]:
     >>> get("momentum")
     Traceback (most recent call last):
     ...
-    ValueError: 'momentum' is not a separate optimizer: it is SGD with momentum; use 'sgd' with momentum=0.9
+    downhill.errors.InputError: 'momentum' is not a separate optimizer: it is SGD with momentum; use 'sgd' with momentum=0.9
     """
     return _CLASSES[_normalize(name)]
 

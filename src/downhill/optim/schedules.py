@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from . import lr_scheduler
 from .lr_scheduler import ChainedScheduler, LRScheduler, ReduceLROnPlateau, SequentialLR
 
@@ -43,6 +44,7 @@ __all__ = [
     "one_cycle_schedule",
     "make_scheduler",
     "lr_sequence",
+    "climb_length_defaults",
 ]
 
 
@@ -215,7 +217,7 @@ def cyclic_schedule(
     [0.0, 0.5, 1.0, 0.5, 0.0, 0.5]
     """
     if mode not in ("triangular", "triangular2", "exp_range"):
-        raise ValueError(f"mode must be 'triangular', 'triangular2' or 'exp_range', got {mode!r}")
+        raise InputError(f"mode must be 'triangular', 'triangular2' or 'exp_range', got {mode!r}")
     up = float(step_size_up)
     total = up + (float(step_size_down) if step_size_down is not None else up)
     ratio = up / total
@@ -260,7 +262,7 @@ def one_cycle_schedule(
     (0.04, 1.0, 4e-06)
     """
     if anneal_strategy not in ("cos", "linear"):
-        raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy!r}")
+        raise InputError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy!r}")
     initial_lr = max_lr / div_factor
     min_lr = initial_lr / final_div_factor
     warmup_end = float(pct_start * total_steps) - 1
@@ -320,10 +322,39 @@ def _scheduler_class(spec) -> type[LRScheduler]:
         return lr_scheduler.get(spec)
     if isinstance(spec, type) and issubclass(spec, LRScheduler):
         return spec
-    raise TypeError(
+    raise InputTypeError(
         "a scheduler spec must be a scheduler class (e.g. StepLR), its name (e.g. 'step'), "
         f"or a (spec, options) pair; got {spec!r}"
     )
+
+
+def climb_length_defaults(spec, options: dict, steps: int, lr: float) -> dict:
+    """``options`` with the schedule's length set to the climb's where not given.
+
+    A schedule that lasts a number of steps (``T_max`` of cosine,
+    ``total_iters`` of polynomial, ``total_steps`` of one-cycle, unless it
+    counts ``epochs``) lasts the whole climb of ``steps`` steps, and a
+    one-cycle's peak ``max_lr`` is the climb's ``lr``. The playground and
+    ``descend``'s callers use this so a bare ``"cosine"`` means "over the
+    whole climb".
+
+    >>> climb_length_defaults("cosine", {}, 100, 0.1)
+    {'T_max': 100}
+    >>> climb_length_defaults("one_cycle", {"epochs": 2, "steps_per_epoch": 5}, 100, 0.1)
+    {'epochs': 2, 'steps_per_epoch': 5, 'max_lr': 0.1}
+    """
+    from .lr_scheduler import CosineAnnealingLR, OneCycleLR, PolynomialLR
+
+    cls = _scheduler_class(spec)
+    length = max(int(steps), 1)
+    defaults = {CosineAnnealingLR: {"T_max": length}, PolynomialLR: {"total_iters": length},
+                OneCycleLR: {"total_steps": length, "max_lr": lr}}.get(cls, {})
+    result = dict(options)
+    for option, default in defaults.items():
+        counts_epochs = cls is OneCycleLR and option == "total_steps" and "epochs" in result
+        if option not in result and not counts_epochs:
+            result[option] = default
+    return result
 
 
 def make_scheduler(spec, optimizer, **options) -> LRScheduler:
@@ -345,14 +376,14 @@ def make_scheduler(spec, optimizer, **options) -> LRScheduler:
     """
     if isinstance(spec, tuple):
         if len(spec) != 2 or not isinstance(spec[1], dict):
-            raise TypeError(f"a (spec, options) pair must be (class or name, dict of options), got {spec!r}")
+            raise InputTypeError(f"a (spec, options) pair must be (class or name, dict of options), got {spec!r}")
         spec, pair_options = spec
         options = {**pair_options, **options}
     cls = _scheduler_class(spec)
     if cls in (SequentialLR, ChainedScheduler):
         members = options.pop("schedulers", None)
         if not members:
-            raise ValueError(f"{cls.__name__} needs schedulers=[...]: a list of scheduler specs or schedulers")
+            raise InputError(f"{cls.__name__} needs schedulers=[...]: a list of scheduler specs or schedulers")
         built = [m if isinstance(m, LRScheduler) else make_scheduler(m, optimizer) for m in members]
         if cls is ChainedScheduler:
             return ChainedScheduler(built, optimizer, **options)
@@ -380,14 +411,14 @@ def lr_sequence(schedule, steps: int, lr: float | None = None, **options) -> np.
     array([1.  , 0.5 , 0.25])
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+        raise InputError(f"steps must be a non-negative integer, got {steps!r}")
     if schedule is None:
         if lr is None:
-            raise ValueError("lr_sequence(None, ...) needs lr: the constant learning rate")
+            raise InputError("lr_sequence(None, ...) needs lr: the constant learning rate")
         return np.full(steps, float(lr))
     if callable(schedule) and not isinstance(schedule, type):
         if options:
-            raise TypeError(
+            raise InputTypeError(
                 f"options {sorted(options)} only apply to a scheduler class or name, not to a "
                 "callable schedule; put them in the callable instead"
             )
@@ -399,7 +430,7 @@ def lr_sequence(schedule, steps: int, lr: float | None = None, **options) -> np.
         options = {**spec_options, **options}
     cls = _scheduler_class(spec)
     if cls is ReduceLROnPlateau:
-        raise ValueError(
+        raise InputError(
             "ReduceLROnPlateau depends on the loss at each step, so its learning rates cannot be "
             "listed in advance; create it on the optimizer and call scheduler.step(loss) in the loop"
         )
@@ -409,7 +440,7 @@ def lr_sequence(schedule, steps: int, lr: float | None = None, **options) -> np.
         if isinstance(lr, (list, tuple)):
             lr = lr[0]
         if lr is None:
-            raise ValueError(f"lr_sequence({cls.__name__}, ...) needs lr: the optimizer's initial learning rate")
+            raise InputError(f"lr_sequence({cls.__name__}, ...) needs lr: the optimizer's initial learning rate")
     holder = _LearningRateHolder(float(lr))
     scheduler = make_scheduler(cls, holder, **options)
     rates = np.empty(steps, dtype=np.float64)
@@ -417,4 +448,8 @@ def lr_sequence(schedule, steps: int, lr: float | None = None, **options) -> np.
         rates[t] = scheduler.get_last_lr()[0]
         if t + 1 < steps:
             scheduler.step()
+    if not np.all(np.isfinite(rates)):
+        raise InputError(f"this {cls.__name__} schedule gives learning rates that are not finite numbers "
+                         f"(the first at step {int(np.argmin(np.isfinite(rates)))}); choose options that keep "
+                         "them finite")
     return rates

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
+from ..results import Result, jsonable
 from .lr_tools import lr_sweep
 
 __all__ = ["three_rates", "ThreeRates", "RateChoice", "DEFAULT_SWEEP"]
@@ -39,7 +41,7 @@ _ARRIVED, _SHORT = 1e-3, 0.1
 
 
 @dataclass
-class RateChoice:
+class RateChoice(Result):
     """One of the three rates: its kind, the rate, what its climb did, and that in words."""
 
     kind: str
@@ -49,15 +51,17 @@ class RateChoice:
     steps_taken: int
     words: str
 
+    def __str__(self) -> str:
+        return self.words
+
     def to_dict(self) -> dict:
-        """JSON-ready (a non-finite final value becomes None)."""
-        final = self.final_value if math.isfinite(self.final_value) else None
-        return dict(kind=self.kind, lr=self.lr, final_value=final, status=self.status,
-                    steps_taken=self.steps_taken, words=self.words)
+        """Strict JSON (a non-finite final value becomes None, noted in ``non_finite``)."""
+        return jsonable(dict(kind=self.kind, lr=self.lr, final_value=self.final_value, status=self.status,
+                             steps_taken=self.steps_taken, words=self.words))
 
 
 @dataclass
-class ThreeRates:
+class ThreeRates(Result):
     """The result of :func:`three_rates`: the three choices, the sweep behind them, a message."""
 
     small: RateChoice
@@ -81,18 +85,11 @@ class ThreeRates:
 
     def to_dict(self) -> dict:
         """JSON-ready: the three choices, the start, and the sweep's rows."""
-        return {
-            "small": self.small.to_dict(),
-            "good": self.good.to_dict(),
-            "big": None if self.big is None else self.big.to_dict(),
-            "start": list(self.start),
-            "start_value": self.start_value if math.isfinite(self.start_value) else None,
-            "steps": self.steps,
-            "optimizer": self.optimizer,
-            "landscape": self.landscape,
-            "sweep": self.sweep.to_dict(),
-            "message": self.message,
-        }
+        return jsonable({
+            "small": self.small, "good": self.good, "big": self.big, "start": list(self.start),
+            "start_value": self.start_value, "steps": self.steps, "optimizer": self.optimizer,
+            "landscape": self.landscape, "sweep": self.sweep, "message": self.message,
+        })
 
 
 def _words(kind: str, row, best: float, gap: float, start_value: float, fell_off: bool) -> str:
@@ -119,7 +116,7 @@ def three_rates(f, start=None, optimizer="sgd", steps=100, lrs=DEFAULT_SWEEP, **
     (see the module's text), and each carries a sentence saying so.
 
     >>> import downhill as dh
-    >>> rates = dh.optim.three_rates("booth", steps=100)
+    >>> rates = dh.three_rates("booth", steps=100)
     >>> [choice.status for choice in (rates.small, rates.good, rates.big)]
     ['max_steps', 'max_steps', 'diverged']
     >>> rates.small.lr < rates.good.lr < rates.big.lr
@@ -130,18 +127,18 @@ def three_rates(f, start=None, optimizer="sgd", steps=100, lrs=DEFAULT_SWEEP, **
     landscape = get(f) if isinstance(f, str) else f if isinstance(f, Landscape) else None
     if start is None:
         if landscape is None:
-            raise ValueError("three_rates: give a start point (a plain function has no default start)")
+            raise InputError("three_rates: give a start point (a plain function has no default start)")
         start = landscape.start
     sweep = lr_sweep(f, start, lrs, optimizer=optimizer, steps=steps, **optimizer_options)
     rows = sorted(sweep.rows, key=lambda row: row.lr)
     healthy = [row for row in rows if row.status != "diverged" and math.isfinite(row.final_value)]
     if not healthy:
-        raise ValueError(f"three_rates: every rate in the sweep ({rows[0].lr:.3g} to {rows[-1].lr:.3g}) "
+        raise InputError(f"three_rates: every rate in the sweep ({rows[0].lr:.3g} to {rows[-1].lr:.3g}) "
                          "fell off the mountain; try smaller rates")
     best = min(row.final_value for row in healthy)
     gap = sweep.start_value - best
     if not gap > 0:
-        raise ValueError("three_rates: no rate in the sweep went downhill from this start "
+        raise InputError("three_rates: no rate in the sweep went downhill from this start "
                          "(it may be a minimum, a hilltop or a flat place); choose another start")
     band = [row for row in healthy if row.final_value - best <= _ARRIVED * gap]
     low, high = band[0].lr, band[-1].lr

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..results import Result, jsonable, null_value
 from ..notebook import shows_in_notebook
 
 STATUSES = ("converged", "diverged", "max_steps")
@@ -22,7 +23,7 @@ STATUSES = ("converged", "diverged", "max_steps")
 
 @shows_in_notebook
 @dataclass
-class Trajectory:
+class Trajectory(Result):
     """The path of one climber (or many) down a mountain.
 
     >>> import downhill as dh
@@ -92,28 +93,26 @@ class Trajectory:
                 f"with value {self.final_value:.6g} and slope {self.final_grad_norm:.3g}")
 
     def to_dict(self) -> dict:
-        """Plain lists and numbers, ready for ``json.dumps`` (NaN and inf become None).
+        """Strict JSON (:func:`downhill.results.jsonable`): NaN and inf become None, noted in ``non_finite``.
 
         >>> import downhill as dh, json
         >>> t = dh.descend("booth", [0.0, 0.0], lr=0.05, steps=3)
         >>> sorted(json.loads(json.dumps(t.to_dict())))[:4]
         ['diverged_at', 'final_grad_norm', 'final_point', 'final_value']
         """
-        return {
-            "points": _jsonable(self.points),
-            "values": _jsonable(self.values),
-            "grad_norms": _jsonable(self.grad_norms),
-            "lrs": _jsonable(self.lrs),
-            "status": _jsonable(self.status),
-            "steps_taken": _jsonable(self.steps_taken),
-            "diverged_at": _jsonable(self.diverged_at),
-            "final_point": _jsonable(self.final_point),
-            "final_value": _jsonable(self.final_value),
-            "final_grad_norm": _jsonable(self.final_grad_norm),
-            "optimizer": self.optimizer,
-            "options": {k: _jsonable(v) for k, v in self.options.items()},
-            "landscape": self.landscape,
-        }
+        diverged_at = self.diverged_at
+        if self.batched:  # -1 marks a climber that did not diverge
+            diverged_at = [None if d < 0 else int(d) for d in np.asarray(diverged_at).tolist()]
+        return jsonable({
+            "points": self.points, "values": self.values, "grad_norms": self.grad_norms, "lrs": self.lrs,
+            "status": self.status, "steps_taken": self.steps_taken, "diverged_at": diverged_at,
+            "final_point": self.final_point, "final_value": self.final_value,
+            "final_grad_norm": self.final_grad_norm, "optimizer": self.optimizer,
+            "options": self.options, "landscape": self.landscape,
+        })
+
+    def __str__(self) -> str:
+        return self.summary()
 
     @classmethod
     def from_dict(cls, data: dict) -> "Trajectory":
@@ -125,10 +124,11 @@ class Trajectory:
         True
         """
         batched = np.ndim(data["final_point"]) == 2
+        notes = data.get("non_finite") or {}
 
         def arr(key):
             value = data.get(key)
-            return None if value is None else _array(value)
+            return None if value is None else _array(value, null_value(data, key))
 
         status = data["status"]
         steps_taken = data["steps_taken"]
@@ -138,17 +138,19 @@ class Trajectory:
             status = np.asarray(status, dtype=object).astype(str)
             steps_taken = np.asarray(steps_taken, dtype=np.int64)
             diverged_at = np.array([-1 if d is None else d for d in diverged_at], dtype=np.int64)
-            final_value = _array(final_value)
+            final_value = arr("final_value")
         else:
-            final_value = float("nan") if final_value is None else float(final_value)
+            final_value = null_value(data, "final_value") if final_value is None else float(final_value)
         return cls(
             points=arr("points"), values=arr("values"), grad_norms=arr("grad_norms"),
-            lrs=_array(data["lrs"]), status=status, steps_taken=steps_taken, diverged_at=diverged_at,
-            final_point=_array(data["final_point"]), final_value=final_value,
-            final_grad_norm=(_array(data["final_grad_norm"]) if batched else
-                             (float("nan") if data.get("final_grad_norm") is None
+            lrs=arr("lrs"), status=status, steps_taken=steps_taken, diverged_at=diverged_at,
+            final_point=arr("final_point"), final_value=final_value,
+            final_grad_norm=(arr("final_grad_norm") if batched else
+                             (null_value(data, "final_grad_norm") if data.get("final_grad_norm") is None
                               else float(data["final_grad_norm"]))),
-            optimizer=data.get("optimizer", "sgd"), options=dict(data.get("options", {})),
+            optimizer=data.get("optimizer", "sgd"),
+            options={k: null_value(data, f"options.{k}") if v is None and f"options.{k}" in notes else v
+                     for k, v in data.get("options", {}).items()},
             landscape=data.get("landscape"),
         )
 
@@ -157,33 +159,10 @@ class Trajectory:
         return f"<Trajectory{where} with {self.optimizer}: {self.summary()}>"
 
 
-def _jsonable(value):
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f":
-            return [_jsonable(v) for v in value] if value.ndim > 1 else [
-                float(v) if math.isfinite(v) else None for v in value.tolist()
-            ] if value.ndim == 1 else _jsonable(float(value))
-        if value.dtype.kind in "iu":
-            if value.ndim == 1 and value.dtype.kind == "i":
-                return [None if v < 0 else int(v) for v in value.tolist()] if value.min(initial=0) < 0 \
-                    else value.tolist()
-            return value.tolist()
-        return value.tolist()
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _array(value):
+def _array(value, missing=math.nan):
     def clean(v):
         if isinstance(v, list):
             return [clean(x) for x in v]
-        return float("nan") if v is None else v
+        return missing if v is None else v
 
     return np.asarray(clean(value), dtype=np.float64)

@@ -54,15 +54,15 @@ def _palette(images):
 
 def _check(fps, frames, size):
     if not (isinstance(frames, (int, np.integer)) and 2 <= frames <= MAX_FRAMES):
-        raise ValueError(f"animate: frames must be a whole number from 2 to {MAX_FRAMES}, got {frames!r}")
+        raise InputError(f"animate: frames must be a whole number from 2 to {MAX_FRAMES}, got {frames!r}")
     if not (isinstance(fps, (int, float, np.integer, np.floating)) and 0 < fps <= 50):
-        raise ValueError(f"animate: fps must be a number above 0 and at most 50, got {fps!r}")
+        raise InputError(f"animate: fps must be a number above 0 and at most 50, got {fps!r}")
     try:
         width, height = (int(v) for v in size)
     except (TypeError, ValueError):
-        raise ValueError(f"animate: size must be (width, height) in pixels, got {size!r}") from None
+        raise InputError(f"animate: size must be (width, height) in pixels, got {size!r}") from None
     if not (120 <= width <= MAX_PIXELS and 120 <= height <= MAX_PIXELS):
-        raise ValueError(f"animate: size must be 120 to {MAX_PIXELS} pixels each way, got {size!r}")
+        raise InputError(f"animate: size must be 120 to {MAX_PIXELS} pixels each way, got {size!r}")
     return width, height
 
 
@@ -89,7 +89,7 @@ def animate(landscape, trajectories, save="walk.gif", fps=12, frames=40, size=(5
     width, height = _check(fps, frames, size)
     paths = as_paths(trajectories)
     if not paths:
-        raise ValueError("animate: give at least one trajectory (from dh.descend) to animate")
+        raise InputError("animate: give at least one trajectory (from dh.descend) to animate")
     walkers = [(k, walker) for k, path in enumerate(paths) for walker in climbers(path)]
     length = max(len(w.points) for _, w in walkers)
     steps = frame_steps(length, int(frames))

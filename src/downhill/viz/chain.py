@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 
+from ..errors import InputError, InputTypeError
 from ..autodiff.graph import format_value, graph_of
 from ..autodiff.tensor import Tensor
 from .layout import layered_layout
@@ -75,7 +76,7 @@ def graph(value, names=None, title=None):
     """
     g = graph_of(value, names=names)
     if len(g.nodes) > MAX_NODES:
-        raise ValueError(
+        raise InputError(
             f"graph: this graph has {len(g.nodes)} nodes; a readable picture needs at most {MAX_NODES}. "
             "Draw a smaller piece (e.g. one neuron, or a model with fewer layers)"
         )
@@ -158,7 +159,7 @@ def _layer_rows(model_or_report):
                 data = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
                 rows.append((name, float(np.sqrt(np.sum(np.square(data, dtype=np.float64))))))
         if not rows:
-            raise ValueError("layers: this model has no parameters")
+            raise InputError("layers: this model has no parameters")
         return rows
     if hasattr(source, "rows"):
         source = source.rows
@@ -174,13 +175,13 @@ def _layer_rows(model_or_report):
             # nn.gradient_report's rows call it ``norm``.
             name, norm = row.name, getattr(row, "grad_norm", getattr(row, "norm", None))
         else:
-            raise TypeError(
+            raise InputTypeError(
                 "layers: give a model (after loss.backward()), a gradient report (rows with name and norm), "
                 f"or a list of (name, norm) pairs; got a row of type {type(row).__name__}"
             )
         rows.append((str(name), None if norm is None or not math.isfinite(float(norm)) else float(norm)))
     if not rows:
-        raise ValueError("layers: nothing to draw (no rows)")
+        raise InputError("layers: nothing to draw (no rows)")
     return rows
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.lines import Line2D
 
+from ..errors import InputError, InputTypeError
 from ..autodiff import Tensor, no_grad
 from .style import COLORS, color, new_figure, picture
 
@@ -40,7 +41,7 @@ def _series(history) -> dict:
             except (TypeError, ValueError):
                 continue
     if not series:
-        raise ValueError(
+        raise InputError(
             "training: nothing to draw. Give the History from fit, an object with per-epoch lists "
             "(train_loss, val_loss, metrics), or a dict like {'train_loss': [...], 'val_loss': [...]}"
         )
@@ -147,7 +148,7 @@ def _predict(model, points, output):
     if out.ndim == 2 and out.shape[1] == 1:
         out = out[:, 0]
     if out.ndim != 1 or out.shape[0] != points.shape[0]:
-        raise ValueError(
+        raise InputError(
             f"decision_boundary: the model gave shape {out.shape} for {points.shape[0]} points; it must return "
             "logits (n, classes) or one probability or logit per point, (n,) or (n, 1)"
         )
@@ -162,7 +163,7 @@ def _dataset_pair(dataset):
     """(X, y) from an (X, y) pair or a TensorDataset holding the two."""
     tensors = getattr(dataset, "arrays", dataset)
     if not (isinstance(tensors, (tuple, list)) and len(tensors) == 2):
-        raise TypeError("decision_boundary: give X and y, or a dataset: an (X, y) pair or a TensorDataset of two")
+        raise InputTypeError("decision_boundary: give X and y, or a dataset: an (X, y) pair or a TensorDataset of two")
     return tensors
 
 
@@ -195,14 +196,14 @@ def decision_boundary(model, X, y=None, resolution=200, output="auto", class_nam
     X = _as_array(X).astype(np.float64)
     y = _as_array(y)
     if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"decision_boundary draws points of 2 features, X of shape (n, 2); got shape {X.shape}")
+        raise InputError(f"decision_boundary draws points of 2 features, X of shape (n, 2); got shape {X.shape}")
     y = y.reshape(-1)
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"decision_boundary: X has {X.shape[0]} points but y has {y.shape[0]} labels")
+        raise InputError(f"decision_boundary: X has {X.shape[0]} points but y has {y.shape[0]} labels")
     if output not in ("auto", "logits", "probabilities"):
-        raise ValueError(f"decision_boundary: output must be 'auto', 'logits' or 'probabilities', got {output!r}")
+        raise InputError(f"decision_boundary: output must be 'auto', 'logits' or 'probabilities', got {output!r}")
     if not np.all(np.isfinite(X)):
-        raise ValueError("decision_boundary: X must hold finite numbers")
+        raise InputError("decision_boundary: X must hold finite numbers")
     y = y.astype(np.int64)
     low, high = X.min(axis=0), X.max(axis=0)
     margin = 0.12 * np.where(high > low, high - low, 1.0)

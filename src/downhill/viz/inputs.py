@@ -6,28 +6,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..landscapes import Landscape
-from ..landscapes import get as get_landscape
+from ..landscapes import resolve
+from ..landscapes.field import field  # heights and slopes over a grid: the library's, as the playground's
 from ..optim.trajectory import Trajectory
 
 __all__ = ["as_landscape", "as_domain", "Climber", "climbers", "describe", "as_paths", "field"]
 
 
 def as_landscape(landscape, who: str, dimensions: int | None = 2) -> Landscape:
-    """A Landscape from a Landscape or a catalog name; checks the number of variables.
+    """A Landscape from a Landscape, a catalog name or a typed formula; checks the number of variables.
 
     >>> as_landscape("himmelblau", "mountain").name
     'himmelblau'
+    >>> as_landscape("x**2 + 3*y**2", "mountain").variables
+    ('x', 'y')
     """
     if isinstance(landscape, str):
-        landscape = get_landscape(landscape)  # unknown names: a ValueError with suggestions
+        landscape = resolve(landscape)  # unknown names: an error with suggestions
     if not isinstance(landscape, Landscape):
-        raise TypeError(
+        raise InputTypeError(
             f"{who}: give a landscape name (see dh.landscapes.names()) or a Landscape "
             f"(dh.landscapes.from_expression('x**2 + y**2')); got {type(landscape).__name__}"
         )
     if dimensions is not None and len(landscape.variables) != dimensions:
-        raise ValueError(
+        raise InputError(
             f"{who}: {landscape.name} has {len(landscape.variables)} variable(s) "
             f"{tuple(landscape.variables)}; this picture draws a map of 2 variables (x, y)"
         )
@@ -45,9 +49,9 @@ def as_domain(domain, landscape: Landscape, who: str):
     try:
         (x0, x1), (y0, y1) = ((float(a), float(b)) for a, b in domain)
     except (TypeError, ValueError):
-        raise ValueError(f"{who}: domain must be ((x_low, x_high), (y_low, y_high)), got {domain!r}") from None
+        raise InputError(f"{who}: domain must be ((x_low, x_high), (y_low, y_high)), got {domain!r}") from None
     if not np.all(np.isfinite([x0, x1, y0, y1])) or x0 >= x1 or y0 >= y1:
-        raise ValueError(f"{who}: domain needs finite numbers with low < high on each axis, got {domain!r}")
+        raise InputError(f"{who}: domain needs finite numbers with low < high on each axis, got {domain!r}")
     return (x0, x1), (y0, y1)
 
 
@@ -70,7 +74,7 @@ def climbers(path) -> list[Climber]:
     """
     if isinstance(path, Trajectory):
         if path.points is None:
-            raise ValueError(
+            raise InputError(
                 "this Trajectory has no recorded points (it was made with record=False); "
                 "run dh.descend(..., record=True) to draw its path"
             )
@@ -87,7 +91,7 @@ def climbers(path) -> list[Climber]:
         return [Climber(points, None, "path")]
     if points.ndim == 3 and points.shape[2] == 2 and len(points):
         return [Climber(points[:, i], None, "path") for i in range(points.shape[1])]
-    raise ValueError(
+    raise InputError(
         "a path must be a Trajectory (from dh.descend) or an array of points of shape (steps, 2) "
         f"or (steps, n, 2); got shape {points.shape}"
     )
@@ -122,25 +126,3 @@ def as_paths(paths) -> list:
     if isinstance(paths, np.ndarray) and paths.dtype != object:
         return [paths]
     return list(paths)
-
-
-def field(landscape: Landscape, X: np.ndarray, Y: np.ndarray):
-    """Values and gradients of ``landscape`` over a grid (NaN where not finite).
-
-    The gradient comes from the engine (``dh.grad``) on the whole batch at once.
-
-    >>> import downhill as dh
-    >>> X, Y = np.meshgrid([0.0, 1.0], [0.0, 2.0])
-    >>> Z, GX, GY = field(dh.landscapes.get("sphere"), X, Y)
-    >>> Z.tolist(), GY.tolist()
-    ([[0.0, 1.0], [4.0, 5.0]], [[0.0, 0.0], [4.0, 4.0]])
-    """
-    from ..autodiff import grad
-
-    points = np.stack([X.ravel(), Y.ravel()], axis=1)
-    with np.errstate(all="ignore"):
-        values = np.asarray(landscape(points), dtype=np.float64)
-        gradients = np.asarray(grad(lambda p: landscape(p).sum())(points), dtype=np.float64)
-    values = np.where(np.isfinite(values), values, np.nan)
-    gradients = np.where(np.isfinite(gradients), gradients, np.nan)
-    return values.reshape(X.shape), gradients[:, 0].reshape(X.shape), gradients[:, 1].reshape(X.shape)

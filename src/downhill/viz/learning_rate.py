@@ -7,6 +7,7 @@ import math
 import numpy as np
 from matplotlib.lines import Line2D
 
+from ..errors import InputError
 from .style import COLORS, ZONE_COLORS, new_figure, picture
 
 __all__ = ["lr_sweep_plot", "lr_range_plot"]
@@ -30,14 +31,14 @@ def _rows(sweep):
         options = getattr(sweep, "options", {}) or {}
         landscape = getattr(sweep, "landscape", None)
     if not rows:
-        raise ValueError("lr_sweep_plot needs the result of dh.lr_sweep (rows of lr, final_value, status, label)")
+        raise InputError("lr_sweep_plot needs the result of dh.lr_sweep (rows of lr, final_value, status, label)")
     lrs = np.array([float(get(r, "lr")) for r in rows])
     finals = np.array([math.inf if get(r, "final_value") is None else float(get(r, "final_value")) for r in rows])
     statuses = [str(get(r, "status")) for r in rows]
     labels = [str(get(r, "label")) for r in rows]
     order = np.argsort(lrs)
     if np.any(lrs <= 0):
-        raise ValueError("lr_sweep_plot draws learning rates on a log scale: they must all be > 0")
+        raise InputError("lr_sweep_plot draws learning rates on a log scale: they must all be > 0")
     return (lrs[order], finals[order], [statuses[i] for i in order], [labels[i] for i in order],
             None if start_value is None else float(start_value), options, landscape)
 
@@ -184,11 +185,11 @@ def _range_fields(result):
     def get(name):
         if isinstance(result, dict):
             if name not in result:
-                raise ValueError(f"lr_range_plot: the result has no {name!r}; it needs lrs, losses, smoothed, "
+                raise InputError(f"lr_range_plot: the result has no {name!r}; it needs lrs, losses, smoothed, "
                                  "suggestions (from downhill.nn.lr_range_test)")
             return result[name]
         if not hasattr(result, name):
-            raise ValueError(f"lr_range_plot: the result has no {name!r}; it needs lrs, losses, smoothed, "
+            raise InputError(f"lr_range_plot: the result has no {name!r}; it needs lrs, losses, smoothed, "
                              "suggestions (from downhill.nn.lr_range_test)")
         return getattr(result, name)
 
@@ -201,10 +202,10 @@ def _range_fields(result):
     smoothed = losses if smoothed is None else array(smoothed)
     suggestions = get("suggestions") or {}
     if len(lrs) < 2 or len(lrs) != len(losses) or len(smoothed) != len(lrs):
-        raise ValueError(f"lr_range_plot: lrs, losses and smoothed must be equally long (>= 2); got "
+        raise InputError(f"lr_range_plot: lrs, losses and smoothed must be equally long (>= 2); got "
                          f"{len(lrs)}, {len(losses)}, {len(smoothed)}")
     if np.any(~(lrs > 0)):
-        raise ValueError("lr_range_plot: learning rates must be > 0 (they are drawn on a log scale)")
+        raise InputError("lr_range_plot: learning rates must be > 0 (they are drawn on a log scale)")
     return lrs, losses, smoothed, dict(suggestions)
 
 

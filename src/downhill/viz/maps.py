@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .inputs import as_domain, as_landscape, as_paths, climbers, describe
 from .style import COLORS, MAP_CMAP, color, new_figure, outlined, picture
 from .terrain import (any_fell, draw_arrows, draw_map, draw_minima, draw_paths, grid, label_axes,
@@ -111,7 +112,7 @@ def _runs(runs):
             else:
                 pairs.append((describe(item), item))
     if not pairs:
-        raise ValueError("compare: give at least one run, e.g. {'sgd': dh.descend(...), 'adam': dh.descend(...)}")
+        raise InputError("compare: give at least one run, e.g. {'sgd': dh.descend(...), 'adam': dh.descend(...)}")
     return pairs
 
 
@@ -132,11 +133,11 @@ def _run_colors(colors, labels):
     if isinstance(colors, dict):
         missing = [label for label in labels if label not in colors]
         if missing:
-            raise ValueError(f"compare: colors has no colour for {missing}")
+            raise InputError(f"compare: colors has no colour for {missing}")
         return [colors[label] for label in labels]
     colors = list(colors)
     if len(colors) != len(labels):
-        raise ValueError(f"compare: give one colour per run ({len(labels)}), got {len(colors)}")
+        raise InputError(f"compare: give one colour per run ({len(labels)}), got {len(colors)}")
     return colors
 
 

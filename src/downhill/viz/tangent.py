@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..autodiff import Tensor, derivative
 from ..landscapes import Landscape, resolve
 from .style import COLORS, new_figure, picture
@@ -19,7 +20,7 @@ def _one_variable(f, who: str):
         f = resolve(f)
     if isinstance(f, Landscape):
         if len(f.variables) != 1:
-            raise ValueError(
+            raise InputError(
                 f"{who} draws a function of one variable, but {f.name!r} has {len(f.variables)} "
                 f"variables {tuple(f.variables)}; for a mountain of two variables use dh.viz.mountain"
             )
@@ -28,7 +29,7 @@ def _one_variable(f, who: str):
         name = getattr(f, "__name__", "f")
         name = "f(x)" if name in ("<lambda>", "f") else f"{name}(x)"
     else:
-        raise TypeError(f"{who} needs a function of one number, like lambda x: x ** 2; got {type(f).__name__}")
+        raise InputTypeError(f"{who} needs a function of one number, like lambda x: x ** 2; got {type(f).__name__}")
 
     def values(x):
         with np.errstate(all="ignore"):
@@ -36,7 +37,7 @@ def _one_variable(f, who: str):
         out = out.data if isinstance(out, Tensor) else out
         out = np.asarray(out, dtype=np.float64)
         if out.shape != np.shape(x):
-            raise ValueError(
+            raise InputError(
                 f"{who} draws a function of one number: f(x) must give one number per x (act "
                 f"elementwise, like x ** 2 or dh.sin(x)); an input of shape {np.shape(x)} gave shape "
                 f"{out.shape}. For a function of a point (x, y) use dh.viz.mountain"
@@ -50,7 +51,7 @@ def _one_variable(f, who: str):
             with np.errstate(all="ignore"):
                 out = slope_of(x)
         except TypeError as error:
-            raise ValueError(f"{who} needs f to act on each number separately: {error}") from None
+            raise InputError(f"{who} needs f to act on each number separately: {error}") from None
         return np.asarray(out, dtype=np.float64)
 
     return name, values, slopes
@@ -58,7 +59,7 @@ def _one_variable(f, who: str):
 
 def _check_point(x, who, what="x"):
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not math.isfinite(x):
-        raise ValueError(f"{who}: {what} must be one finite number, got {x!r}")
+        raise InputError(f"{who}: {what} must be one finite number, got {x!r}")
     return float(x)
 
 
@@ -68,9 +69,9 @@ def _interval(interval, x, who, width=3.0):
     try:
         low, high = (float(v) for v in interval)
     except (TypeError, ValueError):
-        raise ValueError(f"{who}: interval must be a pair (low, high), got {interval!r}") from None
+        raise InputError(f"{who}: interval must be a pair (low, high), got {interval!r}") from None
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"{who}: interval needs finite low < high, got {interval!r}")
+        raise InputError(f"{who}: interval needs finite low < high, got {interval!r}")
     return low, high
 
 
@@ -82,7 +83,7 @@ def _evaluate(values, x, who):
     try:
         return float(values(np.float64(x)))
     except (IndexError, TypeError) as error:
-        raise ValueError(
+        raise InputError(
             f"{who} needs a function of one number, but f({x:g}) failed ({error}); "
             "for a function of a point (x, y) use dh.viz.mountain"
         ) from None
@@ -188,7 +189,7 @@ def car_trip(position_fn, t, dt=1.0, interval=None, points=400):
     t0 = _check_point(t, who, "t")
     dt = _check_point(dt, who, "dt")
     if dt == 0:
-        raise ValueError("car_trip: dt must not be 0 (an interval needs a length)")
+        raise InputError("car_trip: dt must not be 0 (an interval needs a length)")
     low, high = _interval(interval, t0, who, width=max(2.0, 2.5 * abs(dt)))
     s0 = _evaluate(values, t0, who)
     s1 = _evaluate(values, t0 + dt, who)

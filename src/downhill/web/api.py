@@ -3,7 +3,7 @@
 Each handler takes the request's JSON body (a dict), checks every field with
 :mod:`downhill.web.limits`, calls one library function, and returns its
 JSON-ready result. Handlers hold no mathematics and touch no files; the HTTP
-side (body size, content type, worker threads, time budget, encoding, error
+side (body size, content type, worker processes, time budget, encoding, error
 responses) lives in :mod:`downhill.web.app`.
 
 Routes (bodies and answers are JSON; defaults in brackets)
@@ -88,7 +88,9 @@ null, "allowed": ...}`` with status 400 (not JSON), 404 (no such route), 405
 (wrong method), 413 (body over 64 KiB), 415 (not ``application/json``), 422 (a
 value: wrong type, out of bounds, unknown or missing field; a formula the
 parser refuses adds ``"message"`` (with carets), ``"position"``, ``"end"`` and
-``"hint"``), 503 (over the time budget), 500 (a bug; no traceback is sent).
+``"hint"``; a request whose estimated cost is past the limit has ``"allowed":
+{"cost_s", "max_cost_s", "lower": {field: the largest value that fits}}``), 503
+(stopped at the time budget, or no worker free), 500 (a bug; no traceback is sent).
 The bounds are in :mod:`downhill.web.limits`.
 
 >>> gradient({"expression": "x**2 + 3*y**2", "point": [1, 2]})["gradient"]
@@ -99,22 +101,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import explain
-from ..autodiff import derivative as derivative_of
-from ..autodiff import grad
+from ..errors import DownhillError, UnknownNameError
 from ..landscapes import ExpressionError, Landscape, from_expression
+from ..landscapes.field import surface as sample_surface
 from ..landscapes import get as get_landscape
 from ..landscapes import names as landscape_names
 from ..optim import get_functional, lr_sequence
 from ..optim import names as optimizer_names
 from ..optim.descend import descend as run_descend
-from ..optim.descend import program_for
 from ..optim.lr_tools import lr_advice as run_lr_advice
 from ..optim.lr_tools import lr_sweep as run_lr_sweep
 from . import limits
@@ -149,16 +149,18 @@ def expression_error(error: ExpressionError, field: str = "expression") -> Reque
 
 @contextlib.contextmanager
 def library_errors(field: str | None):
-    """Turn the library's plain errors (bad values) into a 422 that names ``field``.
+    """Turn the library's user errors (:class:`~downhill.errors.DownhillError`) into a 422 that names ``field``.
 
     The library says what was wrong in its own words (``"descend: lr must be
     ..."``); that sentence becomes the error, so the two never disagree.
+    Any other exception is a bug: it goes on to the server, which logs it and
+    answers 500.
     """
     try:
         yield
     except ExpressionError as error:
         raise expression_error(error) from None
-    except (ValueError, TypeError, ArithmeticError) as error:
+    except DownhillError as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise RequestError(message, field=field) from None
 
@@ -185,7 +187,7 @@ def mountain(body: dict, dimensions: int | None = None) -> Landscape:
             limits.choice(name, "landscape", landscape_names())  # raises, listing the names
         try:
             landscape = get_landscape(name)
-        except ValueError as error:
+        except UnknownNameError as error:
             raise RequestError(str(error), field="landscape", allowed=list(landscape_names())) from None
     else:
         # The parser bounds the length itself, and says so in its own words.
@@ -202,23 +204,6 @@ def mountain(body: dict, dimensions: int | None = None) -> Landscape:
             f"({names})", field=given[0], allowed={"variables": dimensions},
         )
     return landscape
-
-
-def _minima(landscape: Landscape) -> list[dict]:
-    return [{"point": list(m.point), "value": m.value} for m in landscape.minima]
-
-
-def _finite_or_none(value: float) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _finite_list(array: np.ndarray) -> list:
-    """A 1-D array as a list, with NaN and infinities as None."""
-    array = np.asarray(array, dtype=np.float64)
-    if np.all(np.isfinite(array)):
-        return array.tolist()
-    return [v if math.isfinite(v) else None for v in array.tolist()]
 
 
 class Grid:
@@ -266,10 +251,7 @@ def _schedule(body: dict, steps: int, lr: float):
     if spec is None:
         return None
     with library_errors("schedule"):
-        rates = lr_sequence(spec, steps, lr=lr)
-    if not np.all(np.isfinite(rates)):
-        raise RequestError("this schedule gives learning rates that are not finite numbers",
-                           field="schedule")
+        lr_sequence(spec, steps, lr=lr)  # builds it now, so that its errors name the schedule
     return spec
 
 
@@ -280,19 +262,7 @@ def _schedule(body: dict, steps: int, lr: float):
 
 @functools.lru_cache(maxsize=1)
 def _catalog() -> dict:
-    entries = []
-    for name in landscape_names():
-        landscape = get_landscape(name)
-        entries.append({
-            "name": landscape.name,
-            "formula": landscape.formula,
-            "variables": list(landscape.variables),
-            "domain": [list(pair) for pair in landscape.domain],
-            "minima": _minima(landscape),
-            "smooth": landscape.smooth,
-            "many_local_minima": landscape.many_local_minima,
-            "description": landscape.description,
-        })
+    entries = [get_landscape(name).to_dict() for name in landscape_names()]
     options = {}
     for name in optimizer_names():
         defaults = dict(get_functional(name).defaults)
@@ -300,7 +270,7 @@ def _catalog() -> dict:
         options[name] = {key: list(value) if isinstance(value, tuple) else value for key, value in defaults.items()}
     return {
         "landscapes": entries,
-        "optimizers": [*optimizer_names(), *limits.OPTIMIZER_ALIASES],
+        "optimizers": optimizer_names(aliases=True),
         "schedules": list(limits.SCHEDULES),
         "optimizer_options": options,
         "limits": {name: value for name, (value, _) in limits.LIMITS.items()},
@@ -338,6 +308,10 @@ def descend(body: dict) -> dict:
     max_value = limits.number(body.get("max_value", 1e12), "max_value", 0.0, 1e300, low_open=True)
     _check_optimizer(name, lr, options)
     schedule = _schedule(body, steps, lr)
+    climbers = len(start) if start.ndim == 2 else 1
+    limits.admit(lambda s, k, ops: limits.climb_seconds(ops, s, batch=k, recorded=k * (s + 1)),
+                 limits.Lever("steps", "steps", steps), limits.Lever("start", "climbers", climbers),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         trajectory = run_descend(landscape, start, optimizer=name, lr=lr, steps=steps, tol=tol,
                                  max_value=max_value, schedule=schedule, **options)
@@ -345,28 +319,6 @@ def descend(body: dict) -> dict:
 
 
 SURFACE_FIELDS = (*MOUNTAIN, "domain", "n", "gradients")
-
-
-def _field(landscape: Landscape, X: np.ndarray, Y: np.ndarray, gradients: bool):
-    """Heights (and slopes) over a grid: one traced program on the whole batch."""
-    with np.errstate(all="ignore"):
-        if not gradients:
-            Z = np.asarray(landscape(np.stack([X, Y], axis=-1)), dtype=np.float64)
-            return np.broadcast_to(Z, X.shape), None, None
-        program = program_for(landscape)
-        if program is not None:
-            Z, (GX, GY) = program.function(X, Y)
-        else:  # a formula the tracer cannot straighten out: the engine, on the whole batch
-            points = np.stack([X.ravel(), Y.ravel()], axis=1)
-            Z = np.asarray(landscape(points), dtype=np.float64)
-            G = np.asarray(grad(lambda p: landscape(p).sum())(points), dtype=np.float64)
-            GX, GY = G[:, 0], G[:, 1]
-
-    def on_grid(a):
-        a = np.asarray(a, dtype=np.float64)
-        return a.reshape(X.shape) if a.size == X.size else np.broadcast_to(a, X.shape)
-
-    return on_grid(Z), on_grid(GX), on_grid(GY)
 
 
 def surface(body: dict) -> dict:
@@ -386,22 +338,16 @@ def surface(body: dict) -> dict:
         (x0, x1), (y0, y1) = landscape.domain
     n = limits.integer(body.get("n", 100), "n", 2, limits.MAX_SURFACE_N)
     gradients = limits.boolean(body.get("gradients", True), "gradients")
-    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
-    X, Y = np.meshgrid(xs, ys)
-    Z, GX, GY = _field(landscape, X, Y, gradients)
-    finite = Z[np.isfinite(Z)]
+    limits.admit(lambda side, ops: limits.grid_seconds(ops, side * side), limits.Lever("n", "n", n, least=2),
+                 limits.formula_lever(body, landscape.expression.operations))
+    with library_errors(None):
+        grid = sample_surface(landscape, ((x0, x1), (y0, y1)), n, gradients)
+    # The grids travel as Grid (7 significant digits, null where not finite); the rest as the library says.
     return {
-        "x": xs.tolist(),
-        "y": ys.tolist(),
-        "z": Grid(Z),
-        "gx": Grid(GX) if gradients else None,
-        "gy": Grid(GY) if gradients else None,
-        "zmin": float(finite.min()) if finite.size else None,
-        "zmax": float(finite.max()) if finite.size else None,
-        "minima": _minima(landscape),
-        "formula": landscape.formula,
-        "name": landscape.name,
-        "variables": list(landscape.variables),
+        "x": grid.x.tolist(), "y": grid.y.tolist(), "z": Grid(grid.z),
+        "gx": Grid(grid.gx) if gradients else None, "gy": Grid(grid.gy) if gradients else None,
+        "zmin": grid.zmin, "zmax": grid.zmax, "minima": landscape.to_dict()["minima"],
+        "formula": landscape.formula, "name": landscape.name, "variables": list(landscape.variables),
         "domain": [[x0, x1], [y0, y1]],
     }
 
@@ -424,14 +370,13 @@ def derivative(body: dict) -> dict:
     else:
         low, high = x - 3.0, x + 3.0
     n = limits.integer(body.get("n", 200), "n", 2, limits.MAX_CURVE_N)
+    limits.admit(lambda points, ops: limits.grid_seconds(ops, points), limits.Lever("n", "n", n, least=2),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors("x"):
         reading = explain.derivative_at(landscape, x)
-    xs = np.linspace(low, high, n)
-    with np.errstate(all="ignore"):
-        ys = np.asarray(landscape(xs), dtype=np.float64)
-        slopes = np.asarray(derivative_of(landscape)(xs), dtype=np.float64)
-    curve = {"x": xs.tolist(), "y": _finite_list(np.broadcast_to(ys, xs.shape)),
-             "slope": _finite_list(np.broadcast_to(slopes, xs.shape))}
+    with library_errors("span"):
+        curve = explain.derivative_curve(landscape, low, high, n).to_dict()
+    curve.pop("formula")
     return {**reading.to_dict(), "curve": curve}
 
 
@@ -452,6 +397,7 @@ def gradient(body: dict) -> dict:
                            "ask /api/derivative for the slope", field="landscape" if "landscape" in body
                            else "expression", allowed={"min_variables": 2})
     point = limits.point(body["point"], "point", len(landscape.variables))
+    limits.admit(lambda ops: limits.grid_seconds(ops, 1), limits.formula_lever(body, landscape.expression.operations))
     with library_errors("point"):
         return explain.gradient_at(landscape, point).to_dict()
 
@@ -477,6 +423,10 @@ def basins(body: dict) -> dict:
     limits.check_work(grid[0] * grid[1], steps, limits.MAX_BASIN_WORK, "starts")
     domain = limits.domain(body["domain"], "domain", 2) if body.get("domain") is not None else None
     _check_optimizer(name, lr, options)
+    limits.admit(lambda s, side, ops: limits.climb_seconds(ops, s, batch=side * min(grid)),
+                 limits.Lever("steps", "steps", steps),
+                 limits.Lever("grid", "grid points per side", max(grid), least=2),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         return run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain,
                           **options).to_dict()
@@ -502,6 +452,9 @@ def lr_sweep(body: dict) -> dict:
     tol = limits.number(body.get("tol", 1e-8), "tol", 0.0, 1e6)
     max_value = limits.number(body.get("max_value", 1e12), "max_value", 0.0, 1e300, low_open=True)
     _check_optimizer(name, lrs[0], options)
+    limits.admit(lambda s, runs, ops: limits.climb_seconds(ops, s, runs=runs), limits.Lever("steps", "steps", steps),
+                 limits.Lever("lrs", "learning rates", len(lrs)),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         return run_lr_sweep(landscape, start, lrs, optimizer=name, steps=steps, tol=tol,
                             max_value=max_value, **options).to_dict()
@@ -517,16 +470,10 @@ def lr_advice(body: dict) -> dict:
     limits.check_fields(body, POINT_FIELDS, ["point"])
     landscape = mountain(body)
     point = limits.point(body["point"], "point", len(landscape.variables))
+    limits.admit(lambda ops: limits.grid_seconds(ops, 1, passes=3 * len(point)),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors("point"):
-        advice = run_lr_advice(landscape, point)
-    return {
-        "curvature": _finite_or_none(advice.curvature),
-        "max_stable_lr": _finite_or_none(advice.max_stable_lr),
-        "suggested_lr": _finite_or_none(advice.suggested_lr),
-        "eigenvalues": _finite_list(advice.eigenvalues),
-        "message": advice.message,
-        "point": _finite_list(advice.point),
-    }
+        return run_lr_advice(landscape, point).to_dict()
 
 
 GRAPH_FIELDS = ("expression", "point")
@@ -539,18 +486,12 @@ def graph(body: dict) -> dict:
     >>> [node["label"] for node in g["nodes"]][:3]
     ['x', 'y', 'multiply']
     """
-    from ..autodiff import tensor
-    from ..autodiff.graph import graph_of
-    from ..landscapes.namespaces import DOWNHILL_FUNCTIONS
-
     limits.check_fields(body, GRAPH_FIELDS, ["expression", "point"])
     landscape = mountain({"expression": body["expression"]})
     point = limits.point(body["point"], "point", len(landscape.variables))
-    with library_errors("point"), np.errstate(all="ignore"):
-        inputs = [tensor(float(value), requires_grad=True) for value in point]
-        value = landscape.expression.evaluate(inputs, DOWNHILL_FUNCTIONS)
-        names = dict(zip(landscape.variables, inputs))
-        return graph_of(value, names=names).to_dict()
+    limits.admit(lambda ops: limits.grid_seconds(ops, 1), limits.formula_lever(body, landscape.expression.operations))
+    with library_errors("point"):
+        return explain.graph_at(landscape, point).to_dict()
 
 
 TRAIN_FIELDS = ("dataset", "hidden", "steps", "lr", "seed", "snapshot_every", "activation")
@@ -575,6 +516,7 @@ def train(body: dict) -> dict:
     every = limits.integer(body.get("snapshot_every", max(fewest, 10)), "snapshot_every", fewest,
                            limits.MAX_TRAIN_STEPS)
     activation = limits.choice(body.get("activation", "tanh"), "activation", ("tanh", "relu"))
+    limits.admit(lambda s: limits.training_seconds([2, *hidden, 1], s), limits.Lever("steps", "steps", steps))
     with library_errors(None):
         return chain_snapshots(dataset, hidden=hidden, steps=steps, lr=lr, seed=seed, snapshot_every=every,
                                activation=activation)
@@ -589,8 +531,8 @@ def train(body: dict) -> dict:
 class Handler:
     """One route of the API: its path, method, and the function that answers it.
 
-    ``engine``: whether the function computes with the engine (and so takes
-    its turn, see ``app.ENGINE_LOCK``); the catalog does not.
+    ``engine``: whether the function computes (in a worker process, after
+    its checks; see ``app``); the catalog does not, and is answered at once.
     """
 
     path: str

@@ -18,6 +18,7 @@ not supported.
 [0.010000000000000002]
 """
 
+from . import base, combine, cyclical, decay, plateau, registry
 from .base import LRScheduler
 from .combine import ChainedScheduler, SequentialLR
 from .cyclical import CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
@@ -25,23 +26,5 @@ from .decay import ConstantLR, ExponentialLR, LambdaLR, LinearLR, Multiplicative
 from .plateau import ReduceLROnPlateau
 from .registry import get, names
 
-__all__ = [
-    "LRScheduler",
-    "LambdaLR",
-    "MultiplicativeLR",
-    "StepLR",
-    "MultiStepLR",
-    "ConstantLR",
-    "LinearLR",
-    "ExponentialLR",
-    "PolynomialLR",
-    "CosineAnnealingLR",
-    "CosineAnnealingWarmRestarts",
-    "CyclicLR",
-    "OneCycleLR",
-    "ReduceLROnPlateau",
-    "SequentialLR",
-    "ChainedScheduler",
-    "get",
-    "names",
-]
+# Each module lists its own schedulers; this package offers them all.
+__all__ = [*base.__all__, *decay.__all__, *cyclical.__all__, *plateau.__all__, *combine.__all__, *registry.__all__]

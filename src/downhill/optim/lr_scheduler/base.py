@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import warnings
 from typing import Any
+from ...errors import InputError, InputTypeError
 
 __all__ = ["LRScheduler"]
 
@@ -32,7 +33,7 @@ def check_optimizer(optimizer) -> None:
     """Schedulers need an object with PyTorch's ``param_groups`` (a list of dicts with ``"lr"``)."""
     groups = getattr(optimizer, "param_groups", None)
     if not isinstance(groups, list) or not all(isinstance(g, dict) and "lr" in g for g in groups):
-        raise TypeError(
+        raise InputTypeError(
             f"{type(optimizer).__name__} is not an Optimizer: a scheduler needs an optimizer "
             "such as downhill.optim.SGD, whose param_groups hold each group's 'lr'"
         )
@@ -42,7 +43,7 @@ def format_param(name: str, optimizer, value) -> list:
     """One value per parameter group: broadcast a scalar, or check a list's length."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
-            raise ValueError(
+            raise InputError(
                 f"{name} must have the same length as optimizer.param_groups: "
                 f"{name} has {len(value)} values, param_groups has {len(optimizer.param_groups)}"
             )

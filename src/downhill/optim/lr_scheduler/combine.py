@@ -6,6 +6,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
+from ...errors import InputError, InputTypeError
 from .base import LRScheduler, group_values
 from .plateau import ReduceLROnPlateau
 
@@ -14,18 +15,18 @@ __all__ = ["SequentialLR", "ChainedScheduler"]
 
 def _check_members(kind: str, optimizer, schedulers: Sequence) -> None:
     if len(schedulers) < 1:
-        raise ValueError(f"{kind} expects at least one scheduler, but got no scheduler.")
+        raise InputError(f"{kind} expects at least one scheduler, but got no scheduler.")
     for index, scheduler in enumerate(schedulers):
         if not hasattr(scheduler, "optimizer"):
-            raise TypeError(f"{kind} at index {index} should have `optimizer` as its attribute.")
+            raise InputTypeError(f"{kind} at index {index} should have `optimizer` as its attribute.")
         if isinstance(scheduler, ReduceLROnPlateau):
-            raise ValueError(
+            raise InputError(
                 f"{kind} does not support `ReduceLROnPlateau` scheduler as it requires additional "
                 f"kwargs to be specified when calling `step`, but got one at index {index} in the "
                 "given schedulers sequence."
             )
         if scheduler.optimizer is not optimizer:
-            raise ValueError(
+            raise InputError(
                 f"{kind} expects all schedulers to belong to the same optimizer, but got scheduler "
                 f"{type(scheduler).__name__} at index {index} with a different optimizer."
             )
@@ -72,7 +73,7 @@ class SequentialLR(_Composite):
     def __init__(self, optimizer, schedulers: list[LRScheduler], milestones: list[int], last_epoch: int = -1) -> None:
         _check_members(type(self).__name__, optimizer, schedulers)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(
+            raise InputError(
                 "Sequential Schedulers expects number of schedulers provided to be one more than the "
                 f"number of milestone points, but got number of schedulers {len(schedulers)} and the "
                 f"number of milestones to be equal to {len(milestones)}"

@@ -9,6 +9,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from ...errors import InputError
 from .base import LRScheduler, check_optimizer, format_param, group_values
 
 __all__ = ["CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR"]
@@ -26,7 +27,7 @@ def _momentum_kind(optimizer) -> bool:
     """True when the optimizer's momentum is ``betas[0]``; raise if it has none."""
     defaults = getattr(optimizer, "defaults", {})
     if "momentum" not in defaults and "betas" not in defaults:
-        raise ValueError(
+        raise InputError(
             "optimizer must support momentum or beta1 with `cycle_momentum` option enabled "
             "(SGD, RMSprop, Adam, AdamW do); pass cycle_momentum=False otherwise"
         )
@@ -53,7 +54,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         if not T_max > 0:
-            raise ValueError(f"T_max (the number of epochs of half a cosine) must be positive, got {T_max!r}")
+            raise InputError(f"T_max (the number of epochs of half a cosine) must be positive, got {T_max!r}")
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -81,10 +82,9 @@ class CosineAnnealingLR(LRScheduler):
         return [ratio * (group["lr"] - self.eta_min) + self.eta_min for group in groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [
-            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-            for base_lr in self.base_lrs
-        ]
+        from ..schedules import cosine_schedule
+
+        return [cosine_schedule(base_lr, self.T_max, self.eta_min)(self.last_epoch) for base_lr in self.base_lrs]
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -106,11 +106,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
-            raise ValueError(f"Expected positive integer T_0, but got {T_0!r}")
+            raise InputError(f"Expected positive integer T_0, but got {T_0!r}")
         if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult!r}")
+            raise InputError(f"Expected integer T_mult >= 1, but got {T_mult!r}")
         if isinstance(eta_min, bool) or not isinstance(eta_min, (float, int)):
-            raise ValueError(f"Expected float or int eta_min, but got {eta_min!r} of type {type(eta_min).__name__}")
+            raise InputError(f"Expected float or int eta_min, but got {eta_min!r} of type {type(eta_min).__name__}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -145,7 +145,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_i * self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+                raise InputError(f"Expected non-negative epoch, but got {epoch}")
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
@@ -216,12 +216,12 @@ class CyclicLR(LRScheduler):
         step_size_up = float(step_size_up)
         step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
         if not (step_size_up > 0 or step_size_down > 0):
-            raise ValueError(f"step_size_up + step_size_down must be positive, got {step_size_up} and {step_size_down}")
+            raise InputError(f"step_size_up + step_size_down must be positive, got {step_size_up} and {step_size_down}")
         self.total_size = step_size_up + step_size_down
         self.step_ratio = step_size_up / self.total_size
 
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(
+            raise InputError(
                 f"mode is invalid and scale_fn is None: mode must be 'triangular', 'triangular2' "
                 f"or 'exp_range', got {mode!r}"
             )
@@ -350,21 +350,21 @@ class OneCycleLR(LRScheduler):
 
         if total_steps is not None:
             if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
-                raise ValueError(f"Expected positive integer total_steps, but got {total_steps!r}")
+                raise InputError(f"Expected positive integer total_steps, but got {total_steps!r}")
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
             if not isinstance(epochs, int) or epochs <= 0:
-                raise ValueError(f"Expected positive integer epochs, but got {epochs!r}")
+                raise InputError(f"Expected positive integer epochs, but got {epochs!r}")
             if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(f"Expected positive integer steps_per_epoch, but got {steps_per_epoch!r}")
+                raise InputError(f"Expected positive integer steps_per_epoch, but got {steps_per_epoch!r}")
             self.total_steps = epochs * steps_per_epoch
         else:
-            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+            raise InputError("You must define either total_steps OR (epochs AND steps_per_epoch)")
 
         if not isinstance(pct_start, float) or pct_start < 0 or pct_start > 1:
-            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start!r}")
+            raise InputError(f"Expected float between 0 and 1 pct_start, but got {pct_start!r}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy!r}")
+            raise InputError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy!r}")
         self._anneal_func_type = anneal_strategy
 
         # Each phase runs to its end_step, between two group keys.
@@ -417,7 +417,7 @@ class OneCycleLR(LRScheduler):
         self._warn_outside_step()
         step_num = self.last_epoch
         if step_num > self.total_steps:
-            raise ValueError(
+            raise InputError(
                 f"Tried to step {step_num} times. The specified number of total steps is {self.total_steps}"
             )
         lrs = []

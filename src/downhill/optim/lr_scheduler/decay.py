@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import copy
 import types
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ...errors import InputError, InputTypeError
 from .base import LRScheduler, group_values
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
 
 def _check_positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
 
 
 class _LambdaScheduler(LRScheduler):
@@ -38,13 +38,13 @@ class _LambdaScheduler(LRScheduler):
         groups = getattr(optimizer, "param_groups", [])
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != len(groups):
-                raise ValueError(f"Expected {len(groups)} lr_lambdas (one per param group), but got {len(lr_lambda)}")
+                raise InputError(f"Expected {len(groups)} lr_lambdas (one per param group), but got {len(lr_lambda)}")
             self.lr_lambdas: list[Callable[[int], float]] = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(groups)
         for function in self.lr_lambdas:
             if not callable(function):
-                raise TypeError(
+                raise InputTypeError(
                     f"lr_lambda should be a function of the epoch, but got {type(function).__name__}"
                 )
         super().__init__(optimizer, last_epoch)
@@ -130,7 +130,9 @@ class StepLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+        from ..schedules import step_schedule
+
+        return [step_schedule(base_lr, self.step_size, self.gamma)(self.last_epoch) for base_lr in self.base_lrs]
 
 
 class MultiStepLR(LRScheduler):
@@ -161,8 +163,10 @@ class MultiStepLR(LRScheduler):
         return [group["lr"] * factor for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
-        return [base_lr * self.gamma**passed for base_lr in self.base_lrs]
+        from ..schedules import multistep_schedule
+
+        milestones = list(self.milestones.elements())
+        return [multistep_schedule(base_lr, milestones, self.gamma)(self.last_epoch) for base_lr in self.base_lrs]
 
 
 class ConstantLR(LRScheduler):
@@ -181,7 +185,7 @@ class ConstantLR(LRScheduler):
 
     def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1) -> None:
         if factor > 1.0 or factor < 0:
-            raise ValueError(f"Constant multiplicative factor expected to be between 0 and 1, got {factor!r}")
+            raise InputError(f"Constant multiplicative factor expected to be between 0 and 1, got {factor!r}")
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -195,10 +199,10 @@ class ConstantLR(LRScheduler):
         return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [
-            base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
-            for base_lr in self.base_lrs
-        ]
+        from ..schedules import constant_factor_schedule
+
+        return [constant_factor_schedule(base_lr, self.factor, self.total_iters)(self.last_epoch)
+                for base_lr in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
@@ -225,12 +229,12 @@ class LinearLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError(
+            raise InputError(
                 "Starting multiplicative factor expected to be greater than 0 and less or equal to 1, "
                 f"got {start_factor!r}"
             )
         if end_factor > 1.0 or end_factor < 0:
-            raise ValueError(f"Ending multiplicative factor expected to be between 0 and 1, got {end_factor!r}")
+            raise InputError(f"Ending multiplicative factor expected to be between 0 and 1, got {end_factor!r}")
         _check_positive_int("total_iters", total_iters)
         self.start_factor = start_factor
         self.end_factor = end_factor
@@ -249,14 +253,10 @@ class LinearLR(LRScheduler):
         return [group["lr"] * ratio for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [
-            base_lr
-            * (
-                self.start_factor
-                + (self.end_factor - self.start_factor) * min(self.total_iters, self.last_epoch) / self.total_iters
-            )
-            for base_lr in self.base_lrs
-        ]
+        from ..schedules import linear_schedule
+
+        return [linear_schedule(base_lr, self.start_factor, self.end_factor, self.total_iters)(self.last_epoch)
+                for base_lr in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
@@ -282,7 +282,9 @@ class ExponentialLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
+        from ..schedules import exponential_schedule
+
+        return [exponential_schedule(base_lr, self.gamma)(self.last_epoch) for base_lr in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
@@ -315,7 +317,9 @@ class PolynomialLR(LRScheduler):
         return [group["lr"] * factor for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
+        from ..schedules import polynomial_schedule
+
         return [
-            base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+            polynomial_schedule(base_lr, self.total_iters, self.power)(self.last_epoch)
             for base_lr in self.base_lrs
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, SupportsFloat
 
+from ...errors import InputError
 from .base import LRScheduler, check_optimizer, group_values
 
 __all__ = ["ReduceLROnPlateau"]
@@ -44,14 +45,14 @@ class ReduceLROnPlateau(LRScheduler):
         eps: float = 1e-8,
     ) -> None:
         if factor >= 1.0:
-            raise ValueError(f"Factor should be < 1.0 (it multiplies the learning rate), got {factor!r}")
+            raise InputError(f"Factor should be < 1.0 (it multiplies the learning rate), got {factor!r}")
         self.factor = factor
         check_optimizer(optimizer)
         self.optimizer = optimizer
 
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}")
+                raise InputError(f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}")
             self.default_min_lr = None
             self.min_lrs = list(min_lr)
         else:
@@ -133,9 +134,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _init_is_better(self, mode: str, threshold: float, threshold_mode: str) -> None:
         if mode not in ("min", "max"):
-            raise ValueError(f"mode {mode!r} is unknown! Use 'min' (for a loss) or 'max' (for an accuracy)")
+            raise InputError(f"mode {mode!r} is unknown! Use 'min' (for a loss) or 'max' (for an accuracy)")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold mode {threshold_mode!r} is unknown! Use 'rel' or 'abs'")
+            raise InputError(f"threshold mode {threshold_mode!r} is unknown! Use 'rel' or 'abs'")
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode = mode
         self.threshold = threshold

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 
+from ...errors import InputTypeError, UnknownNameError
 from .base import LRScheduler
 from .combine import ChainedScheduler, SequentialLR
 from .cyclical import CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
@@ -51,11 +52,11 @@ def get(name: str) -> type[LRScheduler]:
     ('CosineAnnealingLR', 'OneCycleLR')
     """
     if not isinstance(name, str):
-        raise TypeError(f"a scheduler name must be a string such as 'cosine', got {type(name).__name__}")
+        raise InputTypeError(f"a scheduler name must be a string such as 'cosine', got {type(name).__name__}")
     key = name.strip().lower().replace("-", "_")
     key = _ALIASES.get(key, key)
     if key in _SCHEDULERS:
         return _SCHEDULERS[key]
     close = difflib.get_close_matches(key, [*_SCHEDULERS, *_ALIASES], n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"unknown learning-rate scheduler {name!r}; known: {', '.join(_SCHEDULERS)}{hint}")
+    raise UnknownNameError(f"unknown learning-rate scheduler {name!r}; known: {', '.join(_SCHEDULERS)}{hint}")
