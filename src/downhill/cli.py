@@ -409,11 +409,16 @@ def graph(formula, formula_option, at, out, as_json):
 
 
 @cli.command()
+@click.option("--functions", is_flag=True, help="List the functions a typed formula may use instead.")
 @_json_option
-def landscapes(as_json):
+def landscapes(functions, as_json):
     """The test mountains: names, formulas, known minima."""
     from .landscapes import get, names
+    from .landscapes.expression import FUNCTIONS
 
+    if functions:
+        _emit(sorted(FUNCTIONS), as_json, ", ".join(sorted(FUNCTIONS)))
+        return
     rows = [get(name).to_dict() for name in names()]
     human = "\n".join(
         f"{r['name']:<17} {r['formula']}\n{'':<17} minimum {r['minima'][0]['value']:.6g} at "

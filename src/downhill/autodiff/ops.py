@@ -297,6 +297,11 @@ def _matmul_vjp_y(F, g, ans, x, y):
         return F.expand_dims(x, -1) * F.expand_dims(g, -2)
     if np.ndim(y) == 1:
         return F.matmul(F.swapaxes(x, -1, -2), F.expand_dims(g, -1))[..., 0]
+    if type(y) is np.ndarray and y.ndim == 2 and y.flags.f_contiguous and not y.flags.c_contiguous:
+        # y is a transposed view, as in x @ W.T (a Linear layer): (g.T @ x).T is the
+        # same product laid out like W, so W's gradient arrives C-contiguous and
+        # the optimizer's in-place step reads it in order (no strided copy).
+        return F.swapaxes(F.matmul(F.swapaxes(g, -1, -2), x), -1, -2)
     return F.matmul(F.swapaxes(x, -1, -2), g)
 
 
