@@ -29,6 +29,17 @@ from .autodiff.indexing import *  # noqa: E402, F403
 from .autodiff.products import *  # noqa: E402, F403
 from .autodiff.array_api import *  # noqa: E402, F403
 from . import linalg  # noqa: E402
+# PyTorch's habits, with PyTorch's meaning (see autodiff/torch_names.py).
+from .autodiff import (  # noqa: E402
+    ValuesIndices, argmax, argmin, as_tensor, cat, cuda, from_numpy, device, double, float16, float32, float64, half, int8,
+    int16, int32, int64, long, manual_seed, rand, randint, randn, short, uint8,
+)
+from .autodiff import bool  # noqa: E402,A004
+# Main's star imports above bring the array functions in as written; give the
+# ones with axis= PyTorch's dim=/keepdim= too, by the same one mechanism.
+from .autodiff.torch_names import accept_dim_everywhere as _accept_dim_everywhere  # noqa: E402
+
+_accept_dim_everywhere(globals())
 
 from . import errors, landscapes, optim  # noqa: E402
 from .errors import DownhillError  # noqa: E402
@@ -41,7 +52,9 @@ from .optim.trajectory import Trajectory  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = [name for name in dir() if not name.startswith("_")] + ["viz", "nn", "data", "datasets"]
+# `bool` (the dtype, as torch.bool) stays out of `from downhill import *`: it would hide the builtin.
+__all__ = [name for name in dir() if not name.startswith("_") and name != "bool"] + [
+    "viz", "nn", "data", "datasets"]
 
 
 def __getattr__(name):

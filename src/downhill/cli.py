@@ -315,7 +315,8 @@ def compare(landscape, formula_option, start, optimizers, lrs, steps, plot, as_j
     if plot and len(surface.variables) != 2:
         raise BadInput("--plot draws a map, which needs a landscape of two variables")
     runs = compare_optimizers(surface, point, [(label.strip(), base, opts) for label, (base, opts)
-                                              in zip(specs, parsed)], lrs=rates, steps=steps)
+                                              in zip(specs, parsed)], lrs=rates, steps=steps,
+                              progress=not as_json)
     _emit(runs, as_json)
     _draw(plot, as_json, "compare", surface, {f"{r.label} (lr={r.lr:g})": r.trajectory for r in runs})
 
@@ -344,7 +345,7 @@ def lr_sweep_command(landscape, formula_option, start, lrs, optimizer, steps, pl
         raise LimitError(f"--lrs sweeps at most {limits.MAX_RATES:,} learning rates; got {len(rates):,}")
     limits.work(len(rates), steps, limits.MAX_SWEEP_WORK, "learning rates")
     name, options = _optimizer(optimizer)
-    sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, **options)
+    sweep = lr_sweep(surface, point, rates, optimizer=name, steps=steps, progress=not as_json, **options)
     try:
         advice = lr_advice(surface, point)
     except DownhillError:  # no curvature here (a kink): the sweep stands alone
@@ -384,7 +385,8 @@ def basins(landscape, formula_option, optimizer, lr, steps, grid, plot, as_json)
         raise BadInput("basins needs a landscape of two variables")
     name, options = _optimizer(optimizer)
     _lr(lr)
-    result = find_basins(surface, optimizer=name, lr=lr, grid=grid, steps=steps, **options)
+    result = find_basins(surface, optimizer=name, lr=lr, grid=grid, steps=steps, progress=not as_json,
+                         **options)
     _emit(result, as_json)
     _draw(plot, as_json, "basins_plot", result)
 

@@ -43,6 +43,10 @@ class LimitError(InputError):
     """A size, a count or a cost beyond a stated limit; the message names the limit."""
 
 
+class DeviceError(InputError):
+    """A device other than the CPU (``"cuda"``, ``"mps"``): downhill computes with NumPy on the CPU."""
+
+
 def shorten(text: object, limit: int = 80) -> str:
     """``text`` as a string cut to about ``limit`` characters, for echoing input in a message.
 

@@ -31,3 +31,14 @@ from .products import *  # noqa: F403
 from .array_api import *  # noqa: F403
 from . import linalg
 from .transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad, vjp
+
+# PyTorch's words (dim=, keepdim=, dtypes, argmax, cat, randn, ...): applied last,
+# over everything above, so that every function with axis= also takes dim=.
+from .torch_names import (  # noqa: E402
+    ValuesIndices, accept_dim, argmax, argmin, as_tensor, cat, cuda, from_numpy, device, double, float16, float32, float64,
+    half, int8, int16, int32, int64, long, manual_seed, rand, randint, randn, short, uint8,
+)
+from .torch_names import accept_dim_everywhere as _accept_dim_everywhere  # noqa: E402
+from .torch_names import bool_ as bool  # noqa: E402,A004  (dh.bool is torch.bool's dtype)
+
+_accept_dim_everywhere(globals())

@@ -365,7 +365,7 @@ def seed_for(root, gradient, create_graph):
         seed = data.dtype.type(1)  # a 0-d output: the common case, kept fast
         return _wrap(seed) if create_graph else seed
     if gradient is None:
-        if root.size != 1:
+        if root._data.size != 1:  # (Tensor.size builds a callable int: slower)
             raise RuntimeError(
                 f"backward() without a gradient needs a single-number output, but this one has "
                 f"shape {root.shape}. Reduce it first (e.g. loss = y.sum() or y.mean()), "

@@ -21,6 +21,7 @@ import numpy as np
 from threading import get_ident
 
 from .mode import ANOMALOUS, NOT_RECORDING, THREAD
+from .torch_methods import TorchMethods
 
 _FLOAT_KINDS = ("f",)
 _PY_NUMBERS = (float, int, bool)
@@ -50,7 +51,7 @@ class Op:
         return f"<op {self.name}>"
 
 
-class Tensor:
+class Tensor(TorchMethods):
     """An n-dimensional array that can remember how it was computed.
 
     Make one with :func:`downhill.tensor`. Arithmetic, indexing and the
@@ -118,7 +119,8 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return int(np.size(self._data))
+        """The number of elements (NumPy's ``x.size``); called, the shape (PyTorch's ``x.size()``, ``x.size(i)``)."""
+        return _Size(np.size(self._data), np.shape(self._data))
 
     @property
     def dtype(self) -> np.dtype:
@@ -155,7 +157,7 @@ class Tensor:
         >>> dh.tensor([[2.5]]).item()
         2.5
         """
-        if self.size != 1:
+        if self._data.size != 1:  # the NumPy value's count: cheaper than Tensor.size's callable int
             raise ValueError(
                 f"item() needs a tensor with exactly one element; this one has shape {self.shape}. "
                 "Index it first, or use .tolist()"
@@ -178,7 +180,7 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor with {self.size} elements is ambiguous; "
                 "reduce it first, e.g. bool((t > 0).data.any()), or compare t.item() for one element"
@@ -504,15 +506,29 @@ class Tensor:
         return reshape(self, shape)
 
     def transpose(self, *axes):
+        """Reverse the axes (``x.transpose()``), permute them (``x.transpose((2, 0, 1))``, NumPy),
+        or swap two (``x.transpose(0, 1)``, PyTorch: two numbers always mean a swap)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
+        elif len(axes) == 2:
+            return swapaxes(self, *axes)
         return transpose(self, axes or None)
 
     def swapaxes(self, axis1, axis2):
         return swapaxes(self, axis1, axis2)
 
-    def flatten(self):
-        return flatten(self)
+    def flatten(self, start_dim=0, end_dim=-1):
+        """All elements in one axis; or, as PyTorch, only the axes ``start_dim`` to ``end_dim``."""
+        if start_dim == 0 and end_dim == -1:
+            return flatten(self)
+        shape = self.shape
+        ndim = len(shape) or 1  # (`max` here is downhill's)
+        if not (-ndim <= start_dim < ndim and -ndim <= end_dim < ndim):
+            raise ValueError(f"flatten: dims ({start_dim}, {end_dim}) out of range for shape {shape}")
+        first, last = start_dim % ndim, end_dim % ndim
+        if first > last or not shape:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
+        return reshape(self, shape[:first] + (-1,) + shape[last + 1:])
 
     def ravel(self):
         return flatten(self)
@@ -552,6 +568,26 @@ class Tensor:
 
     def dot(self, other):
         return dot(self, other)
+
+
+class _Size(int):
+    """``x.size``: the element count (an int, as in NumPy) that, called, gives the shape (as in PyTorch)."""
+
+    def __new__(cls, count, shape):
+        self = super().__new__(cls, count)
+        self.shape = shape
+        return self
+
+    def __reduce__(self):  # pickles (and copies) as the plain count
+        return (int, (int(self),))
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        ndim = len(self.shape)
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"size({dim}): dimension out of range for a tensor of shape {self.shape}")
+        return self.shape[dim]
 
 
 class _HookHandle:

@@ -8,12 +8,13 @@ differentiated: there is no second, hand-written copy to drift out of step.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from ..errors import InputError
+from ..notebook import shows_in_notebook
 from ..autodiff import Tensor
 from ..results import Result, jsonable
 from .expression import Expression, parse_expression
@@ -35,6 +36,7 @@ class KnownPoint(NamedTuple):
     value: float
 
 
+@shows_in_notebook
 @dataclass(frozen=True, repr=False)
 class Landscape(Result):
     """A test function for optimization, with what is known about it.
@@ -127,6 +129,12 @@ class Landscape(Result):
     # ``landscape.f(point)`` reads like the mathematics; it is the same call.
     f = __call__
 
+    def __reduce__(self):
+        # The compiled expression is made of closures, which pickle cannot carry.
+        # A landscape is data: it travels (to a worker process, a dask cluster)
+        # as its fields and is compiled again from its formula on arrival.
+        return (_rebuild, ({f.name: getattr(self, f.name) for f in fields(self) if f.init},))
+
     def __repr__(self) -> str:
         return f"Landscape({self.name!r}, {self.formula!r})"
 
@@ -148,6 +156,11 @@ class Landscape(Result):
             "smooth": self.smooth, "many_local_minima": self.many_local_minima, "description": self.description,
             "start": self.start,
         })
+
+
+def _rebuild(settings: dict) -> Landscape:
+    """A landscape from its fields (how a pickled one is made again)."""
+    return Landscape(**settings)
 
 
 def _known_points(points, count: int, name: str, what: str) -> tuple[KnownPoint, ...]:

@@ -25,7 +25,7 @@ Everything random is seeded by :func:`manual_seed` or a ``generator=`` argument.
 [0, 1, 1, 0]
 """
 
-from . import functional, init
+from . import functional, init, utils
 from ._rng import manual_seed
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
@@ -51,7 +51,7 @@ __all__ = [
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
     "gradient_report", "GradientReport", "GradientRow", "RemovableHandle",
-    "manual_seed", "functional", "init",
+    "manual_seed", "functional", "init", "utils",
     "fit", "evaluate", "TrainingDiverged", "History", "Callback", "EarlyStopping", "LambdaCallback",
     "lr_range_test", "LRRangeTestResult", "to_torch", "from_torch",
 ]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, InputTypeError
+from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
 from ..results import Result, jsonable, null_value
 
@@ -25,6 +26,7 @@ __all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
 # --------------------------------------------------------------------------- history
 
 
+@shows_in_notebook
 class History(Result):
     """What :func:`fit` measured, one value per epoch for each key.
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..notebook import shows_in_notebook
 from ..autodiff import Tensor, no_grad
 from ..errors import InputError, LimitError
 from ..results import Result, jsonable
@@ -33,6 +34,7 @@ __all__ = ["loss_landscape", "LossLandscape", "PathRecorder", "MAX_RESOLUTION"]
 MAX_RESOLUTION = 101  # grid points per side: 10,201 forward passes at most
 
 
+@shows_in_notebook
 @dataclass
 class LossLandscape(Result):
     """A slice of a network's loss: the result of :func:`loss_landscape`.

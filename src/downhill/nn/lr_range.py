@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, InputTypeError
+from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
 from ..results import Result, jsonable
 from .training import _restore_rng_states, _rng_states, forward_loss
@@ -147,6 +148,7 @@ def suggest(lrs, smoothed, num_iter: int, methods=("valley", "steep", "minimum")
 # --------------------------------------------------------------------------- the test
 
 
+@shows_in_notebook
 @dataclass
 class LRRangeTestResult(Result):
     """What :func:`lr_range_test` measured: one entry per step taken.
@@ -200,7 +202,8 @@ def _snapshot_model(model):
 
 
 def lr_range_test(model, loss_fn, optimizer, train_loader, start_lr: float = 1e-7, end_lr: float = 10.0,
-                  num_iter: int = 100, smooth: float = 0.98, diverge: float = 4.0) -> LRRangeTestResult:
+                  num_iter: int = 100, smooth: float = 0.98, diverge: float = 4.0,
+                  executor=None) -> LRRangeTestResult:
     """Run the learning-rate range test; leave the model and optimizer exactly as they were.
 
     Args:
@@ -213,6 +216,13 @@ def lr_range_test(model, loss_fn, optimizer, train_loader, start_lr: float = 1e-
         num_iter: the number of steps (at least 6, as in fastai).
         smooth: the EMA factor of the smoothed loss (bias-corrected).
         diverge: stop once the smoothed loss exceeds ``diverge`` times its best.
+        executor: any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``,
+            dask's ``Client.get_executor()``); the test runs there, on copies
+            of the model, optimizer and loader, and gives the same result bit
+            for bit. One test is a chain of steps, each from the last, so it
+            runs in one worker: the gain is to keep this process free, or to
+            run several tests at once (one per optimizer, say) from threads
+            or with ``executor.submit(lr_range_test, ...)``.
 
     Afterwards the model's parameters and buffers, its train/eval mode, the
     optimizer's state and learning rates, the loader's epoch count and the
@@ -238,6 +248,13 @@ def lr_range_test(model, loss_fn, optimizer, train_loader, start_lr: float = 1e-
     >>> result.stopped_early, len(result.lrs) < 100, 1e-4 < result.suggestion < 1e-1
     (True, True, True)
     """
+    if executor is not None:
+        from ..optim.parallel import run_all
+
+        settings = dict(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter, smooth=smooth, diverge=diverge)
+        (result,) = run_all(_range_test_job, [(model, loss_fn, optimizer, train_loader, settings)],
+                            executor, "lr_range_test")
+        return result
     if not 0 < start_lr < end_lr:
         raise InputError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if isinstance(num_iter, bool) or not isinstance(num_iter, int) or num_iter < 6:
@@ -326,3 +343,8 @@ def lr_range_test(model, loss_fn, optimizer, train_loader, start_lr: float = 1e-
         options={"start_lr": start_lr, "end_lr": end_lr, "num_iter": num_iter, "smooth": smooth,
                  "diverge": diverge},
     )
+
+
+def _range_test_job(model, loss_fn, optimizer, train_loader, settings):
+    """The whole test in a worker (module-level, so that worker processes can run it)."""
+    return lr_range_test(model, loss_fn, optimizer, train_loader, **settings)

@@ -403,23 +403,25 @@ class Module:
                 p.grad = np.zeros(p.shape, dtype=p.dtype)
 
     # ----------------------------------------------------------- dtypes
-    def to(self, dtype=None, *, device=None) -> Module:
-        """Cast floating-point Parameters and buffers to ``dtype``, in place; return this module.
+    def to(self, *args, **kwargs) -> Module:
+        """Cast floating-point Parameters and buffers to a dtype, in place; return this module.
 
-        The Parameter objects stay the same (an optimizer holding them still
-        works); their values are replaced. ``device`` may only be ``"cpu"``.
+        PyTorch's forms: ``to(dh.float64)``, ``to("cpu")``, ``to(device, dtype)``,
+        ``dtype=``/``device=``. The Parameter objects stay the same (an
+        optimizer holding them still works); their values are replaced. Any
+        device but the CPU raises :class:`~downhill.errors.DeviceError`, which
+        says how to move the model to PyTorch (``dh.nn.to_torch``).
 
         >>> import downhill as dh
         >>> dh.nn.Linear(2, 2).to("float64").weight.dtype
         dtype('float64')
         """
-        if isinstance(dtype, str) and dtype == "cpu" and device is None:
-            dtype, device = None, dtype
-        if device not in (None, "cpu"):
-            raise InputError(f"downhill runs on the CPU with NumPy; device={device!r} is not available")
+        from ..autodiff.torch_names import parse_to
+
+        kwargs.pop("copy", None)  # a module is always cast in place, as in PyTorch
+        dtype, _ = parse_to(args, kwargs, "model")
         if dtype is None:
             return self
-        dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise InputTypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
 
@@ -440,6 +442,16 @@ class Module:
     def double(self) -> Module:
         """Cast to float64 (what tests against PyTorch use)."""
         return self.to(np.float64)
+
+    def cpu(self) -> Module:
+        """This module: downhill computes on the CPU."""
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """Refused with :class:`~downhill.errors.DeviceError`: it says how to move the model to PyTorch."""
+        from ..autodiff.torch_names import check_device
+
+        check_device("cuda" if device is None else f"cuda:{device}", "model")
 
     # ------------------------------------------------------- saving state
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):

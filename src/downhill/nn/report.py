@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import InputError, InputTypeError
+from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
 from ..results import Result, jsonable
 
@@ -45,6 +46,7 @@ class GradientRow:
     weight_norm: float
 
 
+@shows_in_notebook
 @dataclass(frozen=True)
 class GradientReport(Result):
     """The rows of :func:`gradient_report`, printable as a table.

@@ -23,8 +23,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import Result, jsonable
+from ..notebook import shows_in_notebook
 from .descend import _resolve, descend
 from .minima import find_minima
+from .parallel import check_executor, run_all
 
 DIVERGED = -1
 ELSEWHERE = -2
@@ -32,6 +34,7 @@ ELSEWHERE = -2
 __all__ = ["basins", "BasinMap", "DIVERGED", "ELSEWHERE"]
 
 
+@shows_in_notebook
 @dataclass
 class BasinMap(Result):
     """Where each start of a grid ended: the result of :func:`basins`.
@@ -140,6 +143,19 @@ class BasinMap(Result):
         return f"<BasinMap{where}, {nx}x{ny} starts: {parts}>"
 
 
+# Most starts in one block sent to a worker.
+BLOCK = 65536
+
+
+def _climb_block(target, starts, optimizer, lr, steps, grad_tol, max_value, options):
+    """Climb a block of starts at once: (final points, statuses, steps taken, optimizer's name)."""
+    run = descend(target, starts, optimizer=optimizer, lr=lr, steps=steps, tol=grad_tol,
+                  max_value=max_value, record=False, **options)
+    return (np.asarray(run.final_point, dtype=np.float64).reshape(len(starts), 2),
+            np.asarray(run.status).reshape(len(starts)),
+            np.asarray(run.steps_taken).reshape(len(starts)), run.optimizer)
+
+
 def label_name(label: int, minima=()) -> str:
     """Words for a basin label: ``minimum 1 at (-2.81, 3.13)``, ``diverged``, ``elsewhere``.
 
@@ -190,7 +206,7 @@ def _domain(domain, landscape, name):
 
 
 def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, domain=None, tol=None,
-           minima=None, grad_tol=1e-8, max_value=1e12, **options):
+           minima=None, grad_tol=1e-8, max_value=1e12, executor=None, progress=False, **options):
     """Start a climber at every point of a grid; label each by the minimum it reaches.
 
     ``landscape`` is a 2-D landscape (or its name, see ``dh.landscapes.names()``)
@@ -207,6 +223,12 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     (a typed formula, a function), the end points are clustered and each
     cluster polished into a minimum (:func:`~downhill.optim.minima.find_minima`);
     a climber is labelled by its cluster's minimum, and ``found`` is True.
+
+    ``executor`` (any ``concurrent.futures.Executor``: a ``ProcessPoolExecutor``,
+    dask's ``Client.get_executor()``) cuts the grid's starts into blocks and
+    climbs them side by side; each climber gets exactly the numbers it gets in
+    one batch, so the map is the same, bit for bit. ``progress=True`` climbs in
+    blocks (with or without an executor) and shows a progress bar on a terminal.
 
     >>> import downhill as dh
     >>> from downhill.optim.basins import basins
@@ -241,11 +263,20 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     ys = np.linspace(y0, y1, ny)
     X, Y = np.meshgrid(xs, ys)
     starts = np.stack([X.ravel(), Y.ravel()], axis=1)
-    run = descend(function if found_landscape is None else found_landscape, starts, optimizer=optimizer, lr=lr, steps=steps,
-                  tol=grad_tol, max_value=max_value, record=False, **options)
-
-    final = np.asarray(run.final_point, dtype=np.float64)
-    status = np.asarray(run.status)
+    target = function if found_landscape is None else found_landscape
+    if check_executor(executor, "basins") is None and not progress:
+        final, status, steps_taken, optimizer_name = _climb_block(
+            target, starts, optimizer, lr, steps, grad_tol, max_value, options)
+    else:
+        # Blocks of starts: a few per worker for small grids, cache-sized ones for big grids.
+        size = max(1, min(BLOCK, -(-len(starts) // 8)))
+        jobs = [(target, starts[i:i + size], optimizer, lr, steps, grad_tol, max_value, options)
+                for i in range(0, len(starts), size)]
+        blocks = run_all(_climb_block, jobs, executor, "basins", progress)
+        final = np.concatenate([block[0] for block in blocks])
+        status = np.concatenate([block[1] for block in blocks])
+        steps_taken = np.concatenate([block[2] for block in blocks])
+        optimizer_name = blocks[0][3]
     labels = np.full(len(starts), ELSEWHERE, dtype=np.int64)
     finite = np.all(np.isfinite(final), axis=1)
     found = not minima
@@ -267,9 +298,9 @@ def basins(landscape, optimizer="sgd", lr=0.01, grid=(100, 100), steps=200, doma
     values, counts = np.unique(labels, return_counts=True)
     return BasinMap(
         xs=xs, ys=ys, labels=labels.reshape(ny, nx), final_points=final.reshape(ny, nx, 2),
-        status=status.reshape(ny, nx), steps_taken=np.asarray(run.steps_taken).reshape(ny, nx),
+        status=status.reshape(ny, nx), steps_taken=steps_taken.reshape(ny, nx),
         minima=minima, counts={int(v): int(c) for v, c in zip(values, counts)}, landscape=name,
-        optimizer=run.optimizer, lr=float(lr), steps=int(steps), tol=float(tol),
+        optimizer=optimizer_name, lr=float(lr), steps=int(steps), tol=float(tol),
         domain=((x0, x1), (y0, y1)), options={"grad_tol": grad_tol, "max_value": max_value, **options},
         found=found,
     )

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from ..notebook import shows_in_notebook
 from ..autodiff import Tensor, hessian
 from ..results import Result, jsonable
 from .descend import _resolve, descend
+from .parallel import run_all
 
 TOO_SMALL, GOOD, TOO_BIG = "too small", "good", "too big"
 
@@ -36,6 +38,7 @@ class SweepRow:
     label: str
 
 
+@shows_in_notebook
 @dataclass
 class LRSweep(Result):
     """The result of :func:`lr_sweep`: one row per learning rate, and the best one."""
@@ -105,10 +108,15 @@ def _label_rows(lrs, finals, statuses, start_value):
     return labels, lrs[best]
 
 
-def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12, **optimizer_options):
+def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12, executor=None,
+             progress=False, **optimizer_options):
     """Run the same climb at each learning rate; label each too small / good / too big.
 
     Each run is exactly what ``descend(f, start, lr=...)`` gives alone.
+    ``executor`` (any ``concurrent.futures.Executor``: a ``ProcessPoolExecutor``,
+    dask's ``Client.get_executor()``) runs the climbs side by side; the result
+    is the same, bit for bit (see :mod:`downhill.optim.parallel`). ``progress=True``
+    shows a progress bar on a terminal.
 
     >>> import downhill as dh
     >>> sweep = dh.lr_sweep("booth", [0.0, 0.0], [1e-4, 0.05, 0.2], steps=200)
@@ -123,13 +131,11 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
     if start.ndim != 1:
         raise InputError(f"lr_sweep: start must be one point of shape (d,), got shape {start.shape}")
     rows = []
-    finals, statuses, taken = [], [], []
-    for lr in lrs:  # per rate: optimizers take one lr, and each run must equal a lone descend()
-        run = descend(f, start, optimizer=optimizer, lr=float(lr), steps=steps, tol=tol,
-                      max_value=max_value, record=False, **optimizer_options)
-        finals.append(float(run.final_value) if math.isfinite(run.final_value) else math.inf)
-        statuses.append(run.status)
-        taken.append(run.steps_taken)
+    # One climb per rate: optimizers take one lr, and each run must equal a lone descend().
+    target = f if landscape is None else landscape  # a Landscape travels to workers as its formula
+    jobs = [(target, start, optimizer, float(lr), steps, tol, max_value, optimizer_options) for lr in lrs]
+    finals, statuses, taken = (list(column) for column in
+                               zip(*run_all(_sweep_climb, jobs, executor, "lr_sweep", progress)))
     # One number: a one-variable landscape answers a (1,)-point with a (1,)-value.
     with np.errstate(all="ignore"):
         start_value = float(np.sum(np.asarray(function(Tensor(start)).data if landscape is None
@@ -139,6 +145,14 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
         rows.append(SweepRow(float(lr), final, int(n), status, label))
     options = {"optimizer": optimizer, "steps": steps, "start": start.tolist(), **optimizer_options}
     return LRSweep(rows, start_value, best_lr, name, options)
+
+
+def _sweep_climb(f, start, optimizer, lr, steps, tol, max_value, options):
+    """One rate of a sweep: (final value, status, steps taken). Module-level, so workers can run it."""
+    run = descend(f, start, optimizer=optimizer, lr=lr, steps=steps, tol=tol, max_value=max_value,
+                  record=False, **options)
+    final = float(run.final_value) if math.isfinite(run.final_value) else math.inf
+    return final, run.status, run.steps_taken
 
 
 @dataclass

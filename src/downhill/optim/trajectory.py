@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 
 from ..results import Result, jsonable, null_value
+from ..notebook import shows_in_notebook
 
 STATUSES = ("converged", "diverged", "max_steps")
 
 
+@shows_in_notebook
 @dataclass
 class Trajectory(Result):
     """The path of one climber (or many) down a mountain.

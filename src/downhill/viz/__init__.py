@@ -10,8 +10,10 @@ import sys
 import matplotlib
 
 # Pictures are drawn off screen. Choose Agg only if pyplot has not been loaded:
-# switching then would close the figures a user already has open.
-if "matplotlib.pyplot" not in sys.modules:
+# switching then would close the figures a user already has open. In Jupyter
+# the backend is left alone too, so that the user's own pyplot figures still
+# show inline (ours draw on their own Agg canvas and show through _repr_png_).
+if "matplotlib.pyplot" not in sys.modules and "ipykernel" not in sys.modules:
     matplotlib.use("Agg")
 
 from .animation import animate  # noqa: E402

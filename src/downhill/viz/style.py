@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from ..errors import InputError, shorten
 from ..files import write_atomically
+from .inline import NotebookFigure
 
 __all__ = ["PALETTE", "COLORS", "MAP_CMAP", "ZONE_COLORS", "style", "new_figure", "save_figure",
            "write_picture", "picture", "outlined", "color"]
@@ -85,7 +86,8 @@ def new_figure(width: float, height: float, **kwargs) -> Figure:
     [4.0, 3.0]
     """
     kwargs.setdefault("layout", "constrained")
-    fig = Figure(figsize=(width, height), **kwargs)
+    # A NotebookFigure is a Figure that Jupyter also draws inline (viz/inline.py).
+    fig = NotebookFigure(figsize=(width, height), **kwargs)
     FigureCanvasAgg(fig)
     return fig
 
