@@ -1,0 +1,36 @@
+"""What every test may use: the ``oracle`` fixture (PyTorch's answers, recorded or live)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import oracle as _oracle  # tests/oracle: tests/ is on sys.path for its conftest
+
+
+@pytest.fixture(params=["recorded", pytest.param("live", marks=pytest.mark.oracle)])
+def oracle(request):
+    """``oracle(case_id, compute)``: PyTorch's value, from the files or from ``compute()``.
+
+    ``compute`` imports torch inside itself; it runs only in the ``[live]``
+    copy of the test (``pytest -m oracle``). See tests/oracle/__init__.py.
+    """
+    module = Path(str(request.module.__file__)).stem
+    mode = request.param
+
+    def ask(case_id: str, compute):
+        return _oracle.answer(module, case_id, compute, mode)
+
+    ask.mode = mode
+    return ask
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # A recording run (python -m tests.oracle.record) writes what it saw,
+    # whatever the comparisons with downhill said.
+    if os.environ.get(_oracle.RECORD_ENV):
+        for module, cases in sorted(_oracle.recorded.items()):
+            path = _oracle.write(module, cases)
+            print(f"\nrecorded {len(cases)} PyTorch values into {path}")
