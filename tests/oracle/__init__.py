@@ -45,6 +45,7 @@ _JSON_KEYS = "__json__"
 # run must work with torch absent (tests/oracle/test_oracle.py checks it).
 CONVERTED = (
     "optim/test_optim_lr_scheduler.py",
+    "optim/test_optim_schedules.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
