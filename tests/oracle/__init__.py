@@ -46,6 +46,7 @@ _JSON_KEYS = "__json__"
 CONVERTED = (
     "optim/test_optim_lr_scheduler.py",
     "optim/test_optim_schedules.py",
+    "optim/test_descend.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
