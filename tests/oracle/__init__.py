@@ -47,6 +47,7 @@ CONVERTED = (
     "optim/test_optim_lr_scheduler.py",
     "optim/test_optim_schedules.py",
     "optim/test_descend.py",
+    "optim/test_lr_tools.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
