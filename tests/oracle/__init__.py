@@ -48,6 +48,7 @@ CONVERTED = (
     "optim/test_optim_schedules.py",
     "optim/test_descend.py",
     "optim/test_lr_tools.py",
+    "nn/test_against_torch.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
