@@ -49,6 +49,7 @@ CONVERTED = (
     "optim/test_descend.py",
     "optim/test_lr_tools.py",
     "nn/test_against_torch.py",
+    "nn/test_loss.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
