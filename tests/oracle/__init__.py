@@ -50,6 +50,7 @@ CONVERTED = (
     "optim/test_lr_tools.py",
     "nn/test_against_torch.py",
     "nn/test_loss.py",
+    "nn/test_layers.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
