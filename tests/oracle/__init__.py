@@ -51,6 +51,7 @@ CONVERTED = (
     "nn/test_against_torch.py",
     "nn/test_loss.py",
     "nn/test_layers.py",
+    "nn/test_functional.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
