@@ -52,6 +52,7 @@ CONVERTED = (
     "nn/test_loss.py",
     "nn/test_layers.py",
     "nn/test_functional.py",
+    "nn/test_init.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
