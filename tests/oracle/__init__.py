@@ -53,6 +53,7 @@ CONVERTED = (
     "nn/test_layers.py",
     "nn/test_functional.py",
     "nn/test_init.py",
+    "nn/test_module.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
