@@ -54,6 +54,7 @@ CONVERTED = (
     "nn/test_functional.py",
     "nn/test_init.py",
     "nn/test_module.py",
+    "nn/test_hooks.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
