@@ -55,6 +55,7 @@ CONVERTED = (
     "nn/test_init.py",
     "nn/test_module.py",
     "nn/test_hooks.py",
+    "test_explain.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
