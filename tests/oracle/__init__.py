@@ -48,6 +48,7 @@ CONVERTED = (
     "optim/test_optim_schedules.py",
     "optim/test_descend.py",
     "optim/test_lr_tools.py",
+    "optim/test_optim_convergence.py",
     "nn/test_against_torch.py",
     "nn/test_loss.py",
     "nn/test_layers.py",
