@@ -616,3 +616,15 @@ def test_real_process_writes_a_gif(tmp_path):
     assert done.returncode == 0, done.stderr
     _, _, frames = check_image(movie, "GIF")
     assert frames > 1
+
+
+def test_landscapes_lists_the_formula_functions_the_refusal_points_to():
+    from click.testing import CliRunner
+
+    from downhill.cli import cli
+    from downhill.landscapes.expression import ALLOWED, FUNCTIONS
+
+    result = CliRunner().invoke(cli, ["landscapes", "--functions"])
+    assert result.exit_code == 0
+    assert result.output.strip().split(", ") == sorted(FUNCTIONS)
+    assert "downhill landscapes --functions" in ALLOWED and len(ALLOWED) < 400

@@ -21,6 +21,13 @@ from .autodiff import (
     std, subtract, sum, swapaxes, tan, tanh, tensor, transpose, value_and_grad, var, vjp, where,
     zeros, zeros_like,
 )
+from .autodiff.elementwise import *  # noqa: E402, F403
+from .autodiff.reductions import *  # noqa: E402, F403
+from .autodiff.shape_ops import *  # noqa: E402, F403
+from .autodiff.indexing import *  # noqa: E402, F403
+from .autodiff.products import *  # noqa: E402, F403
+from .autodiff.array_api import *  # noqa: E402, F403
+from . import linalg  # noqa: E402
 
 from . import errors, landscapes, optim  # noqa: E402
 from .errors import DownhillError  # noqa: E402

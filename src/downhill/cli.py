@@ -407,11 +407,16 @@ def graph(formula, formula_option, at, out, as_json):
 
 
 @cli.command()
+@click.option("--functions", is_flag=True, help="List the functions a typed formula may use instead.")
 @_json_option
-def landscapes(as_json):
+def landscapes(functions, as_json):
     """The test mountains: names, formulas, known minima."""
     from .landscapes import get, names
+    from .landscapes.expression import FUNCTIONS
 
+    if functions:
+        _emit(sorted(FUNCTIONS), as_json, ", ".join(sorted(FUNCTIONS)))
+        return
     rows = [get(name).to_dict() for name in names()]
     human = "\n".join(
         f"{r['name']:<17} {r['formula']}\n{'':<17} minimum {r['minima'][0]['value']:.6g} at "
@@ -467,14 +472,26 @@ def tour(out):
               help="Address to listen on (127.0.0.1: this machine only).")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port (0 picks a free one).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the playground in a browser.")
-def serve(host, port, open_browser):
+@click.option("--workers", type=int, default=None,
+              help="Processes that compute, one request each at a time (default: one per core); requests "
+                   "estimated to take long get half as many more, at a lower priority.")
+@click.option("--time-budget", type=float, default=None,
+              help="Seconds from a request's arrival to its answer; past them its computation is stopped "
+                   "(default: 10).")
+def serve(host, port, open_browser, workers, time_budget):
     """The playground: a local web page to play with the five ideas."""
+    from .web.limits import TIME_BUDGET_S
     from .web.server import serve as run_server
 
     if not 0 <= port <= 65535:
         raise BadInput(f"--port must be between 0 and 65535, got {port}")
+    if workers is not None and not 1 <= workers <= 256:
+        raise BadInput(f"--workers must be a whole number from 1 to 256, got {workers}")
+    if time_budget is not None and not 0.1 <= time_budget <= 3600:
+        raise BadInput(f"--time-budget must be from 0.1 to 3600 seconds, got {time_budget:g}")
     try:
-        run_server(host=host, port=port, open_browser=open_browser)
+        run_server(host=host, port=port, open_browser=open_browser, workers=workers,
+                   time_budget=TIME_BUDGET_S if time_budget is None else time_budget)
     except OSError as error:
         raise BadInput(str(error).splitlines()[0]) from None
 

@@ -239,6 +239,8 @@ class Spec:
     valid: Callable | None = None       # valid(inputs, settings): resample until True
     gradcheck: bool = True              # False where central differences cannot measure it
     tag: str = ""                       # tells apart rows of the same function in test ids
+    jax_fn: Callable | None = None      # the oracle where PyTorch lacks the function (torch_fn None)
+    integer: bool = False               # returns positions or counts: values only, no graph
 
 
 def _unary(name, torch_fn, domain):
@@ -429,6 +431,9 @@ class Case:
     def torch_call(self, *xs):
         return self.spec.torch_fn(*xs, **self.settings)
 
+    def jax_call(self, *xs):
+        return self.spec.jax_fn(*xs, **self.settings)
+
 
 def _short(value):
     if isinstance(value, np.generic):
@@ -446,5 +451,11 @@ def _expand(spec):
         for s in settings:
             yield Case(spec, shapes, s)
 
+
+# The rows for the functions of issue 10 live in their own file; it imports the
+# helpers above, so it is imported here, after them.
+from .cases_more import MORE_TABLE  # noqa: E402
+
+TABLE += MORE_TABLE
 
 CASES: list[Case] = [case for spec in TABLE for case in _expand(spec)]

@@ -514,22 +514,20 @@ def test_concurrent_requests_of_every_kind_get_their_own_answers(client):
     assert dh.is_grad_enabled()
 
 
-def test_one_computation_at_a_time(monkeypatch):
+def test_a_computation_that_turns_gradients_off_does_not_reach_another(monkeypatch):
     # While one request runs with gradient recording off (as a training step's
-    # update does), a request that needs it (training, backward) must wait its turn.
+    # update does), a request that needs it (training, backward) still has it:
+    # each computes in its own worker process.
     import threading
     import time
 
     from downhill.web import api
 
-    def slow(body):
-        with dh.no_grad():
-            time.sleep(0.3)  # lets the other thread run, if it may
-        return {"done": True}
+    from . import pool_support
 
-    routes = (api.Handler("/api/slow", "POST", slow), *api.ROUTES)
+    routes = (api.Handler("/api/slow", "POST", pool_support.slow_without_gradients), *api.ROUTES)
     monkeypatch.setattr(api, "ROUTES", routes)
-    with TestClient(create_app(), raise_server_exceptions=False) as local:
+    with TestClient(create_app(workers=2), raise_server_exceptions=False) as local:
         answers = {}
         first = threading.Thread(target=lambda: answers.update(slow=local.post("/api/slow", json={})))
         first.start()

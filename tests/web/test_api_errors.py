@@ -342,11 +342,10 @@ def test_a_request_past_the_time_budget_is_503_and_the_server_goes_on():
 def test_an_unexpected_error_is_a_500_without_a_traceback(monkeypatch, caplog):
     from downhill.web import api
 
-    def broken(body):
-        raise KeyError("a bug")
+    from . import pool_support
 
-    monkeypatch.setattr(api, "ROUTES", (api.Handler("/api/gradient", "POST", broken),))
-    with TestClient(create_app(), raise_server_exceptions=False) as client:
+    monkeypatch.setattr(api, "ROUTES", (api.Handler("/api/gradient", "POST", pool_support.broken),))
+    with TestClient(create_app(workers=1), raise_server_exceptions=False) as client:
         response = client.post("/api/gradient", json={})
     assert response.status_code == 500
     assert response.json() == {"error": "the server met an unexpected error; it has been logged",
@@ -356,32 +355,26 @@ def test_an_unexpected_error_is_a_500_without_a_traceback(monkeypatch, caplog):
     assert "a bug" in caplog.text  # the log has it
 
 
-def test_requests_whose_time_ran_out_while_waiting_are_never_run(monkeypatch):
+def test_requests_that_find_no_free_worker_in_time_are_refused_and_never_run(monkeypatch, tmp_path):
     import threading
     import time
 
     from downhill.web import api
 
-    ran = []
+    from . import pool_support
 
-    def slow(body):
-        time.sleep(0.4)
-        return {}
-
-    def counted(body):
-        ran.append(body)
-        return {}
-
-    routes = (api.Handler("/api/slow", "POST", slow), api.Handler("/api/counted", "POST", counted))
+    routes = (api.Handler("/api/slow", "POST", pool_support.sleep),
+              api.Handler("/api/counted", "POST", pool_support.counted))
     monkeypatch.setattr(api, "ROUTES", routes)
-    with TestClient(create_app(time_budget=0.2), raise_server_exceptions=False) as client:
-        first = threading.Thread(target=client.post, args=("/api/slow",), kwargs={"json": {}})
+    trace = tmp_path / "ran.txt"
+    with TestClient(create_app(time_budget=5, workers=1, wait=0.2), raise_server_exceptions=False) as client:
+        first = threading.Thread(target=client.post, args=("/api/slow",), kwargs={"json": {"seconds": 0.6}})
         first.start()
-        time.sleep(0.05)
-        response = client.post("/api/counted", json={"n": 1})  # waits for its turn past its budget
-        assert response.status_code == 503
+        time.sleep(0.15)
+        response = client.post("/api/counted", json={"n": 1, "file": str(trace)})  # the one worker is busy
+        assert response.status_code == 503 and "busy" in response.json()["error"]
         first.join()
-        time.sleep(0.3)
-        assert ran == []  # it was not run once its turn came
-        assert client.post("/api/counted", json={"n": 2}).status_code == 200
-        assert ran == [{"n": 2}]
+        time.sleep(0.2)
+        assert not trace.exists()  # it was not run once the worker came free
+        assert client.post("/api/counted", json={"n": 2, "file": str(trace)}).status_code == 200
+        assert trace.read_text() == "2\n"

@@ -201,7 +201,7 @@ def test_snapshots_of_a_training_run(client):
 
 def test_the_time_budget_is_configurable():
     app = create_app(time_budget=2.5)
-    assert app.state.workers.budget == 2.5
+    assert app.state.pool.budget == 2.5
 
 
 # ---------------------------------------------------------------------------

@@ -1,8 +1,14 @@
-"""serve(): uvicorn on 127.0.0.1, its address printed, the app answering over real HTTP."""
+"""serve(): uvicorn on 127.0.0.1, its address printed, the app answering over real HTTP.
+
+The module's server is started as a user starts it: the ``downhill serve``
+command (``python -m downhill serve``, the same command), ``--workers 2``, on
+a real port.
+"""
 
 from __future__ import annotations
 
 import inspect
+import os
 import select
 import signal
 import socket
@@ -17,18 +23,22 @@ from downhill.web import server
 from downhill.web.server import allowed_hosts_for, serve, url_for
 
 START = "from downhill.web.server import serve; serve(port=0)"
+START_LINES: dict[int, str] = {}
+RUNNING: dict[str, subprocess.Popen] = {}  # the module's server, by its address  # process id -> the line the server printed first
+COMMAND = [sys.executable, "-m", "downhill", "serve", "--workers", "2", "--port", "0"]
 
 
-def start_server(code: str = START, timeout: float = 30.0):
-    """Run ``code`` in a fresh Python; return the process and the address it printed."""
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+def start_server(code: str = START, timeout: float = 30.0, command: list[str] | None = None):
+    """Run ``code`` (or ``command``) in a fresh Python; return the process and the address it printed."""
+    process = subprocess.Popen(command or [sys.executable, "-c", code], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], 0.1)
         if ready:
             line = process.stdout.readline()
             if "http://" in line:
+                START_LINES[process.pid] = line
                 return process, line.split()[2]
         if process.poll() is not None:
             break
@@ -47,12 +57,70 @@ def stop(process) -> int:
 
 @pytest.fixture(scope="module")
 def running():
-    process, url = start_server()
+    process, url = start_server(command=COMMAND)
+    RUNNING[url] = process
     try:
         yield url
     finally:
         if process.poll() is None:
             stop(process)
+
+
+def descendants(pid: int) -> dict[int, int]:
+    """Process id -> nice value of every process below ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    nice = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            nice[int(entry)] = int(fields[16])
+    found, todo = {}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found[child] = nice[child]
+            todo.append(child)
+    return found
+
+
+def test_the_command_starts_two_workers_below_the_server(running):
+    # The server, its fork server (nice 0) and two workers (nice 5) that compute.
+    server = RUNNING[running]
+    with httpx.Client(base_url=running, timeout=60) as client:
+        body = {"landscape": "himmelblau", "grid": 50, "steps": 200, "lr": 1e-3}
+        assert client.post("/api/basins", json=body).status_code == 200
+    below = descendants(server.pid)
+    assert sorted(below.values()).count(5) == 2, below
+    workers = [pid for pid, nice in below.items() if nice == 5]
+    # Two requests at once are computed by the two workers: both answer.
+    import concurrent.futures
+
+    def post(_):
+        with httpx.Client(base_url=running, timeout=60) as client:
+            return client.post("/api/basins", json=body).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(post, range(4))) == [200] * 4
+    assert sorted(pid for pid, nice in descendants(server.pid).items() if nice == 5) == sorted(workers)
+
+
+def test_the_command_prints_how_many_workers():
+    process, url = start_server(command=[sys.executable, "-m", "downhill", "serve", "--workers", "3", "--port", "0"])
+    try:
+        assert httpx.get(url + "api/landscapes", timeout=10).status_code == 200
+    finally:
+        assert stop(process) == 0
+    assert "3 workers" in START_LINES.get(process.pid, "")
+
+
+def test_the_command_refuses_a_bad_worker_count():
+    done = subprocess.run([sys.executable, "-m", "downhill", "serve", "--workers", "0"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "--workers must be a whole number from 1 to 256, got 0" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_serve_binds_loopback_by_default():
@@ -143,3 +211,31 @@ def test_addresses_and_allowed_hosts():
     assert "*" not in allowed_hosts_for("127.0.0.1")
     assert allowed_hosts_for("::") == ("*",)
     assert allowed_hosts_for("192.168.1.5")[-1] == "192.168.1.5"
+
+
+def test_over_a_real_port_a_request_past_the_budget_is_stopped_and_its_worker_replaced():
+    command = [sys.executable, "-m", "downhill", "serve", "--workers", "2", "--time-budget", "1", "--port", "0"]
+    process, url = start_server(command=command)
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            assert client.get("/api/landscapes").status_code == 200
+            workers = descendants(process.pid)
+            heavy = [pid for pid, nice in workers.items() if nice == 15]
+            assert len(heavy) == 1 and sorted(workers.values()).count(5) == 2
+            started = time.monotonic()
+            response = client.post("/api/basins", json={"landscape": "himmelblau", "grid": 150, "steps": 2_000,
+                                                          "lr": 1e-4})  # slow steps: none arrives early
+            assert time.monotonic() - started < 2.0
+            assert response.status_code == 503 and response.json()["allowed"] == {"time_budget_s": 1.0}
+            deadline = time.monotonic() + 5
+            while heavy[0] in descendants(process.pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            now = descendants(process.pid)
+            assert heavy[0] not in now  # killed, and reaped
+            while list(now.values()).count(15) != 1 and time.monotonic() < deadline:
+                now = descendants(process.pid)
+            assert list(now.values()).count(15) == 1  # its replacement
+            body = {"landscape": "himmelblau", "grid": 20, "steps": 100}
+            assert client.post("/api/basins", json=body).status_code == 200
+    finally:
+        assert stop(process) == 0

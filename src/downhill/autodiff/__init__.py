@@ -19,4 +19,13 @@ from .ops import (
 )
 from .tensor import Tensor
 from .graph import Graph, graph_of
+
+# More array functions, one module per kind; each lists its public names in __all__.
+from .elementwise import *  # noqa: F403
+from .reductions import *  # noqa: F403
+from .shape_ops import *  # noqa: F403
+from .indexing import *  # noqa: F403
+from .products import *  # noqa: F403
+from .array_api import *  # noqa: F403
+from . import linalg
 from .transforms import derivative, grad, hessian, jacobian, jvp, value_and_grad, vjp

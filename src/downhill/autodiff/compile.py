@@ -30,7 +30,11 @@ from .tensor import Tensor
 ELEMENTWISE = frozenset({
     "add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "log1p",
     "expm1", "sqrt", "abs", "sign", "sin", "cos", "tan", "arctan", "sinh", "cosh", "tanh",
-    "sigmoid", "softplus", "relu", "maximum", "where", "clip", "astype",
+    "sigmoid", "softplus", "relu", "maximum", "where", "clip", "astype", "erf",
+    # elementwise primitives of elementwise.py
+    "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "log2", "log10", "exp2", "erfc", "arctan2",
+    "hypot", "logaddexp", "logaddexp2", "sinc", "fmax", "fmin", "mod", "nan_to_num", "floor", "ceil",
+    "trunc", "round",
 })
 
 

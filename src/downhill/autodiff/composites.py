@@ -144,13 +144,21 @@ def _ones_like_last(x):
     return _wrap(np.ones(x.shape[:-1] + (1,), dtype=x.dtype))
 
 
-def logsumexp(a, axis=None, keepdims=False):
+def logsumexp(a, axis=None, keepdims=False, *, b=None, return_sign=False):
     """log(sum(exp(a))) over ``axis``, without overflow.
+
+    With weights ``b``: log(|sum(b * exp(a))|), SciPy's ``b=`` and
+    ``return_sign=`` (see ``reductions.weighted_logsumexp``).
 
     >>> import downhill as dh
     >>> round(dh.logsumexp(dh.tensor([1000.0, 1000.0])).item(), 6)
     1000.693147
     """
+    if b is not None or return_sign:
+        from .reductions import weighted_logsumexp
+
+        return weighted_logsumexp(a, 1.0 if b is None else b, axis=axis, keepdims=keepdims,
+                                  return_sign=return_sign)
     a = _as_tensor(a)
     axes = _axes(axis, a.ndim, "logsumexp")
     # Shifting by the (constant) maximum keeps exp in range; the result does
@@ -186,6 +194,9 @@ def log_softmax(x, axis=-1):
 def dot(a, b):
     """Dot product: inner product of vectors, matrix product of matrices, scaling by a 0-d.
 
+    Beyond 2-D, NumPy's rule: a sum over the last axis of ``a`` and the
+    second-to-last of ``b`` (not matmul's batching).
+
     >>> import downhill as dh
     >>> dh.dot(dh.tensor([1.0, 2.0]), dh.tensor([3.0, 4.0]))
     tensor(11.)
@@ -196,10 +207,10 @@ def dot(a, b):
     if na == 0 or nb == 0:
         return _as_tensor(a) * b
     if na > 2 or nb > 2:
-        raise ValueError(
-            f"dot: shapes {_shape(a)} and {_shape(b)}: for more than 2 dimensions use "
-            "matmul (NumPy's dot contracts different axes there)"
-        )
+        # NumPy's N-d rule: the last axis of a with the second-to-last of b (the last, if b is 1-D).
+        from .products import tensordot
+
+        return tensordot(a, b, axes=([-1], [-2 if nb > 1 else -1]))
     return matmul(a, b)
 
 

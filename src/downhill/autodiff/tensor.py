@@ -386,6 +386,16 @@ class Tensor:
     def __rpow__(self, other):
         return _apply2(POW, other, self)
 
+    def __mod__(self, other):
+        from .elementwise import mod
+
+        return mod(self, other)
+
+    def __rmod__(self, other):
+        from .elementwise import mod
+
+        return mod(other, self)
+
     def __matmul__(self, other):
         return matmul(self, other)
 
@@ -498,6 +508,9 @@ class Tensor:
         return swapaxes(self, axis1, axis2)
 
     def flatten(self):
+        return flatten(self)
+
+    def ravel(self):
         return flatten(self)
 
     def squeeze(self, axis=None):

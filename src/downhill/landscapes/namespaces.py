@@ -52,6 +52,41 @@ FUNCTIONS: Mapping[str, tuple[str, int]] = MappingProxyType(
         "softplus": ("softplus", 1),
         "minimum": ("minimum", 2),
         "maximum": ("maximum", 2),
+        # inverse trigonometry, with the Array API's short names too
+        "arcsin": ("arcsin", 1),
+        "asin": ("arcsin", 1),
+        "arccos": ("arccos", 1),
+        "acos": ("arccos", 1),
+        "arctan2": ("arctan2", 2),
+        "atan2": ("arctan2", 2),
+        "arcsinh": ("arcsinh", 1),
+        "asinh": ("arcsinh", 1),
+        "arccosh": ("arccosh", 1),
+        "acosh": ("arccosh", 1),
+        "arctanh": ("arctanh", 1),
+        "atanh": ("arctanh", 1),
+        # logarithms, powers and friends
+        "log2": ("log2", 1),
+        "log10": ("log10", 1),
+        "exp2": ("exp2", 1),
+        "hypot": ("hypot", 2),
+        "logaddexp": ("logaddexp", 2),
+        "reciprocal": ("reciprocal", 1),
+        "sinc": ("sinc", 1),
+        "erf": ("erf", 1),
+        "erfc": ("erfc", 1),
+        "deg2rad": ("deg2rad", 1),
+        "radians": ("deg2rad", 1),
+        "rad2deg": ("rad2deg", 1),
+        "degrees": ("rad2deg", 1),
+        # steps (derivative 0) and pieces
+        "floor": ("floor", 1),
+        "ceil": ("ceil", 1),
+        "round": ("round", 1),
+        "trunc": ("trunc", 1),
+        "mod": ("mod", 2),
+        "fmax": ("fmax", 2),
+        "fmin": ("fmin", 2),
     }
 )
 
@@ -66,8 +101,14 @@ _NAMES = OPERATORS + tuple(sorted({target for target, _ in FUNCTIONS.values()}))
 
 # The engine's own forward computations for its primitives (relu among them),
 # so that a formula gives the same numbers, bit for bit, on NumPy arrays and on
-# Tensors (NaN in gives NaN out, as in PyTorch); NumPy itself for the composites.
-_COMPOSITES = {"square": np.square, "minimum": np.minimum}
+# Tensors (NaN in gives NaN out, as in PyTorch); NumPy itself, with the same
+# arithmetic as downhill's composites, for the composites.
+_COMPOSITES = {
+    "square": np.square, "minimum": np.minimum,
+    "reciprocal": lambda x: 1.0 / x,
+    "deg2rad": lambda x: x * (np.pi / 180),
+    "rad2deg": lambda x: x * (180 / np.pi),
+}
 
 NUMPY_FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(
     {name: _COMPOSITES[name] if name in _COMPOSITES else OPS[name].forward for name in _NAMES}

@@ -3,7 +3,7 @@
 Each handler takes the request's JSON body (a dict), checks every field with
 :mod:`downhill.web.limits`, calls one library function, and returns its
 JSON-ready result. Handlers hold no mathematics and touch no files; the HTTP
-side (body size, content type, worker threads, time budget, encoding, error
+side (body size, content type, worker processes, time budget, encoding, error
 responses) lives in :mod:`downhill.web.app`.
 
 Routes (bodies and answers are JSON; defaults in brackets)
@@ -88,7 +88,9 @@ null, "allowed": ...}`` with status 400 (not JSON), 404 (no such route), 405
 (wrong method), 413 (body over 64 KiB), 415 (not ``application/json``), 422 (a
 value: wrong type, out of bounds, unknown or missing field; a formula the
 parser refuses adds ``"message"`` (with carets), ``"position"``, ``"end"`` and
-``"hint"``), 503 (over the time budget), 500 (a bug; no traceback is sent).
+``"hint"``; a request whose estimated cost is past the limit has ``"allowed":
+{"cost_s", "max_cost_s", "lower": {field: the largest value that fits}}``), 503
+(stopped at the time budget, or no worker free), 500 (a bug; no traceback is sent).
 The bounds are in :mod:`downhill.web.limits`.
 
 >>> gradient({"expression": "x**2 + 3*y**2", "point": [1, 2]})["gradient"]
@@ -306,6 +308,10 @@ def descend(body: dict) -> dict:
     max_value = limits.number(body.get("max_value", 1e12), "max_value", 0.0, 1e300, low_open=True)
     _check_optimizer(name, lr, options)
     schedule = _schedule(body, steps, lr)
+    climbers = len(start) if start.ndim == 2 else 1
+    limits.admit(lambda s, k, ops: limits.climb_seconds(ops, s, batch=k, recorded=k * (s + 1)),
+                 limits.Lever("steps", "steps", steps), limits.Lever("start", "climbers", climbers),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         trajectory = run_descend(landscape, start, optimizer=name, lr=lr, steps=steps, tol=tol,
                                  max_value=max_value, schedule=schedule, **options)
@@ -332,6 +338,8 @@ def surface(body: dict) -> dict:
         (x0, x1), (y0, y1) = landscape.domain
     n = limits.integer(body.get("n", 100), "n", 2, limits.MAX_SURFACE_N)
     gradients = limits.boolean(body.get("gradients", True), "gradients")
+    limits.admit(lambda side, ops: limits.grid_seconds(ops, side * side), limits.Lever("n", "n", n, least=2),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         grid = sample_surface(landscape, ((x0, x1), (y0, y1)), n, gradients)
     # The grids travel as Grid (7 significant digits, null where not finite); the rest as the library says.
@@ -362,6 +370,8 @@ def derivative(body: dict) -> dict:
     else:
         low, high = x - 3.0, x + 3.0
     n = limits.integer(body.get("n", 200), "n", 2, limits.MAX_CURVE_N)
+    limits.admit(lambda points, ops: limits.grid_seconds(ops, points), limits.Lever("n", "n", n, least=2),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors("x"):
         reading = explain.derivative_at(landscape, x)
     with library_errors("span"):
@@ -387,6 +397,7 @@ def gradient(body: dict) -> dict:
                            "ask /api/derivative for the slope", field="landscape" if "landscape" in body
                            else "expression", allowed={"min_variables": 2})
     point = limits.point(body["point"], "point", len(landscape.variables))
+    limits.admit(lambda ops: limits.grid_seconds(ops, 1), limits.formula_lever(body, landscape.expression.operations))
     with library_errors("point"):
         return explain.gradient_at(landscape, point).to_dict()
 
@@ -412,6 +423,10 @@ def basins(body: dict) -> dict:
     limits.check_work(grid[0] * grid[1], steps, limits.MAX_BASIN_WORK, "starts")
     domain = limits.domain(body["domain"], "domain", 2) if body.get("domain") is not None else None
     _check_optimizer(name, lr, options)
+    limits.admit(lambda s, side, ops: limits.climb_seconds(ops, s, batch=side * min(grid)),
+                 limits.Lever("steps", "steps", steps),
+                 limits.Lever("grid", "grid points per side", max(grid), least=2),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         return run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain,
                           **options).to_dict()
@@ -437,6 +452,9 @@ def lr_sweep(body: dict) -> dict:
     tol = limits.number(body.get("tol", 1e-8), "tol", 0.0, 1e6)
     max_value = limits.number(body.get("max_value", 1e12), "max_value", 0.0, 1e300, low_open=True)
     _check_optimizer(name, lrs[0], options)
+    limits.admit(lambda s, runs, ops: limits.climb_seconds(ops, s, runs=runs), limits.Lever("steps", "steps", steps),
+                 limits.Lever("lrs", "learning rates", len(lrs)),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         return run_lr_sweep(landscape, start, lrs, optimizer=name, steps=steps, tol=tol,
                             max_value=max_value, **options).to_dict()
@@ -452,6 +470,8 @@ def lr_advice(body: dict) -> dict:
     limits.check_fields(body, POINT_FIELDS, ["point"])
     landscape = mountain(body)
     point = limits.point(body["point"], "point", len(landscape.variables))
+    limits.admit(lambda ops: limits.grid_seconds(ops, 1, passes=3 * len(point)),
+                 limits.formula_lever(body, landscape.expression.operations))
     with library_errors("point"):
         return run_lr_advice(landscape, point).to_dict()
 
@@ -469,6 +489,7 @@ def graph(body: dict) -> dict:
     limits.check_fields(body, GRAPH_FIELDS, ["expression", "point"])
     landscape = mountain({"expression": body["expression"]})
     point = limits.point(body["point"], "point", len(landscape.variables))
+    limits.admit(lambda ops: limits.grid_seconds(ops, 1), limits.formula_lever(body, landscape.expression.operations))
     with library_errors("point"):
         return explain.graph_at(landscape, point).to_dict()
 
@@ -495,6 +516,7 @@ def train(body: dict) -> dict:
     every = limits.integer(body.get("snapshot_every", max(fewest, 10)), "snapshot_every", fewest,
                            limits.MAX_TRAIN_STEPS)
     activation = limits.choice(body.get("activation", "tanh"), "activation", ("tanh", "relu"))
+    limits.admit(lambda s: limits.training_seconds([2, *hidden, 1], s), limits.Lever("steps", "steps", steps))
     with library_errors(None):
         return chain_snapshots(dataset, hidden=hidden, steps=steps, lr=lr, seed=seed, snapshot_every=every,
                                activation=activation)
@@ -509,8 +531,8 @@ def train(body: dict) -> dict:
 class Handler:
     """One route of the API: its path, method, and the function that answers it.
 
-    ``engine``: whether the function computes with the engine (and so takes
-    its turn, see ``app.ENGINE_LOCK``); the catalog does not.
+    ``engine``: whether the function computes (in a worker process, after
+    its checks; see ``app``); the catalog does not, and is answered at once.
     """
 
     path: str

@@ -7,9 +7,12 @@ browser needs:
 * bodies read with a ceiling (413 past 64 KiB, checked on the Content-Length
   and again while reading), only as ``application/json`` (415), parsed as
   strict JSON (400; no NaN, no nesting bombs);
-* each computation in a worker thread with a time budget (503 past it), so
-  the server keeps answering while one request works, and its answer encoded
-  there as strict JSON (NaN and infinities as null);
+* each request checked here (its fields and its estimated cost, refused at
+  once past the limits), then computed in a worker process
+  (:mod:`downhill.web.pool`) with a hard time budget: past it the worker is
+  killed and replaced, and the client gets a 503. The answer is encoded there
+  as strict JSON (NaN and infinities as null). The catalogue, the page and
+  every refusal never wait behind a computation;
 * every error as JSON ``{"error", "field", "allowed"}``: unknown routes (404),
   wrong methods (405), and a catch-all that turns an unexpected exception into
   a 500 without a traceback (the traceback goes to the server's log);
@@ -28,20 +31,18 @@ browser needs:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import mimetypes
 import os
-import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -54,7 +55,8 @@ import numpy as np
 from ..results import jsonable
 from . import api
 from .api import Grid
-from .limits import MAX_BODY_BYTES, TIME_BUDGET_S, RequestError
+from .limits import MAX_BODY_BYTES, TIME_BUDGET_S, Admitted, Cost, RequestError, checking_only
+from .pool import ComputePool, OverBudget, PoolFull, WorkerDied
 
 __all__ = ["create_app", "encode", "error_response", "STATIC_DIR", "CONTENT_SECURITY_POLICY", "LOOPBACK_HOSTS"]
 
@@ -193,82 +195,87 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
 
 
 # ---------------------------------------------------------------------------
-# Running a handler: a worker thread and a time budget.
+# Running a handler: checked here, computed in a worker process.
 # ---------------------------------------------------------------------------
 
 
-class _Abandoned(Exception):
-    """The request's time ran out while it waited its turn; its client already has a 503."""
+def compute(job: tuple[api.Handler | Any, Any]) -> tuple:
+    """In a worker process: run the handler for real and encode its answer.
 
-
-class Workers:
-    """A thread pool for computations, each awaited for at most ``budget`` seconds.
-
-    A computation past its budget cannot be stopped (Python threads cannot be
-    killed), but it is bounded by the request limits, and the client gets its
-    503 at once; requests still waiting for a thread or for their turn (see
-    ``ENGINE_LOCK``) when their budget runs out are never started.
+    Returns ``("ok", json_bytes, seconds)`` or ``("refused", status, body)``
+    for a :class:`RequestError` (a value that only computing shows wrong).
     """
+    function, body = job
+    started = time.perf_counter()
+    try:
+        content = encode(function(body))
+    except RequestError as error:
+        return ("refused", error.status, error.to_dict())
+    return ("ok", content, time.perf_counter() - started)
 
-    def __init__(self, budget: float = TIME_BUDGET_S, threads: int | None = None):
-        self.budget = budget
-        self.threads = threads or max(2, min(8, os.cpu_count() or 2))
-        self._executor: ThreadPoolExecutor | None = None
 
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="downhill-web")
-        return self._executor
+_ENCODED: dict[int, tuple[Any, bytes]] = {}
 
-    async def run(self, function, *args):
-        """``function(*args)`` in a worker thread, within the budget."""
-        future = asyncio.get_running_loop().run_in_executor(self._pool(), function, *args)
+
+def _encoded_once(result: Any) -> bytes:
+    """The JSON of a cached answer (the catalogue, the same object each time), encoded once."""
+    kept = _ENCODED.get(id(result))
+    if kept is None or kept[0] is not result:
+        kept = _ENCODED[id(result)] = (result, encode(result))
+    return kept[1]
+
+
+def _check(function, body) -> Cost:
+    """Run a handler's checks only (it stops at ``limits.admit``): its cost, or its RequestError."""
+    with checking_only():
         try:
-            return await asyncio.wait_for(future, self.budget)
-        except (asyncio.TimeoutError, _Abandoned):
-            raise RequestError(
-                f"this request needed more than {self.budget:g} seconds of computation, the most one may "
-                "take; ask for fewer steps, climbers or grid points", status=503,
-                allowed={"time_budget_s": self.budget},
-            ) from None
-
-    def close(self) -> None:
-        """Stop the threads (waiting work is cancelled)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+            function(body)
+        except Admitted as admitted:
+            return admitted.cost
+    # A handler that computes without calling admit() has no estimate; it
+    # has computed here once already (a bug in the handler, logged).
+    logger.warning("the handler %s computed without calling limits.admit()", getattr(function, "__name__", function))
+    return Cost(0.0)
 
 
-# The engine keeps its switches (gradient recording, anomaly mode) and the
-# networks' random generator in process-wide state, as module globals: two
-# computations that set them at once in two threads could leave them wrong
-# for both (and for every request after). So one computation runs at a time;
-# answers are encoded outside the lock. The computations are Python-bound
-# (the GIL), so this costs little throughput.
-ENGINE_LOCK = threading.Lock()
-
-
-def _compute(handler: api.Handler, body: Any, deadline: float) -> tuple[bytes, float]:
-    """The handler's answer as JSON, and the seconds spent computing and encoding it."""
-    if not handler.engine:
-        started = time.perf_counter()
-        return encode(handler.function(body)), time.perf_counter() - started
-    with ENGINE_LOCK:
-        if time.monotonic() > deadline:
-            raise _Abandoned  # nobody waits for this answer: give the turn to the next request
-        started = time.perf_counter()
-        result = handler.function(body)
-    content = encode(result)
-    return content, time.perf_counter() - started
+def _over_budget(pool: ComputePool, error: OverBudget) -> RequestError:
+    waited = f" (it waited {error.waited:.1f} s for a free worker)" if error.waited >= 0.1 else ""
+    return RequestError(
+        f"this request was stopped after {pool.budget:g} seconds, the most one may take{waited}; ask for "
+        "less: fewer steps, climbers or grid points, or a shorter formula", status=503,
+        allowed={"time_budget_s": pool.budget},
+    )
 
 
 def _endpoint(handler: api.Handler):
     async def endpoint(request: Request) -> Response:
         try:
             body = await read_json(request) if handler.method == "POST" else None
-            workers: Workers = request.app.state.workers
-            deadline = time.monotonic() + workers.budget
-            content, seconds = await workers.run(_compute, handler, body, deadline)
+            if not handler.engine:  # the catalogue: cached, answered here at once
+                started = time.perf_counter()
+                content, seconds = _encoded_once(handler.function(body)), time.perf_counter() - started
+            else:
+                # Checks run here, in a thread: quick, and never behind a computation.
+                cost = await run_in_threadpool(_check, handler.function, body)
+                pool: ComputePool = request.app.state.pool
+                try:
+                    answer = await pool.run((handler.function, body), heavy=cost.heavy)
+                except OverBudget as error:
+                    raise _over_budget(pool, error) from None
+                except WorkerDied:
+                    logger.error("a worker ended while computing %s; it was replaced", request.url.path)
+                    raise RequestError("the process computing this request ended without answering (out "
+                                       "of memory?); it has been replaced: try again, or ask for less",
+                                       status=500) from None
+                except PoolFull:
+                    raise RequestError(
+                        f"the server is busy: every worker has been computing for others for {pool.wait:g} s; "
+                        "try again in a moment", status=503, allowed={"workers": pool.size},
+                    ) from None
+                if answer[0] == "refused":
+                    _, status, data = answer
+                    return error_response(status, **data)
+                _, content, seconds = answer
         except RequestError as error:
             return _request_error(error)
         # Server-Timing: the browser's developer tools (and the load test) show it.
@@ -394,26 +401,44 @@ class Guard:
             await response(scope, receive, send_with_headers)
 
 
+def default_workers() -> int:
+    """Worker processes by default: one per core this process may use (at least 1).
+
+    >>> default_workers() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def create_app(time_budget: float = TIME_BUDGET_S, allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
-               threads: int | None = None, static_dir: Path | str | None = None) -> Starlette:
+               workers: int | None = None, static_dir: Path | str | None = None,
+               wait: float | None = None) -> Starlette:
     """The playground as an ASGI app (serve it with :func:`downhill.web.server.serve`).
 
-    ``time_budget``: seconds of computation per request (503 past it);
+    ``time_budget``: seconds of computation per request: past it the worker
+    computing it is stopped and replaced, and the client gets a 503;
     ``allowed_hosts``: the names the Host header may carry (``"*"`` for any);
-    ``threads``: worker threads (default: the CPU count, 2 to 8);
-    ``static_dir``: the page's files (default: the package's ``static`` folder).
+    ``workers``: worker processes that compute (default: one per core; they
+    start with the first computation);
+    ``static_dir``: the page's files (default: the package's ``static`` folder);
+    ``wait``: seconds a request may wait for a free worker before a 503
+    (default: the time budget).
 
     >>> app = create_app()
     >>> sorted(route.path for route in app.routes if route.path.startswith("/api"))[:3]
     ['/api/basins', '/api/derivative', '/api/descend']
     """
     static = Path(static_dir) if static_dir is not None else STATIC_DIR
-    workers = Workers(time_budget, threads)
+    pool = ComputePool(compute, size=workers or default_workers(), budget=time_budget, wait=wait)
 
     @asynccontextmanager
     async def lifespan(app):
+        await run_in_threadpool(pool.start)  # the workers are ready before the first request
         yield
-        workers.close()
+        pool.close()
 
     routes = [Route("/", _index, methods=["GET", "HEAD"], name="index")]
     routes += [Route(h.path, _endpoint(h), methods=[h.method]) for h in api.ROUTES]
@@ -424,6 +449,6 @@ def create_app(time_budget: float = TIME_BUDGET_S, allowed_hosts: Iterable[str] 
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
-    app.state.workers = workers
+    app.state.pool = pool
     app.state.static_dir = static
     return app

@@ -25,11 +25,14 @@ formula is text.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 import inspect
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -82,6 +85,17 @@ __all__ = [
     "check_work",
     "optimizer",
     "schedule",
+    "MAX_COST_S",
+    "HEAVY_COST_S",
+    "Cost",
+    "Lever",
+    "Admitted",
+    "climb_seconds",
+    "grid_seconds",
+    "training_seconds",
+    "formula_lever",
+    "admit",
+    "checking_only",
 ]
 
 # ---------------------------------------------------------------------------
@@ -108,7 +122,9 @@ MAX_LR = 1e6  # the largest learning rate (far past any stable one)
 MAX_SCHEDULE_MEMBERS = 5  # schedules inside a "sequential" or "chained" schedule
 MAX_LIST_ITEMS = 100  # items of a list-valued option, such as milestones
 MAX_OPTION_TEXT = 32  # characters of a text-valued option, such as mode
-TIME_BUDGET_S = 10.0  # seconds one request may compute before a 503
+TIME_BUDGET_S = 10.0  # seconds one request may compute before its worker is stopped (503)
+MAX_COST_S = 5.0  # estimated seconds of computation of one request (see admit); half the budget
+HEAVY_COST_S = 0.5  # estimated seconds past which a request queues for the heavy lane
 
 #: name -> (value, what it bounds): the table the docs and ``GET /api/landscapes`` show.
 LIMITS: Mapping[str, tuple[Any, str]] = {
@@ -130,6 +146,8 @@ LIMITS: Mapping[str, tuple[Any, str]] = {
     "lr": (MAX_LR, "largest learning rate"),
     "formula_length": (MAX_FORMULA_LENGTH, "characters of a formula (the parser also bounds nesting, size, exponents)"),
     "time_budget_s": (TIME_BUDGET_S, "seconds of computation per request (503 beyond)"),
+    "cost_s": (MAX_COST_S, "estimated seconds of computation of one request, from climbers, steps, grid and "
+                           "the formula's operations (422 beyond, before computing)"),
 }
 
 
@@ -624,3 +642,196 @@ def schedule(value: Any, steps: int, lr: float, field: str = "schedule", members
                            field=f"{field}.options", allowed=accepted)
     return name, result
 
+
+
+# ---------------------------------------------------------------------------
+# The cost of a request, estimated before it computes.
+#
+# Each handler checks its fields, then calls admit() with an estimate of the
+# seconds it will compute, just before computing. The estimate is a small
+# model fitted on the 2-core reference machine (benchmarks/load_web.py runs
+# the mix): a climb costs, per step, a fixed part (the optimizer's update), and
+# per operation of the formula a NumPy call plus a part per climber; each
+# recorded point costs its share of the answer. It errs on the high side for
+# small batches; the worker's hard time budget (app) catches what it misses.
+# ---------------------------------------------------------------------------
+
+STEP_US = 6.0  # per step of a climb: the update, bookkeeping
+CALL_US = 0.8  # per operation of the formula per step: one NumPy call (derivative included)
+ELEMENT_US = 0.006  # ...and per climber (or start, or grid point) in that call
+RECORD_US = 1.2  # per recorded point of a descend answer (kept, converted, sent as JSON)
+TRAIN_STEP_US = 200.0  # per training step of the chain panel's network
+TRAIN_WEIGHT_US = 0.6  # ...and per weight
+
+
+def climb_seconds(operations: int, steps: int, *, batch: int = 1, runs: int = 1, recorded: int = 0) -> float:
+    """Estimated seconds of ``runs`` climbs of ``steps`` steps, each moving ``batch`` climbers at once.
+
+    ``operations``: the formula's (``Expression.operations``); ``recorded``: the
+    points sent back.
+
+    >>> round(climb_seconds(9, 1000), 4)  # one climber on himmelblau
+    0.0133
+    >>> climb_seconds(9, 200, batch=3600) < climb_seconds(9, 200, batch=7200) < 1
+    True
+    """
+    per_step = STEP_US + operations * (CALL_US + ELEMENT_US * batch)
+    return (runs * steps * per_step + recorded * RECORD_US) * 1e-6
+
+
+def grid_seconds(operations: int, points: int, passes: int = 3) -> float:
+    """Estimated seconds of evaluating a formula (and its derivative: ``passes``) at ``points`` points.
+
+    >>> grid_seconds(9, 200 * 200) < 0.01
+    True
+    """
+    return passes * operations * (CALL_US + ELEMENT_US * points) * 1e-6
+
+
+def training_seconds(sizes: Iterable[int], steps: int) -> float:
+    """Estimated seconds of training a network with layer sizes ``sizes`` for ``steps`` steps.
+
+    >>> 0.5 < training_seconds([2, 16, 16, 16, 1], 2000) < 2
+    True
+    """
+    sizes = list(sizes)
+    weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    return max(steps, 1) * (TRAIN_STEP_US + TRAIN_WEIGHT_US * weights) * 1e-6
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A number of the request that its cost grows with, and how to say it.
+
+    ``field``: the request's field; ``words``: what the learner calls it
+    (``"steps"``, ``"grid points per side"``); ``value``: its value;
+    ``least``: the smallest value that makes sense; ``adjustable``: whether
+    the learner can change it (a catalogue landscape's formula is fixed).
+    """
+
+    field: str
+    words: str
+    value: int
+    least: int = 1
+    adjustable: bool = True
+
+
+def formula_lever(body: Mapping, operations: int) -> Lever:
+    """The formula's operations as a lever: only a typed formula can be made shorter.
+
+    >>> formula_lever({"expression": "x**2"}, 1).adjustable
+    True
+    >>> formula_lever({"landscape": "sphere"}, 3).adjustable
+    False
+    """
+    typed = "expression" in body
+    return Lever("expression" if typed else "landscape", "operations of the formula", operations, adjustable=typed)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What :func:`admit` lets through: the estimated seconds, and whether that is heavy.
+
+    >>> Cost(0.01).heavy, Cost(2.0).heavy
+    (False, True)
+    """
+
+    seconds: float
+
+    @property
+    def heavy(self) -> bool:
+        """Heavy requests share a limited number of workers, so light ones always find one."""
+        return self.seconds > HEAVY_COST_S
+
+
+class Admitted(Exception):
+    """Raised by :func:`admit` while :func:`checking_only` is on: every check passed.
+
+    The server checks a request in its own process (quick, never waiting
+    behind computation), then sends it to a worker process, which runs the
+    same handler for real. ``cost`` says how long that will take.
+    """
+
+    def __init__(self, cost: Cost):
+        super().__init__(f"admitted, about {cost.seconds:.3g} s")
+        self.cost = cost
+
+
+_CHECKING_ONLY = contextvars.ContextVar("downhill_checking_only", default=False)
+
+
+@contextlib.contextmanager
+def checking_only():
+    """Within this block, handlers stop at :func:`admit` (raising :class:`Admitted`) instead of computing.
+
+    >>> with checking_only():
+    ...     try:
+    ...         admit(lambda: 0.25)
+    ...     except Admitted as done:
+    ...         print(done.cost)
+    Cost(seconds=0.25)
+    """
+    token = _CHECKING_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CHECKING_ONLY.reset(token)
+
+
+def _most(estimate: Callable[..., float], values: list[int], index: int, least: int, limit: float) -> int | None:
+    """The largest value of lever ``index`` (the others kept) whose estimate is within ``limit``."""
+    def fits(value: int) -> bool:
+        return estimate(*values[:index], value, *values[index + 1:]) <= limit
+
+    low, high = least, values[index] - 1
+    if high < low or not fits(low):
+        return None
+    while low < high:  # the cost grows with every lever: bisect
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle - 1)
+    return low
+
+
+def admit(estimate: Callable[..., float], *levers: Lever, limit: float | None = None) -> Cost:
+    """The last check of a request, just before it computes: its estimated cost is within bounds.
+
+    ``estimate(*values)``: the seconds the request will compute (from
+    :func:`climb_seconds` and friends), given the values of ``levers`` in
+    order: the request's numbers its cost grows with, most useful to lower
+    first. Past ``limit`` (default :data:`MAX_COST_S`) the request is refused
+    at once with a 422 naming the first lever that can bring it within the
+    limit, and how far each could go alone (``allowed["lower"]``).
+
+    >>> admit(lambda steps: steps * 1e-3, Lever("steps", "steps", 100))
+    Cost(seconds=0.1)
+    >>> try:
+    ...     admit(lambda steps, side: steps * side**2 * 1e-6, Lever("steps", "steps", 10_000),
+    ...           Lever("grid", "grid points per side", 60, least=2))
+    ... except RequestError as error:
+    ...     print(error.field, error.allowed["lower"])
+    ...     print(error.error)
+    steps {'steps': 1388, 'grid': 22}
+    this request would compute for about 36 s, and one request may compute for at most 5 s: lower steps to 1,388 (from 10,000), or grid points per side to 22 (from 60)
+    """
+    limit = MAX_COST_S if limit is None else limit
+    values = [lever.value for lever in levers]
+    cost = Cost(round(float(estimate(*values)), 6))
+    if cost.seconds > limit:
+        lower = {}
+        for index, lever in enumerate(levers):
+            if lever.adjustable:
+                most = _most(estimate, values, index, lever.least, limit)
+                if most is not None:
+                    lower[lever.field] = most
+        words = {lever.field: lever.words for lever in levers}
+        value = {lever.field: lever.value for lever in levers}
+        advice = ", or ".join(f"{words[field]} to {most:,} (from {value[field]:,})" for field, most in lower.items())
+        raise RequestError(
+            f"this request would compute for about {cost.seconds:.2g} s, and one request may compute for at "
+            f"most {limit:g} s" + (f": lower {advice}" if advice else "; lower its numbers"),
+            status=422, field=next(iter(lower), levers[0].field if levers else None),
+            allowed={"max_cost_s": limit, "cost_s": cost.seconds, "lower": lower},
+        )
+    if _CHECKING_ONLY.get():
+        raise Admitted(cost)
+    return cost

@@ -81,13 +81,16 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, *,
-          log_level: str = "warning", time_budget: float = TIME_BUDGET_S) -> None:
+          log_level: str = "warning", time_budget: float = TIME_BUDGET_S, workers: int | None = None) -> None:
     """Serve the playground until Ctrl+C; prints its address first, and returns when stopped.
 
     ``host`` defaults to 127.0.0.1, so only this machine can reach it; give
     ``"0.0.0.0"`` to share it on your network (a note says so). ``port=0``
     picks a free port. ``open_browser`` opens the page in the default browser.
     ``log_level`` is uvicorn's (``"info"`` logs every request).
+    ``workers``: processes that compute (default: one per core), each request
+    within ``time_budget`` seconds; one server process (uvicorn, one event
+    loop) reads, checks and answers, and serves the page.
 
     Raises ``OSError`` (with a plain message) when the address cannot be used.
 
@@ -97,13 +100,17 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     """
     import uvicorn
 
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1; got {workers}")
     sock = _listen(host, port)
     bound_port = sock.getsockname()[1]
     url = url_for(host, bound_port)
-    app = create_app(time_budget=time_budget, allowed_hosts=allowed_hosts_for(host))
+    app = create_app(time_budget=time_budget, allowed_hosts=allowed_hosts_for(host), workers=workers)
     config = uvicorn.Config(app, log_level=log_level, access_log=log_level in ("debug", "trace", "info"),
                             server_header=False, timeout_keep_alive=5, lifespan="on")
-    print(f"downhill playground: {url}  (press Ctrl+C to stop)", flush=True)
+    count = app.state.pool.size
+    print(f"downhill playground: {url}  ({count} worker{'s' if count != 1 else ''}; press Ctrl+C to stop)",
+          flush=True)
     if not _is_loopback(host):
         print(f"note: listening on {host}, so other machines on your network can reach the playground",
               file=sys.stderr, flush=True)

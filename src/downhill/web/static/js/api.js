@@ -15,6 +15,26 @@ export class ApiError extends Error {
   }
 }
 
+// A request refused before computing because it would take too long comes
+// with allowed = {cost_s, max_cost_s, lower: {field: largest value that fits}}:
+// say it in the page's words, with what the learner can change (the page sets
+// grids and resolutions itself).
+const LEVERS = {
+  steps: (v) => `at most ${v.toLocaleString("en")} steps`,
+  start: (v) => `at most ${v.toLocaleString("en")} climbers`,
+  lrs: (v) => `at most ${v.toLocaleString("en")} learning rates`,
+  expression: (v) => `a shorter formula (at most ${v.toLocaleString("en")} operations)`,
+};
+
+function costInWords(data) {
+  const allowed = data && data.allowed;
+  if (!allowed || typeof allowed.cost_s !== "number" || !allowed.lower) return null;
+  const ways = Object.entries(allowed.lower).filter(([field]) => LEVERS[field]).map(([field, v]) => LEVERS[field](v));
+  const seconds = allowed.cost_s < 10 ? allowed.cost_s.toFixed(1) : Math.round(allowed.cost_s);
+  const head = `This would take about ${seconds} s to compute; the playground computes at most ${allowed.max_cost_s} s for one request.`;
+  return ways.length ? `${head} To fit, use ${ways.join(", or ")}.` : head;
+}
+
 async function request(method, path, body) {
   let response;
   try {
@@ -33,7 +53,7 @@ async function request(method, path, body) {
     data = null;
   }
   if (!response.ok) {
-    const message = (data && (data.error || data.detail)) || `The server answered ${response.status} ${response.statusText}.`;
+    const message = costInWords(data) || (data && (data.error || data.detail)) || `The server answered ${response.status} ${response.statusText}.`;
     throw new ApiError(message, {
       field: data ? data.field ?? null : null,
       allowed: data ? data.allowed ?? null : null,
