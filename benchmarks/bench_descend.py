@@ -4,22 +4,26 @@
     function, end to end (set-up and tracing included): downhill.descend vs
     the same loop in PyTorch eager with torch.optim.SGD (and JAX's jit, timed
     cold: compilation included, as a first call pays it).
-(2) 1,000,000 climbers x 100 steps on Rosenbrock with record=False vs PyTorch
-    autograd on the whole batch, and NumPy written by hand, in place.
+(2) 1,000,000 climbers x 100 steps on Rosenbrock with record=False: downhill
+    (fused numba kernel when installed, and its NumPy path) vs JAX jit(fori_loop)
+    warm, PyTorch autograd on the whole batch, and NumPy written by hand, in
+    place; then the whole first call in fresh processes (downhill with its
+    kernel cache warm, JAX cold).
 
-Run by hand: python benchmarks/bench_descend.py [--repeats N]
-Timings are medians of interleaved runs; ratios are downhill / peer.
+Run by hand: python benchmarks/bench_descend.py [--rounds N]
+Each engine runs in blocks of consecutive calls (>= 0.2 s), blocks alternating
+(see harness.py); medians, min-max, ratios downhill / peer.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import os
 
 import numpy as np
 
 import downhill as dh
+from harness import MIN_BLOCK, Result, Row, alternate, in_subprocess, ratio, report, threads
 from downhill.optim import descend as descend_module
 
 try:
@@ -113,55 +117,144 @@ def many_numpy(start):
     return np.stack([x, y], axis=1)
 
 
-def median_time(fn, *args):
-    start = time.perf_counter()
-    result = fn(*args)
-    return time.perf_counter() - start, result
+def many_jax_fn():
+    """JAX jit(fori_loop) on the same batch, compiled once (warm)."""
+    def rosenbrock(p):
+        return 100 * (p[1] - p[0] ** 2) ** 2 + (1 - p[0]) ** 2
+
+    slope = jax.vmap(jax.grad(rosenbrock), in_axes=1, out_axes=1)
+
+    @jax.jit
+    def climb(p):
+        return jax.lax.fori_loop(0, BATCH_STEPS, lambda _, q: q - BATCH_LR * slope(q), p)
+
+    def run(start):
+        return np.asarray(climb(start).block_until_ready()).T
+
+    return run
 
 
-def run(name, contenders, repeats, args=()):
-    times = {label: [] for label, fn in contenders if fn is not None}
-    results = {}
-    for _ in range(repeats):  # interleaved
-        for label, fn in contenders:
-            if fn is None:
-                continue
-            elapsed, results[label] = median_time(fn, *args)
-            times[label].append(elapsed)
-    medians = {label: statistics.median(v) for label, v in times.items()}
-    ours = medians["downhill"]
-    print(name)
-    for label, value in medians.items():
-        ratio = "" if label == "downhill" else f"   downhill/{label} = {ours / value:.3f}x"
-        print(f"   {label:<18} {value * 1e3:10.2f} ms{ratio}")
-    reference = results["downhill"]
-    for label, value in results.items():
-        if label != "downhill" and not np.allclose(value, reference, rtol=1e-9, atol=1e-12):
-            print(f"   warning: {label} ended elsewhere: {np.asarray(value).ravel()[:4]}")
-    return medians
+def numpy_path(start):
+    """downhill without the fused kernel (what runs without numba)."""
+    previous = os.environ.get("DOWNHILL_FUSED")
+    os.environ["DOWNHILL_FUSED"] = "0"
+    try:
+        return many_downhill(start)
+    finally:
+        if previous is None:
+            del os.environ["DOWNHILL_FUSED"]
+        else:
+            os.environ["DOWNHILL_FUSED"] = previous
+
+
+FRESH_DOWNHILL = f"""
+import time
+t0 = time.perf_counter()
+import json, numpy as np
+import downhill as dh
+start = np.random.default_rng(0).uniform(-2, 2, size=({N_BATCH}, 2))
+t = time.perf_counter()
+dh.descend("rosenbrock", start, lr={BATCH_LR}, steps={BATCH_STEPS}, tol=0.0, record=False)
+end = time.perf_counter()
+print(json.dumps([end - t, end - t0]))
+"""
+
+FRESH_JAX = f"""
+import time
+t0 = time.perf_counter()
+import json, numpy as np, jax, jax.numpy as jnp
+jax.config.update("jax_enable_x64", True)
+start = np.random.default_rng(0).uniform(-2, 2, size=({N_BATCH}, 2))
+t = time.perf_counter()
+def rosenbrock(p):
+    return 100 * (p[1] - p[0] ** 2) ** 2 + (1 - p[0]) ** 2
+slope = jax.vmap(jax.grad(rosenbrock), in_axes=1, out_axes=1)
+climb = jax.jit(lambda p: jax.lax.fori_loop(0, {BATCH_STEPS}, lambda _, q: q - {BATCH_LR} * slope(q), p))
+np.asarray(climb(jnp.asarray(start.T)).block_until_ready())
+end = time.perf_counter()
+print(json.dumps([end - t, end - t0]))
+"""
+
+
+def fresh(rounds):
+    """The whole first call in fresh processes, alternating: downhill (kernel cache warm) vs JAX cold."""
+    in_subprocess(FRESH_DOWNHILL)  # fills the kernel cache if it was empty
+    times = {"downhill": [], "jax": []}
+    for _ in range(rounds):
+        times["downhill"].append(in_subprocess(FRESH_DOWNHILL))
+        if jax is not None:
+            times["jax"].append(in_subprocess(FRESH_JAX))
+    call = {k: Result(k, [c for c, _ in v], len(v)) for k, v in times.items() if v}
+    whole = {k: Result(k, [w for _, w in v], len(v)) for k, v in times.items() if v}
+    return call, whole
+
+
+def collect(rounds=5, min_block=MIN_BLOCK):
+    rows = []
+    print(f"   {threads()}")
+    one = alternate([("downhill", one_downhill), ("torch eager+SGD", one_torch if torch else None),
+                     ("jax jit (cold)", one_jax_cold if jax else None)], rounds, min_block)
+    report(f"(W1) one climber, {STEPS} SGD steps on Rosenbrock, end to end (fresh trace each call)", one)
+    if torch:
+        r = ratio(one, "torch eager+SGD")
+        peers = f"PyTorch eager + `torch.optim.SGD` {one['torch eager+SGD'].median * 1e3:.1f} ms"
+        met = r <= 0.05
+        if jax:
+            peers += f"; JAX `jit`, cold {one['jax jit (cold)'].median * 1e3:.1f} ms"
+            met = met and one["downhill"].median < one["jax jit (cold)"].median
+        rows.append(Row("W1", f'`descend("rosenbrock")`, {STEPS} plain steps, end to end with tracing',
+                        "bench_descend.py", f"{one['downhill'].median * 1e3:.2f} ms", peers,
+                        f"{r:.3f}x" + (f"; {ratio(one, 'jax jit (cold)'):.2f}x JAX" if jax else ""),
+                        "<= 0.05x; faster than JAX cold", met))
+    start = batch_start()
+    many_jax = many_jax_fn() if jax else None
+    start_t = np.ascontiguousarray(start.T)
+    many = alternate([
+        ("downhill", lambda: many_downhill(start)),
+        ("downhill, NumPy path", lambda: numpy_path(start)),
+        ("jax jit (warm)", (lambda: many_jax(start_t)) if jax else None),
+        ("torch autograd", (lambda: many_torch(start)) if torch else None),
+        ("numpy by hand", lambda: many_numpy(start)),
+    ], rounds, min_block)
+    report(f"(W3) {N_BATCH:,} climbers x {BATCH_STEPS} SGD steps on Rosenbrock, record=False", many)
+    ours = many["downhill"].value
+    for name, result in many.items():
+        if name != "downhill" and not np.allclose(result.value, ours, rtol=1e-9, atol=1e-12):
+            print(f"   warning: {name} ended elsewhere: {np.asarray(result.value).ravel()[:4]}")
+    cold, whole = fresh(rounds)
+    report("(W3) the same in a fresh process, the whole first call (downhill: kernel cache warm; JAX: cold jit)",
+           cold)
+    report("(W3) the same, the whole process: imports, data and first call", whole)
+    if jax:
+        r = ratio(many, "jax jit (warm)")
+        rows.append(Row("W3", f"{N_BATCH:,} climbers x {BATCH_STEPS} steps on Rosenbrock, `record=False`, warm",
+                        "bench_descend.py", f"{many['downhill'].median * 1e3:.0f} ms",
+                        f"JAX `jit(fori_loop)` {many['jax jit (warm)'].median * 1e3:.0f} ms; NumPy by hand "
+                        f"{many['numpy by hand'].median * 1e3:.0f} ms", f"{r:.2f}x", "<= 0.5x JAX", r <= 0.5))
+        r = cold["downhill"].median / cold["jax"].median
+        rows.append(Row("W3", "the same, whole first call in a fresh process (kernel cache warm vs JAX cold jit)",
+                        "bench_descend.py", f"{cold['downhill'].median * 1e3:.0f} ms",
+                        f"JAX {cold['jax'].median * 1e3:.0f} ms", f"{r:.2f}x", "<= 1x JAX cold", r <= 1))
+        r = whole["downhill"].median / whole["jax"].median
+        rows.append(Row("W3", "the same, whole fresh process: imports (downhill and numba; JAX), data, first call",
+                        "bench_descend.py", f"{whole['downhill'].median * 1e3:.0f} ms",
+                        f"JAX {whole['jax'].median * 1e3:.0f} ms", f"{r:.2f}x", "none (for reading)", None))
+    if torch:
+        r = many["downhill, NumPy path"].median / many["torch autograd"].median
+        rows.append(Row("W3", "the same without numba (NumPy path)", "bench_descend.py",
+                        f"{many['downhill, NumPy path'].median * 1e3:.0f} ms",
+                        f"PyTorch autograd on the batch {many['torch autograd'].median * 1e3:.0f} ms",
+                        f"{r:.2f}x", "<= 0.8x PyTorch", r <= 0.8))
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--batch-repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--min-block", type=float, default=MIN_BLOCK)
     args = parser.parse_args()
-    one = run(f"(1) one climber, {STEPS} SGD steps on Rosenbrock, end to end", [
-        ("downhill", one_downhill),
-        ("torch eager+SGD", one_torch if torch else None),
-        ("jax jit (cold)", one_jax_cold if jax else None),
-    ], args.repeats)
-    start = batch_start()
-    many = run(f"(2) {N_BATCH:,} climbers x {BATCH_STEPS} steps, record=False", [
-        ("downhill", many_downhill),
-        ("torch autograd", many_torch if torch else None),
-        ("numpy by hand", many_numpy),
-    ], args.batch_repeats, (start,))
-    if torch:
-        print(f"bars: (1) <= 0.1x torch: {one['downhill'] <= 0.1 * one['torch eager+SGD']}", end="")
-        if jax:
-            print(f", faster than cold jax jit: {one['downhill'] < one['jax jit (cold)']}", end="")
-        print(f"; (2) no slower than torch: {many['downhill'] <= many['torch autograd']}")
+    for row in collect(args.rounds, args.min_block):
+        print(row.verdict())
 
 
 if __name__ == "__main__":

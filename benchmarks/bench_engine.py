@@ -1,22 +1,22 @@
-"""Engine speed against PyTorch eager, in one run, interleaved, medians and ratios.
+"""Engine speed against PyTorch eager: blocks of consecutive calls, alternating, medians and ratios.
 
 (a) 1000 steps of plain gradient descent on the 2-D Rosenbrock function: two
     0-d tensors, backward(), and the in-place update under no_grad.
 (b) forward and backward through 50 layers x = tanh(w_i * x + b_i) on
     length-8 vectors.
 
-Run by hand: python benchmarks/bench_engine.py [--repeats N]
+Run by hand: python benchmarks/bench_engine.py [--rounds N]
+Each engine runs blocks of >= 0.2 s of consecutive calls, blocks alternating (harness.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import downhill as dh
+from harness import MIN_BLOCK, Row, alternate, ratio, report, threads
 
 try:
     import torch
@@ -91,39 +91,36 @@ def tanh_stack_torch():
     return x
 
 
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def compare(name, ours, theirs, repeats, per):
-    ours(), theirs and theirs()  # warm up both
-    times = {"downhill": [], "torch": []}
-    for _ in range(repeats):  # interleaved, so drift hits both alike
-        times["downhill"].append(timed(ours))
-        if theirs:
-            times["torch"].append(timed(theirs))
-    med = {k: statistics.median(v) for k, v in times.items() if v}
-    line = f"{name:<44} downhill {med['downhill'] / per * 1e6:9.2f} us"
-    if "torch" in med:
-        line += f"   torch {med['torch'] / per * 1e6:9.2f} us   ratio {med['downhill'] / med['torch']:.3f}x"
-    print(line)
-    return med
+def collect(rounds=5, min_block=MIN_BLOCK):
+    print(f"   {threads()}")
+    a = alternate([("downhill", rosenbrock_downhill), ("torch eager", rosenbrock_torch if torch else None)],
+                  rounds, min_block)
+    report(f"(W1) Rosenbrock GD, 0-d tensors, backward(): time per {STEPS} steps", a)
+    b = alternate([("downhill", tanh_stack_downhill), ("torch eager", tanh_stack_torch if torch else None)],
+                  rounds, min_block)
+    report(f"(W2) {LAYERS} x tanh(w*x+b), length 8, forward + backward: time per pass", b, "us", 1e6)
+    rows = []
+    if torch:
+        r = ratio(a, "torch eager")
+        rows.append(Row("W1", f"{STEPS} steps of gradient descent on 2-D Rosenbrock, two 0-d tensors, "
+                        "`backward()`, in-place update", "bench_engine.py",
+                        f"{a['downhill'].median / STEPS * 1e6:.1f} µs a step",
+                        f"PyTorch eager {a['torch eager'].median / STEPS * 1e6:.1f} µs", f"{r:.2f}x", "<= 0.15x",
+                        r <= 0.15))
+        r = ratio(b, "torch eager")
+        rows.append(Row("W2", f"forward + backward of {LAYERS} layers `tanh(w*x + b)`, length-8 vectors",
+                        "bench_engine.py", f"{b['downhill'].median * 1e6:.0f} µs",
+                        f"PyTorch eager {b['torch eager'].median * 1e6:.0f} µs", f"{r:.2f}x", "<= 0.45x", r <= 0.45))
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--min-block", type=float, default=MIN_BLOCK)
     args = parser.parse_args()
-    print(f"median of {args.repeats} interleaved runs; times per step / per pass")
-    a = compare("(a) Rosenbrock GD step, 0-d tensors", rosenbrock_downhill,
-                rosenbrock_torch if torch else None, args.repeats, STEPS)
-    b = compare("(b) 50 x tanh(w*x+b), length 8, fwd+bwd", lambda: [tanh_stack_downhill() for _ in range(20)],
-                (lambda: [tanh_stack_torch() for _ in range(20)]) if torch else None, args.repeats, 20)
-    if torch:
-        print(f"bars: (a) ratio <= 0.2: {a['downhill'] / a['torch'] <= 0.2};"
-              f" (b) ratio <= 0.5: {b['downhill'] / b['torch'] <= 0.5}")
+    for row in collect(args.rounds, args.min_block):
+        print(row.verdict())
 
 
 if __name__ == "__main__":

@@ -1,25 +1,21 @@
 """Training-step speed and peak memory: downhill.nn against PyTorch eager.
 
 A 784-512-512-10 MLP (ReLU), batch 256, float32, cross-entropy loss, plain
-SGD. (1) Time per training step (forward, backward, optimizer step), both
-libraries in one process, interleaved, medians. (2) Peak memory (peak resident size) of
-a process that imports one library and trains 30 steps, each in its own fresh
-subprocess. Also a NumPy-by-hand step for reference.
+SGD. (1) Time per training step (forward, backward, optimizer step): each
+library's steps back to back in blocks of >= 0.2 s, blocks alternating
+(see harness.py), medians and min-max. (2) Peak memory (peak resident size)
+of a process that imports one library and trains 30 steps, each in its own
+fresh subprocess. Also a NumPy-by-hand step for reference.
 
-Run by hand: python benchmarks/bench_mlp.py [--repeats N]
+Run by hand: python benchmarks/bench_mlp.py [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
+from harness import MIN_BLOCK, Row, alternate, in_subprocess, ratio, report, threads
 
 SIZES = (784, 512, 512, 10)
 BATCH = 256
@@ -122,45 +118,59 @@ def measure_memory(which, steps=30):
     # ru_maxrss would also count the parent's peak, which Linux carries
     # across fork and exec.
     code = f"""
-import sys
-sys.path.insert(0, {repr(str(Path(__file__).resolve().parent))})
 import bench_mlp as b
 step = b.{which}_step_fn()
 for _ in range({steps}):
     step()
 print([line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0])
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024  # KiB -> MiB
+    return int(in_subprocess(code)) / 1024  # KiB -> MiB
+
+
+def collect(rounds=5, min_block=MIN_BLOCK):
+    """Time and memory of one training step; the rows for the README's table."""
+    steps = {"downhill": downhill_step_fn(), "torch eager": torch_step_fn() if torch_available() else None,
+             "numpy by hand": numpy_step_fn()}
+    results = alternate(list(steps.items()), rounds, min_block)
+    print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, float32, SGD: time per training step "
+          f"(median of {rounds} blocks of >= {min_block} s each, engines alternating)")
+    print(f"   {threads()}")
+    report("", results)
+    memory = {name: measure_memory(key) for name, key in (("downhill", "downhill"), ("torch eager", "torch"))
+              if name in results}
+    print("peak memory (VmHWM) of a fresh process training 30 steps:")
+    for name, value in memory.items():
+        print(f"   {name:<14} {value:8.1f} MiB")
+    rows = []
+    if "torch eager" in results:
+        r = ratio(results, "torch eager")
+        rows.append(Row("W4", f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, float32, SGD: one training step",
+                        "bench_mlp.py", f"{results['downhill'].median * 1e3:.2f} ms",
+                        f"PyTorch eager {results['torch eager'].median * 1e3:.2f} ms; "
+                        f"NumPy by hand {results['numpy by hand'].median * 1e3:.2f} ms",
+                        f"{r:.2f}x", "<= 0.8x", r <= 0.8))
+        m = memory["downhill"] / memory["torch eager"]
+        rows.append(Row("W4", "the same, peak memory of a fresh process (VmHWM)", "bench_mlp.py",
+                        f"{memory['downhill']:.1f} MiB", f"PyTorch {memory['torch eager']:.1f} MiB",
+                        f"{m:.2f}x", "<= 0.2x", m <= 0.2))
+    return rows
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--min-block", type=float, default=MIN_BLOCK)
     args = parser.parse_args()
-    steps = {"downhill": downhill_step_fn(), "torch": torch_step_fn(), "numpy by hand": numpy_step_fn()}
-    for step in steps.values():
-        for _ in range(3):
-            step()
-    times = {name: [] for name in steps}
-    for _ in range(args.repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    med = {name: statistics.median(v) * 1e3 for name, v in times.items()}
-    print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, float32, SGD: median ms per training step "
-          f"({args.repeats} interleaved)")
-    for name, value in med.items():
-        ratio = "" if name == "downhill" else f"   downhill/{name} = {med['downhill'] / value:.3f}x"
-        print(f"   {name:<14} {value:8.3f} ms{ratio}")
-    memory = {name: measure_memory(name) for name in ("downhill", "torch")}
-    print("peak memory (VmHWM) of a fresh process training 30 steps:")
-    for name, value in memory.items():
-        print(f"   {name:<14} {value:8.1f} MiB")
-    print(f"bars: time <= 1.1x torch: {med['downhill'] <= 1.1 * med['torch']}; "
-          f"memory <= 0.5x torch: {memory['downhill'] <= 0.5 * memory['torch']}")
-    print(json.dumps({"ms": med, "MiB": memory}))
+    for row in collect(args.rounds, args.min_block):
+        print(row.verdict())
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from .autodiff import (
     std, subtract, sum, swapaxes, tan, tanh, tensor, transpose, value_and_grad, var, vjp, where,
     zeros, zeros_like,
 )
+from .autodiff import custom_jvp, custom_vjp, vmap  # noqa: E402
 from .autodiff.elementwise import *  # noqa: E402, F403
 from .autodiff.reductions import *  # noqa: E402, F403
 from .autodiff.shape_ops import *  # noqa: E402, F403

@@ -86,7 +86,7 @@ def test_outside_detect_anomaly_nothing_is_raised():
 
 
 def test_detect_anomaly_restores_the_previous_state():
-    from downhill.autodiff.mode import STATE
+    from downhill.autodiff.mode import THREAD as STATE  # this thread's switches
 
     with dh.detect_anomaly():
         assert STATE.anomaly

@@ -455,3 +455,25 @@ def test_subclass_without_update_must_implement_step():
 
 def test_registry_classes_are_these():
     assert [optim.get(n) for n in optim.names()] == [SGD, Adam, AdamW, RMSprop, Adagrad]
+
+
+def test_options_are_checked_once_per_construction(monkeypatch):
+    # Issue 9: SGD's constructor and the base class each ran the same check.
+    from downhill.optim import checks
+
+    calls = []
+
+    def counting(**options):
+        calls.append(options)
+        checks.check_sgd_options(**options)
+
+    monkeypatch.setattr(optim.SGD, "_check_fn", staticmethod(counting))
+    x = dh.tensor([1.0], requires_grad=True)
+    optim.SGD([x], lr=0.1, momentum=0.9)
+    assert len(calls) == 1
+    calls.clear()
+    y = dh.tensor([1.0], requires_grad=True)
+    optim.SGD([{"params": [x]}, {"params": [y], "lr": 0.5}], lr=0.1)
+    assert len(calls) == 2  # the defaults, then the group that brings its own lr
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        optim.SGD([{"params": [x]}, {"params": [y], "lr": -1.0}], lr=0.1)

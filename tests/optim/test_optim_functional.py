@@ -185,8 +185,69 @@ def test_adagrad_init_fills_the_accumulator():
     np.testing.assert_array_equal(state.sum, np.full((2, 2), 0.5))
 
 
-def test_rmsprop_init_creates_only_the_buffers_needed():
+def test_rmsprop_buffers_appear_on_the_first_step_that_needs_them():
     plain = F.rmsprop_init(np.zeros(3))
     assert plain.momentum_buffer is None and plain.grad_avg is None
-    full = F.rmsprop_init(np.zeros(3), momentum=0.9, centered=True)
+    _, full = F.rmsprop_update(np.zeros(3), np.ones(3), plain, lr=0.1, momentum=0.9, centered=True)
     assert full.momentum_buffer.shape == (3,) and full.grad_avg.shape == (3,)
+    _, light = F.rmsprop_update(np.zeros(3), np.ones(3), plain, lr=0.1)
+    assert light.momentum_buffer is None and light.grad_avg is None
+
+
+@pytest.mark.parametrize(("name", "flags"), [
+    ("adam", {"amsgrad": True}),
+    ("rmsprop", {"momentum": 0.9}),
+    ("rmsprop", {"centered": True}),
+    ("rmsprop", {"momentum": 0.9, "centered": True}),
+])
+def test_flags_are_given_once_to_the_update(name, flags):
+    # Issue 9: adam_update(x, g, adam_init(x), amsgrad=True) raised a TypeError,
+    # because the flag had to be given to init as well. Now init takes only the
+    # parameter, and the run matches PyTorch with the flag set once.
+    init, update = getattr(F, f"{name}_init"), getattr(F, f"{name}_update")
+    options = {"lr": 0.01, **flags}
+    x = np.array([1.5, -0.5])
+    state = init(x)
+    for _ in range(30):
+        x, state = update(x, ROSENBROCK.grad_array(x), state, **options)
+    theirs = run_torch(name, options, ROSENBROCK, (1.5, -0.5), steps=30)
+    np.testing.assert_allclose(x, theirs[-1], rtol=1e-10)
+
+
+INPLACE = [(name, options, getattr(F, f"{name}_update_")) for name, options in UPDATES]
+
+
+@pytest.mark.parametrize(("name", "options", "update_"), INPLACE, ids=[u[0] for u in UPDATES])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_in_place_form_rounds_exactly_as_the_pure_form(name, options, update_, dtype):
+    rng = np.random.default_rng(3)
+    p0 = rng.standard_normal((4, 5)).astype(dtype)
+    grads = [rng.standard_normal((4, 5)).astype(dtype) for _ in range(6)]
+    init, update = optim.get_functional(name).bind(**options)
+    pure, state = p0, init(p0)
+    for g in grads:
+        pure, state = update(pure, g, state)
+    own = dict(options)
+    own.pop("initial_accumulator_value", None)
+    param = p0.copy()
+    kept = init(param)
+    work = F.Scratch(param)
+    for g in grads:
+        before = g.copy()
+        kept = update_(param, g, kept, scratch=work, **own)
+        np.testing.assert_array_equal(g, before)  # the gradient is never written to
+    assert param.dtype == dtype
+    np.testing.assert_array_equal(param, pure)
+    for ours, theirs in zip(kept, state):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_pure_form_leaves_its_inputs_alone():
+    p, g = np.array([1.0, 2.0]), np.array([0.5, -0.5])
+    state = F.adam_init(p)
+    _, new = F.adam_update(p, g, state, lr=0.1, amsgrad=True, weight_decay=0.1)
+    np.testing.assert_array_equal(p, [1.0, 2.0])
+    np.testing.assert_array_equal(state.exp_avg, [0.0, 0.0])
+    assert new.exp_avg is not state.exp_avg
+
+

@@ -47,17 +47,17 @@ def test_pair_unpacks_and_binds():
     init, update = optim.get_functional("sgd")
     assert init is F.sgd_init and update is F.sgd_update
     init, update = optim.get_functional("rmsprop").bind(lr=0.01, momentum=0.9, centered=True)
-    state = init(np.zeros(3))
-    assert state.momentum_buffer is not None and state.grad_avg is not None
-    p, state = update(np.ones(3), np.ones(3), state)
+    p, state = update(np.ones(3), np.ones(3), init(np.zeros(3)))
     assert state.step == 1
+    assert state.momentum_buffer is not None and state.grad_avg is not None
 
 
 def test_bind_passes_init_options_to_init():
     init, _ = optim.get_functional("adagrad").bind(initial_accumulator_value=0.5)
     np.testing.assert_array_equal(init(np.zeros(2)).sum, [0.5, 0.5])
-    init, _ = optim.get_functional("adam").bind(amsgrad=True)
-    assert init(np.zeros(2)).max_exp_avg_sq is not None
+    init, update = optim.get_functional("adam").bind(amsgrad=True)
+    _, state = update(np.zeros(2), np.ones(2), init(np.zeros(2)))
+    assert state.max_exp_avg_sq is not None
 
 
 def test_adamw_pair_has_adamws_defaults():

@@ -36,7 +36,7 @@ def test_the_limits_are_those_of_the_contract():
     assert limits.MAX_STEPS == 10_000
     assert limits.MAX_CLIMBERS == 2_500
     assert limits.MAX_SURFACE_N == 200
-    assert limits.MAX_BASIN_GRID == 150
+    assert limits.MAX_BASIN_GRID == 500
     assert limits.MAX_LRS == 40
     assert (limits.MAX_HIDDEN_LAYERS, limits.MAX_HIDDEN_UNITS) == (3, 16)
     assert limits.MAX_TRAIN_STEPS == 2_000
@@ -97,21 +97,21 @@ def test_surface_grid(client):
 
 def test_basin_grid(client):
     body = {"landscape": "sphere", "steps": 2, "lr": 0.1}
-    data = client.post("/api/basins", json={**body, "grid": 150}).json()
-    assert np.shape(data["labels"]) == (150, 150)
-    data = client.post("/api/basins", json={**body, "grid": [150, 3]}).json()
-    assert np.shape(data["labels"]) == (3, 150)
-    for grid in (151, [151, 2], [2, 151], 1, [2], [2, 2, 2]):
+    data = client.post("/api/basins", json={**body, "grid": 500}).json()
+    assert np.shape(data["labels"]) == (500, 500)
+    data = client.post("/api/basins", json={**body, "grid": [500, 3]}).json()
+    assert np.shape(data["labels"]) == (3, 500)
+    for grid in (501, [501, 2], [2, 501], 1, [2], [2, 2, 2]):
         refused(client.post("/api/basins", json={**body, "grid": grid}), "grid")
 
 
 def test_basin_work(client):
-    # starts x steps: 150 x 150 x 2,000 at most (climbers that fall off stop early: quick here)
-    body = {"landscape": "sphere", "lr": 10.0, "grid": 150}
-    data = client.post("/api/basins", json={**body, "steps": 2_000}).json()
-    assert data["counts"] == {"-1": 22_500}
-    data = refused(client.post("/api/basins", json={**body, "steps": 2_001}), "steps")
-    assert data["allowed"] == {"max": 2_000, "max_starts_x_steps": 45_000_000}
+    # starts x steps: 500 x 500 x 200 at most (climbers that fall off stop early: quick here)
+    body = {"landscape": "sphere", "lr": 10.0, "grid": 500}
+    data = client.post("/api/basins", json={**body, "steps": 200}).json()
+    assert data["counts"] == {"-1": 250_000}
+    data = refused(client.post("/api/basins", json={**body, "steps": 201}), "steps")
+    assert data["allowed"] == {"max": 200, "max_starts_x_steps": 50_000_000}
     assert client.post("/api/basins", json={**body, "grid": 10, "steps": 10_000}).status_code == 200
 
 

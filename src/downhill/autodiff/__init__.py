@@ -19,6 +19,8 @@ from .ops import (
 )
 from .tensor import Tensor
 from .graph import Graph, graph_of
+from .custom import custom_jvp, custom_vjp
+from .vmap import NotBatchable, vmap
 
 # More array functions, one module per kind; each lists its public names in __all__.
 from .elementwise import *  # noqa: F403

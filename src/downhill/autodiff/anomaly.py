@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from .mode import STATE
+from .mode import THREAD, set_anomaly_mode
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,7 +23,7 @@ class AnomalyError(FloatingPointError):
 
 
 class detect_anomaly:
-    """Context manager: raise at the first NaN or Inf produced forward or backward.
+    """Context manager: raise at the first NaN or Inf produced forward or backward (in this thread).
 
     The error names the op and the line of your code that created the value.
 
@@ -41,14 +41,14 @@ class detect_anomaly:
         self.enabled = enabled
 
     def __enter__(self):
-        self._previous = STATE.anomaly
-        STATE.anomaly = self.enabled
+        self._previous = THREAD.anomaly
+        set_anomaly_mode(bool(self.enabled))
         self._errstate = np.errstate(all="ignore")
         self._errstate.__enter__()
         return self
 
     def __exit__(self, *exc):
-        STATE.anomaly = self._previous
+        set_anomaly_mode(self._previous)
         self._errstate.__exit__(*exc)
         return False
 

@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from .mode import STATE, enable_grad
+from .mode import ANOMALOUS, THREAD, anomaly_on, enable_grad
 from .ops import DH, NP
 from .tensor import Tensor, _wrap
 
@@ -43,15 +45,66 @@ def unbroadcast(F, g, shape):
     return F.reshape(g, shape)
 
 
+def topological(root, leaves=False):
+    """Every recorded tensor that leads to ``root``, parents before children.
+
+    The one walk of the graph that the backward pass, :func:`graph_of
+    <downhill.autodiff.graph.graph_of>` and the tracer (``compile.py``)
+    share: an iterative depth-first search (no recursion limit, each tensor
+    entered once), keeping its bookkeeping in a dict of its own, so that any
+    number of walks may run at once, in any threads. Leaves (tensors that no
+    op made) are included when ``leaves`` is true. A node whose saved values
+    were freed by an earlier backward() raises.
+
+    >>> import downhill as dh
+    >>> x = dh.tensor(2.0, requires_grad=True)
+    >>> [t._op.name for t in topological(dh.sin(x * x) + x)]
+    ['multiply', 'sin', 'add']
+    """
+    order = []
+    state = {}
+    stack = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        key = id(tensor)
+        if expanded:
+            if state[key] is not True:
+                state[key] = True
+                order.append(tensor)
+            continue
+        if key in state:
+            continue
+        state[key] = False
+        parents = tensor._parents
+        if tensor._op is None:
+            if leaves:
+                state[key] = True
+                order.append(tensor)
+            continue
+        if parents is None:
+            raise _freed_error(tensor)
+        stack.append((tensor, True))
+        for parent in reversed(parents):
+            if parent is not None and id(parent) not in state and (leaves or parent._op is not None):
+                stack.append((parent, False))
+    return order
+
+
+def reverse_walk(root):
+    """The recorded nodes of ``root``'s graph, ``root`` first and each node
+    before the nodes it was computed from: the order of the chain rule."""
+    return reversed(topological(root))
+
+
 def count_uses(root):
     """Count, for every node that leads to ``root``, its consumers inside the graph.
 
-    An iterative walk (no recursion limit, each node entered once). The count
-    is kept on the node (``_uses``); a node is ready for the backward pass
-    once all its consumers have handed it their gradients, that is, when the
-    count has gone down to zero. Each node reached gets ``_pending`` set to a
-    token new for this pass, which marks it as seen (cheaper than a set of
-    ids) and, later, as "no gradient has arrived yet". Returns the token.
+    The fast first-order loop's own walk (see :func:`_propagate_plain`): the
+    count is kept on the node (``_uses``); a node is ready for the backward
+    pass once all its consumers have handed it their gradients, that is, when
+    the count has gone down to zero. Each node reached gets ``_pending`` set
+    to a token new for this pass, which marks it as seen (cheaper than a set
+    of ids) and, later, as "no gradient has arrived yet". Returns the token.
     """
     unset = object()
     stack = [root]
@@ -81,81 +134,107 @@ def _freed_error(node):
     )
 
 
-def propagate(root, seed, retain_graph=False, create_graph=False, wants=()):
+# The fast loop keeps its per-pass bookkeeping on the nodes themselves
+# (``_pending``, ``_uses``), which is cheapest; one pass at a time may do so.
+# A pass that finds the lock taken (another thread's pass, or a backward()
+# started from a hook inside a pass) takes the general loop, whose bookkeeping
+# lives in the pass alone. Both give the same gradients (tests/autodiff/test_walks.py).
+_FAST_LOOP = threading.Lock()
+
+
+def propagate(root, seed, retain_graph=False, create_graph=False, wants=(), fast=True):
     """Run the chain rule from ``root`` (with cotangent ``seed``).
 
     Returns ``(leaves, found)``: ``leaves`` maps id -> [leaf, total gradient]
-    for every leaf reached; ``found`` maps id -> gradient for the non-leaf
-    tensors listed in ``wants``.
+    for every leaf reached (the gradient is None for a leaf reached only
+    through ops without a derivative, such as sign); ``found`` maps id ->
+    gradient for the non-leaf tensors listed in ``wants``. ``fast=False``
+    forces the general loop (the tests compare the two).
     """
     if root._op is None:
         return {id(root): [root, seed]}, {}
-    unset = count_uses(root)
-    root._pending = seed
-    if not (create_graph or wants or STATE.anomaly):
-        return _propagate_plain(root, retain_graph, unset), {}
+    if fast and not (create_graph or wants or (ANOMALOUS and THREAD.anomaly)) and _FAST_LOOP.acquire(False):
+        try:
+            unset = count_uses(root)
+            root._pending = seed
+            return _propagate_plain(root, retain_graph, unset), {}
+        finally:
+            _FAST_LOOP.release()
     leaves = {}
     found = {}
     want_ids = {id(w) for w in wants} if wants else None
-    anomaly = STATE.anomaly
+    anomaly = anomaly_on()
     F = DH if create_graph else NP
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        # A node's gradient waits on the node itself until every consumer
-        # has added its share; then it is passed on and dropped.
-        g = node._pending
-        node._pending = None
-        if g is unset:
-            g = None
+    order = topological(root)
+    needed = None
+    if want_ids is not None:
+        # Only the nodes on a path to a wanted tensor (as torch.autograd.grad):
+        # other branches would cost time, and may divide by zero for nothing.
+        needed = set(want_ids)
+        for node in order:
+            for parent in node._parents:
+                if parent is not None and id(parent) in needed:
+                    needed.add(id(node))
+                    break
+    pending = {id(root): seed}  # this pass's gradients, by node, until passed on
+    for node in reversed(order):
+        g = pending.pop(id(node), None)
         parents = node._parents
         inputs = node._inputs
         if not retain_graph:
             node._parents = node._inputs = None  # free what the backward needed
-        if g is not None:
-            if node._extra is not None:
-                g = _node_hooks(node, g, create_graph)
-            if want_ids is not None and id(node) in want_ids:
-                found[id(node)] = g
-            if create_graph:
-                # Rules see Tensors for everything that needs a gradient, so
-                # the backward pass is itself recorded.
-                ans = node
-                inputs = [p if p is not None else raw for p, raw in zip(parents, inputs)]
-            else:
-                ans = node._data
-            params = node._params
-        for parent, rule in zip(parents, node._op.vjps):
-            if parent is None:
+        if g is None:  # nothing arrived (through sign, say)
+            for parent in parents:
+                if parent is not None and parent._op is None:
+                    _reached(leaves, parent)
+            continue
+        if node._extra is not None:
+            g = _node_hooks(node, g, create_graph)
+        if want_ids is not None and id(node) in want_ids:
+            found[id(node)] = g
+        if create_graph:
+            # Rules see Tensors for everything that needs a gradient, so
+            # the backward pass is itself recorded.
+            ans = node
+            inputs = [p if p is not None else raw for p, raw in zip(parents, inputs)]
+        else:
+            ans = node._data
+        params = node._params
+        for i, (parent, rule) in enumerate(zip(parents, node._op.vjps)):
+            if parent is None or (needed is not None and id(parent) not in needed):
                 continue
             interior = parent._op is not None
-            if interior:
-                left = parent._uses - 1
-                parent._uses = left
-                if not left:
-                    ready.append(parent)
-            if g is None or rule is None:
-                continue
-            gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
+            gi = None
+            if rule is not None:
+                gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
             if gi is None:
+                if not interior:
+                    _reached(leaves, parent)
                 continue
             data = parent._data
             if gi.shape != data.shape or gi.dtype is not data.dtype:
                 gi = _fit(F, gi, data)
             if anomaly:
-                # By identity: tuple.index would compare Tensors with == (elementwise).
-                _check_backward(node, next(i for i, p in enumerate(parents) if p is parent), g, gi)
+                _check_backward(node, i, g, gi)
             if interior:
-                previous = parent._pending
-                parent._pending = gi if previous is unset else previous + gi
+                key = id(parent)
+                previous = pending.get(key)
+                pending[key] = gi if previous is None else previous + gi
             else:  # a leaf: collect its total
                 key = id(parent)
                 entry = leaves.get(key)
-                if entry is None:
+                if entry is None or entry[1] is None:
                     leaves[key] = [parent, gi]
                 else:
                     entry[1] = entry[1] + gi
     return leaves, found
+
+
+def _reached(leaves, leaf):
+    """Note a leaf that the walk reached without a gradient (through sign, say):
+    it gets zeros, as in PyTorch, rather than no ``.grad`` at all."""
+    if id(leaf) not in leaves:
+        leaves[id(leaf)] = [leaf, None]
 
 
 def _propagate_plain(root, retain_graph, unset):
@@ -179,7 +258,10 @@ def _propagate_plain(root, retain_graph, unset):
             node._parents = node._inputs = None  # free what the backward needed
         if g is unset:  # nothing arrived (e.g. through sign): just release the inputs
             for parent in parents:
-                if parent is not None and parent._op is not None:
+                if parent is not None:
+                    if parent._op is None:
+                        _reached(leaves, parent)
+                        continue
                     parent._uses -= 1
                     if not parent._uses:
                         push(parent)
@@ -204,13 +286,17 @@ def _propagate_plain(root, retain_graph, unset):
                     if parent._op is None:  # a leaf: collect its total
                         key = id(parent)
                         entry = leaves.get(key)
-                        if entry is None:
+                        if entry is None or entry[1] is None:
                             leaves[key] = [parent, gi]
                         else:
                             entry[1] = entry[1] + gi
                         continue
                     previous = parent._pending
                     parent._pending = gi if previous is unset else previous + gi
+                elif parent._op is None:
+                    _reached(leaves, parent)
+            elif parent._op is None:
+                _reached(leaves, parent)
             if parent._op is not None:  # an interior node: one consumer fewer to wait for
                 left = parent._uses - 1
                 parent._uses = left
@@ -320,6 +406,11 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
     for leaf, g in leaves.values():
         if only is not None and id(leaf) not in only:
             continue
+        if g is None:  # reached, but no gradient came through: zeros, as in PyTorch
+            if leaf._grad is None:
+                zeros = np.zeros(leaf.shape, dtype=leaf.dtype)[()]
+                leaf._grad = _wrap(zeros)
+            continue
         hooks = leaf._extra.get("hooks") if leaf._extra is not None else None
         if hooks:
             _accumulate(leaf, _run_hooks(hooks, g, create_graph), create_graph)
@@ -366,7 +457,7 @@ def grad_of(output, wrt, seed=None, retain_graph=False, create_graph=False):
         key = id(tensor)
         if key in found:
             g = found[key]
-        elif key in leaves:
+        elif key in leaves and leaves[key][1] is not None:
             g = leaves[key][1]
         else:
             zeros = np.zeros(tensor.shape, dtype=tensor.dtype)[()]

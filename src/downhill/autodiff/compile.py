@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backward import topological
 from .mode import enable_grad
 from .ops import NP, OPS
 from .tensor import Tensor
@@ -71,24 +72,6 @@ def _plain(value):
     return float(value) if isinstance(value, (float, np.floating)) or np.ndim(value) == 0 else value
 
 
-def _order(root):
-    """Nodes of the graph, inputs first (iterative post-order DFS)."""
-    order = []
-    seen = {id(root)}
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        for parent in node._parents:
-            if parent is not None and parent._op is not None and id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, False))
-    return order
-
-
 def trace(f, n_inputs, names=None):
     """Trace ``f(x_0, ..., x_{n-1}) -> scalar`` into a :class:`Program`.
 
@@ -133,7 +116,7 @@ def _generate(out, placeholders, names):
 
     if out._op is None:
         raise NotCompilable("the function returned one of its inputs unchanged")
-    order = _order(out)
+    order = topological(out)  # the engine's one walk: parents before children
     call_args = {}  # each node's arguments, as the forward line writes them; the rules take the same
     for k, node in enumerate(order):
         op = node._op

@@ -25,8 +25,9 @@ from .ops import (
     sqrt,
     sum,
     transpose,
+    where,
 )
-from .tensor import Tensor, _raw, _wrap
+from .tensor import Tensor, _operand, _raw, _wrap
 
 
 def _shape(a):
@@ -103,8 +104,20 @@ def std(a, axis=None, ddof=0, keepdims=False):
     >>> import downhill as dh
     >>> dh.std(dh.tensor([1.0, 3.0]))
     tensor(1.)
+
+    Where the variance is 0 the gradient is 0 (PyTorch's choice), not the
+    0 * inf = nan of the plain chain rule through sqrt:
+
+    >>> dh.grad(dh.std)(3.5)
+    0.0
     """
-    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    variance = var(a, axis=axis, ddof=ddof, keepdims=keepdims)
+    flat = variance == 0
+    if not np.any(flat.data):
+        return sqrt(variance)
+    # sqrt only where it has a slope; the flat places are 0 through where(),
+    # whose rule passes nothing to the branch it did not take.
+    return where(flat, 0.0, sqrt(where(flat, 1.0, variance)))
 
 
 def prod(a, axis=None, keepdims=False):
@@ -163,8 +176,7 @@ def logsumexp(a, axis=None, keepdims=False, *, b=None, return_sign=False):
     axes = _axes(axis, a.ndim, "logsumexp")
     # Shifting by the (constant) maximum keeps exp in range; the result does
     # not depend on the shift, so it carries no gradient.
-    shift = np.max(a.data, axis=axes, keepdims=True) if a.size else np.zeros((1,) * a.ndim)
-    shift = np.where(np.isfinite(shift), shift, 0)
+    shift = _max_shift(a, axes)
     out = log(sum(exp(a - shift), axis=axes, keepdims=True)) + shift
     if not keepdims:
         out = reshape(out, np.squeeze(np.empty(out.shape, bool), axis=axes).shape)
@@ -187,8 +199,26 @@ def log_softmax(x, axis=-1):
     >>> import downhill as dh
     >>> dh.log_softmax(dh.tensor([0.0, 0.0]))
     tensor([-0.69314718, -0.69314718])
+
+    The inputs are shifted by their maximum first, in their own dtype, and the
+    shift is never added back (as PyTorch does): at 1e308, or at 3e7 in
+    float32, adding it back would round the log-sum away.
+
+    >>> dh.softmax(dh.tensor([1e308, 1e308]))
+    tensor([0.5, 0.5])
     """
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    x = _as_tensor(x)
+    axes = _axes(axis, x.ndim, "log_softmax")
+    shifted = x - _max_shift(x, axes)
+    return shifted - log(sum(exp(shifted), axis=axes, keepdims=True))
+
+
+def _max_shift(a, axes):
+    """The maximum over ``axes`` (kept), a constant: 0 where it is not finite."""
+    if not a.size:
+        return np.zeros((1,) * a.ndim, dtype=a.dtype)
+    shift = np.max(a.data, axis=axes, keepdims=True)
+    return np.where(np.isfinite(shift), shift, 0).astype(a.dtype, copy=False)
 
 
 def dot(a, b):
@@ -272,7 +302,9 @@ def stack(arrays, axis=0):
 def _as_tensor(x):
     if isinstance(x, Tensor):
         return x
-    raw = _raw(x)
+    raw = _operand(x)  # a list holding Tensors is stacked, keeping the graph
+    if isinstance(raw, Tensor):
+        return raw
     return _wrap(raw if isinstance(raw, (np.ndarray, np.generic)) else np.asarray(raw)[()])
 
 

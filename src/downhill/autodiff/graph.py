@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..results import Result, jsonable
-from .backward import unbroadcast
+from .backward import topological, unbroadcast
 from .ops import NP
 from .tensor import Tensor
 
@@ -328,30 +328,15 @@ def _name_map(names):
 
 
 def _walk(root):
-    """Topological order (parents first) of the tensors that lead to ``root``; iterative."""
-    order, state = [], {}
-    stack = [(root, False)]
-    while stack:
-        tensor, expanded = stack.pop()
-        key = id(tensor)
-        if expanded:
-            if state.get(key) != "done":
-                state[key] = "done"
-                order.append(tensor)
-            continue
-        if key in state:
-            continue
-        state[key] = "open"
-        if tensor._op is not None and tensor._parents is None:
-            raise RuntimeError(
-                f"graph_of: the graph was freed by backward() (at '{tensor._op.name}'). Call "
-                "graph_of before backward(), or use backward(retain_graph=True)."
-            )
-        stack.append((tensor, True))
-        for parent in reversed(tensor._parents or ()):
-            if parent is not None and id(parent) not in state:
-                stack.append((parent, False))
-    return order
+    """Topological order (parents first) of the tensors that lead to ``root``, leaves included:
+    the engine's one walk (``backward.topological``), with this module's message for a freed graph."""
+    try:
+        return topological(root, leaves=True)
+    except RuntimeError as error:
+        raise RuntimeError(
+            "graph_of: the graph was freed by backward(). Call graph_of before backward(), "
+            "or use backward(retain_graph=True)."
+        ) from error
 
 
 def _vjp(tensor, index, g):

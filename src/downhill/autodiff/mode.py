@@ -1,42 +1,115 @@
-"""Global switches of the engine: gradient recording and anomaly detection.
+"""The engine's switches, per thread (as in PyTorch): gradient recording,
+anomaly detection, and how deep the function transforms are nested.
 
-They live in one small mutable object so that the hot path reads a single
-attribute instead of calling a function.
+``no_grad()`` in one thread leaves every other thread recording. The hot
+path of every op asks "record this?", so the answer for the common case must
+cost one read:
+
+- :data:`NOT_RECORDING` is the set of the ids of the threads that have
+  recording off (``threading.get_ident()``). While it is empty, every thread
+  records and an op need not ask who it is; otherwise it looks its own id up.
+  Adding to and removing from a set are single atomic steps, so no lock is
+  needed, and no thread-local read is paid by ``no_grad`` itself.
+- :data:`ANOMALOUS` holds one entry per thread with anomaly mode on; only
+  while it is non-empty does an op read its thread's ``THREAD.anomaly``.
 """
 
 from __future__ import annotations
 
-
-class _State:
-    __slots__ = ("grad_enabled", "anomaly")
-
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.anomaly = False
+import functools
+import threading
+from threading import get_ident
 
 
-STATE = _State()
+class _Thread(threading.local):
+    """One thread's other switches; a new thread starts without anomaly checks, at depth 0."""
+
+    anomaly = False
+    depth = 0  # how many transforms (grad, vjp, ...) are evaluating a function in this thread
+    masks_in_graph = False  # while vmap traces: comparisons of recorded values are recorded too
+    guard = None  # see set_grad_mode
+
+
+THREAD = _Thread()
+NOT_RECORDING: set = set()
+ANOMALOUS: list = []
+
+
+class _Forget:
+    """Held by a thread that switched recording off without a context manager:
+    when the thread ends, its locals go, and so does its id from the set (a
+    later thread may get the same id, and must start recording)."""
+
+    __slots__ = ("ident",)
+
+    def __init__(self, ident):
+        self.ident = ident
+
+    def __del__(self):
+        NOT_RECORDING.discard(self.ident)
+
+
+def recording() -> bool:
+    """Whether ops in this thread are being recorded (the hot path inlines this)."""
+    return not NOT_RECORDING or get_ident() not in NOT_RECORDING
+
+
+def anomaly_on() -> bool:
+    """Whether anomaly mode is on in this thread."""
+    return bool(ANOMALOUS) and THREAD.anomaly
+
+
+def set_grad_mode(flag: bool) -> None:
+    """Set this thread's recording switch (for good: ``set_grad_enabled``)."""
+    ident = get_ident()
+    if flag:
+        NOT_RECORDING.discard(ident)
+    else:
+        NOT_RECORDING.add(ident)
+        if THREAD.guard is None:
+            THREAD.guard = _Forget(ident)
+
+
+def set_anomaly_mode(flag: bool) -> None:
+    """Set this thread's anomaly switch, keeping the process-wide list right."""
+    local = THREAD
+    if local.anomaly is flag:
+        return
+    if flag:
+        ANOMALOUS.append(None)
+        local.anomaly = True
+    else:
+        local.anomaly = False
+        ANOMALOUS.pop()
 
 
 class _GradMode:
-    """Base of the context managers that set gradient recording on or off."""
+    """Base of the context managers that set gradient recording on or off (in this thread)."""
 
-    __slots__ = ("_previous",)
+    __slots__ = ("_previous", "_ident")
     _enabled = True
 
     def __enter__(self):
-        self._previous = STATE.grad_enabled
-        STATE.grad_enabled = self._enabled
+        ident = self._ident = get_ident()
+        previous = self._previous = ident not in NOT_RECORDING
+        if previous is not self._enabled:
+            if previous:
+                NOT_RECORDING.add(ident)
+            else:
+                NOT_RECORDING.discard(ident)
         return self
 
     def __exit__(self, *exc):
-        STATE.grad_enabled = self._previous
+        previous = self._previous
+        if previous is not self._enabled:
+            if previous:
+                NOT_RECORDING.discard(self._ident)
+            else:
+                NOT_RECORDING.add(self._ident)
         return False
 
     def __call__(self, func):
         """Use as a decorator: run ``func`` inside this mode."""
-        import functools
-
         mode = type(self)
 
         @functools.wraps(func)
@@ -48,10 +121,11 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """Context manager (or decorator) that stops recording operations.
+    """Context manager (or decorator) that stops recording operations in this thread.
 
     Inside it, results never require gradients, and ops run as one NumPy call
-    plus a thin wrapper. The classic update step lives here:
+    plus a thin wrapper. Other threads keep recording. The classic update step
+    lives here:
 
     >>> import downhill as dh
     >>> x = dh.tensor(3.0, requires_grad=True)
@@ -82,7 +156,7 @@ class enable_grad(_GradMode):
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations are being recorded for backward.
+    """Whether operations are being recorded for backward in this thread.
 
     >>> import downhill as dh
     >>> dh.is_grad_enabled()
@@ -91,15 +165,15 @@ def is_grad_enabled() -> bool:
     ...     dh.is_grad_enabled()
     False
     """
-    return STATE.grad_enabled
+    return get_ident() not in NOT_RECORDING
 
 
 def set_grad_enabled(mode: bool) -> None:
-    """Turn gradient recording on or off globally (prefer the context managers).
+    """Turn gradient recording on or off for this thread (prefer the context managers).
 
     >>> import downhill as dh
     >>> dh.set_grad_enabled(False); dh.is_grad_enabled()
     False
     >>> dh.set_grad_enabled(True)
     """
-    STATE.grad_enabled = bool(mode)
+    set_grad_mode(bool(mode))

@@ -220,12 +220,15 @@ ERF = defop("erf", _erf_forward, lambda F, g, ans, x: g * (_TWO_OVER_SQRT_PI * F
 # relu is a primitive rather than where(x > 0, x, 0): np.where is about ten
 # times slower than maximum and a multiply, and relu sits in every layer.
 # relu'(0) = 0 (PyTorch): the mask ans > 0 is False there.
-RELU = defop("relu", lambda x: np.maximum(x, 0), lambda F, g, ans, x: g * (ans > 0))
+# relu(nan) is nan (np.maximum propagates it) and passes its gradient on, as
+# PyTorch's threshold rule does: only ans <= 0 stops it.
+RELU = defop("relu", lambda x: np.maximum(x, 0), lambda F, g, ans, x: g * ~(ans <= 0))
 
-# A tie splits the gradient evenly between the two inputs (PyTorch's rule).
+# A tie splits the gradient evenly between the two inputs; where a NaN makes
+# every comparison false the gradient passes to both (PyTorch's rule).
 MAXIMUM = defop("maximum", np.maximum,
-                lambda F, g, ans, x, y: g * ((x > y) + 0.5 * (x == y)),
-                lambda F, g, ans, x, y: g * ((y > x) + 0.5 * (x == y)))
+                lambda F, g, ans, x, y: g * (1 - (x < y) - 0.5 * (x == y)),
+                lambda F, g, ans, x, y: g * (1 - (y < x) - 0.5 * (x == y)))
 WHERE = defop("where", np.where,
               None,
               lambda F, g, ans, c, x, y: F.where(c, g, 0),
@@ -257,7 +260,11 @@ def _max_vjp(F, g, ans, x, axis=None, keepdims=False):
     g = _expand(F, g, axis, keepdims)
     mask = x == _expand(F, ans, axis, keepdims)
     count = F.sum(mask, axis=axis, keepdims=True)
-    return F.where(mask, g / count, 0)
+    lost = count == 0
+    if not np.any(lost._data if isinstance(lost, Tensor) else lost):
+        return F.where(mask, g / count, 0)
+    # A NaN maximum equals nothing: its slice gets NaN gradients (PyTorch's amax).
+    return F.where(lost, np.nan, F.where(mask, g / F.where(lost, 1, count), 0))
 
 
 def _norm_vjp(F, g, ans, x, axis=None, keepdims=False):
@@ -297,6 +304,11 @@ def _matmul_vjp_y(F, g, ans, x, y):
         return F.expand_dims(x, -1) * F.expand_dims(g, -2)
     if np.ndim(y) == 1:
         return F.matmul(F.swapaxes(x, -1, -2), F.expand_dims(g, -1))[..., 0]
+    if type(y) is np.ndarray and y.ndim == 2 and y.flags.f_contiguous and not y.flags.c_contiguous:
+        # y is a transposed view, as in x @ W.T (a Linear layer): (g.T @ x).T is the
+        # same product laid out like W, so W's gradient arrives C-contiguous and
+        # the optimizer's in-place step reads it in order (no strided copy).
+        return F.swapaxes(F.matmul(F.swapaxes(g, -1, -2), x), -1, -2)
     return F.matmul(F.swapaxes(x, -1, -2), g)
 
 
@@ -668,6 +680,8 @@ def where(condition, x, y):
     tensor([0., 2.])
     """
     if isinstance(condition, Tensor):
+        if condition._rg:  # a mask recorded while vmap traces: kept in the graph
+            return apply(WHERE, (condition, x, y))
         condition = condition._data
     return apply(WHERE, (np.asarray(condition, dtype=bool), x, y))
 

@@ -18,7 +18,9 @@ from numbers import Number
 
 import numpy as np
 
-from .mode import STATE
+from threading import get_ident
+
+from .mode import ANOMALOUS, NOT_RECORDING, THREAD
 
 _FLOAT_KINDS = ("f",)
 _PY_NUMBERS = (float, int, bool)
@@ -74,21 +76,20 @@ class Tensor:
     def __init__(self, data, dtype=None, requires_grad=False):
         if isinstance(data, Tensor):
             data = data.data
+        elif type(data) in (list, tuple) and _holds_tensor(data):
+            from ..errors import InputTypeError
+
+            raise InputTypeError(
+                "Tensor(...) of a list holding Tensors would copy their values and drop their "
+                "gradients; use dh.tensor([...]) or dh.stack([...]), which keep the graph"
+            )
         array = np.array(data, dtype=dtype)
         if array.dtype == object:
             raise TypeError(
                 f"cannot make a tensor from {type(data).__name__}: give numbers, "
                 "nested lists of numbers, or a NumPy array"
             )
-        self._data = array[()] if array.ndim == 0 else array
-        self._grad = None
-        self._rg = False
-        self._op = None
-        self._parents = None
-        self._inputs = None
-        self._params = None
-        self._extra = None
-        self._pending = None
+        _fill(self, array[()] if array.ndim == 0 else array, None, None, None, None)
         if requires_grad:
             self.requires_grad = True
 
@@ -432,6 +433,8 @@ class Tensor:
     def __invert__(self):
         if self.dtype != np.bool_:
             raise TypeError(f"~ needs a boolean tensor; this one is {self.dtype}")
+        if self._rg and THREAD.masks_in_graph:
+            return apply(MASK_OPS[operator.invert], (self,))
         return _wrap(~self._data)
 
     def __and__(self, other):
@@ -451,7 +454,8 @@ class Tensor:
         return getitem(self, index)
 
     def __setitem__(self, index, value):
-        if STATE.grad_enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
+        needs_grad = self._rg or (isinstance(value, Tensor) and value._rg)
+        if needs_grad and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
             raise RuntimeError(_INPLACE_MESSAGE.format(op="item assignment"))
         self.data[_normalize_index(index)] = value._data if isinstance(value, Tensor) else value
 
@@ -572,19 +576,34 @@ _INPLACE_MESSAGE = (
 _new = Tensor.__new__
 
 
-def _wrap(data):
-    """A Tensor around ``data`` (no copy, no gradient)."""
-    t = _new(Tensor)
+def _fill(t, data, op, parents, inputs, params):
+    """Set every slot of a new Tensor: the one place a graph node is made.
+
+    ``op`` None makes a Tensor outside the graph (``parents``, ``inputs`` and
+    ``params`` are then None too); otherwise the node remembers its op, the
+    inputs that need a gradient (``parents``, None for the others), the raw
+    values of all inputs for the rules (``inputs``) and the op's settings.
+    """
     t._data = data
     t._grad = None
-    t._rg = False
-    t._op = None
-    t._parents = None
-    t._inputs = None
-    t._params = None
+    t._rg = op is not None
+    t._op = op
+    t._parents = parents
+    t._inputs = inputs
+    t._params = params
     t._extra = None
     t._pending = None
     return t
+
+
+def _node(data, op, parents, inputs, params=None):
+    """A new Tensor made by ``op`` (see :func:`_fill`)."""
+    return _fill(_new(Tensor), data, op, parents, inputs, params)
+
+
+def _wrap(data):
+    """A Tensor around ``data`` (no copy, no gradient)."""
+    return _fill(_new(Tensor), data, None, None, None, None)
 
 
 def _raw(value):
@@ -601,38 +620,60 @@ def _raw(value):
     return array
 
 
+def _operand(value):
+    """A non-Tensor operand: its NumPy value, or a Tensor if it is a (nested)
+    list or tuple holding Tensors.
+
+    Such a list is stacked with the graph kept (as ``jnp.array([x, y])`` is),
+    so that ``dh.mean([v, v + 2])`` or ``x * [x, x]`` differentiate through
+    every element instead of silently reading the values as constants.
+    """
+    if type(value) in (list, tuple) and _holds_tensor(value):
+        return _stack_nested(value)
+    return _raw(value)
+
+
+def _holds_tensor(seq):
+    for item in seq:
+        if isinstance(item, Tensor) or (type(item) in (list, tuple) and _holds_tensor(item)):
+            return True
+    return False
+
+
+def _stack_nested(seq):
+    from .composites import stack
+
+    if not seq:
+        return _raw(seq)
+    parts = [_stack_nested(item) if type(item) in (list, tuple) else item for item in seq]
+    parts = [p if isinstance(p, Tensor) else _wrap(np.asarray(_raw(p))[()]) for p in parts]
+    return stack(parts)
+
+
 def _apply1(op, x, params=None):
     """Run a one-input primitive: the forward NumPy call, then the graph link."""
     if isinstance(x, Tensor):
         data = x._data
         rg = x._rg
     else:
-        data = x = _raw(x)
-        rg = False
+        x = _operand(x)
+        if isinstance(x, Tensor):
+            data = x._data
+            rg = x._rg
+        else:
+            data = x
+            rg = False
     try:
         out = op.forward(data, **params) if params else op.forward(data)
     except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
         raise _explain(op, (data,), params, error) from None
     if not rg and type(out) in _PY_NUMBERS:  # a plain number in: keep a NumPy value
         out = np.asarray(out)[()]
-    t = _new(Tensor)
-    t._data = out
-    t._grad = None
-    t._extra = None
-    t._pending = None
-    if rg and STATE.grad_enabled:
-        t._rg = True
-        t._op = op
-        t._parents = (x,)
-        t._inputs = (data,)
-        t._params = params
+    if rg and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
+        t = _fill(_new(Tensor), out, op, (x,), (data,), params)
     else:
-        t._rg = False
-        t._op = None
-        t._parents = None
-        t._inputs = None
-        t._params = None
-    if STATE.anomaly:
+        t = _fill(_new(Tensor), out, None, None, None, None)
+    if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, (data,))
     return t
 
@@ -645,39 +686,42 @@ def _apply2(op, a, b):
         if isinstance(b, Tensor):
             bd = b._data
             b_rg = b._rg
+        elif type(b) in _FAST_RAW:
+            bd = b
+            b_rg = False
         else:
-            bd = b if type(b) in _FAST_RAW else _raw(b)
+            b = _operand(b)
+            if isinstance(b, Tensor):
+                return _apply2(op, a, b)
+            bd = b
             b_rg = False
     elif isinstance(b, Tensor):
-        ad = a if type(a) in _FAST_RAW else _raw(a)
+        if type(a) in _FAST_RAW:
+            ad = a
+        else:
+            a = _operand(a)
+            if isinstance(a, Tensor):
+                return _apply2(op, a, b)
+            ad = a
         a_rg = False
         bd = b._data
         b_rg = b._rg
-    else:  # two plain values: no graph, but keep a NumPy value
-        return _apply_plain(op, _raw(a), _raw(b))
+    else:  # two plain values (or lists holding Tensors)
+        a, b = _operand(a), _operand(b)
+        if isinstance(a, Tensor) or isinstance(b, Tensor):
+            return _apply2(op, a, b)
+        return _apply_plain(op, a, b)
     try:
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as error:
         raise _explain(op, (ad, bd), None, error) from None
-    t = _new(Tensor)
-    t._data = out
-    t._grad = None
-    t._extra = None
-    t._pending = None
-    t._params = None
-    if (a_rg or b_rg) and STATE.grad_enabled:
-        t._rg = True
-        t._op = op
+    if (a_rg or b_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
         # Only inputs that need a gradient are kept as parents; the raw
         # values of both are kept for the rules.
-        t._parents = (a if a_rg else None, b if b_rg else None)
-        t._inputs = (ad, bd)
+        t = _fill(_new(Tensor), out, op, (a if a_rg else None, b if b_rg else None), (ad, bd), None)
     else:
-        t._rg = False
-        t._op = None
-        t._parents = None
-        t._inputs = None
-    if STATE.anomaly:
+        t = _fill(_new(Tensor), out, None, None, None, None)
+    if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, (ad, bd))
     return t
 
@@ -685,12 +729,16 @@ def _apply2(op, a, b):
 def _apply_plain(op, ad, bd):
     try:
         out = op.forward(ad, bd)
+    except ZeroDivisionError:
+        # Two Python numbers (1/0 in a typed formula): NumPy's answer, inf or
+        # nan, is a value like any other, as it is for arrays and Tensors.
+        out = op.forward(np.float64(ad), bd)
     except (ValueError, TypeError) as error:
         raise _explain(op, (ad, bd), None, error) from None
     if type(out) in _PY_NUMBERS:  # two Python numbers in
         out = np.asarray(out)[()]
     t = _wrap(out)
-    if STATE.anomaly:
+    if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, (ad, bd))
     return t
 
@@ -706,22 +754,25 @@ def apply(op, inputs, params=None):
             parents.append(value if value._rg else None)
             rg = rg or value._rg
         else:
-            datas.append(_raw(value))
-            parents.append(None)
+            value = _operand(value)
+            if isinstance(value, Tensor):
+                datas.append(value._data)
+                parents.append(value if value._rg else None)
+                rg = rg or value._rg
+            else:
+                datas.append(value)
+                parents.append(None)
     try:
         out = op.forward(*datas, **params) if params else op.forward(*datas)
     except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
         raise _explain(op, datas, params, error) from None
     if type(out) in _PY_NUMBERS:
         out = np.asarray(out)[()]
-    t = _wrap(out)
-    if rg and STATE.grad_enabled:
-        t._rg = True
-        t._op = op
-        t._parents = tuple(parents)
-        t._inputs = tuple(datas)
-        t._params = params
-    if STATE.anomaly:
+    if rg and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
+        t = _fill(_new(Tensor), out, op, tuple(parents), tuple(datas), params)
+    else:
+        t = _fill(_new(Tensor), out, None, None, None, None)
+    if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, datas)
     return t
 
@@ -731,6 +782,9 @@ def _compare(fn, a, b):
     ad = a._data if isinstance(a, Tensor) else _raw(a)
     bd = b._data if isinstance(b, Tensor) else _raw(b)
     try:
+        if THREAD.masks_in_graph and (getattr(a, "_rg", False) or getattr(b, "_rg", False)):
+            # vmap is tracing: the mask joins the graph, to be recomputed on the batch
+            return apply(MASK_OPS[fn], (a, b))
         return _wrap(fn(ad, bd))
     except ValueError as error:
         raise ValueError(
@@ -740,7 +794,7 @@ def _compare(fn, a, b):
 
 def _inplace(tensor, fn, other, symbol):
     other_rg = isinstance(other, Tensor) and other._rg
-    if STATE.grad_enabled and (tensor._rg or other_rg):
+    if (tensor._rg or other_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
         raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
     od = other._data if isinstance(other, Tensor) else _raw(other)
     d = tensor._data
@@ -768,6 +822,15 @@ def _inplace(tensor, fn, other, symbol):
         tensor._data = result
     return tensor
 
+
+# Comparisons and logical ops as graph nodes without a derivative. Outside
+# vmap's tracing a mask is a plain boolean tensor; while vmap traces a
+# function, a mask computed from traced values is recorded with these, so
+# that it is recomputed for every example instead of kept as the first one's.
+MASK_OPS = {fn: Op(name, fn, (None,) * arity) for fn, name, arity in (
+    (operator.lt, "less", 2), (operator.le, "less_equal", 2), (operator.gt, "greater", 2),
+    (operator.ge, "greater_equal", 2), (operator.eq, "equal", 2), (operator.ne, "not_equal", 2),
+    (operator.and_, "logical_and", 2), (operator.or_, "logical_or", 2), (operator.invert, "logical_not", 1))}
 
 _INPLACE_UFUNCS = {
     operator.add: np.add,

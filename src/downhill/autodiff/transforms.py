@@ -15,12 +15,12 @@ from numbers import Number
 import numpy as np
 
 from .backward import grad_of
-from .mode import enable_grad
+from .mode import THREAD, enable_grad
 from .tensor import Tensor, _wrap
 
-# How many transforms are evaluating a user function right now. Inside one,
-# results must stay Tensors in the graph for the outer transform to use.
-_DEPTH = [0]
+# THREAD.depth: how many transforms are evaluating a user function right now,
+# in this thread. Inside one, results must stay Tensors in the graph for the
+# outer transform to use.
 
 
 class _Input:
@@ -86,12 +86,12 @@ def _argnums(argnums, nargs, name):
 
 
 def _call(f, args, kwargs):
-    _DEPTH[0] += 1
+    THREAD.depth += 1
     try:
         with enable_grad():
             return f(*args, **kwargs)
     finally:
-        _DEPTH[0] -= 1
+        THREAD.depth -= 1
 
 
 def _prepare(args, argnums, name):
@@ -106,7 +106,7 @@ def _prepare(args, argnums, name):
         inp = _Input(original, name)
         args[i] = inp.tensor
         inputs.append(inp)
-    nested = outer or _DEPTH[0] > 0
+    nested = outer or THREAD.depth > 0
     return single, args, inputs, nested
 
 
@@ -240,7 +240,11 @@ def vjp(f, *primals):
     result = inputs[0].give(out, nested)
 
     def pullback(cotangent):
-        seed = cotangent._data if isinstance(cotangent, Tensor) and not nested else cotangent
+        # The pullback is linear in its cotangent and differentiable in it: a
+        # cotangent that is itself in a graph (pullback called inside grad)
+        # records this backward pass too, as JAX's vjp does.
+        recording = nested or THREAD.depth > 0 or (isinstance(cotangent, Tensor) and cotangent._rg)
+        seed = cotangent._data if isinstance(cotangent, Tensor) and not recording else cotangent
         if not isinstance(seed, Tensor):
             seed = np.asarray(seed, dtype=out.dtype)
             if seed.shape != out.shape:
@@ -248,8 +252,13 @@ def vjp(f, *primals):
                     f"pullback: the cotangent has shape {seed.shape} but the output has shape {out.shape}"
                 )
             seed = seed[()]
-        grads = grad_of(out, [inp.tensor for inp in inputs], seed=seed, retain_graph=True, create_graph=nested)
-        return tuple(inp.give(g, nested) for inp, g in zip(inputs, grads))
+        if recording and isinstance(seed, Tensor) and seed.shape != out.shape:
+            raise ValueError(
+                f"pullback: the cotangent has shape {seed.shape} but the output has shape {out.shape}"
+            )
+        grads = grad_of(out, [inp.tensor for inp in inputs], seed=seed, retain_graph=True,
+                        create_graph=recording)
+        return tuple(inp.give(g, recording) for inp, g in zip(inputs, grads))
 
     return result, pullback
 

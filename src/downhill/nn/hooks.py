@@ -27,7 +27,7 @@ import weakref
 
 import numpy as np
 
-from ..autodiff.mode import STATE
+from ..autodiff.mode import is_grad_enabled
 from ..autodiff.ops import astype
 from ..autodiff.tensor import Tensor
 
@@ -102,7 +102,7 @@ class BackwardHookCall:
         self.outputs_waiting = self.outputs_needed
 
     def wrap_inputs(self, args: tuple) -> tuple:
-        if not STATE.grad_enabled:
+        if not is_grad_enabled():
             return args
         wrapped = []
         self.grad_inputs = [None] * len(args)
@@ -118,7 +118,7 @@ class BackwardHookCall:
         return tuple(wrapped)
 
     def wrap_outputs(self, output):
-        if not STATE.grad_enabled:
+        if not is_grad_enabled():
             return output
         single = isinstance(output, Tensor)
         outputs = (output,) if single else output

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..errors import InputError, InputTypeError
-from ..autodiff.mode import STATE
+from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor
 from . import state as _state
 from .hooks import BackwardHookCall, RemovableHandle, _HookDict
@@ -79,7 +79,7 @@ class Module:
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         backward_call = None
-        if self._backward_hooks and STATE.grad_enabled:
+        if self._backward_hooks and is_grad_enabled():
             backward_call = BackwardHookCall(self, self._backward_hooks.values())
             args = backward_call.wrap_inputs(args)
         output = self.forward(*args, **kwargs)

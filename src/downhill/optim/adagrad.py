@@ -41,7 +41,7 @@ class Adagrad(Optimizer):
     """
 
     _init_fn = staticmethod(F.adagrad_init)
-    _update_fn = staticmethod(F.adagrad_update)
+    _update_fn = staticmethod(F.adagrad_update_)
     _state_type = F.AdagradState
     _init_keys = ("initial_accumulator_value",)
     _update_keys = ("lr", "lr_decay", "weight_decay", "eps", "maximize")
@@ -66,7 +66,6 @@ class Adagrad(Optimizer):
             "eps": eps,
             "maximize": maximize,
         }
-        checks.check_adagrad_options(**defaults)
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:

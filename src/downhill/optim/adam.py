@@ -43,9 +43,9 @@ class Adam(Optimizer):
     """
 
     _init_fn = staticmethod(F.adam_init)
-    _update_fn = staticmethod(F.adam_update)
+    _update_fn = staticmethod(F.adam_update_)
     _state_type = F.AdamState
-    _init_keys = ("amsgrad",)
+    _init_keys = ()
     _update_keys = (
         "lr",
         "betas",
@@ -78,7 +78,6 @@ class Adam(Optimizer):
             "maximize": maximize,
             "decoupled_weight_decay": decoupled_weight_decay,
         }
-        checks.check_adam_options(**defaults)
         super().__init__(params, defaults)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..autodiff import Tensor
+from ..autodiff import Tensor, enable_grad
 from ..errors import InputError, InputTypeError
 from ..landscapes.field import program_for
 from .registry import get_functional
@@ -159,9 +159,34 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
                     options={"lr": lr, "steps": steps, "tol": tol, "max_value": max_value, **optimizer_options}),
     )
     # Overflow on the way to infinity is how a climber falls off the
-    # mountain: a result to report, not a warning to raise.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+    # mountain: a result to report, not a warning to raise. The climber needs
+    # its slopes even when called inside no_grad(), so it records for itself.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), enable_grad():
+        if start.ndim == 2 and not record and program is not None:
+            fast = _climb_fused(landscape, functional, optimizer_options, start, climb)
+            if fast is not None:
+                return Trajectory(points=None, values=None, grad_norms=None, **fast, **climb.labels)
         return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
+
+
+def _climb_fused(landscape, functional, optimizer_options, start, climb):
+    """Many climbers through the compiled kernel of :mod:`.fused`, or None for the NumPy path."""
+    from . import fused
+
+    if not fused.available():
+        return None
+    settings = {k: v for k, v in {**functional.defaults, **optimizer_options}.items() if k != "lr"}
+    steps = climb.steps
+    rates = np.full(steps, float(climb.lr)) if climb.rates is None else np.asarray(climb.rates, dtype=np.float64)
+    try:
+        out = fused.climb(landscape.formula, tuple(landscape.variables), functional.name, settings, start,
+                          rates, steps, climb.tol, climb.max_value)
+    except fused.NotFusable:
+        return None
+    taken = int(out["steps_taken"].max(initial=0))
+    return dict(lrs=rates[:taken], status=out["status"], steps_taken=out["steps_taken"],
+                diverged_at=out["diverged_at"], final_point=out["final_point"], final_value=out["final_value"],
+                final_grad_norm=np.sqrt(out["final_norm2"]))
 
 
 @dataclass(frozen=True)

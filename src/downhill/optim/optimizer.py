@@ -4,9 +4,12 @@ An optimizer holds parameter groups (each a dict of parameters and the options
 that apply to them), and per-parameter state (momentum buffers, moving
 averages). The mathematics lives in :mod:`downhill.optim.functional`; a
 subclass names its pure ``init``/``update`` functions and the base class does
-the rest: on ``step()`` it calls the update on ``p.data`` and ``p.grad.data``
-of each parameter that has a gradient, and writes the result back into
-``p.data`` in place, so every reference to the parameter sees the new value.
+the rest: on ``step()`` it applies the update's in-place form
+(``<name>_update_``, the same arithmetic) to ``p.data`` and ``p.grad.data`` of
+each parameter that has a gradient, so every reference to the parameter sees
+the new value, and a step allocates nothing: the state's arrays are updated in
+place and the temporaries live in one :class:`~downhill.optim.functional.Scratch`
+per parameter (not part of ``state``, so ``state_dict`` is PyTorch's).
 
 Parameters are duck-typed: anything with a NumPy array ``.data`` and a
 ``.grad`` attribute (``None`` or an object with ``.data``) can be optimized,
@@ -21,6 +24,8 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Callable, ClassVar
 
 import numpy as np
+
+from .functional import Scratch
 
 __all__ = ["Optimizer"]
 
@@ -108,8 +113,10 @@ class Optimizer:
     step count. ``step()`` applies one update; ``zero_grad()`` clears gradients;
     ``state_dict()``/``load_state_dict()`` save and restore everything.
 
-    Subclasses set ``_init_fn``, ``_update_fn``, ``_state_type`` and the option
-    names each function takes; see :class:`downhill.optim.SGD`.
+    Subclasses set ``_init_fn``, ``_update_fn`` (the in-place form), ``_state_type``
+    and the option names each function takes; see :class:`downhill.optim.SGD`.
+    Options are checked once, here, for the defaults and for each group that
+    brings options of its own.
 
     >>> import downhill as dh
     >>> from downhill.optim import SGD
@@ -129,9 +136,12 @@ class Optimizer:
     _check_fn: ClassVar[Callable | None] = None
 
     def __init__(self, params, defaults: dict[str, Any]) -> None:
+        if self._check_fn is not None:
+            type(self)._check_fn(**defaults)
         self.defaults = dict(defaults)
         self.state = _ParamState()
         self.param_groups: list[dict[str, Any]] = []
+        self._scratch: dict[int, Any] = {}
 
         if _is_param(params):
             raise TypeError(
@@ -206,9 +216,10 @@ class Optimizer:
                     "optimize the leaf tensors it was computed from"
                 )
 
+        own_options = any(name in param_group for name in self.defaults)
         for name, default in self.defaults.items():
             param_group.setdefault(name, default)
-        if self._check_fn is not None:
+        if own_options and self._check_fn is not None:  # the defaults alone were checked in __init__
             type(self)._check_fn(**{name: param_group[name] for name in self.defaults})
 
         if len({id(p) for p in params}) != len(params):
@@ -301,9 +312,11 @@ class Optimizer:
                     state = cls._state_type(**stored)
                 else:
                     state = cls._init_fn(p.data, **init_options)
-                new_param, new_state = cls._update_fn(p.data, p.grad.data, state, **update_options)
+                work = self._scratch.get(id(p))
+                if work is None or not work.fits(p.data):
+                    work = self._scratch[id(p)] = Scratch(p.data)
                 # In place, so that the Tensor (and anything holding it) sees the step.
-                p.data[...] = new_param
+                new_state = cls._update_fn(p.data, p.grad.data, state, scratch=work, **update_options)
                 self._store_state(p, new_state)
         return loss
 

@@ -42,9 +42,9 @@ class RMSprop(Optimizer):
     """
 
     _init_fn = staticmethod(F.rmsprop_init)
-    _update_fn = staticmethod(F.rmsprop_update)
+    _update_fn = staticmethod(F.rmsprop_update_)
     _state_type = F.RMSpropState
-    _init_keys = ("momentum", "centered")
+    _init_keys = ()
     _update_keys = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
     _check_fn = staticmethod(checks.check_rmsprop_options)
 
@@ -69,5 +69,4 @@ class RMSprop(Optimizer):
             "centered": centered,
             "maximize": maximize,
         }
-        checks.check_rmsprop_options(**defaults)
         super().__init__(params, defaults)

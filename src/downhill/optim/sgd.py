@@ -40,7 +40,7 @@ class SGD(Optimizer):
     """
 
     _init_fn = staticmethod(F.sgd_init)
-    _update_fn = staticmethod(F.sgd_update)
+    _update_fn = staticmethod(F.sgd_update_)
     _state_type = F.SGDState
     _init_keys = ()
     _update_keys = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
@@ -65,5 +65,4 @@ class SGD(Optimizer):
             "nesterov": nesterov,
             "maximize": maximize,
         }
-        checks.check_sgd_options(**defaults)
         super().__init__(params, defaults)

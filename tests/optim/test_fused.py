@@ -1,0 +1,160 @@
+"""The fused kernel (numba) computes what descend's NumPy path computes.
+
+Every catalogue landscape, every optimizer and a typed formula run through
+both paths on the same starts: the same statuses and step counts, final
+points equal to 1e-12 relative (bit for bit on polynomial landscapes, whose
+arithmetic is all + - * / and whole powers), and on the fused path a climber
+alone equals the same climber inside a batch, bit for bit.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import downhill as dh
+from downhill.optim import fused
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
+                                reason="numba is not installed (the 'fast' extra)")
+
+POLYNOMIAL = {"sphere", "booth", "matyas", "rosenbrock", "himmelblau", "beale", "three_hump_camel",
+              "six_hump_camel", "styblinski_tang", "goldstein_price"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernel_cache(tmp_path_factory):
+    # DOWNHILL_FUSED=1: compile kernels even for the small batches of these tests.
+    folder = tmp_path_factory.mktemp("kernels")
+    saved = {key: os.environ.get(key) for key in ("DOWNHILL_CACHE_DIR", "DOWNHILL_FUSED")}
+    os.environ.update(DOWNHILL_CACHE_DIR=str(folder), DOWNHILL_FUSED="1")
+    yield folder
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def _both(f, start, monkeypatch, **settings):
+    fast = dh.descend(f, start, record=False, **settings)
+    monkeypatch.setenv("DOWNHILL_FUSED", "0")
+    plain = dh.descend(f, start, record=False, **settings)
+    monkeypatch.setenv("DOWNHILL_FUSED", "1")
+    return fast, plain
+
+
+def _starts(landscape, n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    low, high = np.array(landscape.domain, dtype=float).T if landscape.domain else (-2.0, 2.0)
+    return rng.uniform(low, high, size=(n, len(landscape.variables)))
+
+
+def _same(fast, plain, exact):
+    assert list(fast.status) == list(plain.status)
+    np.testing.assert_array_equal(fast.steps_taken, plain.steps_taken)
+    np.testing.assert_array_equal(fast.diverged_at, plain.diverged_at)
+    finite = np.isfinite(plain.final_point).all(axis=1) & (plain.status != "diverged")
+    if exact:
+        np.testing.assert_array_equal(fast.final_point[finite], plain.final_point[finite])
+        np.testing.assert_array_equal(fast.final_value[finite], plain.final_value[finite])
+    else:
+        np.testing.assert_allclose(fast.final_point[finite], plain.final_point[finite], rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(fast.final_value[finite], plain.final_value[finite], rtol=1e-12, atol=1e-12)
+
+
+OPTIMIZERS = [
+    ("sgd", {}),
+    ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("sgd", {"momentum": 0.5, "dampening": 0.3}),
+    ("adam", {"amsgrad": True, "weight_decay": 0.01}),
+    ("adamw", {"betas": (0.6, 0.95)}),
+    ("rmsprop", {"momentum": 0.9, "centered": True}),
+    ("rmsprop", {"maximize": True, "weight_decay": 0.1}),
+    ("adagrad", {"lr_decay": 0.01, "initial_accumulator_value": 0.1}),
+]
+# Each landscape with one optimizer setting (a kernel per pair costs seconds to
+# compile): every landscape and every setting is covered, and every setting
+# meets a polynomial landscape, where the two paths must agree bit for bit.
+CASES = [(name, *OPTIMIZERS[i % len(OPTIMIZERS)]) for i, name in enumerate(dh.landscapes.names())]
+
+
+def test_the_cases_cover_every_landscape_and_setting_on_a_polynomial():
+    assert {name for name, _, _ in CASES} == set(dh.landscapes.names())
+    exact = {(optimizer, str(options)) for name, optimizer, options in CASES if name in POLYNOMIAL}
+    assert exact == {(optimizer, str(options)) for optimizer, options in OPTIMIZERS}
+
+
+@pytest.mark.parametrize(("name", "optimizer", "options"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_every_landscape_and_optimizer_matches_the_numpy_path(name, optimizer, options, monkeypatch):
+    landscape = dh.landscapes.get(name)
+    start = _starts(landscape, n=200)
+    lr = 1e-3 if optimizer == "sgd" else 0.01
+    fast, plain = _both(name, start, monkeypatch, optimizer=optimizer, lr=lr, steps=60, tol=1e-6, **options)
+    assert fused._LOADED, "the fused path did not run"
+    _same(fast, plain, exact=name in POLYNOMIAL)
+
+
+def test_schedules_divergence_and_a_typed_formula(monkeypatch):
+    start = np.random.default_rng(2).uniform(-3, 3, size=(300, 2))
+    typed = dh.landscapes.resolve("x**4 + 3*sin(y) + exp(0.1*x*y)")
+    fast, plain = _both(typed, start, monkeypatch, lr=0.05, steps=50,
+                        schedule=lambda t: 0.05 / (1 + t), tol=1e-4)
+    _same(fast, plain, exact=False)
+    fast, plain = _both("rosenbrock", start, monkeypatch, lr=0.002, steps=50, max_value=1e8)
+    assert (plain.status == "diverged").any() and (plain.status != "diverged").any()
+    _same(fast, plain, exact=True)
+
+
+def test_a_lone_climber_equals_itself_inside_a_batch():
+    start = np.random.default_rng(3).uniform(-2, 2, size=(1500, 2))  # several blocks and threads
+    batch = dh.descend("ackley", start, optimizer="adam", lr=0.01, steps=100, record=False)
+    for i in (0, 511, 512, 1499):
+        alone = dh.descend("ackley", start[i:i + 1], optimizer="adam", lr=0.01, steps=100, record=False)
+        np.testing.assert_array_equal(alone.final_point[0], batch.final_point[i])
+        assert alone.status[0] == batch.status[i] and alone.steps_taken[0] == batch.steps_taken[i]
+
+
+def test_without_numba_the_numpy_path_runs(monkeypatch):
+    monkeypatch.setattr(fused, "available", lambda: False)
+    before = dict(fused._LOADED)
+    out = dh.descend(dh.landscapes.resolve("x**2 + 2*y**2 + 0.5"), np.ones((3, 2)), lr=0.1, steps=20, record=False)
+    assert fused._LOADED == before
+    assert (out.final_value > 0.5).all()
+
+
+def test_kernels_are_cached_on_disk_and_reused_by_a_fresh_process(kernel_cache):
+    code = ("import numpy as np, downhill as dh\n"
+            "print(dh.descend('booth', np.zeros((4, 2)), lr=0.01, steps=10, record=False).final_point[0, 0])")
+    env = {**os.environ, "DOWNHILL_CACHE_DIR": str(kernel_cache), "NUMBA_DEBUG_CACHE": "1", "DOWNHILL_FUSED": "1",
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
+    assert "[cache] data loaded" in second.stdout + second.stderr
+    assert list(kernel_cache.glob("kernels/k_*.py"))
+
+
+def test_small_batches_do_not_wait_for_a_compiler(monkeypatch):
+    # Unset, DOWNHILL_FUSED lets a small batch of a new landscape take the NumPy
+    # path instead of waiting seconds for numba; a compiled kernel is used at once.
+    monkeypatch.delenv("DOWNHILL_FUSED")
+    typed = dh.landscapes.resolve("x**2 + 0.25*y**4 + 0.125")
+    before = dict(fused._LOADED)
+    dh.descend(typed, np.ones((5, 2)), lr=0.1, steps=10, record=False)
+    assert fused._LOADED == before
+    monkeypatch.setattr(fused, "WORTH_COMPILING", 50)
+    dh.descend(typed, np.ones((5, 2)), lr=0.1, steps=10, record=False)
+    assert len(fused._LOADED) == len(before) + 1
+
+
+def test_kernel_source_is_readable_and_written_from_the_trace():
+    source = fused.kernel_source("(x - 1)**2 + y**2", ("x", "y"), "sgd", {"momentum": 0.9})
+    assert "def _slope(x0, x1):" in source and "s_buf = s_buf * H_momentum" in source
+    with pytest.raises(fused.NotFusable):
+        fused.kernel_source("x + y", ("x", "y"), "lbfgs", {})
