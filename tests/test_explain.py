@@ -2,7 +2,9 @@
 
 Exact references are worked by hand (x³ at 2: value 8, slope 12, tangent
 y = 12x - 16); the rest are the same formulas written in PyTorch in float64,
-whose autograd is independent of the engine under test.
+whose autograd is independent of the engine under test. PyTorch's numbers come
+from the ``oracle`` fixture: recorded in tests/oracle/data/test_explain.npz, or
+computed live under ``pytest -m oracle``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from downhill.explain import DerivativeReading, GradientReading, derivative_at, gradient_at
 from downhill.landscapes import ExpressionError, from_expression, get
@@ -47,20 +48,28 @@ def test_derivative_of_x_cubed_at_two_is_exactly_twelve():
                                 "of x at this instant. The tangent line is y = 12·x - 16.")
 
 
+def _torch_value_and_gradient(torch_f, point):
+    """PyTorch's value and gradient of ``torch_f(torch, *coordinates)`` in float64."""
+    import torch  # only in the live oracle run and the recorder
+
+    variables = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in point]
+    out = torch_f(torch, *variables)
+    grads = torch.autograd.grad(out, variables)
+    return [out.item(), *(g.item() for g in grads)]
+
+
 @pytest.mark.parametrize("formula, torch_f", [
-    ("sin(x)*exp(-x**2) + log1p(x**2)", lambda x: torch.sin(x) * torch.exp(-x**2) + torch.log1p(x**2)),
-    ("tanh(3*x) - sigmoid(x)/(1 + x**2)", lambda x: torch.tanh(3 * x) - torch.sigmoid(x) / (1 + x**2)),
-    ("softplus(x)*cos(2*x)", lambda x: torch.nn.functional.softplus(x) * torch.cos(2 * x)),
-    ("sqrt(x**2 + 1)**3 - abs(x)", lambda x: torch.sqrt(x**2 + 1) ** 3 - torch.abs(x)),
-])
+    ("sin(x)*exp(-x**2) + log1p(x**2)", lambda t, x: t.sin(x) * t.exp(-x**2) + t.log1p(x**2)),
+    ("tanh(3*x) - sigmoid(x)/(1 + x**2)", lambda t, x: t.tanh(3 * x) - t.sigmoid(x) / (1 + x**2)),
+    ("softplus(x)*cos(2*x)", lambda t, x: t.nn.functional.softplus(x) * t.cos(2 * x)),
+    ("sqrt(x**2 + 1)**3 - abs(x)", lambda t, x: t.sqrt(x**2 + 1) ** 3 - t.abs(x)),
+])  # fmt: skip
 @pytest.mark.parametrize("x", [-1.3, 0.4, 2.2])
-def test_derivative_matches_torch(formula, torch_f, x):
-    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    out = torch_f(t)
-    (slope,) = torch.autograd.grad(out, t)
+def test_derivative_matches_torch(formula, torch_f, x, oracle):
+    value, slope = oracle(f"derivative/{formula}/{x!r}", lambda: _torch_value_and_gradient(torch_f, [x]))
     reading = derivative_at(formula, x)
-    assert reading.value == pytest.approx(out.item(), rel=1e-13, abs=1e-15)
-    assert reading.slope == pytest.approx(slope.item(), rel=1e-12, abs=1e-14)
+    assert reading.value == pytest.approx(float(value), rel=1e-13, abs=1e-15)
+    assert reading.slope == pytest.approx(float(slope), rel=1e-12, abs=1e-14)
 
 
 def test_derivative_sentences_rising_falling_flat():
@@ -108,37 +117,37 @@ def test_gradient_of_the_issue_example_is_exact():
 
 
 TORCH_LANDSCAPES = {
-    "rosenbrock": lambda x, y: 100 * (y - x**2) ** 2 + (1 - x) ** 2,
-    "himmelblau": lambda x, y: (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2,
-    "booth": lambda x, y: (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2,
-    "beale": lambda x, y: ((1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2
-                           + (2.625 - x + x * y**3) ** 2),
-    "six_hump_camel": lambda x, y: ((4 - 2.1 * x**2 + x**4 / 3) * x**2 + x * y + (-4 + 4 * y**2) * y**2),
+    "rosenbrock": lambda t, x, y: 100 * (y - x**2) ** 2 + (1 - x) ** 2,
+    "himmelblau": lambda t, x, y: (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2,
+    "booth": lambda t, x, y: (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2,
+    "beale": lambda t, x, y: ((1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2
+                              + (2.625 - x + x * y**3) ** 2),
+    "six_hump_camel": lambda t, x, y: ((4 - 2.1 * x**2 + x**4 / 3) * x**2 + x * y + (-4 + 4 * y**2) * y**2),
 }
 
 
 @pytest.mark.parametrize("name", sorted(TORCH_LANDSCAPES))
 @pytest.mark.parametrize("point", [(0.5, -1.0), (-1.5, 2.0), (1.2, 0.3)])
-def test_gradient_of_catalog_landscapes_matches_torch(name, point):
-    x, y = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in point)
-    out = TORCH_LANDSCAPES[name](x, y)
-    gx, gy = torch.autograd.grad(out, (x, y))
+def test_gradient_of_catalog_landscapes_matches_torch(name, point, oracle):
+    value, gx, gy = oracle(f"gradient/{name}/{point}", lambda: _torch_value_and_gradient(TORCH_LANDSCAPES[name], point))
     reading = gradient_at(name, point)
-    assert reading.value == pytest.approx(out.item(), rel=1e-13)
-    np.testing.assert_allclose(reading.gradient, [gx.item(), gy.item()], rtol=1e-12, atol=1e-12)
-    g = np.array([gx.item(), gy.item()])
+    assert reading.value == pytest.approx(float(value), rel=1e-13)
+    np.testing.assert_allclose(reading.gradient, [gx, gy], rtol=1e-12, atol=1e-12)
+    g = np.array([gx, gy])
     assert reading.steepness == pytest.approx(np.linalg.norm(g), rel=1e-12)
     np.testing.assert_allclose(reading.downhill, -g / np.linalg.norm(g), rtol=1e-12, atol=1e-14)
 
 
-def test_gradient_of_a_typed_formula_matches_torch():
+def test_gradient_of_a_typed_formula_matches_torch(oracle):
     formula = "sin(x)*y + exp(-x*y) + log1p(x**2) + sqrt(y**2 + 1) + tanh(x - y)"
-    x, y = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.7, -1.1))
-    out = torch.sin(x) * y + torch.exp(-x * y) + torch.log1p(x**2) + torch.sqrt(y**2 + 1) + torch.tanh(x - y)
-    gx, gy = torch.autograd.grad(out, (x, y))
+
+    def torch_f(t, x, y):
+        return t.sin(x) * y + t.exp(-x * y) + t.log1p(x**2) + t.sqrt(y**2 + 1) + t.tanh(x - y)
+
+    value, gx, gy = oracle("typed_formula", lambda: _torch_value_and_gradient(torch_f, (0.7, -1.1)))
     reading = gradient_at(formula, np.array([0.7, -1.1]))
-    assert reading.value == pytest.approx(out.item(), rel=1e-14)
-    np.testing.assert_allclose(reading.gradient, [gx.item(), gy.item()], rtol=1e-13)
+    assert reading.value == pytest.approx(float(value), rel=1e-14)
+    np.testing.assert_allclose(reading.gradient, [gx, gy], rtol=1e-13)
 
 
 def test_gradient_of_one_and_three_variables():

@@ -5,13 +5,18 @@ A 64-48-32-10 multilayer perceptron (Linear-Tanh-Linear-ReLU-Linear) on the
 own initialization, copied over through ``load_state_dict``), trained for 20
 steps with CrossEntropyLoss in float64. Every step's loss, and the final
 weights, agree to rtol 1e-9.
+
+PyTorch's side (its initial weights, losses, final weights, gradients) comes
+from the ``oracle`` fixture: recorded in tests/oracle/data/test_against_torch.npz,
+or run live under ``pytest -m oracle``.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import load_digits
 
 import downhill as dh
@@ -27,22 +32,41 @@ def digits():
     return x / 16.0, y.astype(np.int64)
 
 
-def _models(seed=0):
+def _twin(seed=0, float64=True):
+    """PyTorch's copy of the network, initialized by PyTorch from ``seed``."""
+    import torch  # only in the live oracle run and the recorder
+
     torch.manual_seed(seed)
-    twin = torch.nn.Sequential(
+    if not float64:
+        return torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    return torch.nn.Sequential(
         torch.nn.Linear(64, 48), torch.nn.Tanh(), torch.nn.Linear(48, 32), torch.nn.ReLU(),
         torch.nn.Linear(32, 10),
     ).double()
+
+
+@functools.cache
+def _twin_state(seed=0, float64=True):
+    return {k: v.detach().numpy().copy() for k, v in _twin(seed, float64).state_dict().items()}
+
+
+def _initial_state(oracle, seed=0, float64=True):
+    """PyTorch's initial weights, in its state_dict order."""
+    case = f"init/seed{seed}/{'float64' if float64 else 'float32'}"
+    keys = oracle(f"{case}/keys", lambda: list(_twin_state(seed, float64)))
+    return {k: oracle(f"{case}/{k}", lambda k=k: _twin_state(seed, float64)[k]) for k in keys}
+
+
+def _model(oracle, seed=0):
     model = nn.Sequential(nn.Linear(64, 48), nn.Tanh(), nn.Linear(48, 32), nn.ReLU(), nn.Linear(32, 10))
     model.double()
-    model.load_state_dict({k: v.detach().numpy() for k, v in twin.state_dict().items()})
-    return model, twin
+    model.load_state_dict(_initial_state(oracle, seed))
+    return model
 
 
 OPTIMIZERS = {
-    "sgd-momentum": (lambda ps: dh.optim.SGD(ps, lr=0.3, momentum=0.9),
-                     lambda ps: torch.optim.SGD(ps, lr=0.3, momentum=0.9)),
-    "adamw": (lambda ps: dh.optim.AdamW(ps, lr=1e-2), lambda ps: torch.optim.AdamW(ps, lr=1e-2)),
+    "sgd-momentum": (lambda ps: dh.optim.SGD(ps, lr=0.3, momentum=0.9), ("SGD", {"lr": 0.3, "momentum": 0.9})),
+    "adamw": (lambda ps: dh.optim.AdamW(ps, lr=1e-2), ("AdamW", {"lr": 1e-2})),
 }
 
 
@@ -55,16 +79,34 @@ def _batches(n, batch_size):
     return [chunks[step % len(chunks)] for step in range(STEPS)]
 
 
+def _torch_training(name, batch_size, x, y):
+    """PyTorch's losses at every step and its final weights."""
+    import torch
+
+    twin = _twin()
+    cls_name, options = OPTIMIZERS[name][1]
+    t_opt = getattr(torch.optim, cls_name)(twin.parameters(), **options)
+    t_loss_fn = torch.nn.CrossEntropyLoss()
+    t_losses = []
+    for index in _batches(len(x), batch_size):
+        t_opt.zero_grad()
+        t_loss = t_loss_fn(twin(torch.from_numpy(x[index])), torch.from_numpy(y[index]))
+        t_loss.backward()
+        t_opt.step()
+        t_losses.append(t_loss.item())
+    state = {k: v.detach().numpy().copy() for k, v in twin.state_dict().items()}
+    return {"losses": np.array(t_losses), **state}
+
+
 @pytest.mark.parametrize("batch_size", [None, 128], ids=["full-batch", "minibatch-128"])
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_mlp_on_digits_matches_pytorch_at_every_step(digits, name, batch_size):
+def test_mlp_on_digits_matches_pytorch_at_every_step(digits, name, batch_size, oracle):
     x, y = digits
-    model, twin = _models()
-    make_dh, make_torch = OPTIMIZERS[name]
-    opt, t_opt = make_dh(model.parameters()), make_torch(twin.parameters())
-    loss_fn, t_loss_fn = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    model = _model(oracle)
+    opt = OPTIMIZERS[name][0](model.parameters())
+    loss_fn = nn.CrossEntropyLoss()
 
-    losses, t_losses = [], []
+    losses = []
     for index in _batches(len(x), batch_size):
         opt.zero_grad()
         loss = loss_fn(model(dh.tensor(x[index])), dh.tensor(y[index]))
@@ -72,51 +114,67 @@ def test_mlp_on_digits_matches_pytorch_at_every_step(digits, name, batch_size):
         opt.step()
         losses.append(loss.item())
 
-        t_opt.zero_grad()
-        t_loss = t_loss_fn(twin(torch.from_numpy(x[index])), torch.from_numpy(y[index]))
-        t_loss.backward()
-        t_opt.step()
-        t_losses.append(t_loss.item())
-
+    case = f"train/{name}/{batch_size}"
+    theirs = functools.cache(lambda: _torch_training(name, batch_size, x, y))
+    t_losses = oracle(f"{case}/losses", lambda: theirs()["losses"])
     np.testing.assert_allclose(losses, t_losses, rtol=RTOL, atol=0)
     assert losses[-1] < 0.8 * losses[0], "the network should be learning"
-    for (key, value), (t_key, t_value) in zip(model.state_dict().items(), twin.state_dict().items(),
-                                              strict=True):
-        assert key == t_key
-        np.testing.assert_allclose(value.numpy(), t_value.numpy(), rtol=RTOL, atol=1e-12, err_msg=key)
+    for key, value in model.state_dict().items():
+        t_value = oracle(f"{case}/{key}", lambda key=key: theirs()[key])
+        np.testing.assert_allclose(value.numpy(), t_value, rtol=RTOL, atol=1e-12, err_msg=key)
 
 
-def test_gradients_of_every_layer_match_pytorch(digits):
-    x, y = digits
-    model, twin = _models(seed=3)
-    loss = nn.CrossEntropyLoss()(model(dh.tensor(x[:200])), dh.tensor(y[:200]))
-    loss.backward()
+def _torch_gradients(x, y):
+    """PyTorch's loss and the gradient of every parameter, on 200 digits."""
+    import torch
+
+    twin = _twin(seed=3)
     t_loss = torch.nn.CrossEntropyLoss()(twin(torch.from_numpy(x[:200])), torch.from_numpy(y[:200]))
     t_loss.backward()
-    assert loss.item() == pytest.approx(t_loss.item(), rel=1e-13)
-    t_params = dict(twin.named_parameters())
-    for name, p in model.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), t_params[name].grad.numpy(), rtol=1e-10,
-                                   atol=1e-15, err_msg=name)
+    return {"loss": t_loss.item(), **{n: p.grad.numpy().copy() for n, p in twin.named_parameters()}}
 
 
-def test_state_dict_keys_and_order_equal_pytorchs():
-    model, twin = _models()
-    assert list(model.state_dict()) == list(twin.state_dict())
-    assert [n for n, _ in model.named_parameters()] == [n for n, _ in twin.named_parameters()]
-    assert [(n, p.shape) for n, p in model.named_parameters()] == [
-        (n, tuple(p.shape)) for n, p in twin.named_parameters()]
-
-
-def test_float32_defaults_agree_with_pytorch_to_float32_rounding(digits):
+def test_gradients_of_every_layer_match_pytorch(digits, oracle):
     x, y = digits
-    torch.manual_seed(0)
-    twin = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    model = _model(oracle, seed=3)
+    loss = nn.CrossEntropyLoss()(model(dh.tensor(x[:200])), dh.tensor(y[:200]))
+    loss.backward()
+    theirs = functools.cache(lambda: _torch_gradients(x, y))
+    assert loss.item() == pytest.approx(float(oracle("gradients/loss", lambda: theirs()["loss"])), rel=1e-13)
+    for name, p in model.named_parameters():
+        t_grad = oracle(f"gradients/{name}", lambda name=name: theirs()[name])
+        np.testing.assert_allclose(p.grad.numpy(), t_grad, rtol=1e-10, atol=1e-15, err_msg=name)
+
+
+def _torch_names():
+    twin = _twin()
+    return {
+        "state_dict": list(twin.state_dict()),
+        "parameters": [[n, list(p.shape)] for n, p in twin.named_parameters()],
+    }
+
+
+def test_state_dict_keys_and_order_equal_pytorchs(oracle):
+    model = _model(oracle)
+    theirs = oracle("names", _torch_names)
+    assert list(model.state_dict()) == theirs["state_dict"]
+    assert [[n, list(p.shape)] for n, p in model.named_parameters()] == theirs["parameters"]
+
+
+def test_float32_defaults_agree_with_pytorch_to_float32_rounding(digits, oracle):
+    x, y = digits
     model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-    model.load_state_dict({k: v.numpy() for k, v in twin.state_dict().items()})
+    model.load_state_dict(_initial_state(oracle, seed=0, float64=False))
     assert all(p.dtype == np.float32 for p in model.parameters())
     xb = x[:64].astype(np.float32)
     out = model(dh.tensor(xb))
     assert out.dtype == np.float32
-    t_out = twin(torch.from_numpy(xb))
-    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+    def torch_out():
+        import torch
+
+        return _twin(0, float64=False)(torch.from_numpy(xb)).detach().numpy()
+
+    t_out = oracle("float32/out", torch_out)
+    assert t_out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), t_out, rtol=1e-5, atol=1e-6)

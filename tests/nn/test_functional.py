@@ -1,11 +1,15 @@
-"""downhill.nn.functional: the same numbers as the layers and as torch.nn.functional."""
+"""downhill.nn.functional: the same numbers as the layers and as torch.nn.functional.
+
+torch.nn.functional's numbers come from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_functional.npz, or computed live under ``pytest -m oracle``.
+"""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as TF
 
 import downhill as dh
 import downhill.nn.functional as F
@@ -16,55 +20,82 @@ def _x(shape=(4, 5), seed=0):
     return np.random.default_rng(seed).normal(0, 2, shape)
 
 
-def _grad_pair(fn, t_fn, x_np):
-    x = dh.tensor(x_np, requires_grad=True)
+def _torch():
+    import torch  # only in the live oracle run and the recorder
+
+    return torch
+
+
+def _torch_grad_pair(t_fn, x_np):
+    torch = _torch()
     xt = torch.tensor(x_np, requires_grad=True)
-    y, yt = fn(x), t_fn(xt)
-    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-15)
-    y.sum().backward()
+    yt = t_fn(torch, xt)
     yt.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-15)
+    return {"value": yt.detach().numpy(), "grad": xt.grad.numpy()}
+
+
+def _grad_pair(oracle, fn, t_fn, x_np, case):
+    """``t_fn(torch, x)`` is PyTorch's side, run only live."""
+    theirs = functools.cache(lambda: _torch_grad_pair(t_fn, x_np))
+    x = dh.tensor(x_np, requires_grad=True)
+    y = fn(x)
+    t_value = oracle(f"{case}/value", lambda: theirs()["value"])
+    np.testing.assert_allclose(y.numpy(), t_value, rtol=1e-12, atol=1e-15)
+    y.sum().backward()
+    t_grad = oracle(f"{case}/grad", lambda: theirs()["grad"])
+    np.testing.assert_allclose(x.grad.numpy(), t_grad, rtol=1e-10, atol=1e-15)
 
 
 @pytest.mark.parametrize("name, call, t_call", [
-    ("relu", F.relu, TF.relu),
-    ("leaky_relu", lambda x: F.leaky_relu(x, 0.3), lambda x: TF.leaky_relu(x, 0.3)),
-    ("gelu", F.gelu, TF.gelu),
-    ("gelu-tanh", lambda x: F.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh")),
-    ("tanh", F.tanh, torch.tanh),
-    ("sigmoid", F.sigmoid, torch.sigmoid),
+    ("relu", F.relu, lambda t, x: t.nn.functional.relu(x)),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.3), lambda t, x: t.nn.functional.leaky_relu(x, 0.3)),
+    ("gelu", F.gelu, lambda t, x: t.nn.functional.gelu(x)),
+    ("gelu-tanh", lambda x: F.gelu(x, approximate="tanh"), lambda t, x: t.nn.functional.gelu(x, approximate="tanh")),
+    ("tanh", F.tanh, lambda t, x: t.tanh(x)),
+    ("sigmoid", F.sigmoid, lambda t, x: t.sigmoid(x)),
     ("softmax", lambda x: F.softmax(x, dim=0) * dh.arange(4.0)[:, None],
-     lambda x: TF.softmax(x, dim=0) * torch.arange(4.0, dtype=torch.float64)[:, None]),
-    ("log_softmax", lambda x: F.log_softmax(x, dim=1) ** 2, lambda x: TF.log_softmax(x, dim=1) ** 2),
-])
-def test_activations_match_torch_functional(name, call, t_call):
+     lambda t, x: t.nn.functional.softmax(x, dim=0) * t.arange(4.0, dtype=t.float64)[:, None]),
+    ("log_softmax", lambda x: F.log_softmax(x, dim=1) ** 2, lambda t, x: t.nn.functional.log_softmax(x, dim=1) ** 2),
+])  # fmt: skip
+def test_activations_match_torch_functional(name, call, t_call, oracle):
     x = _x()
     x[0, :3] = [0.0, -0.0, 1e-300]  # the kinks
-    _grad_pair(call, t_call, x)
+    _grad_pair(oracle, call, t_call, x, f"activation/{name}")
 
 
-def test_relu_and_leaky_relu_slopes_at_zero_are_pytorchs():
-    for fn, t_fn in ((F.relu, TF.relu), (lambda v: F.leaky_relu(v, 0.1), lambda v: TF.leaky_relu(v, 0.1))):
+def test_relu_and_leaky_relu_slopes_at_zero_are_pytorchs(oracle):
+    cases = {
+        "relu": (F.relu, lambda t, v: t.nn.functional.relu(v)),
+        "leaky_relu": (lambda v: F.leaky_relu(v, 0.1), lambda t, v: t.nn.functional.leaky_relu(v, 0.1)),
+    }
+    for name, (fn, t_fn) in cases.items():
         x = dh.tensor([0.0], requires_grad=True)
-        xt = torch.zeros(1, dtype=torch.float64, requires_grad=True)
         fn(x).sum().backward()
-        t_fn(xt).sum().backward()
-        assert x.grad.item() == xt.grad.item()
+        t_grad = oracle(f"slope_at_zero/{name}", lambda t_fn=t_fn: _torch_grad_pair(t_fn, np.zeros(1))["grad"])
+        assert x.grad.item() == t_grad.item()
+
+
+def _torch_linear(x, w, b, bias):
+    torch = _torch()
+    t_args = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+    t_out = torch.nn.functional.linear(t_args[0], t_args[1], t_args[2] if bias else None)
+    (t_out ** 2).sum().backward()
+    return {"out": t_out.detach().numpy(), **{f"grad{i}": t.grad.numpy() for i, t in enumerate(t_args[:3 if bias else 2])}}
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear_matches_torch(bias):
+def test_linear_matches_torch(bias, oracle):
     rng = np.random.default_rng(1)
     x, w, b = rng.normal(size=(3, 4)), rng.normal(size=(2, 4)), rng.normal(size=2)
     args = [dh.tensor(v, requires_grad=True) for v in (x, w, b)]
-    t_args = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+    theirs = functools.cache(lambda: _torch_linear(x, w, b, bias))
     out = F.linear(args[0], args[1], args[2] if bias else None)
-    t_out = TF.linear(t_args[0], t_args[1], t_args[2] if bias else None)
-    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-13)
+    t_out = oracle(f"linear/{bias}/out", lambda: theirs()["out"])
+    np.testing.assert_allclose(out.numpy(), t_out, rtol=1e-13)
     (out ** 2).sum().backward()
-    (t_out ** 2).sum().backward()
-    for a, t in zip(args[:3 if bias else 2], t_args):
-        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    for i, a in enumerate(args[:3 if bias else 2]):
+        t_grad = oracle(f"linear/{bias}/grad{i}", lambda i=i: theirs()[f"grad{i}"])
+        np.testing.assert_allclose(a.grad.numpy(), t_grad, rtol=1e-12)
 
 
 def test_functional_and_module_forms_agree():

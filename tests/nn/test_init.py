@@ -1,12 +1,16 @@
-"""nn.init: PyTorch's gains and fans, the bounds and spreads of each scheme, and seeding."""
+"""nn.init: PyTorch's gains and fans, the bounds and spreads of each scheme, and seeding.
+
+PyTorch's numbers come from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_init.npz, or computed live under ``pytest -m oracle``.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
 from downhill import nn
@@ -17,8 +21,13 @@ from downhill.nn import init
     ("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
     ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5)), ("selu", None),
 ])
-def test_calculate_gain_equals_pytorchs(nonlinearity, param):
-    assert init.calculate_gain(nonlinearity, param) == torch.nn.init.calculate_gain(nonlinearity, param)
+def test_calculate_gain_equals_pytorchs(nonlinearity, param, oracle):
+    def theirs():
+        import torch  # only in the live oracle run and the recorder
+
+        return torch.nn.init.calculate_gain(nonlinearity, param)
+
+    assert init.calculate_gain(nonlinearity, param) == oracle(f"gain/{nonlinearity}/{param!r}", theirs)
 
 
 def test_calculate_gain_rejects_unknown_names():
@@ -27,9 +36,14 @@ def test_calculate_gain_rejects_unknown_names():
 
 
 @pytest.mark.parametrize("shape", [(3, 4), (7, 2), (5, 3, 2, 2), (4, 6, 3)])
-def test_fans_equal_pytorchs(shape):
-    assert init._calculate_fan_in_and_fan_out(dh.zeros(shape)) == \
-        torch.nn.init._calculate_fan_in_and_fan_out(torch.zeros(shape))
+def test_fans_equal_pytorchs(shape, oracle):
+    def theirs():
+        import torch
+
+        return list(torch.nn.init._calculate_fan_in_and_fan_out(torch.zeros(shape)))
+
+    fans = oracle(f"fans/{shape}", theirs)
+    assert init._calculate_fan_in_and_fan_out(dh.zeros(shape)) == tuple(int(v) for v in fans)
 
 
 def test_fans_need_two_dimensions():
@@ -77,18 +91,31 @@ def test_kaiming_bounds_and_spread(mode, fan):
         init.kaiming_normal_(_big(), mode="fan_middle")
 
 
-def test_the_spread_of_each_scheme_matches_pytorchs():
-    cases = [
-        (init.xavier_uniform_, torch.nn.init.xavier_uniform_, {}),
-        (init.xavier_normal_, torch.nn.init.xavier_normal_, {}),
-        (init.kaiming_uniform_, torch.nn.init.kaiming_uniform_, {"a": math.sqrt(5)}),
-        (init.kaiming_normal_, torch.nn.init.kaiming_normal_, {"nonlinearity": "relu"}),
-    ]
+SPREAD_CASES = [
+    ("xavier_uniform_", {}),
+    ("xavier_normal_", {}),
+    ("kaiming_uniform_", {"a": math.sqrt(5)}),
+    ("kaiming_normal_", {"nonlinearity": "relu"}),
+]
+
+
+def _torch_spreads():
+    """The standard deviation of a 300x200 tensor filled by each of PyTorch's schemes, in turn."""
+    import torch
+
     torch.manual_seed(0)
-    for ours, theirs, kwargs in cases:
-        a = ours(_big(), generator=0, **kwargs).numpy()
-        b = theirs(torch.zeros(300, 200, dtype=torch.float64), **kwargs).numpy()
-        assert a.std() == pytest.approx(b.std(), rel=0.02), ours.__name__
+    return {
+        name: float(getattr(torch.nn.init, name)(torch.zeros(300, 200, dtype=torch.float64), **kwargs).numpy().std())
+        for name, kwargs in SPREAD_CASES
+    }
+
+
+def test_the_spread_of_each_scheme_matches_pytorchs(oracle):
+    spreads = functools.cache(_torch_spreads)
+    for name, kwargs in SPREAD_CASES:
+        a = getattr(init, name)(_big(), generator=0, **kwargs).numpy()
+        b_std = oracle(f"spread/{name}", lambda name=name: spreads()[name])
+        assert a.std() == pytest.approx(float(b_std), rel=0.02), name
 
 
 def test_seeding_int_generator_and_global():

@@ -1,12 +1,18 @@
-"""Every layer against its PyTorch twin in float64 (forward and backward), plus the containers."""
+"""Every layer against its PyTorch twin in float64 (forward and backward), plus the containers.
+
+PyTorch's side comes from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_layers.npz, or computed live under ``pytest -m oracle``.
+A twin is written ``lambda torch: torch.nn.ReLU()`` so that torch is imported
+only when it runs.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
 from downhill import nn
@@ -14,103 +20,145 @@ from downhill import nn
 VALUE_RTOL, GRAD_RTOL = 1e-12, 1e-10
 
 
-def _compare(layer, twin, x_np, value_atol=1e-15, grad_atol=1e-15, seed=0):
-    """Forward values, input gradient and parameter gradients through a random cotangent."""
-    x = dh.tensor(x_np, requires_grad=True)
+def _torch():
+    import torch  # only in the live oracle run and the recorder
+
+    return torch
+
+
+def _torch_compare(twin_factory, x_np, seed):
+    """PyTorch's output, input gradient and parameter gradients (same cotangent rule)."""
+    torch = _torch()
+    twin = twin_factory(torch)
     xt = torch.tensor(x_np, requires_grad=True)
-    out, out_t = layer(x), twin(xt)
-    assert out.shape == tuple(out_t.shape)
-    np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), rtol=VALUE_RTOL, atol=value_atol)
+    out_t = twin(xt)
+    cotangent = np.random.default_rng(seed).normal(size=tuple(out_t.shape))
+    (out_t * torch.as_tensor(cotangent)).sum().backward()
+    result = {"out": out_t.detach().numpy(), "grad": xt.grad.numpy()}
+    for name, p in twin.named_parameters():
+        result[f"param_grad/{name}"] = p.grad.numpy()
+    return result
+
+
+def _compare(oracle, layer, twin_factory, x_np, value_atol=1e-15, grad_atol=1e-15, seed=0, part=""):
+    """Forward values, input gradient and parameter gradients through a random cotangent."""
+    case = oracle.case + part
+    theirs = functools.cache(lambda: _torch_compare(twin_factory, x_np, seed))
+    x = dh.tensor(x_np, requires_grad=True)
+    out = layer(x)
+    t_out = oracle(f"{case}/out", lambda: theirs()["out"])
+    assert out.shape == t_out.shape
+    np.testing.assert_allclose(out.numpy(), t_out, rtol=VALUE_RTOL, atol=value_atol)
     cotangent = np.random.default_rng(seed).normal(size=out.shape)
     (out * cotangent).sum().backward()
-    (out_t * torch.as_tensor(cotangent)).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=GRAD_RTOL, atol=grad_atol)
-    t_params = dict(twin.named_parameters())
+    t_grad = oracle(f"{case}/grad", lambda: theirs()["grad"])
+    np.testing.assert_allclose(x.grad.numpy(), t_grad, rtol=GRAD_RTOL, atol=grad_atol)
     for name, p in layer.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), t_params[name].grad.numpy(), rtol=GRAD_RTOL,
-                                   atol=grad_atol, err_msg=name)
+        t_param_grad = oracle(f"{case}/param_grad/{name}", lambda name=name: theirs()[f"param_grad/{name}"])
+        np.testing.assert_allclose(p.grad.numpy(), t_param_grad, rtol=GRAD_RTOL, atol=grad_atol, err_msg=name)
 
 
 def _inputs(shape, seed=0, scale=2.0):
     return np.random.default_rng(seed).normal(0, scale, shape)
 
 
-def _linear_pair(n_in, n_out, bias=True):
-    torch.manual_seed(n_in * 100 + n_out)
-    twin = torch.nn.Linear(n_in, n_out, bias=bias, dtype=torch.float64)
+def _linear_twin(n_in, n_out, bias=True):
+    """PyTorch's Linear, initialized by PyTorch from a seed made of its sizes."""
+
+    def factory(torch):
+        torch.manual_seed(n_in * 100 + n_out)
+        return torch.nn.Linear(n_in, n_out, bias=bias, dtype=torch.float64)
+
+    return factory
+
+
+def _linear_pair(oracle, n_in, n_out, bias=True):
+    """Our Linear holding PyTorch's initial weights, and the factory of its twin."""
+    factory = _linear_twin(n_in, n_out, bias)
+    state = functools.cache(lambda: {k: v.detach().numpy() for k, v in factory(_torch()).state_dict().items()})
+    case = f"linear_init/{n_in}-{n_out}-{bias}"
+    keys = oracle(f"{case}/keys", lambda: list(state()))
     layer = nn.Linear(n_in, n_out, bias=bias, dtype="float64")
-    layer.load_state_dict({k: v.detach().numpy() for k, v in twin.state_dict().items()})
-    return layer, twin
+    layer.load_state_dict({k: oracle(f"{case}/{k}", lambda k=k: state()[k]) for k in keys})
+    return layer, factory
 
 
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("shape", [(5, 3), (3,), (2, 4, 3)])
-def test_linear_matches_pytorch(shape, bias):
-    layer, twin = _linear_pair(3, 4, bias)
-    _compare(layer, twin, _inputs(shape))
+def test_linear_matches_pytorch(shape, bias, oracle):
+    layer, twin = _linear_pair(oracle, 3, 4, bias)
+    _compare(oracle, layer, twin, _inputs(shape))
 
 
 ELEMENTWISE = [
-    (nn.ReLU(), torch.nn.ReLU()),
-    (nn.LeakyReLU(), torch.nn.LeakyReLU()),
-    (nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)),
-    (nn.Tanh(), torch.nn.Tanh()),
-    (nn.Sigmoid(), torch.nn.Sigmoid()),
-    (nn.GELU(), torch.nn.GELU()),
-    (nn.GELU(approximate="tanh"), torch.nn.GELU(approximate="tanh")),
-    (nn.Identity(), torch.nn.Identity()),
+    (nn.ReLU(), lambda torch: torch.nn.ReLU()),
+    (nn.LeakyReLU(), lambda torch: torch.nn.LeakyReLU()),
+    (nn.LeakyReLU(0.2), lambda torch: torch.nn.LeakyReLU(0.2)),
+    (nn.Tanh(), lambda torch: torch.nn.Tanh()),
+    (nn.Sigmoid(), lambda torch: torch.nn.Sigmoid()),
+    (nn.GELU(), lambda torch: torch.nn.GELU()),
+    (nn.GELU(approximate="tanh"), lambda torch: torch.nn.GELU(approximate="tanh")),
+    (nn.Identity(), lambda torch: torch.nn.Identity()),
 ]
 
 
-@pytest.mark.parametrize("pair", ELEMENTWISE, ids=lambda p: repr(p))
+@pytest.mark.parametrize("pair", ELEMENTWISE, ids=lambda p: repr(p[0]))
 @pytest.mark.parametrize("shape", [(), (7,), (4, 5)])
-def test_elementwise_layers_match_pytorch(pair, shape):
+def test_elementwise_layers_match_pytorch(pair, shape, oracle):
     layer, twin = pair
     x = _inputs(shape, seed=len(shape))
     if x.ndim:
         x.flat[0] = 0.0  # the kink of ReLU and LeakyReLU: PyTorch's slopes there
-    _compare(layer, twin, x)
+    _compare(oracle, layer, twin, x)
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
-def test_gelu_matches_pytorch_over_a_wide_range(approximate):
+def test_gelu_matches_pytorch_over_a_wide_range(approximate, oracle):
     x = np.concatenate([np.linspace(-10, 10, 2001), [-40.0, -6.5, 6.5, 40.0, 1e-300, -1e-300]])
     # Far left, 1 + erf(x/sqrt 2) and 1 + tanh(...) cancel (in both libraries): compare
     # absolutely there, at a few units of rounding of the O(1) values elsewhere.
-    _compare(nn.GELU(approximate), torch.nn.GELU(approximate), x, value_atol=1e-14, grad_atol=1e-13)
+    _compare(oracle, nn.GELU(approximate), lambda torch: torch.nn.GELU(approximate), x,
+             value_atol=1e-14, grad_atol=1e-13)
 
 
-def test_gelu_float32_matches_pytorch():
+def test_gelu_float32_matches_pytorch(oracle):
     x = np.linspace(-6, 6, 101, dtype=np.float32)
     for approximate in ("none", "tanh"):
         ours = nn.GELU(approximate)(dh.tensor(x))
         assert ours.dtype == np.float32
-        theirs = torch.nn.GELU(approximate)(torch.from_numpy(x)).numpy()
+        theirs = oracle(f"gelu_float32/{approximate}",
+                        lambda: _torch().nn.GELU(approximate)(_torch().from_numpy(x)).numpy())
+        assert theirs.dtype == np.float32
         np.testing.assert_allclose(ours.numpy(), theirs, rtol=2e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1, 2])
-@pytest.mark.parametrize("pair", [(nn.Softmax, torch.nn.Softmax), (nn.LogSoftmax, torch.nn.LogSoftmax)],
-                         ids=["Softmax", "LogSoftmax"])
-def test_softmax_layers_match_pytorch(pair, dim):
-    ours, theirs = pair
+@pytest.mark.parametrize("name", ["Softmax", "LogSoftmax"])
+def test_softmax_layers_match_pytorch(name, dim, oracle):
     x = _inputs((3, 4, 5), seed=4, scale=3.0)
     x[0, 0, 0] = 1e4  # one huge score: still finite
-    _compare(ours(dim=dim), theirs(dim=dim), x, value_atol=1e-15, grad_atol=1e-14)
+    _compare(oracle, getattr(nn, name)(dim=dim), lambda torch: getattr(torch.nn, name)(dim=dim), x,
+             value_atol=1e-15, grad_atol=1e-14)
 
 
-def test_softmax_without_dim_warns_and_picks_pytorchs_legacy_axis():
+def _torch_legacy_softmax(x):
+    torch = _torch()
+    with pytest.warns(UserWarning):
+        theirs = torch.nn.Softmax()(torch.tensor(x)).numpy()
+    return theirs
+
+
+def test_softmax_without_dim_warns_and_picks_pytorchs_legacy_axis(oracle):
     x = _inputs((2, 3))
     with pytest.warns(UserWarning, match="Implicit dimension"):
         ours = nn.Softmax()(dh.tensor(x)).numpy()
-    with pytest.warns(UserWarning):
-        theirs = torch.nn.Softmax()(torch.tensor(x)).numpy()
+    theirs = oracle("softmax_legacy_axis", lambda: _torch_legacy_softmax(x))
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
 @pytest.mark.parametrize("dims", [(1, -1), (0, -1), (1, 2), (0, 1), (-2, -1)])
-def test_flatten_matches_pytorch(dims):
-    _compare(nn.Flatten(*dims), torch.nn.Flatten(*dims), _inputs((2, 3, 4, 2)))
+def test_flatten_matches_pytorch(dims, oracle):
+    _compare(oracle, nn.Flatten(*dims), lambda torch: torch.nn.Flatten(*dims), _inputs((2, 3, 4, 2)))
 
 
 def test_flatten_rejects_dimensions_out_of_range():
@@ -132,9 +180,14 @@ def test_linear_default_init_follows_pytorchs_bound(n_in, n_out):
     assert layer.weight.requires_grad and layer.bias.requires_grad
 
 
-def test_linear_init_distribution_matches_pytorchs():
+def _torch_linear_weight():
+    torch = _torch()
     torch.manual_seed(0)
-    theirs = torch.nn.Linear(400, 300).weight.detach().numpy()
+    return torch.nn.Linear(400, 300).weight.detach().numpy()
+
+
+def test_linear_init_distribution_matches_pytorchs(oracle):
+    theirs = oracle("linear_init_400_300", _torch_linear_weight)
     ours = nn.Linear(400, 300, generator=0).weight.numpy()
     bound = 1 / 20
     for w in (ours, theirs):
@@ -156,10 +209,10 @@ def test_linear_is_reproducible_from_a_seed_or_the_global_generator():
     assert not np.array_equal(first[0], first[1])
 
 
-def test_linear_options_and_errors():
+def test_linear_options_and_errors(oracle):
     layer = nn.Linear(3, 2, bias=False, dtype=np.float64)
     assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
-    assert repr(layer) == repr(torch.nn.Linear(3, 2, bias=False))
+    assert repr(layer) == oracle("linear_repr", lambda: repr(_torch().nn.Linear(3, 2, bias=False)))
     with pytest.warns(UserWarning, match="zero-element"):  # PyTorch warns too
         empty = nn.Linear(0, 2)
     assert empty.bias.numpy().tolist() == [0.0, 0.0]  # fan_in 0: bound 0, as in PyTorch
@@ -222,22 +275,26 @@ def test_dropout_in_a_model_follows_train_and_eval():
 
 
 # ---------------------------------------------------------------------- reprs
-def test_every_layer_prints_like_pytorch():
-    ours = nn.Sequential(
-        nn.Linear(2, 4), nn.ReLU(), nn.LeakyReLU(), nn.LeakyReLU(0.2, inplace=True), nn.Tanh(),
-        nn.Sigmoid(), nn.GELU(), nn.GELU(approximate="tanh"), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1),
-        nn.Flatten(), nn.Flatten(0, 2), nn.Dropout(), nn.Dropout(p=0.1), nn.Identity(), nn.ReLU(inplace=True),
-        nn.Sequential(nn.Linear(4, 4, bias=False), nn.ModuleList([nn.Tanh(), nn.Tanh(), nn.ReLU()])),
-    )
-    theirs = torch.nn.Sequential(
+def _torch_layers_repr():
+    torch = _torch()
+    return repr(torch.nn.Sequential(
         torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.LeakyReLU(), torch.nn.LeakyReLU(0.2, inplace=True),
         torch.nn.Tanh(), torch.nn.Sigmoid(), torch.nn.GELU(), torch.nn.GELU(approximate="tanh"),
         torch.nn.Softmax(dim=1), torch.nn.LogSoftmax(dim=-1), torch.nn.Flatten(), torch.nn.Flatten(0, 2),
         torch.nn.Dropout(), torch.nn.Dropout(p=0.1), torch.nn.Identity(), torch.nn.ReLU(inplace=True),
         torch.nn.Sequential(torch.nn.Linear(4, 4, bias=False),
                             torch.nn.ModuleList([torch.nn.Tanh(), torch.nn.Tanh(), torch.nn.ReLU()])),
+    ))
+
+
+def test_every_layer_prints_like_pytorch(oracle):
+    ours = nn.Sequential(
+        nn.Linear(2, 4), nn.ReLU(), nn.LeakyReLU(), nn.LeakyReLU(0.2, inplace=True), nn.Tanh(),
+        nn.Sigmoid(), nn.GELU(), nn.GELU(approximate="tanh"), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1),
+        nn.Flatten(), nn.Flatten(0, 2), nn.Dropout(), nn.Dropout(p=0.1), nn.Identity(), nn.ReLU(inplace=True),
+        nn.Sequential(nn.Linear(4, 4, bias=False), nn.ModuleList([nn.Tanh(), nn.Tanh(), nn.ReLU()])),
     )
-    assert repr(ours) == repr(theirs)
+    assert repr(ours) == oracle("layers_repr", _torch_layers_repr)
 
 
 # ------------------------------------------------------------------ containers
@@ -262,13 +319,21 @@ def test_sequential_indexing_length_iteration_and_append():
         net[10]
 
 
-def test_sequential_from_an_ordered_dict_keeps_names():
+def _torch_named_sequential():
+    from collections import OrderedDict
+
+    torch = _torch()
+    twin = torch.nn.Sequential(OrderedDict([("hidden", torch.nn.Linear(2, 3)), ("act", torch.nn.ReLU())]))
+    return {"keys": list(twin.state_dict()), "repr": repr(twin)}
+
+
+def test_sequential_from_an_ordered_dict_keeps_names(oracle):
     from collections import OrderedDict
 
     net = nn.Sequential(OrderedDict([("hidden", nn.Linear(2, 3)), ("act", nn.ReLU())]))
-    twin = torch.nn.Sequential(OrderedDict([("hidden", torch.nn.Linear(2, 3)), ("act", torch.nn.ReLU())]))
-    assert list(net.state_dict()) == list(twin.state_dict())
-    assert repr(net) == repr(twin)
+    twin = oracle("named_sequential", _torch_named_sequential)
+    assert list(net.state_dict()) == twin["keys"]
+    assert repr(net) == twin["repr"]
     assert net.hidden is net[0]
 
 
@@ -278,7 +343,7 @@ def test_sequential_forward_equals_calling_the_layers_in_turn():
     np.testing.assert_array_equal(net(x).numpy(), net[2](net[1](net[0](x))).numpy())
 
 
-def test_module_list_registers_its_modules():
+def test_module_list_registers_its_modules(oracle):
     class Tower(nn.Module):
         def __init__(self):
             super().__init__()
@@ -302,4 +367,4 @@ def test_module_list_registers_its_modules():
     assert [n for n, _ in blocks.named_children()] == ["0", "1", "2", "3"]
     with pytest.raises(NotImplementedError, match="no forward"):
         blocks(dh.ones(3))
-    assert repr(nn.ModuleList()) == repr(torch.nn.ModuleList())
+    assert repr(nn.ModuleList()) == oracle("empty_module_list_repr", lambda: repr(_torch().nn.ModuleList()))

@@ -1,13 +1,18 @@
-"""Module's book-keeping: registration, walking the tree, modes, dtypes, saving and loading, repr."""
+"""Module's book-keeping: registration, walking the tree, modes, dtypes, saving and loading, repr.
+
+PyTorch's twin network (its names, repr and weights) comes from the ``oracle``
+fixture: recorded in tests/oracle/data/test_module.npz, or built live under
+``pytest -m oracle``.
+"""
 
 from __future__ import annotations
 
 import copy
+import functools
 import pickle
 
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
 from downhill import nn
@@ -26,15 +31,6 @@ class Block(nn.Module):
         return self.inner(x) * self.scale
 
 
-class TorchBlock(torch.nn.Module):
-    def __init__(self, width=3):
-        super().__init__()
-        self.scale = torch.nn.Parameter(torch.ones(width))
-        self.inner = torch.nn.Linear(width, width)
-        self.register_buffer("count", torch.zeros(1))
-        self.register_buffer("scratch", torch.zeros(1), persistent=False)
-
-
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -47,26 +43,62 @@ class Net(nn.Module):
         return self.head(self.second(self.act(self.first(x))))
 
 
-class TorchNet(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.first = TorchBlock()
-        self.act = torch.nn.Tanh()
-        self.second = TorchBlock()
-        self.head = torch.nn.Linear(3, 1)
+def _torch_net():
+    """Net's twin in PyTorch (TorchNet of TorchBlocks), initialized from seed 0."""
+    import torch  # only in the live oracle run and the recorder
+
+    class TorchBlock(torch.nn.Module):
+        def __init__(self, width=3):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(width))
+            self.inner = torch.nn.Linear(width, width)
+            self.register_buffer("count", torch.zeros(1))
+            self.register_buffer("scratch", torch.zeros(1), persistent=False)
+
+    class TorchNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = TorchBlock()
+            self.act = torch.nn.Tanh()
+            self.second = TorchBlock()
+            self.head = torch.nn.Linear(3, 1)
+
+    torch.manual_seed(0)
+    return TorchNet()
 
 
-def test_names_and_order_of_parameters_buffers_and_modules_equal_pytorchs():
-    net, twin = Net(), TorchNet()
-    assert [n for n, _ in net.named_parameters()] == [n for n, _ in twin.named_parameters()]
-    assert [n for n, _ in net.named_buffers()] == [n for n, _ in twin.named_buffers()]
-    assert [n for n, _ in net.named_modules()] == [n for n, _ in twin.named_modules()]
-    assert [n for n, _ in net.named_children()] == [n for n, _ in twin.named_children()]
-    assert list(net.state_dict()) == list(twin.state_dict())  # no "scratch": not persistent
+@functools.cache
+def _torch_facts():
+    twin = _torch_net()
+    return {
+        "parameters": [n for n, _ in twin.named_parameters()],
+        "buffers": [n for n, _ in twin.named_buffers()],
+        "modules": [n for n, _ in twin.named_modules()],
+        "children": [n for n, _ in twin.named_children()],
+        "state_dict": list(twin.state_dict()),
+        "num_parameters": sum(p.numel() for p in twin.parameters()),
+        "repr": repr(twin),
+    }
+
+
+def _torch_state(oracle):
+    """TorchNet's state_dict (seed 0), as arrays in its order."""
+    state = functools.cache(lambda: {k: v.numpy().copy() for k, v in _torch_net().state_dict().items()})
+    keys = oracle("twin/state_dict_keys", lambda: list(state()))
+    return {k: oracle(f"twin/state/{k}", lambda k=k: state()[k]) for k in keys}
+
+
+def test_names_and_order_of_parameters_buffers_and_modules_equal_pytorchs(oracle):
+    net, twin = Net(), oracle("twin/facts", _torch_facts)
+    assert [n for n, _ in net.named_parameters()] == twin["parameters"]
+    assert [n for n, _ in net.named_buffers()] == twin["buffers"]
+    assert [n for n, _ in net.named_modules()] == twin["modules"]
+    assert [n for n, _ in net.named_children()] == twin["children"]
+    assert list(net.state_dict()) == twin["state_dict"]  # no "scratch": not persistent
     assert [n for n, _ in net.named_parameters(recurse=False)] == []
     assert [n for n, _ in net.first.named_parameters(prefix="first", recurse=False)] == ["first.scale"]
     assert len(list(net.children())) == 4 and len(list(net.modules())) == 7
-    assert net.num_parameters() == sum(p.numel() for p in twin.parameters())
+    assert net.num_parameters() == twin["num_parameters"]
     assert net.get_submodule("first.inner") is net.first.inner
 
 
@@ -184,13 +216,14 @@ def test_load_state_dict_round_trip_in_place():
     np.testing.assert_array_equal(source(x).numpy(), target(x).numpy())
 
 
-def test_load_state_dict_accepts_arrays_and_pytorch_values_and_casts():
-    twin = TorchNet()
+def test_load_state_dict_accepts_arrays_and_pytorch_values_and_casts(oracle):
+    twin_state = _torch_state(oracle)
+    assert twin_state["head.weight"].dtype == np.float32
     net = Net()
-    net.load_state_dict({k: v.numpy() for k, v in twin.state_dict().items()})
+    net.load_state_dict(twin_state)
     assert net.head.weight.dtype == np.float32
-    np.testing.assert_array_equal(net.head.weight.numpy(), twin.head.weight.detach().numpy())
-    net.load_state_dict({k: v.numpy().astype(np.float64).tolist() for k, v in twin.state_dict().items()})
+    np.testing.assert_array_equal(net.head.weight.numpy(), twin_state["head.weight"])
+    net.load_state_dict({k: v.astype(np.float64).tolist() for k, v in twin_state.items()})
     assert net.head.weight.dtype == np.float32
 
 
@@ -231,8 +264,9 @@ def test_deepcopy_and_pickle_give_independent_models():
         np.testing.assert_array_equal(clone(x).numpy(), net(x).numpy())
 
 
-def test_repr_matches_pytorchs_for_nested_modules():
-    assert repr(Net()).replace("Block", "TorchBlock").replace("Net(", "TorchNet(", 1) == repr(TorchNet())
+def test_repr_matches_pytorchs_for_nested_modules(oracle):
+    theirs = oracle("twin/facts", _torch_facts)["repr"]
+    assert repr(Net()).replace("Block", "TorchBlock").replace("Net(", "TorchNet(", 1) == theirs
     assert repr(nn.Sequential(nn.Linear(2, 4), nn.Tanh())) == (
         "Sequential(\n  (0): Linear(in_features=2, out_features=4, bias=True)\n  (1): Tanh()\n)")
 

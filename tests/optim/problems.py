@@ -8,11 +8,11 @@ nothing but NumPy (exact mathematics, independent of the engine).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import torch
 
 import downhill as dh
 from downhill import optim
@@ -133,17 +133,31 @@ def run_downhill(name: str, options: dict, mountain: Mountain, start, steps: int
     return np.array(path)
 
 
-TORCH_CLASSES = {
-    "sgd": torch.optim.SGD,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "adagrad": torch.optim.Adagrad,
-}
+class _TorchClasses(Mapping):
+    """torch.optim's classes by our names, importing torch only when one is asked for
+    (so that importing this module, as the torch-free tests do, never imports torch)."""
+
+    _NAMES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+
+    def __getitem__(self, name):
+        import torch
+
+        return getattr(torch.optim, self._NAMES[name])
+
+    def __iter__(self):
+        return iter(self._NAMES)
+
+    def __len__(self):
+        return len(self._NAMES)
+
+
+TORCH_CLASSES = _TorchClasses()
 
 
 def run_torch(name: str, options: dict, mountain: Mountain, start, steps: int) -> np.ndarray:
     """Points visited by torch.optim (the oracle), in float64."""
+    import torch
+
     p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     opt = TORCH_CLASSES[name]([p], **options)
     path = [p.detach().numpy().copy()]

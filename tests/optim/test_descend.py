@@ -4,10 +4,14 @@ References are independent of the code under test: closed forms of gradient
 descent on quadratics (sphere, Booth), hand-written gradients, and the same
 loop written with torch.optim in float64. Many climbers at once must give,
 bit for bit, what each climber gives alone.
+
+PyTorch's climbs come from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_descend.npz, or run live under ``pytest -m oracle``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import math
@@ -16,7 +20,6 @@ import zlib
 
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
 from downhill.optim.trajectory import STATUSES
@@ -218,13 +221,7 @@ def test_a_batch_mixing_every_outcome_raises_no_warning():
 # The same loop in PyTorch (float64): every point, every value, every slope
 # --------------------------------------------------------------------------
 
-TORCH_OPTIMIZERS = {
-    "sgd": torch.optim.SGD,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "adagrad": torch.optim.Adagrad,
-}
+TORCH_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
 TORCH_CASES = {
     "sgd": ("sgd", 2e-4, {}),
@@ -244,18 +241,22 @@ def decaying(lr):
 
 SCHEDULES = {
     "constant": (None, None),
-    "step": (("step", {"step_size": 10, "gamma": 0.5}),
-             lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)),
-    "cosine": (("cosine", {"T_max": 150}), lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=150)),
+    "step": (("step", {"step_size": 10, "gamma": 0.5}), ("StepLR", {"step_size": 10, "gamma": 0.5})),
+    "cosine": (("cosine", {"T_max": 150}), ("CosineAnnealingLR", {"T_max": 150})),
     "callable": ("callable", None),
 }
 
 
 def torch_climb(name, lr, options, start, steps, scheduler=None, lr_of_step=None):
     """Points, values, slope lengths and rates of the same climb in torch.optim."""
+    import torch  # only in the live oracle run and the recorder
+
     x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    opt = TORCH_OPTIMIZERS[name]([x], lr=lr, **options)
-    sched = scheduler(opt) if scheduler is not None else None
+    opt = getattr(torch.optim, TORCH_OPTIMIZERS[name])([x], lr=lr, **options)
+    sched = None
+    if scheduler is not None:
+        scheduler_name, scheduler_options = scheduler
+        sched = getattr(torch.optim.lr_scheduler, scheduler_name)(opt, **scheduler_options)
     points, values, norms, rates = [x.detach().numpy().copy()], [], [], []
     for t in range(steps + 1):
         opt.zero_grad()
@@ -277,7 +278,7 @@ def torch_climb(name, lr, options, start, steps, scheduler=None, lr_of_step=None
 
 @pytest.mark.parametrize("schedule", list(SCHEDULES))
 @pytest.mark.parametrize("case", list(TORCH_CASES))
-def test_descend_on_rosenbrock_matches_torch_optim(case, schedule):
+def test_descend_on_rosenbrock_matches_torch_optim(case, schedule, oracle):
     name, lr, options = TORCH_CASES[case]
     spec, torch_scheduler = SCHEDULES[schedule]
     lr_of_step = decaying(lr) if spec == "callable" else None
@@ -285,7 +286,11 @@ def test_descend_on_rosenbrock_matches_torch_optim(case, schedule):
         spec = lr_of_step
     steps, start = 150, [-1.5, 2.0]
     t = dh.descend("rosenbrock", start, optimizer=name, lr=lr, steps=steps, tol=0, schedule=spec, **options)
-    points, values, norms, rates = torch_climb(name, lr, options, start, steps, torch_scheduler, lr_of_step)
+    climb = functools.cache(lambda: torch_climb(name, lr, options, start, steps, torch_scheduler, lr_of_step))
+    points, values, norms, rates = (
+        oracle(f"rosenbrock/{case}/{schedule}/{field}", lambda i=i: climb()[i])
+        for i, field in enumerate(["points", "values", "grad_norms", "lrs"])
+    )
     assert t.status == "max_steps" and t.points.shape == points.shape
     np.testing.assert_allclose(t.lrs, rates, rtol=1e-13)
     np.testing.assert_allclose(t.points, points, rtol=1e-10)

@@ -4,6 +4,8 @@ On a quadratic with Hessian H, plain gradient descent multiplies the error
 along each eigenvector by (1 - lr * lambda) per step: it converges exactly
 when lr < 2 / L (L the largest eigenvalue), and falls off when lr > 2 / L.
 The sphere has L = 2, Booth L = 18 (H = [[10, 8], [8, 10]]), Matyas L = 1.
+Elsewhere the Hessians' eigenvalues are PyTorch's (``oracle`` fixture: recorded
+in tests/oracle/data/test_lr_tools.npz, or live under ``pytest -m oracle``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
 from downhill.optim.lr_tools import GOOD, TOO_BIG, TOO_SMALL
@@ -26,6 +27,8 @@ QUADRATICS = {  # name: (Hessian, a start)
 
 
 def torch_hessian_eigenvalues(formula, point):
+    import torch  # only in the live oracle run and the recorder
+
     hessian = torch.autograd.functional.hessian(
         lambda p: formula(p[0], p[1]), torch.tensor(point, dtype=torch.float64))
     return np.linalg.eigvalsh(hessian.numpy())
@@ -157,10 +160,14 @@ def test_known_curvatures():
 
 
 @pytest.mark.parametrize(("name", "formula"), [("rosenbrock", rosenbrock), ("himmelblau", himmelblau)])
-def test_advice_matches_torch_hessians(name, formula):
+def test_advice_matches_torch_hessians(name, formula, oracle):
     rng = np.random.default_rng(7)
-    for point in rng.uniform(-2, 2, size=(5, 2)):
-        eigenvalues = torch_hessian_eigenvalues(formula, point)
+    points = rng.uniform(-2, 2, size=(5, 2))
+    all_eigenvalues = oracle(
+        f"hessian_eigenvalues/{name}", lambda: [torch_hessian_eigenvalues(formula, point) for point in points]
+    )
+    assert len(all_eigenvalues) == len(points)
+    for point, eigenvalues in zip(points, all_eigenvalues):
         if eigenvalues[-1] <= 0:
             continue
         advice = dh.lr_advice(name, point)
@@ -193,9 +200,9 @@ def test_advice_for_a_callable():
 
 
 @pytest.mark.parametrize("point", [(-0.270845, -0.923039), dh.landscapes.get("himmelblau").local_maxima[0].point])
-def test_a_hilltop_has_no_stable_step(point):
+def test_a_hilltop_has_no_stable_step(point, oracle):
     advice = dh.lr_advice("himmelblau", point)
-    eigenvalues = torch_hessian_eigenvalues(himmelblau, point)
+    eigenvalues = oracle(f"hilltop/{[float(v) for v in point]}", lambda: torch_hessian_eigenvalues(himmelblau, point))
     assert eigenvalues[-1] < 0
     np.testing.assert_allclose(advice.eigenvalues, eigenvalues, rtol=1e-12)
     assert advice.curvature < 0

@@ -1,10 +1,12 @@
-"""Pure schedules (step -> lr), lr_sequence and make_scheduler, against PyTorch's sequences."""
+"""Pure schedules (step -> lr), lr_sequence and make_scheduler, against PyTorch's sequences.
+
+PyTorch's sequences come from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_optim_schedules.npz, or live under ``pytest -m oracle``."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
 from downhill import optim
@@ -16,7 +18,19 @@ def decay(epoch):
     return 0.95**epoch
 
 
+def constant_factor(epoch):
+    return 0.98
+
+
+def case(cls_name: str, steps: int = 100, **kwargs) -> str:
+    """A stable case id: the class, the steps and the arguments (functions by name)."""
+    args = ", ".join(f"{k}={getattr(v, '__name__', v)!r}" for k, v in sorted(kwargs.items()))
+    return f"{cls_name}/{steps}({args})"
+
+
 def torch_sequence(cls_name: str, steps: int, lr: float = 0.1, kind: str = "sgd", **kwargs) -> np.ndarray:
+    import torch  # only in the live oracle run and the recorder
+
     p = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([p], lr=lr, momentum=0.9) if kind == "sgd" else torch.optim.Adam([p], lr=lr)
     scheduler = getattr(torch.optim.lr_scheduler, cls_name)(optimizer, **kwargs)
@@ -45,11 +59,12 @@ PAIRS = [
 
 
 @pytest.mark.parametrize(("schedule", "cls_name", "kwargs"), PAIRS, ids=[f"{c}-{i}" for i, (_, c, _) in enumerate(PAIRS)])
-def test_pure_schedule_matches_torch(schedule, cls_name, kwargs):
+def test_pure_schedule_matches_torch(schedule, cls_name, kwargs, oracle):
     sched = schedule(0.1, **kwargs)
     ours = np.array([sched(t) for t in range(100)])
+    theirs = oracle(case(cls_name, **kwargs), lambda: torch_sequence(cls_name, 100, **kwargs))
     # Closed forms against PyTorch's recursive updates: equal to rounding.
-    np.testing.assert_allclose(ours, torch_sequence(cls_name, 100, **kwargs), rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-16)
 
 
 @pytest.mark.parametrize(
@@ -60,9 +75,10 @@ def test_pure_schedule_matches_torch(schedule, cls_name, kwargs):
         {"step_size_up": 8, "mode": "exp_range", "gamma": 0.99},
     ],
 )
-def test_cyclic_schedule_matches_torch(kwargs):
+def test_cyclic_schedule_matches_torch(kwargs, oracle):
     sched = schedules.cyclic_schedule(0.01, 0.1, **kwargs)
-    theirs = torch_sequence("CyclicLR", 100, base_lr=0.01, max_lr=0.1, **kwargs)
+    args = {"base_lr": 0.01, "max_lr": 0.1, **kwargs}
+    theirs = oracle(case("CyclicLR", **args), lambda: torch_sequence("CyclicLR", 100, **args))
     np.testing.assert_array_equal([sched(t) for t in range(100)], theirs)
 
 
@@ -74,9 +90,10 @@ def test_cyclic_schedule_matches_torch(kwargs):
         {"pct_start": 0.25, "div_factor": 10.0, "final_div_factor": 100.0},
     ],
 )
-def test_one_cycle_schedule_matches_torch(kwargs):
+def test_one_cycle_schedule_matches_torch(kwargs, oracle):
     sched = schedules.one_cycle_schedule(0.3, total_steps=100, **kwargs)
-    theirs = torch_sequence("OneCycleLR", 100, max_lr=0.3, total_steps=100, **kwargs)
+    args = {"max_lr": 0.3, "total_steps": 100, **kwargs}
+    theirs = oracle(case("OneCycleLR", **args), lambda: torch_sequence("OneCycleLR", 100, **args))
     np.testing.assert_array_equal([sched(t) for t in range(100)], theirs)
 
 
@@ -98,38 +115,34 @@ def test_constant_schedule_and_repr():
         ("CosineAnnealingLR", {"T_max": 30}),
         ("CosineAnnealingWarmRestarts", {"T_0": 5, "T_mult": 2}),
         ("LambdaLR", {"lr_lambda": decay}),
-        ("MultiplicativeLR", {"lr_lambda": lambda epoch: 0.98}),
+        ("MultiplicativeLR", {"lr_lambda": constant_factor}),
         ("PolynomialLR", {"total_iters": 50, "power": 3.0}),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
-def test_lr_sequence_of_a_scheduler_is_torchs_sequence(spec, kwargs):
-    theirs = torch_sequence(spec, 100, **kwargs)
+def test_lr_sequence_of_a_scheduler_is_torchs_sequence(spec, kwargs, oracle):
+    theirs = oracle(case(spec, **kwargs), lambda: torch_sequence(spec, 100, **kwargs))
     np.testing.assert_array_equal(lr_sequence(spec, 100, lr=0.1, **kwargs), theirs)
     np.testing.assert_array_equal(lr_sequence(getattr(lr_scheduler, spec), 100, lr=0.1, **kwargs), theirs)
     np.testing.assert_array_equal(lr_sequence((spec, kwargs), 100, lr=0.1), theirs)
 
 
-def test_lr_sequence_of_short_names():
-    np.testing.assert_array_equal(
-        lr_sequence("cosine", 50, lr=0.1, T_max=50), torch_sequence("CosineAnnealingLR", 50, T_max=50)
-    )
+def test_lr_sequence_of_short_names(oracle):
+    theirs = oracle(case("CosineAnnealingLR", 50, T_max=50), lambda: torch_sequence("CosineAnnealingLR", 50, T_max=50))
+    np.testing.assert_array_equal(lr_sequence("cosine", 50, lr=0.1, T_max=50), theirs)
 
 
-def test_lr_sequence_of_schedules_that_set_their_own_rate():
-    np.testing.assert_array_equal(
-        lr_sequence("one_cycle", 100, max_lr=0.3, total_steps=100),
-        torch_sequence("OneCycleLR", 100, max_lr=0.3, total_steps=100),
-    )
-    np.testing.assert_array_equal(
-        lr_sequence("cyclic", 60, base_lr=0.01, max_lr=0.1, step_size_up=10),
-        torch_sequence("CyclicLR", 60, base_lr=0.01, max_lr=0.1, step_size_up=10),
-    )
+def test_lr_sequence_of_schedules_that_set_their_own_rate(oracle):
+    one_cycle = {"max_lr": 0.3, "total_steps": 100}
+    theirs = oracle(case("OneCycleLR", **one_cycle), lambda: torch_sequence("OneCycleLR", 100, **one_cycle))
+    np.testing.assert_array_equal(lr_sequence("one_cycle", 100, **one_cycle), theirs)
+    cyclic = {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 10}
+    theirs = oracle(case("CyclicLR", 60, **cyclic), lambda: torch_sequence("CyclicLR", 60, **cyclic))
+    np.testing.assert_array_equal(lr_sequence("cyclic", 60, **cyclic), theirs)
 
 
-def test_lr_sequence_of_a_sequential_spec():
-    members = [("linear", {"start_factor": 0.1, "total_iters": 10}), ("cosine", {"T_max": 90})]
-    ours = lr_sequence("sequential", 100, lr=0.1, schedulers=members, milestones=[10])
+def torch_sequential() -> list[float]:
+    import torch
 
     p = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([p], lr=0.1)
@@ -142,7 +155,13 @@ def test_lr_sequence_of_a_sequential_spec():
         theirs.append(scheduler.get_last_lr()[0])
         optimizer.step()
         scheduler.step()
-    np.testing.assert_array_equal(ours, theirs)
+    return theirs
+
+
+def test_lr_sequence_of_a_sequential_spec(oracle):
+    members = [("linear", {"start_factor": 0.1, "total_iters": 10}), ("cosine", {"T_max": 90})]
+    ours = lr_sequence("sequential", 100, lr=0.1, schedulers=members, milestones=[10])
+    np.testing.assert_array_equal(ours, oracle("SequentialLR/linear-cosine", torch_sequential))
 
 
 def test_lr_sequence_of_a_callable_and_of_none():
