@@ -6,8 +6,9 @@ little past 2/L (measured at the start) often still arrives, and on Ackley no
 rate ever blows up. So the three rates a learner is shown are chosen from a
 sweep, by what each climb actually did:
 
-- **good**: among the climbs that ended lowest, the one in the middle (on a
-  log scale) of that band of rates;
+- **good**: among the climbs that reached the bottom (all but a millionth of
+  the way from the start to the best climb), the one in the middle (on a log
+  scale) of that band of rates;
 - **too small**: the largest rate below the good band whose climb is still
   clearly short of the bottom after the same number of steps;
 - **too big**: the smallest rate above the good band whose climb fell off
@@ -38,6 +39,7 @@ DEFAULT_SWEEP = tuple(float(v) for v in np.logspace(-7, 1, 41))
 # A climb "arrived" when it closed all but 0.1% of the gap between the start
 # and the best climb; it is "clearly short" when more than 10% of the gap is left.
 _ARRIVED, _SHORT = 1e-3, 0.1
+_BOTTOM = 1e-6
 
 
 @dataclass
@@ -142,8 +144,11 @@ def three_rates(f, start=None, optimizer="sgd", steps=100, lrs=DEFAULT_SWEEP, **
                          "(it may be a minimum, a hilltop or a flat place); choose another start")
     band = [row for row in healthy if row.final_value - best <= _ARRIVED * gap]
     low, high = band[0].lr, band[-1].lr
-    middle = math.sqrt(low * high)
-    good = min(band, key=lambda row: abs(math.log(row.lr / middle)))
+    # "Good" is shown reaching the bottom: the middle of the rates that got
+    # all the way down (to a millionth of the gap), not merely close.
+    bottom = [row for row in band if row.final_value - best <= _BOTTOM * gap] or band
+    middle = math.sqrt(bottom[0].lr * bottom[-1].lr)
+    good = min(bottom, key=lambda row: abs(math.log(row.lr / middle)))
 
     # Still walking when the steps ran out: a climb that settled in another
     # valley is not "too small", it is somewhere else.
