@@ -214,7 +214,9 @@ def test_addresses_and_allowed_hosts():
 
 
 def test_over_a_real_port_a_request_past_the_budget_is_stopped_and_its_worker_replaced():
-    command = [sys.executable, "-m", "downhill", "serve", "--workers", "2", "--time-budget", "1", "--port", "0"]
+    # A quarter of a second: the basin map below computes for about 0.8 s on a quiet
+    # machine (2.4 s under load), so it is past the budget wherever it runs.
+    command = [sys.executable, "-m", "downhill", "serve", "--workers", "2", "--time-budget", "0.25", "--port", "0"]
     process, url = start_server(command=command)
     try:
         with httpx.Client(base_url=url, timeout=60) as client:
@@ -225,8 +227,8 @@ def test_over_a_real_port_a_request_past_the_budget_is_stopped_and_its_worker_re
             started = time.monotonic()
             response = client.post("/api/basins", json={"landscape": "himmelblau", "grid": 150, "steps": 2_000,
                                                           "lr": 1e-4})  # slow steps: none arrives early
-            assert time.monotonic() - started < 2.0
-            assert response.status_code == 503 and response.json()["allowed"] == {"time_budget_s": 1.0}
+            assert time.monotonic() - started < 1.25
+            assert response.status_code == 503 and response.json()["allowed"] == {"time_budget_s": 0.25}
             deadline = time.monotonic() + 5
             while heavy[0] in descendants(process.pid) and time.monotonic() < deadline:
                 time.sleep(0.02)
