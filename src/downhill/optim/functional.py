@@ -158,6 +158,13 @@ def _fresh(param, grad, lr, state):
     The pure updates run their in-place form on these, so nothing the caller
     holds is written to.
     """
+    if (type(param) is np.ndarray and type(grad) is np.ndarray and param.dtype == np.float64
+            and grad.dtype == np.float64 and param.shape == grad.shape and not isinstance(lr, np.ndarray)):
+        # The usual case (a climber's float64 point, a number for lr) without
+        # the general broadcasting below: it is most of a lone climber's step.
+        arrays = [x for x in state if isinstance(x, np.ndarray)]
+        if all(x.dtype == np.float64 and x.shape == param.shape for x in arrays):
+            return param.copy(), type(state)(*[x.copy() if isinstance(x, np.ndarray) else x for x in state])
     shape = np.broadcast_shapes(np.shape(param), np.shape(grad), np.shape(lr))
     dtype = np.result_type(param, grad, *([lr] if isinstance(lr, np.ndarray) else []), 1.0)
     new = np.empty(shape, dtype)
