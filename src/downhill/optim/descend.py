@@ -14,6 +14,7 @@ stops on its own: finished climbers are taken out of the working set.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -205,11 +206,33 @@ class _Climb:
     labels: dict  # optimizer, landscape and options, for the Trajectory
 
 
+def _in_place(update, point):
+    """The in-place form (``<name>_update_``) of a bound pure update, with its options and kept scratch.
+
+    None where there is none (an update that is not one of downhill's rules)
+    or the point is not float64.
+    """
+    from . import functional as rules
+
+    if not isinstance(update, functools.partial) or point.dtype != np.float64:
+        return None
+    in_place = getattr(rules, getattr(update.func, "__name__", "") + "_", None)
+    if in_place is None or update.args:
+        return None
+    return functools.partial(in_place, **update.keywords, scratch=rules.Scratch(point))
+
+
 def _climb_one(climb, point):
     """One climber, coordinates as NumPy scalars: a few microseconds a step."""
     slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
     tol, max_value, lr = climb.tol, climb.max_value, climb.lr
     state = climb.init(point)
+    # The climber owns its point: the optimizer's in-place rule steps it with
+    # kept scratch arrays (the pure rule runs the same arithmetic on copies,
+    # so both round alike), and the recorded path keeps copies.
+    step = _in_place(update, point)
+    if step is not None:
+        point = point.copy()
     points, values, norms = [], [], []
     tol2 = tol * tol
     status, diverged_at, t = "max_steps", None, 0
@@ -225,7 +248,7 @@ def _climb_one(climb, point):
         norm2 = float(norm2)
         value = float(value)
         if record:
-            points.append(point)
+            points.append(point.copy() if step is not None else point)
             values.append(value)
             norms.append(norm2)
         if not (abs(value) <= max_value) or not math.isfinite(norm2):
@@ -236,7 +259,9 @@ def _climb_one(climb, point):
             break
         if t == steps:
             break
-        if rates is None:
+        if step is not None:
+            state = step(point, grad, state) if rates is None else step(point, grad, state, lr=rates[t])
+        elif rates is None:
             point, state = update(point, grad, state)
         else:
             point, state = update(point, grad, state, lr=rates[t])
