@@ -446,7 +446,10 @@ def create_app(time_budget: float = TIME_BUDGET_S, allowed_hosts: Iterable[str] 
     routes += _static_routes(static)
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, allowed_hosts=tuple(allowed_hosts)), Middleware(GZipMiddleware, minimum_size=1000)],
+        # Level 1: a 1.4 MB surface compresses in 14 ms instead of 220 ms at the
+        # default 9, for a 10% larger answer; the server's CPU is the class's.
+        middleware=[Middleware(Guard, allowed_hosts=tuple(allowed_hosts)),
+                    Middleware(GZipMiddleware, minimum_size=1000, compresslevel=1)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
