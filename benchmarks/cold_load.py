@@ -83,7 +83,7 @@ def main() -> int:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit("needs Debian's chromium on the PATH")
-    process, base = start_server()
+    process, base = start_server(workers=2)
     failed = False
     try:
         with sync_playwright() as p:
