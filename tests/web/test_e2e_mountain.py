@@ -82,10 +82,11 @@ def test_click_drops_a_climber_who_walks_down(page):
         assert point == pytest.approx([3.0, 2.0], abs=1e-3)
     # Reset, step, play.
     panel.get_by_role("button", name="Reset", exact=True).click()
-    # Waited for, not read at once: on a loaded machine a frame may still be on its way.
-    wait_until(page, "document.getElementById('panel-mountain').dataset.frame === '0'")
+    # Read at once: the step shown must change with the click itself (it used
+    # to show the old step until the drawing caught up).
+    assert panel.get_attribute("data-frame") == "0"
     panel.get_by_role("button", name="Step", exact=True).click()
-    wait_until(page, "document.getElementById('panel-mountain').dataset.frame === '1'")
+    assert panel.get_attribute("data-frame") == "1"
     assert panel.locator("#mtn-frame").inner_text() == f"Step 1 of {last}"
     path = page.evaluate("() => document.getElementById('mtn-climbers').data.filter(t => t.name === 'climber 2')[0].x.length")
     assert path == 2  # the start and one step

@@ -592,14 +592,16 @@ export function createMountain(section, { changed }) {
     refresh();
   });
   $("mtn-play").addEventListener("click", () => (playing ? stop() : play()));
+  // The frame is set before stop(), which shows it: the other order showed the
+  // old step's number until the drawing caught up.
   $("mtn-step").addEventListener("click", () => {
-    stop();
     frame = Math.min(lastFrame(), frame + 1);
+    stop();
     drawFrame();
   });
   $("mtn-reset").addEventListener("click", () => {
-    stop();
     frame = 0;
+    stop();
     drawFrame();
   });
   $("mtn-basins").addEventListener("click", async () => {
