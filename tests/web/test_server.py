@@ -86,13 +86,27 @@ def descendants(pid: int) -> dict[int, int]:
     return found
 
 
+def settled_descendants(pid: int, light: int, heavy: int | None = None, seconds: float = 10) -> dict[int, int]:
+    """``descendants(pid)`` once ``light`` workers show nice 5 (and ``heavy`` nice 15).
+
+    A worker sets its own nice value after it starts, so for a moment a new one reads 0.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        found = descendants(pid)
+        values = list(found.values())
+        if (values.count(5) == light and (heavy is None or values.count(15) == heavy)) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
 def test_the_command_starts_two_workers_below_the_server(running):
     # The server, its fork server (nice 0) and two workers (nice 5) that compute.
     server = RUNNING[running]
     with httpx.Client(base_url=running, timeout=60) as client:
         body = {"landscape": "himmelblau", "grid": 50, "steps": 200, "lr": 1e-3}
         assert client.post("/api/basins", json=body).status_code == 200
-    below = descendants(server.pid)
+    below = settled_descendants(server.pid, light=2)
     assert sorted(below.values()).count(5) == 2, below
     workers = [pid for pid, nice in below.items() if nice == 5]
     # Two requests at once are computed by the two workers: both answer.
@@ -221,7 +235,7 @@ def test_over_a_real_port_a_request_past_the_budget_is_stopped_and_its_worker_re
     try:
         with httpx.Client(base_url=url, timeout=60) as client:
             assert client.get("/api/landscapes").status_code == 200
-            workers = descendants(process.pid)
+            workers = settled_descendants(process.pid, light=2, heavy=1)
             heavy = [pid for pid, nice in workers.items() if nice == 15]
             assert len(heavy) == 1 and sorted(workers.values()).count(5) == 2
             started = time.monotonic()
