@@ -27,7 +27,8 @@ from .ops import (
     transpose,
     where,
 )
-from .tensor import Tensor, _operand, _raw, _wrap
+from .mode import THREAD, TRACING
+from .tensor import Op, Tensor, _operand, _raw, _wrap, apply
 
 
 def _shape(a):
@@ -113,7 +114,9 @@ def std(a, axis=None, ddof=0, keepdims=False):
     """
     variance = var(a, axis=axis, ddof=ddof, keepdims=keepdims)
     flat = variance == 0
-    if not np.any(flat.data):
+    # While vmap traces, the test below would look at one example only: take
+    # the general form, which gives the same numbers where the variance is not 0.
+    if not (THREAD.masks_in_graph or np.any(flat._data)):
         return sqrt(variance)
     # sqrt only where it has a slope; the flat places are 0 through where(),
     # whose rule passes nothing to the branch it did not take.
@@ -213,10 +216,19 @@ def log_softmax(x, axis=-1):
     return shifted - log(sum(exp(shifted), axis=axes, keepdims=True))
 
 
+# The identity, with no derivative: recorded only while vmap traces, so that a
+# shift computed from the data follows each example (see _max_shift).
+STOP_GRADIENT = Op("stop_gradient", lambda x: x, (None,))
+
+
 def _max_shift(a, axes):
     """The maximum over ``axes`` (kept), a constant: 0 where it is not finite."""
     if not a.size:
         return np.zeros((1,) * a.ndim, dtype=a.dtype)
+    if TRACING and THREAD.masks_in_graph and a._rg:
+        # vmap is tracing: the same constant, computed in the graph (without a derivative).
+        shift = apply(STOP_GRADIENT, (max(a, axis=axes, keepdims=True),))
+        return where((shift > -np.inf) & (shift < np.inf), shift, np.zeros((), dtype=a.dtype))
     shift = np.max(a.data, axis=axes, keepdims=True)
     return np.where(np.isfinite(shift), shift, 0).astype(a.dtype, copy=False)
 

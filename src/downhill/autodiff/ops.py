@@ -24,6 +24,7 @@ import types
 
 import numpy as np
 
+from .mode import THREAD
 from .tensor import Op, Tensor, _apply1, _apply2, _normalize_index, _raw, apply
 
 OPS: dict[str, Op] = {}
@@ -259,6 +260,12 @@ def _max_vjp(F, g, ans, x, axis=None, keepdims=False):
     # Equal maxima share the gradient evenly (PyTorch's amax rule).
     g = _expand(F, g, axis, keepdims)
     mask = x == _expand(F, ans, axis, keepdims)
+    if THREAD.masks_in_graph:
+        # vmap is tracing: an integer count would be a constant of one example;
+        # counted in floats it is recorded and follows each example's ties.
+        count = F.sum(F.where(mask, 1.0, 0.0), axis=axis, keepdims=True)
+        lost = count == 0
+        return F.where(lost, np.nan, F.where(mask, g / F.where(lost, 1.0, count), 0))
     count = F.sum(mask, axis=axis, keepdims=True)
     lost = count == 0
     if not np.any(lost._data if isinstance(lost, Tensor) else lost):
@@ -719,7 +726,7 @@ def max(a, axis=None, keepdims=False):
     >>> dh.max(dh.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1)
     tensor([5., 3.])
     """
-    if _ndim(a) and 0 in np.shape(a.data if isinstance(a, Tensor) else a):
+    if _ndim(a) and 0 in np.shape(a._data if isinstance(a, Tensor) else a):
         raise ValueError("max of an empty tensor has no value")
     return _apply1(MAX, a, {"axis": _axes(axis, _ndim(a), "max"), "keepdims": bool(keepdims)})
 
@@ -842,7 +849,7 @@ def expand_dims(a, axis):
     >>> dh.expand_dims(dh.zeros(3), 0).shape
     (1, 3)
     """
-    shape = np.shape(a.data if isinstance(a, Tensor) else _raw(a))
+    shape = np.shape(a._data if isinstance(a, Tensor) else _raw(a))
     return reshape(a, np.expand_dims(np.empty(shape, dtype=bool), axis).shape)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from threading import get_ident
 
-from .mode import ANOMALOUS, NOT_RECORDING, THREAD
+from .mode import ANOMALOUS, NOT_RECORDING, THREAD, TRACING
 from .torch_methods import TorchMethods
 
 _FLOAT_KINDS = ("f",)
@@ -98,6 +98,10 @@ class Tensor(TorchMethods):
     @property
     def data(self) -> np.ndarray:
         """The values, as a ``numpy.ndarray`` (shared, not copied)."""
+        if TRACING and self._rg and THREAD.masks_in_graph:
+            # vmap is tracing and the values of a traced tensor leave the graph
+            # (.item(), float(), bool(), NumPy): the graph may depend on them.
+            THREAD.values_read = True
         d = self._data
         if type(d) is not np.ndarray:
             d = self._data = np.asarray(d)
@@ -388,6 +392,16 @@ class Tensor(TorchMethods):
 
     def __rpow__(self, other):
         return _apply2(POW, other, self)
+
+    def __floordiv__(self, other):
+        from .elementwise import floor_divide
+
+        return floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        from .elementwise import floor_divide
+
+        return floor_divide(other, self)
 
     def __mod__(self, other):
         from .elementwise import mod
