@@ -19,6 +19,11 @@ Three families cover the table:
 
 A new primitive joins ``vmap`` by adding its rule to :data:`BATCH_RULES`; the
 test ``tests/autodiff/test_vmap_table.py`` fails while a primitive has none.
+Its vjp rule must compute masks from its own inputs (``x == 0``, not
+``value(x) == 0``): while vmap traces, comparisons of traced values are
+recorded and follow each example, but a mask made from ``value(x)`` is a
+constant of the traced example (vmap refuses it when the first and the last
+example disagree, and cannot see a middle one that differs).
 """
 
 from __future__ import annotations

@@ -22,10 +22,15 @@ One evaluation on the batch needs (and vmap checks):
   follow each example, and softmax's, logsumexp's and std's data-dependent
   steps are recorded too while vmap traces.
 
-Where that fails (the graphs differ, or a primitive added by a user has no
-batch rule), ``vmap`` falls back to a Python loop over the examples, stacking
-the results: correct, as slow as the loop. ``fallback="raise"`` refuses with
-:class:`NotBatchable` and the reason instead, to make sure the fast path is taken.
+Where that fails, ``vmap`` falls back to a Python loop over the examples,
+stacking the results: correct, as slow as the loop. That happens for code
+that reads a mapped value (``.item()``, ``float()``, an ``if`` on it, NumPy
+on ``.data``), for the functions that pick elements by value (``sort``,
+``argsort``, ``partition``, ``median``, ``argmax``/``argmin``, ``interp`` at
+mapped points, ``linalg.lstsq``'s rank, ``logsumexp`` with ``b=``), and for
+``custom_vjp``/``custom_jvp`` functions and primitives without a batch rule.
+``fallback="raise"`` refuses with :class:`NotBatchable` and the reason
+instead, to make sure the fast path is taken.
 
 A limit: a Python branch that the first and the last example take the same
 way, and a middle one the other way, is not seen; keep ``if`` away from
