@@ -133,3 +133,16 @@ def test_bad_inputs_say_what_is_accepted():
         dh.vmap(lambda a: a, out_axes=None)
     with pytest.raises(dh.errors.InputError, match="maps no argument"):
         dh.vmap(lambda a: a, in_axes=None)(np.ones(3))
+
+
+def test_a_function_with_its_own_derivative_rule_runs_as_a_loop():
+    @dh.custom_vjp
+    def twice_sin(x):
+        return dh.sin(x) * 2
+
+    twice_sin.defvjp(lambda x: (twice_sin(x), x), lambda x, g: (g * 2 * dh.cos(x),))
+    X = np.random.default_rng(6).normal(size=(4, 3))
+    np.testing.assert_allclose(dh.vmap(twice_sin)(X), 2 * np.sin(X), rtol=1e-15)
+    np.testing.assert_allclose(dh.vmap(dh.grad(lambda x: dh.sum(twice_sin(x))))(X), 2 * np.cos(X), rtol=1e-15)
+    with pytest.raises(NotBatchable, match="'custom_vjp:twice_sin' is a rule made for each call"):
+        dh.vmap(twice_sin, fallback="raise")(X)

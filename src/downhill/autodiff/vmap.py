@@ -141,6 +141,8 @@ def _check_same_graph(first, second, places1, places2, internal):
                 internal.add(id(a))
             continue
         if a._op is not b._op:
+            if a._op.name == b._op.name:  # a rule made per call (custom_vjp): nothing to batch it with
+                return f"'{a._op.name}' is a rule made for each call, with no batch rule"
             return f"it runs '{a._op.name}' on one example and '{b._op.name}' on another"
         if not _same(a._params or {}, b._params or {}):
             return f"the settings of '{a._op.name}' depend on the example (an index or an axis computed from it)"
