@@ -13,6 +13,11 @@ Each :class:`Spec` row names a public function of downhill and says
 settings). The tests in ``test_ops_table.py`` run every case through
 ``dh.gradcheck`` (first and second order) and against PyTorch in float64, and
 check that together the cases reach every primitive of ``downhill.autodiff.ops.OPS``.
+
+PyTorch's answers are recorded in tests/oracle/data/test_ops_table.npz (see
+tests/oracle); the rows name torch's functions through ``oracle.lazy``, so
+importing the table never imports torch: only calling a ``torch_fn`` does.
+After adding or changing a row: ``python -m tests.oracle.record test_ops_table``.
 """
 
 from __future__ import annotations
