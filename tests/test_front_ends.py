@@ -82,6 +82,17 @@ def test_descend(capsys, client, where):
     assert len(expected["points"]) > 10
 
 
+def test_the_web_reads_a_formula_given_as_the_landscape_as_the_library_does(capsys, client):
+    # dh.descend("x**2 + y") reads a formula where a name may stand; the web's "landscape" field did not.
+    where = "x**2 + 3*y**2 - x*y"
+    expected = library(dh.descend(where, [1.5, -2.0], lr=0.05, steps=100))
+    by_command = command(capsys, "descend", where, "--start", "1.5,-2", "--lr", "0.05", "--steps", "100")
+    by_web = web(client, "descend", {"landscape": where, "start": [1.5, -2.0], "lr": 0.05, "steps": 100})
+    assert_same(expected, by_command, by_web)
+    refused = client.post("/api/descend", json={"landscape": "x**", "start": [1, 1]})
+    assert refused.status_code == 422 and refused.json()["field"] == "landscape"
+
+
 @pytest.mark.parametrize("where", MOUNTAINS)
 def test_descend_with_an_alias(capsys, client, where):
     expected = library(dh.descend(where, [0.5, 0.5], optimizer="nesterov", lr=0.01, steps=50))
