@@ -83,7 +83,15 @@ class Tensor(TorchMethods):
                 "Tensor(...) of a list holding Tensors would copy their values and drop their "
                 "gradients; use dh.tensor([...]) or dh.stack([...]), which keep the graph"
             )
-        array = np.array(data, dtype=dtype)
+        try:
+            array = np.array(data, dtype=dtype)
+        except (ValueError, TypeError) as error:  # ragged lists, text, a dtype name NumPy does not know
+            kind = InputTypeError if isinstance(error, TypeError) else InputError
+            raise kind(f"cannot make a tensor from {shorten(repr(data))}"
+                       + (f" with dtype={shorten(repr(dtype))}" if dtype is not None else "")
+                       + f": {str(error).splitlines()[0].rstrip('.')}. Give numbers, nested lists of numbers of one "
+                       "shape (no ragged rows), or a NumPy array; dtype float, int, bool or a NumPy "
+                       "dtype name") from None
         if array.dtype == object:
             raise InputTypeError(
                 f"cannot make a tensor from {type(data).__name__}: give numbers, "

@@ -5,14 +5,18 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 
-from ..errors import InputIndexError, InputTypeError
+from ..errors import InputIndexError, InputTypeError, shorten
 from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList"]
 
 
 def _index(i, n: int, kind: str) -> int:
-    i = operator.index(i)
+    try:
+        i = operator.index(i)
+    except TypeError:
+        raise InputTypeError(f"a {kind} is indexed by a whole number or a slice, got "
+                             f"{type(i).__name__} {shorten(repr(i))}") from None
     if not -n <= i < n:
         raise InputIndexError(f"index {i} is out of range for a {kind} of length {n} (accepted: {-n} to {n - 1})")
     return i % n
