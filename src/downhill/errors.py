@@ -77,6 +77,14 @@ class InputAxisError(InputError, InputIndexError, np.exceptions.AxisError):
     (True, 'sum: axis 2 is out of range for a tensor with 2 dimension(s)')
     """
 
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+    def __reduce__(self):
+        # Rebuilt through __init__, so NumPy's slots (axis, ndim) are set again
+        # after a trip through pickle (the playground's workers, dask's tblib).
+        return type(self), self.args
+
 
 class UnknownNameError(InputError):
     """A name (a landscape, an optimizer, a schedule, a dataset) that downhill does not know."""
