@@ -57,6 +57,10 @@ CONVERTED = (
     "nn/test_module.py",
     "nn/test_hooks.py",
     "test_explain.py",
+    # issue 13, outside tests/autodiff:
+    "optim/test_optim_classes.py",
+    "optim/test_optim_functional.py",
+    "optim/test_optim_registry.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
