@@ -61,6 +61,12 @@ CONVERTED = (
     "optim/test_optim_classes.py",
     "optim/test_optim_functional.py",
     "optim/test_optim_registry.py",
+    "landscapes/test_landscape_type.py",
+    "nn/test_recipes.py",
+    "nn/test_training_step.py",
+    "nn/test_pytorch_loop.py",
+    "nn/test_bridge.py",
+    "nn/test_data_doctests.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}
