@@ -295,7 +295,8 @@ def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, ne
     _lr(lr)
     if (plot or animate) and len(surface.variables) != 2:
         raise BadInput("--plot and --animate draw a map, which needs a landscape of two variables")
-    trajectory = climb(surface, point, optimizer=name, lr=lr, steps=steps, tol=tol, **options)
+    trajectory = climb(surface, point, optimizer=name, lr=lr, steps=steps, tol=tol, progress=not as_json,
+                       **options)
     final = ", ".join(f"{v:.10g}" for v in trajectory.final_point)
     settings = "".join(f", {k}={v}" for k, v in options.items())
     human = (f"{surface.name}: {surface.formula}\noptimizer {name}{settings}, lr={lr:g}\n"

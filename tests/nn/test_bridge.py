@@ -1,4 +1,10 @@
-"""to_torch / from_torch: exact weight copies, the same outputs, clear refusals."""
+"""to_torch / from_torch: exact weight copies, the same outputs, clear refusals.
+
+These convert to and from PyTorch itself, so every test that needs torch is
+marked ``oracle``: it runs under ``pytest -m oracle`` (the ``oracle`` extra),
+never in the default run, which must not import torch. The message for a
+missing torch is checked in the default run.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,14 @@ import downhill as dh
 from downhill import nn
 from downhill.nn.bridge import SUPPORTED, from_torch, to_torch
 
-torch = pytest.importorskip("torch")
+needs_torch = pytest.mark.oracle
+
+
+@pytest.fixture
+def torch():
+    import torch  # only in the live oracle run
+
+    return torch
 
 
 def every_layer(dtype):
@@ -51,8 +64,9 @@ def assert_same_weights(ours, theirs):
         assert value.data.tobytes() == other.tobytes(), key
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype, tolerance", [("float64", 1e-12), ("float32", 1e-5)])
-def test_to_torch_copies_weights_exactly_and_computes_the_same(dtype, tolerance):
+def test_to_torch_copies_weights_exactly_and_computes_the_same(dtype, tolerance, torch):
     model = every_layer(dtype).eval()
     converted = to_torch(model)
     assert isinstance(converted, torch.nn.Sequential) and not converted.training
@@ -65,8 +79,10 @@ def test_to_torch_copies_weights_exactly_and_computes_the_same(dtype, tolerance)
     np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
 
 
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_from_torch_copies_weights_exactly_and_computes_the_same(dtype):
+@needs_torch
+@pytest.mark.parametrize("dtype_name", ["float64", "float32"])
+def test_from_torch_copies_weights_exactly_and_computes_the_same(dtype_name, torch):
+    dtype = getattr(torch, dtype_name)
     torch.manual_seed(0)
     module = torch.nn.Sequential(
         torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(7, 7, bias=False),
@@ -84,7 +100,8 @@ def test_from_torch_copies_weights_exactly_and_computes_the_same(dtype):
     np.testing.assert_allclose(got, expected, rtol=1e-12 if dtype == torch.float64 else 1e-5, atol=1e-6)
 
 
-def test_round_trip_and_independence():
+@needs_torch
+def test_round_trip_and_independence(torch):
     model = every_layer("float64")
     back = from_torch(to_torch(model))
     assert repr(back) == repr(model)
@@ -98,7 +115,8 @@ def test_round_trip_and_independence():
     assert model[1].weight.data.any()
 
 
-def test_trained_in_torch_then_back():
+@needs_torch
+def test_trained_in_torch_then_back(torch):
     # Train a little in PyTorch, bring it back: downhill computes the same function.
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).double()
@@ -115,6 +133,7 @@ def test_trained_in_torch_then_back():
     assert loss.item() == pytest.approx(expected, rel=1e-12)
 
 
+@needs_torch
 def test_requires_grad_and_training_mode_carry_over():
     model = every_layer("float32")
     model[1].weight.requires_grad_(False)
@@ -124,7 +143,8 @@ def test_requires_grad_and_training_mode_carry_over():
     assert from_torch(converted)[1].weight.requires_grad is False
 
 
-def test_unsupported_layers_are_named():
+@needs_torch
+def test_unsupported_layers_are_named(torch):
     class Custom(nn.Module):
         def forward(self, x):
             return x
@@ -147,6 +167,6 @@ def test_missing_torch_says_how_to_install(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    monkeypatch.delitem(sys.modules, "torch")
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
     with pytest.raises(ImportError, match=r'pip install "downhill\[torch\]"'):
         to_torch(nn.Linear(2, 2))

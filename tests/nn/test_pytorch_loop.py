@@ -6,10 +6,14 @@ gradient clipping, ``.item()``, ``argmax(dim=1)``, ``.float().mean()`` and
 ``max(dim=1)``. It runs once under ``import torch`` and once under
 ``import downhill as torch``; downhill's run trains, and when both start from
 the same weights (``start_from``, the one line the test supplies) every loss
-agrees with PyTorch's.
+agrees with PyTorch's. PyTorch's run (its initial weights, its losses, logits,
+accuracy and argmax) comes from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_pytorch_loop.npz, or run live under ``pytest -m oracle``.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -81,17 +85,36 @@ def test_the_pytorch_loop_trains_in_downhill(capsys):
     assert "accuracy" in capsys.readouterr().out
 
 
-def test_the_pytorch_loop_matches_pytorch_from_the_same_weights():
-    torch = pytest.importorskip("torch")
+WEIGHT_NAMES = ("0.weight", "0.bias", "2.weight", "2.bias")
+
+
+@functools.cache
+def torch_twin():
+    """PyTorch's own initial weights (seed 1) and the loop run in PyTorch from them."""
+    import torch  # only in the live oracle run and the recorder
+
     torch.manual_seed(1)
     twin = torch.nn.Sequential(torch.nn.Linear(2, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
     weights = {k: v.detach().numpy().copy() for k, v in twin.state_dict().items()}
-
-    ours = _run(DOWNHILL_IMPORTS, lambda model: model.load_state_dict(weights), epochs=5)
-    theirs = _run(TORCH_IMPORTS, lambda model: model.load_state_dict(
+    run = _run(TORCH_IMPORTS, lambda model: model.load_state_dict(
         {k: torch.from_numpy(v.copy()) for k, v in weights.items()}), epochs=5)
+    answer = {f"weights/{k}": v for k, v in weights.items()}
+    answer.update(losses=np.array(run["losses"]), logits=run["logits"].numpy(), accuracy=run["accuracy"],
+                  indices=run["indices"].numpy())
+    return answer
+
+
+def test_the_pytorch_loop_matches_pytorch_from_the_same_weights(oracle):
+    def theirs(key):
+        return oracle(key, lambda: torch_twin()[key])
+
+    weights = {k: theirs(f"weights/{k}") for k in WEIGHT_NAMES}
+    assert all(v.dtype == np.float32 for v in weights.values())
+    ours = _run(DOWNHILL_IMPORTS, lambda model: model.load_state_dict(weights), epochs=5)
+    losses, logits = theirs("losses"), theirs("logits")
+    assert losses.shape == (5 * 8,) and logits.shape == (256, 2) and logits.dtype == np.float32
     # float32 throughout: rounding differs in the last bits, step by step.
-    np.testing.assert_allclose(ours["losses"], theirs["losses"], rtol=2e-5)
-    np.testing.assert_allclose(ours["logits"].data, theirs["logits"].numpy(), rtol=1e-4, atol=1e-5)
-    assert ours["accuracy"] == pytest.approx(theirs["accuracy"])
-    np.testing.assert_array_equal(ours["indices"].data, theirs["indices"].numpy())
+    np.testing.assert_allclose(ours["losses"], losses, rtol=2e-5)
+    np.testing.assert_allclose(ours["logits"].data, logits, rtol=1e-4, atol=1e-5)
+    assert ours["accuracy"] == pytest.approx(float(theirs("accuracy")))
+    np.testing.assert_array_equal(ours["indices"].data, theirs("indices"))

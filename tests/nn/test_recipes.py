@@ -4,15 +4,18 @@ chain_snapshots is checked against an independent re-run of the same
 full-batch SGD written with PyTorch in float64 from the same initial weights:
 the loss curve to rtol 1e-9, the recorded weights and gradients to the six
 decimals the snapshots keep, and one sample's backward pass link by link.
+PyTorch's numbers come from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_recipes.npz (the default run never imports torch), or
+computed live under ``pytest -m oracle``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
 import pytest
-import torch
 
 import downhill.datasets as datasets
 from downhill import nn
@@ -88,9 +91,29 @@ def run():
     return chain_snapshots(**SETTINGS)
 
 
-def torch_rerun(settings, activation="tanh"):
-    """The same lesson written with PyTorch: full-batch SGD, BCE with logits, float64."""
+def lesson_data(settings):
     X, y = getattr(datasets, settings["dataset"])(settings["n_samples"], seed=settings["seed"])
+    return X, y
+
+
+def boundary_mesh(X, grid):
+    xs = np.linspace(X[:, 0].min() - 0.5, X[:, 0].max() + 0.5, grid)
+    ys = np.linspace(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5, grid)
+    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+
+
+@functools.cache
+def torch_rerun(settings_key, activation="tanh"):
+    """The same lesson written with PyTorch: full-batch SGD, BCE with logits, float64.
+
+    Returns PyTorch's numbers by name: the loss ``curve``; at each snapshot step
+    ``s``, ``{s}/weight/{k}``, ``{s}/bias/{k}``, ``{s}/weight_grad/{k}``,
+    ``{s}/bias_grad/{k}`` and the boundary grid ``{s}/boundary``; and one sample's
+    backward pass through the final network (``backprop/...``)."""
+    import torch  # only in the live oracle run and the recorder
+
+    settings = dict(settings_key)
+    X, y = lesson_data(settings)
     nn.manual_seed(settings["seed"])
     sizes = [2, *settings["hidden"], 1]
     initial = [nn.Linear(a, b, dtype=np.float64) for a, b in zip(sizes[:-1], sizes[1:])]
@@ -100,7 +123,7 @@ def torch_rerun(settings, activation="tanh"):
     params = [p for pair in zip(weights, biases) for p in pair]
     optimizer = torch.optim.SGD(params, lr=settings["lr"])
 
-    def forward(inputs):
+    def forward(inputs, weights=weights, biases=biases):
         h = inputs
         for k, (w, b) in enumerate(zip(weights, biases)):
             h = h @ w.T + b
@@ -110,23 +133,61 @@ def torch_rerun(settings, activation="tanh"):
 
     inputs = torch.tensor(X, dtype=torch.float64)
     targets = torch.tensor(y, dtype=torch.float64).reshape(-1, 1)
-    curve, records = [], {}
+    mesh = torch.tensor(boundary_mesh(X, settings["grid"]), dtype=torch.float64)
+    every = settings["snapshot_every"]
+    snapshot_steps = {*range(0, settings["steps"] + 1, every), settings["steps"]}
+    curve, answer = [], {}
     for step in range(settings["steps"] + 1):
         optimizer.zero_grad()
         loss = torch.nn.functional.binary_cross_entropy_with_logits(forward(inputs), targets)
         loss.backward()
         curve.append(loss.item())
-        records[step] = ([w.detach().numpy().copy() for w in weights], [b.detach().numpy().copy() for b in biases],
-                         [w.grad.numpy().copy() for w in weights], [b.grad.numpy().copy() for b in biases])
+        if step in snapshot_steps:
+            for k, (w, b) in enumerate(zip(weights, biases)):
+                answer[f"{step}/weight/{k}"] = w.detach().numpy().copy()
+                answer[f"{step}/bias/{k}"] = b.detach().numpy().copy()
+                answer[f"{step}/weight_grad/{k}"] = w.grad.numpy().copy()
+                answer[f"{step}/bias_grad/{k}"] = b.grad.numpy().copy()
+            with torch.no_grad():
+                answer[f"{step}/boundary"] = torch.sigmoid(forward(mesh)).numpy().reshape(settings["grid"], -1)
         if step < settings["steps"]:
             optimizer.step()
-    return {"X": X, "y": y, "curve": curve, "records": records, "weights": weights, "biases": biases,
-            "forward": forward, "act": act}
+    answer["curve"] = np.array(curve)
+
+    # One sample's backward pass through the final network, link by link.
+    sample = settings["sample"]
+    x = torch.tensor(X[sample:sample + 1], dtype=torch.float64)
+    final_weights = [w.detach().clone().requires_grad_(True) for w in weights]
+    final_biases = [b.detach().clone() for b in biases]
+    pre, h = [], x
+    for k, (w, b) in enumerate(zip(final_weights, final_biases)):
+        z = h @ w.T + b
+        z.retain_grad()
+        pre.append(z)
+        h = act(z) if k < len(final_weights) - 1 else z
+    target = torch.tensor([[float(y[sample])]], dtype=torch.float64)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(pre[-1], target)
+    loss.backward()
+    answer["backprop/loss"] = loss.item()
+    for k in range(len(final_weights)):
+        answer[f"backprop/z/{k}"] = pre[k].detach().numpy()[0]
+        answer[f"backprop/delta/{k}"] = pre[k].grad.numpy()[0]
+        answer[f"backprop/weight_grad/{k}"] = final_weights[k].grad.numpy()
+    return answer
 
 
-@pytest.fixture(scope="module")
-def reference():
-    return torch_rerun(SETTINGS)
+def frozen(settings):
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(settings.items()))
+
+
+@pytest.fixture
+def reference(oracle):
+    """``reference(key)``: PyTorch's number ``key`` for the lesson with SETTINGS (see torch_rerun)."""
+    return lambda key: torch_value(oracle, "moons", SETTINGS, key)
+
+
+def torch_value(oracle, label, settings, key, activation="tanh"):
+    return oracle(f"{label}/{key}", lambda: torch_rerun(frozen(settings), activation)[key])
 
 
 def test_structure(run):
@@ -157,23 +218,27 @@ def test_the_loss_curve_decreases(run):
     assert curve[-1] < 0.6 * curve[0]
 
 
-def test_the_data_are_the_dataset(run, reference):
-    np.testing.assert_allclose(run["data"]["X"], reference["X"], atol=ROUNDED)
-    assert run["data"]["y"] == reference["y"].astype(int).tolist()
+def test_the_data_are_the_dataset(run):
+    X, y = lesson_data(SETTINGS)
+    np.testing.assert_allclose(run["data"]["X"], X, atol=ROUNDED)
+    assert run["data"]["y"] == y.astype(int).tolist()
 
 
 def test_loss_curve_equals_plain_sgd_in_torch(run, reference):
-    np.testing.assert_allclose(run["loss_curve"], reference["curve"], rtol=1e-9)
+    curve = reference("curve")
+    assert curve.shape == (SETTINGS["steps"] + 1,) and curve.dtype == np.float64
+    np.testing.assert_allclose(run["loss_curve"], curve, rtol=1e-9)
 
 
 def test_weights_and_gradients_at_each_snapshot_equal_torch(run, reference):
     for snapshot in run["snapshots"]:
-        weights, biases, weight_grads, bias_grads = reference["records"][snapshot["step"]]
+        step = snapshot["step"]
         for k in range(3):
-            np.testing.assert_allclose(snapshot["weights"][k], weights[k], atol=ROUNDED)
-            np.testing.assert_allclose(snapshot["biases"][k], biases[k], atol=ROUNDED)
-            np.testing.assert_allclose(snapshot["weight_grads"][k], weight_grads[k], atol=ROUNDED)
-            np.testing.assert_allclose(snapshot["bias_grads"][k], bias_grads[k], atol=ROUNDED)
+            for ours, theirs in [("weights", "weight"), ("biases", "bias"), ("weight_grads", "weight_grad"),
+                                 ("bias_grads", "bias_grad")]:
+                expected = reference(f"{step}/{theirs}/{k}")
+                assert expected.dtype == np.float64 and np.shape(snapshot[ours][k]) == expected.shape
+                np.testing.assert_allclose(snapshot[ours][k], expected, atol=ROUNDED)
     # and training moved them
     assert not np.allclose(run["snapshots"][0]["weights"][0], run["snapshots"][-1]["weights"][0])
 
@@ -198,41 +263,27 @@ def test_backprop_links_follow_the_chain_rule(run):
 
 
 def test_backprop_equals_torch_on_the_final_network(run, reference):
-    sample = SETTINGS["sample"]
-    x = torch.tensor(reference["X"][sample:sample + 1], dtype=torch.float64)
-    weights = [w.detach().clone().requires_grad_(True) for w in reference["weights"]]
-    biases = [b.detach().clone() for b in reference["biases"]]
-    pre, h = [], x
-    for k, (w, b) in enumerate(zip(weights, biases)):
-        z = h @ w.T + b
-        z.retain_grad()
-        pre.append(z)
-        h = reference["act"](z) if k < len(weights) - 1 else z
-    target = torch.tensor([[float(reference["y"][sample])]], dtype=torch.float64)
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(pre[-1], target)
-    loss.backward()
-    assert run["backprop"]["loss"] == pytest.approx(loss.item(), rel=1e-9)
+    assert run["backprop"]["loss"] == pytest.approx(float(reference("backprop/loss")), rel=1e-9)
+    assert len(run["backprop"]["links"]) == 3
     for link in run["backprop"]["links"]:
         k = link["layer"] - 1
-        np.testing.assert_allclose(link["z"], pre[k].detach().numpy()[0], atol=ROUNDED)
-        np.testing.assert_allclose(link["delta"], pre[k].grad.numpy()[0], atol=ROUNDED)
-        np.testing.assert_allclose(link["weight_grad"], weights[k].grad.numpy(), atol=2 * ROUNDED)
+        np.testing.assert_allclose(link["z"], reference(f"backprop/z/{k}"), atol=ROUNDED)
+        np.testing.assert_allclose(link["delta"], reference(f"backprop/delta/{k}"), atol=ROUNDED)
+        np.testing.assert_allclose(link["weight_grad"], reference(f"backprop/weight_grad/{k}"), atol=2 * ROUNDED)
 
 
 def test_boundary_grid(run, reference):
     boundary = run["boundary"]
     grid = SETTINGS["grid"]
     assert len(boundary["x"]) == len(boundary["y"]) == grid and np.shape(boundary["p"]) == (grid, grid)
-    X = reference["X"]
+    X, _ = lesson_data(SETTINGS)
     np.testing.assert_allclose([boundary["x"][0], boundary["x"][-1]], [X[:, 0].min() - 0.5, X[:, 0].max() + 0.5],
                                atol=ROUNDED)
     np.testing.assert_allclose([boundary["y"][0], boundary["y"][-1]], [X[:, 1].min() - 0.5, X[:, 1].max() + 0.5],
                                atol=ROUNDED)
-    xs = np.linspace(X[:, 0].min() - 0.5, X[:, 0].max() + 0.5, grid)
-    ys = np.linspace(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5, grid)
-    mesh = torch.tensor(np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2), dtype=torch.float64)
-    with torch.no_grad():
-        expected = torch.sigmoid(reference["forward"](mesh)).numpy().reshape(grid, grid)  # rows along y
+    # PyTorch's sigmoid(network) on the same mesh, from the final weights; rows along y.
+    expected = reference(f"{SETTINGS['steps']}/boundary")
+    assert expected.shape == (grid, grid)
     np.testing.assert_allclose(boundary["p"], expected, atol=ROUNDED)
     assert 0.0 <= np.min(boundary["p"]) and np.max(boundary["p"]) <= 1.0
 
@@ -240,18 +291,9 @@ def test_boundary_grid(run, reference):
 def test_each_snapshot_has_its_own_boundary_equal_to_torch(run, reference):
     # The boundary at every snapshot, from that step's weights: the page shows it learning.
     grid = SETTINGS["grid"]
-    X = reference["X"]
-    xs = np.linspace(X[:, 0].min() - 0.5, X[:, 0].max() + 0.5, grid)
-    ys = np.linspace(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5, grid)
-    mesh = torch.tensor(np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2), dtype=torch.float64)
     for snapshot in run["snapshots"]:
-        weights, biases, _, _ = reference["records"][snapshot["step"]]
-        h = mesh
-        for k, (w, b) in enumerate(zip(weights, biases)):
-            h = h @ torch.tensor(w).T + torch.tensor(b)
-            if k < len(weights) - 1:
-                h = torch.tanh(h)
-        expected = torch.sigmoid(h).numpy().reshape(grid, grid)
+        expected = reference(f"{snapshot['step']}/boundary")
+        assert expected.shape == (grid, grid)
         np.testing.assert_allclose(snapshot["boundary"], expected, atol=1e-4)
     assert run["snapshots"][-1]["boundary"] == pytest.approx(np.asarray(run["boundary"]["p"]), abs=1e-4)
     assert not np.allclose(run["snapshots"][0]["boundary"], run["snapshots"][-1]["boundary"], atol=0.05)
@@ -261,10 +303,11 @@ def test_training_that_goes_downhill_did_not_diverge(run):
     assert run["diverged_at"] is None
 
 
-def test_too_big_a_rate_is_reported_as_diverged():
+def test_too_big_a_rate_is_reported_as_diverged(oracle):
     # lr = 20 on the moons: the loss jumps above its start and never comes back (checked in PyTorch).
     settings = {**SETTINGS, "lr": 20.0}
-    curve = np.array(torch_rerun(settings)["curve"])
+    curve = torch_value(oracle, "moons-lr20", settings, "curve")
+    assert curve.shape == (settings["steps"] + 1,)
     assert curve[-1] > curve[0]
     run = chain_snapshots(**settings)
     k = run["diverged_at"]
@@ -275,11 +318,12 @@ def test_too_big_a_rate_is_reported_as_diverged():
     assert max(spiky["loss_curve"]) > spiky["loss_curve"][0] and spiky["diverged_at"] is None
 
 
-def test_relu_chain_equals_torch():
+def test_relu_chain_equals_torch(oracle):
     settings = {**SETTINGS, "dataset": "circles", "hidden": [5], "steps": 15, "lr": 0.3}
     run = chain_snapshots(**settings, activation="relu")
-    reference = torch_rerun(settings, activation="relu")
-    np.testing.assert_allclose(run["loss_curve"], reference["curve"], rtol=1e-9)
+    curve = torch_value(oracle, "circles-relu", settings, "curve", activation="relu")
+    assert curve.shape == (16,)
+    np.testing.assert_allclose(run["loss_curve"], curve, rtol=1e-9)
     hidden_link = run["backprop"]["links"][1]
     np.testing.assert_array_equal(hidden_link["local"], (np.array(hidden_link["z"]) > 0).astype(float))
 

@@ -2,13 +2,16 @@
 
 A Linear layer's weight gradient arrives laid out like the weight (so the
 optimizer reads it in order), parameters are updated in their own buffers,
-and a step's numbers match PyTorch's.
+and a step's numbers match PyTorch's (recorded in
+tests/oracle/data/test_training_step.npz by the ``oracle`` fixture; live under
+``pytest -m oracle``).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-import torch
 
 import downhill as dh
 from downhill import nn
@@ -18,6 +21,7 @@ def _mlp(seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((16, 12)).astype(np.float32)
     y = rng.integers(0, 5, size=16)
+    nn.manual_seed(seed)  # the same weights in every run, so the recorded run starts from them
     model = nn.Sequential(nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 5))
     return model, x, y
 
@@ -38,31 +42,39 @@ def test_linear_weight_gradient_is_laid_out_like_the_weight():
     np.testing.assert_allclose(model[2].weight.grad.data, (h.T @ (p / 16)).T, rtol=1e-5, atol=1e-7)
 
 
-def test_sgd_updates_each_parameter_in_its_own_buffer_and_matches_torch():
-    model, x, y = _mlp(1)
+def torch_sgd_run(initial, x, y, steps):
+    """PyTorch's parameters after ``steps`` SGD steps from the same weights and batch."""
+    import torch  # only in the live oracle run and the recorder
+
     tmodel = torch.nn.Sequential(torch.nn.Linear(12, 8), torch.nn.ReLU(), torch.nn.Linear(8, 5))
     with torch.no_grad():
-        for ours, theirs in zip(model.parameters(), tmodel.parameters()):
-            theirs.copy_(torch.from_numpy(ours.data))
+        for value, theirs in zip(initial, tmodel.parameters()):
+            theirs.copy_(torch.from_numpy(value))
+    topt = torch.optim.SGD(tmodel.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(steps):
+        topt.zero_grad()
+        torch.nn.CrossEntropyLoss()(tmodel(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        topt.step()
+    return [p.detach().numpy().copy() for p in tmodel.parameters()]
+
+
+def test_sgd_updates_each_parameter_in_its_own_buffer_and_matches_torch(oracle):
+    model, x, y = _mlp(1)
+    initial = [p.data.copy() for p in model.parameters()]
     buffers = [p.data for p in model.parameters()]
     opt = dh.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    topt = torch.optim.SGD(tmodel.parameters(), lr=0.1, momentum=0.9)
     for _ in range(5):
         opt.zero_grad()
         nn.CrossEntropyLoss()(model(dh.tensor(x)), dh.tensor(y)).backward()
         opt.step()
-        topt.zero_grad()
-        torch.nn.CrossEntropyLoss()(tmodel(torch.from_numpy(x)), torch.from_numpy(y)).backward()
-        topt.step()
     assert all(p.data is b for p, b in zip(model.parameters(), buffers))
     scratch = [opt._scratch[id(p)] for p in model.parameters()]
     opt.zero_grad()
     nn.CrossEntropyLoss()(model(dh.tensor(x)), dh.tensor(y)).backward()
     opt.step()
     assert [opt._scratch[id(p)] for p in model.parameters()] == scratch  # kept, not remade
-    for _ in range(1):
-        topt.zero_grad()
-        torch.nn.CrossEntropyLoss()(tmodel(torch.from_numpy(x)), torch.from_numpy(y)).backward()
-        topt.step()
-    for ours, theirs in zip(model.parameters(), tmodel.parameters()):
-        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
+    run = functools.cache(lambda: torch_sgd_run(initial, x, y, steps=6))
+    for i, ours in enumerate(model.parameters()):
+        theirs = oracle(f"sgd_6_steps/{i}", lambda i=i: run()[i])
+        assert theirs.dtype == ours.data.dtype == np.float32 and theirs.shape == ours.shape
+        np.testing.assert_allclose(ours.data, theirs, rtol=1e-5, atol=1e-6)

@@ -169,6 +169,16 @@ def run_torch(name: str, options: dict, mountain: Mountain, start, steps: int) -
     return np.array(path)
 
 
+def plain(value):
+    """``value`` as JSON gives it back (tuples become lists, recursively): how a
+    recorded PyTorch value compares with downhill's own, e.g. ``betas``."""
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 def split_options(name: str, options: dict) -> tuple[dict, dict]:
     """Options for init and for update of a functional optimizer (for direct calls)."""
     import inspect

@@ -1,20 +1,25 @@
 """The PyTorch-shaped optimizer classes against torch.optim: trajectories with
 downhill's own gradients, parameter groups, closures, zero_grad, state dicts
-and constructor validation."""
+and constructor validation.
+
+PyTorch's side comes from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_optim_classes.npz (the default run never imports
+torch), or computed live under ``pytest -m oracle``."""
 
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
 from downhill import optim
 from downhill.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 
-from .problems import TORCH_CLASSES, grid_cases, run_downhill, run_torch
+from .problems import TORCH_CLASSES, grid_cases, plain, run_downhill, run_torch
 
 CASES = list(grid_cases())
 OURS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
@@ -32,10 +37,11 @@ STATEFUL = [
 STATEFUL_IDS = [f"{name}-{i}" for i, (name, _) in enumerate(STATEFUL)]
 
 
-@pytest.mark.parametrize(("name", "options", "mountain", "start"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_trajectory_matches_torch(name, options, mountain, start):
+@pytest.mark.parametrize(("case", "name", "options", "mountain", "start"), CASES, ids=[c[0] for c in CASES])
+def test_trajectory_matches_torch(case, name, options, mountain, start, oracle):
     ours = run_downhill(name, options, mountain, start, steps=200)
-    theirs = run_torch(name, options, mountain, start, steps=200)
+    theirs = oracle(f"trajectory/{case}", lambda: run_torch(name, options, mountain, start, steps=200))
+    assert theirs.dtype == np.float64 and theirs.shape == (201, 2)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=0)
 
 
@@ -57,6 +63,8 @@ def _regression_run(lib, name, options, steps=30):
     X, Y, w0, b0 = _regression_data()
     options = {**options, "lr": options["lr"] / 5}  # this valley is steeper than the others
     if lib == "torch":
+        import torch  # only in the live oracle run and the recorder
+
         make = lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True)  # noqa: E731
         X, Y = torch.tensor(X), torch.tensor(Y)
         cls = TORCH_CLASSES[name]
@@ -78,29 +86,54 @@ def _regression_run(lib, name, options, steps=30):
     return [np.array(as_np(t)) for t in (w, b, s)], opt
 
 
+@functools.cache
+def _torch_regression(name, options_key):
+    """PyTorch's side of the regression run, as numbers: the parameters, the saved
+    state (its entries per parameter, each value) and the saved groups."""
+    params, opt = _regression_run("torch", name, dict(options_key))
+    saved = opt.state_dict()
+    answer = {f"param/{i}": value for i, value in enumerate(params)}
+    answer["state_keys"] = {str(index): sorted(state) for index, state in saved["state"].items()}
+    for index, state in saved["state"].items():
+        for key, value in state.items():
+            answer[f"state/{index}/{key}"] = value.numpy()
+    answer["param_groups"] = plain(saved["param_groups"])
+    return answer
+
+
 @pytest.mark.parametrize(("name", "options"), STATEFUL, ids=STATEFUL_IDS)
-def test_parameters_of_several_shapes_match_torch(name, options):
+def test_parameters_of_several_shapes_match_torch(name, options, oracle):
     ours, opt = _regression_run("dh", name, options)
-    theirs, topt = _regression_run("torch", name, options)
-    for a, b in zip(ours, theirs):
-        assert a.shape == b.shape
+    frozen = tuple(sorted(options.items()))
+    case = f"shapes/{name}/{plain(options)}"
+
+    def theirs(part):
+        return oracle(f"{case}/{part}", lambda: _torch_regression(name, frozen)[part])
+
+    for i, a in enumerate(ours):
+        b = theirs(f"param/{i}")
+        assert a.shape == b.shape and b.dtype == np.float64
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
     # The saved state has the same entries as PyTorch's, with the same values.
-    ours_sd, theirs_sd = opt.state_dict(), topt.state_dict()
-    assert set(ours_sd["state"]) == set(theirs_sd["state"])
-    for index, tstate in theirs_sd["state"].items():
-        assert set(ours_sd["state"][index]) == set(tstate)
-        for key, value in tstate.items():
+    ours_sd = opt.state_dict()
+    state_keys = theirs("state_keys")
+    assert set(ours_sd["state"]) == {int(index) for index in state_keys}
+    for index, keys in state_keys.items():
+        assert set(ours_sd["state"][int(index)]) == set(keys)
+        for key in keys:
+            value = theirs(f"state/{index}/{key}")
             if key == "step":
-                assert ours_sd["state"][index]["step"] == int(value.item())
-                assert isinstance(ours_sd["state"][index]["step"], int)
+                assert ours_sd["state"][int(index)]["step"] == int(value)
+                assert isinstance(ours_sd["state"][int(index)]["step"], int)
             else:
-                np.testing.assert_allclose(ours_sd["state"][index][key], value.numpy(), rtol=1e-9, atol=1e-14)
+                np.testing.assert_allclose(ours_sd["state"][int(index)][key], value, rtol=1e-9, atol=1e-14)
     torch_only = {"foreach", "differentiable", "fused", "capturable"}
-    for ours_group, torch_group in zip(ours_sd["param_groups"], theirs_sd["param_groups"]):
+    torch_groups = theirs("param_groups")
+    assert len(ours_sd["param_groups"]) == len(torch_groups) == 1
+    for ours_group, torch_group in zip(ours_sd["param_groups"], torch_groups):
         assert set(ours_group) == set(torch_group) - torch_only
         for key in ours_group:
-            assert ours_group[key] == torch_group[key], key
+            assert plain(ours_group[key]) == torch_group[key], key
     assert ours_sd["param_groups"][0]["params"] == [0, 1, 2]
 
 
@@ -203,6 +236,8 @@ def test_adamw_load_keeps_decoupled_decay():
 
 def _two_group_run(lib, steps=20, add_later=False):
     if lib == "torch":
+        import torch  # only in the live oracle run and the recorder
+
         make = lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True)  # noqa: E731
         SGDcls = torch.optim.SGD
     else:
@@ -226,9 +261,10 @@ def _two_group_run(lib, steps=20, add_later=False):
 
 
 @pytest.mark.parametrize("add_later", [False, True], ids=["groups", "add_param_group"])
-def test_param_groups_with_their_own_options_match_torch(add_later):
+def test_param_groups_with_their_own_options_match_torch(add_later, oracle):
     ours, opt = _two_group_run("dh", add_later=add_later)
-    theirs, _ = _two_group_run("torch", add_later=add_later)
+    theirs = oracle(f"groups/add_later={add_later}", lambda: _two_group_run("torch", add_later=add_later)[0])
+    assert theirs.shape == ours.shape == (20, 3)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     assert [g["lr"] for g in opt.param_groups] == [0.05, 0.2]
     assert [g["momentum"] for g in opt.param_groups] == [0.9, 0.0]
@@ -302,9 +338,11 @@ def test_step_updates_the_same_array_in_place():
 
 
 @pytest.mark.parametrize(("name", "options"), STATEFUL, ids=STATEFUL_IDS)
-def test_closure_returns_the_loss_and_matches_torch(name, options):
+def test_closure_returns_the_loss_and_matches_torch(name, options, oracle):
     def run(lib):
         if lib == "torch":
+            import torch  # only in the live oracle run and the recorder
+
             p = torch.tensor([-1.0, 0.5], dtype=torch.float64, requires_grad=True)
             opt = TORCH_CLASSES[name]([p], **options)
         else:
@@ -320,7 +358,9 @@ def test_closure_returns_the_loss_and_matches_torch(name, options):
         losses = [opt.step(closure) for _ in range(30)]
         return np.array([float(loss.detach()) if lib == "torch" else float(loss) for loss in losses])
 
-    np.testing.assert_allclose(run("dh"), run("torch"), rtol=1e-10)
+    theirs = oracle(f"closure/{name}/{plain(options)}", lambda: run("torch"))
+    assert theirs.shape == (30,)
+    np.testing.assert_allclose(run("dh"), theirs, rtol=1e-10)
 
 
 def test_closure_runs_with_gradients_on_inside_no_grad():
@@ -374,6 +414,17 @@ def test_repr_lists_the_groups():
 # ----------------------------------------------------------------------
 
 
+def torch_refusal(cls_name, kwargs):
+    """What PyTorch's constructor does with these options: the error's class name, or "accepted"."""
+    import torch  # only in the live oracle run and the recorder
+
+    try:
+        getattr(torch.optim, cls_name)([torch.zeros(1, requires_grad=True)], **kwargs)
+    except Exception as error:  # noqa: BLE001 - the class of the error is the answer
+        return type(error).__name__
+    return "accepted"
+
+
 def _p():
     return [dh.tensor([1.0], requires_grad=True)]
 
@@ -404,18 +455,19 @@ def _p():
         (Adagrad, {"weight_decay": -0.1}, r"Invalid weight_decay value"),
     ],
 )
-def test_constructor_rejects_what_torch_rejects(cls, kwargs, message):
+def test_constructor_rejects_what_torch_rejects(cls, kwargs, message, oracle):
     with pytest.raises(ValueError, match=message):
         cls(_p(), **kwargs)
     # PyTorch rejects the same settings (our messages extend its wording), except
     # where we are stricter: SGD's check `lr < 0` lets NaN through, and a
     # one-element betas fails there with an IndexError.
-    stricter = (cls is SGD and "lr" in kwargs and kwargs["lr"] != kwargs["lr"]) or kwargs == {"betas": (0.9,)}
-    if not stricter:
-        torch_cls = {SGD: torch.optim.SGD, Adam: torch.optim.Adam, AdamW: torch.optim.AdamW,
-                     RMSprop: torch.optim.RMSprop, Adagrad: torch.optim.Adagrad}[cls]  # fmt: skip
-        with pytest.raises(ValueError):
-            torch_cls([torch.zeros(1, requires_grad=True)], **kwargs)
+    theirs = oracle(f"refusal/{cls.__name__}/{plain(kwargs)}", lambda: torch_refusal(cls.__name__, kwargs))
+    if cls is SGD and "lr" in kwargs and kwargs["lr"] != kwargs["lr"]:
+        assert theirs == "accepted"
+    elif kwargs == {"betas": (0.9,)}:
+        assert theirs == "IndexError"
+    else:
+        assert theirs == "ValueError"
 
 
 def test_constructor_rejects_bad_params():
@@ -432,16 +484,25 @@ def test_constructor_rejects_bad_params():
         SGD([x * 2])
 
 
-def test_defaults_are_pytorchs():
-    import inspect
+def torch_defaults():
+    """{optimizer name: {option: PyTorch's default}} for the five classes."""
+    answer = {}
+    for name in OURS:
+        parameters = inspect.signature(TORCH_CLASSES[name].__init__).parameters
+        answer[name] = {k: plain(v.default) for k, v in parameters.items() if k not in ("self", "params")}
+    return answer
 
+
+def test_defaults_are_pytorchs(oracle):
+    defaults = oracle("defaults", torch_defaults)
+    assert set(defaults) == set(OURS)
     for name, cls in OURS.items():
         ours = inspect.signature(cls.__init__).parameters
-        theirs = inspect.signature(TORCH_CLASSES[name].__init__).parameters
+        theirs = defaults[name]
         for option, parameter in ours.items():
             if option in ("self", "params"):
                 continue
-            assert parameter.default == theirs[option].default, (name, option)
+            assert plain(parameter.default) == theirs[option], (name, option)
 
 
 def test_subclass_without_update_must_implement_step():

@@ -1,14 +1,17 @@
 """The pure update functions against torch.optim, and their array contract.
 
 Gradients here are analytic (NumPy), so these tests check the optimizers'
-mathematics alone, independent of the autodiff engine.
+mathematics alone, independent of the autodiff engine. PyTorch's runs come
+from the ``oracle`` fixture: recorded in tests/oracle/data/test_optim_functional.npz
+(the default run never imports torch), or computed live under ``pytest -m oracle``.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-import torch
 
 from downhill import optim
 from downhill.optim import functional as F
@@ -18,10 +21,11 @@ from .problems import HIMMELBLAU, ROSENBROCK, grid_cases, run_functional, run_to
 CASES = list(grid_cases())
 
 
-@pytest.mark.parametrize(("name", "options", "mountain", "start"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_trajectory_matches_torch(name, options, mountain, start):
+@pytest.mark.parametrize(("case", "name", "options", "mountain", "start"), CASES, ids=[c[0] for c in CASES])
+def test_trajectory_matches_torch(case, name, options, mountain, start, oracle):
     ours = run_functional(name, options, mountain, start, steps=200)
-    theirs = run_torch(name, options, mountain, start, steps=200)
+    theirs = oracle(f"trajectory/{case}", lambda: run_torch(name, options, mountain, start, steps=200))
+    assert theirs.dtype == np.float64 and theirs.shape == (201, 2)
     assert np.all(np.isfinite(theirs))
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=0)
     # The run actually went somewhere (a frozen climber would match trivially).
@@ -144,23 +148,36 @@ def test_sgd_without_momentum_keeps_no_state():
     np.testing.assert_allclose(new_p, [0.8])
 
 
-def test_adam_state_matches_torch_after_steps():
+ADAM_STATE_KEYS = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
+
+def torch_adam_state(options, start, steps):
+    """torch.optim.Adam's state after ``steps`` steps on Rosenbrock: {key: numbers}."""
+    import torch  # only in the live oracle run and the recorder
+
+    tp = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    topt = torch.optim.Adam([tp], **options)
+    for _ in range(steps):
+        topt.zero_grad()
+        ROSENBROCK.f(tp[0], tp[1]).backward()
+        topt.step()
+    return {key: topt.state[tp][key].numpy().copy() for key in ADAM_STATE_KEYS}
+
+
+def test_adam_state_matches_torch_after_steps(oracle):
     # Not only the parameters: the moments and the step count agree too.
     name, options = "adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}
     init_options, update_options = split_options(name, options)
     p = np.array([-1.5, 2.0])
     state = F.adam_init(p, **init_options)
-    tp = torch.tensor(p, requires_grad=True)
-    topt = torch.optim.Adam([tp], **options)
     for _ in range(20):
         p, state = F.adam_update(p, ROSENBROCK.grad_array(p), state, **update_options)
-        topt.zero_grad()
-        ROSENBROCK.f(tp[0], tp[1]).backward()
-        topt.step()
-    tstate = topt.state[tp]
-    assert state.step == int(tstate["step"].item()) == 20
-    for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
-        np.testing.assert_allclose(getattr(state, key), tstate[key].numpy(), rtol=1e-12)
+    torch_state = functools.cache(lambda: torch_adam_state(options, [-1.5, 2.0], 20))
+    tstate = {key: oracle(f"adam_state/{key}", lambda key=key: torch_state()[key]) for key in ADAM_STATE_KEYS}
+    assert state.step == int(tstate["step"]) == 20
+    for key in ADAM_STATE_KEYS[1:]:
+        assert tstate[key].shape == (2,) and tstate[key].dtype == np.float64
+        np.testing.assert_allclose(getattr(state, key), tstate[key], rtol=1e-12)
 
 
 def test_maximize_on_minus_f_is_minimize_on_f():
@@ -200,7 +217,7 @@ def test_rmsprop_buffers_appear_on_the_first_step_that_needs_them():
     ("rmsprop", {"centered": True}),
     ("rmsprop", {"momentum": 0.9, "centered": True}),
 ])
-def test_flags_are_given_once_to_the_update(name, flags):
+def test_flags_are_given_once_to_the_update(name, flags, oracle):
     # Issue 9: adam_update(x, g, adam_init(x), amsgrad=True) raised a TypeError,
     # because the flag had to be given to init as well. Now init takes only the
     # parameter, and the run matches PyTorch with the flag set once.
@@ -210,7 +227,8 @@ def test_flags_are_given_once_to_the_update(name, flags):
     state = init(x)
     for _ in range(30):
         x, state = update(x, ROSENBROCK.grad_array(x), state, **options)
-    theirs = run_torch(name, options, ROSENBROCK, (1.5, -0.5), steps=30)
+    theirs = oracle(f"flags/{name}/{flags}", lambda: run_torch(name, options, ROSENBROCK, (1.5, -0.5), steps=30))
+    assert theirs.shape == (31, 2)
     np.testing.assert_allclose(x, theirs[-1], rtol=1e-10)
 
 

@@ -150,7 +150,7 @@ SPECS = [
 SPEC_IDS = [f"{name}-{i}" for i, (name, _) in enumerate(SPECS)]
 
 
-@pytest.mark.parametrize(("spec_id", "spec"), zip(SPEC_IDS, SPECS), ids=SPEC_IDS)
+@pytest.mark.parametrize(("spec_id", "spec"), list(zip(SPEC_IDS, SPECS)), ids=SPEC_IDS)
 def test_sequence_matches_torch(spec_id, spec, oracle):
     ours = record("dh", spec)
     theirs = oracle(f"sequence/{spec_id}", lambda: record("torch", spec))

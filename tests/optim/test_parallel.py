@@ -160,6 +160,7 @@ def test_progress_changes_nothing_but_the_bar(monkeypatch):
 
     screen = Terminal()
     monkeypatch.setattr(sys, "stderr", screen)
+    monkeypatch.setenv("DOWNHILL_PROGRESS_DELAY", "0")  # draw at once, however quick the work
     kwargs = dict(lr=0.01, grid=(13, 11), steps=100)
     quiet = basins("himmelblau", **kwargs)
     shown = basins("himmelblau", progress=True, **kwargs)

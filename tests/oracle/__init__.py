@@ -57,6 +57,16 @@ CONVERTED = (
     "nn/test_module.py",
     "nn/test_hooks.py",
     "test_explain.py",
+    # issue 13, outside tests/autodiff:
+    "optim/test_optim_classes.py",
+    "optim/test_optim_functional.py",
+    "optim/test_optim_registry.py",
+    "landscapes/test_landscape_type.py",
+    "nn/test_recipes.py",
+    "nn/test_training_step.py",
+    "nn/test_pytorch_loop.py",
+    "nn/test_bridge.py",
+    "nn/test_data_doctests.py",
     # autodiff (the op table's rows name torch's functions through oracle.lazy)
     "autodiff/test_backward.py",
     "autodiff/test_conventions.py",

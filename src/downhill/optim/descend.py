@@ -14,6 +14,7 @@ stops on its own: finished climbers are taken out of the working set.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -26,6 +27,8 @@ import numpy as np
 from ..autodiff import Tensor, enable_grad
 from ..errors import InputError, InputTypeError
 from ..landscapes.field import program_for
+from ..progress import bar as progress_bar
+from ..progress import counting
 from .registry import get_functional
 from .registry import resolve as resolve_optimizer
 from .schedules import lr_sequence
@@ -103,7 +106,7 @@ def _check_settings(lr, steps, tol, max_value):
 
 
 def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=1e12,
-            schedule=None, record=True, **optimizer_options):
+            schedule=None, record=True, progress=False, **optimizer_options):
     """Walk downhill from ``start`` and return the :class:`Trajectory`.
 
     ``f`` is a landscape name (``dh.landscapes.names()``), a Landscape, or a
@@ -122,7 +125,9 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
 
     ``start`` of shape (n, d) runs n climbers at once, each stopping on its
     own, with results identical to running each alone. ``record=False`` keeps
-    only the final points and per-climber figures.
+    only the final points and per-climber figures. ``progress=True`` shows a
+    bar of steps on stderr when it is a terminal and the climb takes a while
+    (see :mod:`downhill.progress`); it changes nothing else.
 
     >>> import downhill as dh
     >>> t = dh.descend("rosenbrock", [-1.5, 2.0], optimizer="adam", lr=0.02, steps=5000)
@@ -167,7 +172,17 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
             fast = _climb_fused(landscape, functional, optimizer_options, start, climb)
             if fast is not None:
                 return Trajectory(points=None, values=None, grad_norms=None, **fast, **climb.labels)
-        return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
+        if not progress:
+            return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
+        # Each step evaluates the slope once (per chunk of climbers): count those.
+        chunks = 1 if start.ndim == 1 or record else max(1, -(-start.shape[0] // CHUNK))
+        with progress_bar(True, total=chunks * (steps + 1), desc="descend", unit="step") as shown:
+            slope = counting(climb.slope, shown)
+            climb = dataclasses.replace(climb, slope=slope)
+            try:
+                return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
+            finally:
+                slope.flush()
 
 
 def _climb_fused(landscape, functional, optimizer_options, start, climb):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import pickle
 
 from ..errors import InputTypeError
+from ..progress import bar as progress_bar
 
 __all__ = ["run_all", "check_executor"]
 
@@ -45,11 +46,12 @@ def run_all(function, jobs, executor=None, name: str = "sweep", progress: bool =
     All jobs are submitted before any result is awaited, so they run side by
     side. A job that cannot be pickled for a worker process is reported as
     the user's mistake, with what to pass instead. ``progress=True`` shows a
-    tqdm bar on stderr, counting finished jobs, when stderr is a terminal.
+    tqdm bar on stderr, counting finished jobs, when stderr is a terminal and
+    the jobs take a while (see :mod:`downhill.progress`).
     """
     jobs = list(jobs)
     executor = check_executor(executor, name)
-    bar = _bar(progress, len(jobs), name)
+    bar = progress_bar(progress, total=len(jobs), desc=name, unit="run")
     try:
         if executor is None:
             results = []
@@ -74,20 +76,3 @@ def run_all(function, jobs, executor=None, name: str = "sweep", progress: bool =
         ) from None
     finally:
         bar.close()
-
-
-class _NoBar:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
-def _bar(progress, total, name):
-    if not progress:
-        return _NoBar()
-    from tqdm import tqdm
-
-    # disable=None: drawn on a terminal, silent in pipes, logs and tests.
-    return tqdm(total=total, desc=name, unit="run", disable=None, dynamic_ncols=True, leave=False)
