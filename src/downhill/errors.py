@@ -7,13 +7,16 @@ one line on stderr and exit status 2; anything else is a bug in downhill and
 keeps its traceback.
 
 Each subclass also derives from the built-in type a Python user would expect
-(``ValueError``, ``TypeError``, ``KeyError``, ``IndexError``: the one PyTorch or
-NumPy raises for the same mistake), so ``except ValueError`` keeps working.
+(``ValueError``, ``TypeError``, ``KeyError``, ``IndexError``, ``RuntimeError``:
+the one PyTorch or NumPy raises for the same mistake), so ``except ValueError``
+keeps working.
 
 Which to raise: a value that cannot be used is an :class:`InputError`; an
 argument of the wrong kind an :class:`InputTypeError`; a missing key an
 :class:`InputKeyError`; a position out of range an :class:`InputIndexError`;
-an axis (``dim``) out of range an :class:`InputAxisError`. An internal
+an axis (``dim``) out of range an :class:`InputAxisError`; a call that the
+state of things does not allow (a second ``backward()`` through a freed graph,
+an in-place change of a tensor the graph needs) a :class:`UsageError`. An internal
 invariant that fails is a bug, not one of these: let it be an ``assert`` or a
 ``RuntimeError`` with its traceback.
 
@@ -84,6 +87,27 @@ class InputAxisError(InputError, InputIndexError, np.exceptions.AxisError):
         # Rebuilt through __init__, so NumPy's slots (axis, ndim) are set again
         # after a trip through pickle (the playground's workers, dask's tblib).
         return type(self), self.args
+
+
+class UsageError(DownhillError, RuntimeError):
+    """A call that is fine in itself but not in this state: PyTorch's ``RuntimeError`` mistakes.
+
+    ``backward()`` of a non-scalar without ``gradient=``, of a tensor that does
+    not require grad, or a second time through a freed graph; an in-place change
+    of a tensor the graph needs; a hook that returns the wrong thing. PyTorch
+    raises ``RuntimeError`` for each, so ``except RuntimeError`` written for
+    PyTorch keeps catching them; the message says what to do instead.
+
+    >>> import downhill as dh
+    >>> x = dh.tensor(3.0, requires_grad=True)
+    >>> y = x * x
+    >>> y.backward()
+    >>> try:
+    ...     y.backward()
+    ... except RuntimeError as error:
+    ...     print(type(error).__name__, "retain_graph=True" in str(error))
+    UsageError True
+    """
 
 
 class UnknownNameError(InputError):

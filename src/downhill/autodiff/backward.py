@@ -14,6 +14,7 @@ import threading
 
 import numpy as np
 
+from ..errors import UsageError
 from .mode import ANOMALOUS, THREAD, anomaly_on, enable_grad
 from .ops import DH, NP
 from .tensor import Tensor, _wrap
@@ -127,10 +128,10 @@ def count_uses(root):
 
 
 def _freed_error(node):
-    return RuntimeError(
+    return UsageError(
         f"backward through the graph a second time: the values saved by '{node._op.name}' "
-        "were freed by the first backward(). Pass retain_graph=True to the first call if you "
-        "need to go back twice, or recompute the forward pass."
+        "were freed by the first backward(). Call backward(retain_graph=True) the first time "
+        "if you need to go back twice, or recompute the forward pass."
     )
 
 
@@ -366,7 +367,7 @@ def seed_for(root, gradient, create_graph):
         return _wrap(seed) if create_graph else seed
     if gradient is None:
         if root._data.size != 1:  # (Tensor.size builds a callable int: slower)
-            raise RuntimeError(
+            raise UsageError(
                 f"backward() without a gradient needs a single-number output, but this one has "
                 f"shape {root.shape}. Reduce it first (e.g. loss = y.sum() or y.mean()), "
                 "or pass gradient= with the output's shape."
@@ -387,7 +388,7 @@ def seed_for(root, gradient, create_graph):
 def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=None):
     """``root.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
     if not root._rg:
-        raise RuntimeError(
+        raise UsageError(
             "backward() on a tensor that does not require grad: nothing it was computed from "
             "asked for a gradient. Create the input with requires_grad=True, e.g. "
             "dh.tensor(2.0, requires_grad=True), and compute outside dh.no_grad()."

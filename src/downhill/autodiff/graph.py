@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, InputKeyError, InputTypeError, LimitError, shorten
+from ..errors import InputError, InputKeyError, InputTypeError, LimitError, UsageError, shorten
 from ..results import Result, jsonable
 from .backward import topological, unbroadcast
 from .ops import NP
@@ -337,8 +337,8 @@ def _walk(root):
     the engine's one walk (``backward.topological``), with this module's message for a freed graph."""
     try:
         return topological(root, leaves=True)
-    except RuntimeError as error:
-        raise RuntimeError(
+    except UsageError as error:
+        raise UsageError(
             "graph_of: the graph was freed by backward(). Call graph_of before backward(), "
             "or use backward(retain_graph=True)."
         ) from error

@@ -20,7 +20,7 @@ import numpy as np
 
 from threading import get_ident
 
-from ..errors import DownhillError, InputAxisError, InputError, InputIndexError, InputTypeError, shorten
+from ..errors import DownhillError, InputAxisError, InputError, InputIndexError, InputTypeError, UsageError, shorten
 from .mode import ANOMALOUS, NOT_RECORDING, THREAD, TRACING
 from .torch_methods import TorchMethods
 
@@ -214,7 +214,7 @@ class Tensor(TorchMethods):
                 "Make it with dtype=float (e.g. dh.tensor([1, 2], dtype=float))"
             )
         if not flag and self._op is not None:
-            raise RuntimeError(
+            raise UsageError(
                 "requires_grad can only be switched off on a leaf tensor; "
                 "use .detach() to get a copy outside the graph"
             )
@@ -302,7 +302,8 @@ class Tensor(TorchMethods):
         tensor(20.)
         """
         if not self._rg:
-            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+            raise UsageError("cannot register a hook on a tensor that does not require grad; "
+                             "create it with requires_grad=True or call .requires_grad_() first")
         hooks = self._extra_get("hooks")
         if hooks is None:
             hooks = []
@@ -481,7 +482,7 @@ class Tensor(TorchMethods):
     def __setitem__(self, index, value):
         needs_grad = self._rg or (isinstance(value, Tensor) and value._rg)
         if needs_grad and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
-            raise RuntimeError(_INPLACE_MESSAGE.format(op="item assignment"))
+            raise UsageError(_INPLACE_MESSAGE.format(op="item assignment"))
         self.data[_normalize_index(index)] = value._data if isinstance(value, Tensor) else value
 
     # In-place arithmetic: the optimizer's step, ``x -= lr * x.grad``.
@@ -859,7 +860,7 @@ def _compare(fn, a, b):
 def _inplace(tensor, fn, other, symbol):
     other_rg = isinstance(other, Tensor) and other._rg
     if (tensor._rg or other_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
-        raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
+        raise UsageError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
     od = other._data if isinstance(other, Tensor) else _raw(other)
     d = tensor._data
     if type(d) is np.ndarray:

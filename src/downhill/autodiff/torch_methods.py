@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError, shorten
+from ..errors import InputError, UsageError, shorten
 
 
 def _ops():
@@ -184,7 +184,7 @@ class TorchMethods:
         if recording() and self._rg:
             from .tensor import _INPLACE_MESSAGE
 
-            raise RuntimeError(_INPLACE_MESSAGE.format(op=name))
+            raise UsageError(_INPLACE_MESSAGE.format(op=name))
 
     def zero_(self):
         """Set every element to 0, in place; returns this tensor (``p.grad.zero_()``).

@@ -30,6 +30,7 @@ import numpy as np
 from ..autodiff.mode import is_grad_enabled
 from ..autodiff.ops import astype
 from ..autodiff.tensor import Tensor
+from ..errors import UsageError
 
 _next_id = itertools.count()
 
@@ -175,21 +176,24 @@ class BackwardHookCall:
                 continue
             result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
             if len(result) != len(grad_input):
-                raise RuntimeError(
+                raise UsageError(
                     f"backward hook of {type(self.module).__name__} returned {len(result)} "
-                    f"gradient(s), but the module has {len(grad_input)} input(s)"
+                    f"gradient(s), but the module has {len(grad_input)} input(s); return a tuple "
+                    "with one entry per input (None keeps that input's gradient), or None"
                 )
             if last is None:
-                raise RuntimeError(
+                raise UsageError(
                     "a full backward hook returned new grad_input, but no input of "
-                    f"{type(self.module).__name__} requires a gradient: there is nothing to replace"
+                    f"{type(self.module).__name__} requires a gradient: there is nothing to replace; "
+                    "return None from the hook (it may still read grad_output)"
                 )
             others = [j for j, g in enumerate(grad_input) if g is not None and j != last]
             if others:
-                raise RuntimeError(
+                raise UsageError(
                     "a full backward hook can replace grad_input only for a module with one "
                     "input that requires a gradient (downhill passes each input's gradient on "
-                    "as soon as it is complete)"
+                    "as soon as it is complete); return None from this hook and change an "
+                    "input's gradient with a tensor hook instead (x.register_hook(fn))"
                 )
             grad_input = result
             new = result[last]

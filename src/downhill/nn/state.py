@@ -11,14 +11,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import InputTypeError
 from ..autodiff.tensor import Tensor
-from ..errors import DownhillError, InputTypeError, shorten
+from ..errors import InputTypeError, UsageError, shorten
 
 __all__ = ["IncompatibleKeys", "StateDictError", "state_dict", "load_state_dict"]
 
 
-class StateDictError(DownhillError, RuntimeError):
+class StateDictError(UsageError):
     """A state_dict that does not fit the model (PyTorch raises RuntimeError; so does this)."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, SupportsFloat
 
-from ...errors import InputError
+from ...errors import InputError, UsageError
 from .base import LRScheduler, check_optimizer, group_values
 
 __all__ = ["ReduceLROnPlateau"]
@@ -107,7 +107,7 @@ class ReduceLROnPlateau(LRScheduler):
         groups = self.optimizer.param_groups
         if len(groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(
+                raise UsageError(
                     f"The number of param groups in the optimizer ({len(groups)}) differs from when "
                     f"ReduceLROnPlateau was initialized ({len(self.min_lrs)}), usually because a param "
                     "group was added; set the min_lrs attribute to one value per group."
