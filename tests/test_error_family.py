@@ -33,6 +33,52 @@ def _x():
     return dh.ones((2, 3), requires_grad=True)
 
 
+def _backward_twice():
+    y = (_x() * 2).sum()
+    y.backward()
+    y.backward()
+
+
+def _graph_of_a_freed_graph():
+    y = (_x() * 2).sum()
+    y.backward()
+    graph_of(y)
+
+
+def _in_place(how):
+    x = _x()
+    if how == "+=":
+        x += 1
+    elif how == "[]":
+        x[0] = 1.0
+    else:
+        x.zero_()
+
+
+def _switch_off_requires_grad_of_a_result():
+    (_x() * 2).requires_grad = False
+
+
+def _full_backward_hook(returns, module=None, inputs=None):
+    module = module or dh.nn.Linear(3, 1)
+    module.register_full_backward_hook(lambda m, grad_input, grad_output: returns)
+    inputs = inputs if inputs is not None else (dh.ones((2, 3), requires_grad=True),)
+    module(*inputs).sum().backward()
+
+
+class _Two(dh.nn.Module):
+    def forward(self, a, b):
+        return a * b
+
+
+def _plateau_after_a_group_was_added():
+    optimizer = _optimizer()
+    scheduler = dh.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=0, min_lr=[0.0])
+    optimizer.add_param_group({"params": [dh.tensor(1.0, requires_grad=True)]})
+    scheduler.step(1.0)
+    scheduler.step(2.0)  # worse: the rates would be cut, for two groups with one min_lr
+
+
 # (mistake, the family member, the built-in users catch, words the message must hold)
 MISTAKES = [
     # autodiff
@@ -76,6 +122,38 @@ MISTAKES = [
                  ["zeros((2, -1))", "negative dimensions", "help(dh.zeros)"], id="autodiff-negative-size"),
     pytest.param(lambda: dh.linspace(0, 1, -3), errors.InputError, ValueError,
                  ["linspace(0, 1, -3)", "non-negative"], id="autodiff-linspace-count"),
+    # autodiff: mistakes of state, a RuntimeError in PyTorch and here (UsageError)
+    pytest.param(lambda: (_x() * 2).backward(), errors.UsageError, RuntimeError,
+                 ["single-number output", "shape (2, 3)", "y.sum()", "gradient="], id="autodiff-backward-non-scalar"),
+    pytest.param(lambda: (dh.tensor(2.0) * 3).backward(), errors.UsageError, RuntimeError,
+                 ["does not require grad", "requires_grad=True", "no_grad"], id="autodiff-backward-without-grad"),
+    pytest.param(_backward_twice, errors.UsageError, RuntimeError,
+                 ["second time", "freed", "backward(retain_graph=True) the first time"],
+                 id="autodiff-backward-twice"),
+    pytest.param(_graph_of_a_freed_graph, errors.UsageError, RuntimeError,
+                 ["graph_of", "freed", "before backward()", "retain_graph=True"], id="autodiff-graph-of-freed"),
+    pytest.param(lambda: _in_place("+="), errors.UsageError, RuntimeError,
+                 ["in-place +=", "requires grad", "dh.no_grad()"], id="autodiff-in-place-add"),
+    pytest.param(lambda: _in_place("[]"), errors.UsageError, RuntimeError,
+                 ["item assignment", "dh.no_grad()"], id="autodiff-item-assignment"),
+    pytest.param(lambda: _in_place("zero_"), errors.UsageError, RuntimeError,
+                 ["zero_()", "dh.no_grad()"], id="autodiff-zero-in-place"),
+    pytest.param(_switch_off_requires_grad_of_a_result, errors.UsageError, RuntimeError,
+                 ["leaf tensor", ".detach()"], id="autodiff-requires-grad-off-a-result"),
+    pytest.param(lambda: dh.ones(2).register_hook(lambda g: g), errors.UsageError, RuntimeError,
+                 ["does not require grad", "requires_grad=True", ".requires_grad_()"], id="autodiff-hook-without-grad"),
+    # nn: backward hooks that return what cannot be used
+    pytest.param(lambda: _full_backward_hook((None, None)), errors.UsageError, RuntimeError,
+                 ["Linear returned 2 gradient(s)", "1 input(s)", "one entry per input"], id="nn-hook-returns-too-many"),
+    pytest.param(lambda: _full_backward_hook((dh.ones((2, 3)),), inputs=(dh.ones((2, 3)),)), errors.UsageError,
+                 RuntimeError, ["no input of Linear requires a gradient", "return None"], id="nn-hook-nothing-to-replace"),
+    pytest.param(lambda: _full_backward_hook((dh.ones(2), dh.ones(2)), _Two(),
+                                             (dh.ones(2, requires_grad=True), dh.ones(2, requires_grad=True))),
+                 errors.UsageError, RuntimeError, ["only for a module with one input", "register_hook"],
+                 id="nn-hook-replaces-two-inputs"),
+    # lr_scheduler
+    pytest.param(_plateau_after_a_group_was_added, errors.UsageError, RuntimeError,
+                 ["param groups in the optimizer (2)", "initialized (1)", "min_lrs"], id="lr-scheduler-plateau-groups"),
     # optim
     pytest.param(lambda: dh.optim.SGD([dh.tensor(1.0, requires_grad=True)], lr=-1), errors.InputError,
                  ValueError, ["-1", "lr must be >= 0"], id="optim-negative-lr"),
