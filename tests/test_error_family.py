@@ -33,9 +33,12 @@ def _x():
     return dh.ones((2, 3), requires_grad=True)
 
 
-def _backward_twice():
+def _backward_twice(general_loop=False):
     y = (_x() * 2).sum()
     y.backward()
+    if general_loop:  # anomaly mode takes the general loop, which finds the freed node in its own walk
+        with dh.detect_anomaly():
+            y.backward()
     y.backward()
 
 
@@ -130,6 +133,8 @@ MISTAKES = [
     pytest.param(_backward_twice, errors.UsageError, RuntimeError,
                  ["second time", "freed", "backward(retain_graph=True) the first time"],
                  id="autodiff-backward-twice"),
+    pytest.param(lambda: _backward_twice(general_loop=True), errors.UsageError, RuntimeError,
+                 ["second time", "backward(retain_graph=True) the first time"], id="autodiff-backward-twice-general"),
     pytest.param(_graph_of_a_freed_graph, errors.UsageError, RuntimeError,
                  ["graph_of", "freed", "before backward()", "retain_graph=True"], id="autodiff-graph-of-freed"),
     pytest.param(lambda: _in_place("+="), errors.UsageError, RuntimeError,
@@ -258,10 +263,32 @@ def test_a_users_mistake_through_the_command_is_one_line_and_exit_two():
     assert done.stderr.startswith("downhill: Nesterov momentum requires a momentum > 0")
 
 
+def test_a_usage_mistake_through_the_command_is_one_line_and_exit_two():
+    # No command can make a RuntimeError-kind mistake of its own (each builds a
+    # fresh graph from a scalar formula), so it is planted where `gradient`
+    # calls the library: the command must read UsageError as the user's, not as
+    # the bug a plain RuntimeError is (the case below).
+    done = _downhill("""
+        import downhill.explain
+        from downhill.cli import main
+        from downhill.errors import UsageError
+
+        def planted_mistake(*args, **kwargs):
+            raise UsageError("backward through the graph a second time; call backward(retain_graph=True) first")
+
+        downhill.explain.gradient_at = planted_mistake
+        main(["gradient", "x**2 + y**2", "--at", "1,2"])
+    """)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert done.stderr == "downhill: backward through the graph a second time; call backward(retain_graph=True) first\n"
+
+
 @pytest.mark.parametrize("bug, shows", [
     ("import numpy as np; np.zeros(3).reshape(2)", "ValueError: cannot reshape array of size 3"),
     ("{}['steepness']", "KeyError: 'steepness'"),
     ("len(3)", "TypeError: object of type 'int' has no len()"),
+    ("raise RuntimeError('an invariant failed')", "RuntimeError: an invariant failed"),
 ])
 def test_a_bug_through_the_command_shows_its_traceback(bug, shows):
     # A plain ValueError/KeyError/TypeError deep in the library is a bug, not bad input.
