@@ -886,10 +886,16 @@ def _compare(fn, a, b):
 
 
 def _inplace(tensor, fn, other, symbol):
-    other_rg = isinstance(other, Tensor) and other._rg
+    if isinstance(other, Tensor):
+        od = other._data
+        other_rg = other._rg
+    else:
+        od = None
+        other_rg = False
     if (tensor._rg or other_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
         raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
-    od = other._data if isinstance(other, Tensor) else _raw(other)
+    if od is None:
+        od = _raw(other)
     d = tensor._data
     if type(d) is np.ndarray:
         ufunc = _INPLACE_UFUNCS[fn]
@@ -902,6 +908,9 @@ def _inplace(tensor, fn, other, symbol):
             ) from None
     else:
         result = fn(d, od)
+        if type(result) is type(d):  # the same NumPy scalar type: the same dtype, shape ()
+            tensor._data = result
+            return tensor
         if result.shape != ():
             raise ValueError(
                 f"in-place {symbol}: cannot update a 0-d tensor with a value of shape {np.shape(od)}"
