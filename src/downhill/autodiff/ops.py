@@ -24,7 +24,7 @@ import types
 
 import numpy as np
 
-from .tensor import Op, Tensor, _apply1, _apply2, _normalize_index, _raw, apply
+from .tensor import Op, Tensor, _apply1, _apply2, _normalize_index, _raw, apply, pass_negated, pass_on
 
 OPS: dict[str, Op] = {}
 
@@ -59,20 +59,15 @@ def _expand(F, value, axis, keepdims):
 
 
 # ----------------------------------------------------------------- arithmetic
-ADD = defop("add", operator.add,
-            lambda F, g, ans, x, y: g,
-            lambda F, g, ans, x, y: g)
-SUB = defop("subtract", operator.sub,
-            lambda F, g, ans, x, y: g,
-            lambda F, g, ans, x, y: -g)
+ADD = defop("add", operator.add, pass_on, pass_on)
+SUB = defop("subtract", operator.sub, pass_on, pass_negated)
 MUL = defop("multiply", operator.mul,
             lambda F, g, ans, x, y: g * y,
             lambda F, g, ans, x, y: g * x)
 DIV = defop("divide", operator.truediv,
             lambda F, g, ans, x, y: g / y,
             lambda F, g, ans, x, y: -g * x / (y * y))
-NEG = defop("negative", operator.neg,
-            lambda F, g, ans, x: -g)
+NEG = defop("negative", operator.neg, pass_negated)
 
 
 def _pow_base(F, g, ans, x, y):

@@ -51,6 +51,19 @@ class Op:
         return f"<op {self.name}>"
 
 
+def pass_on(F, g, ans, *inputs):
+    """The vjp rule "the cotangent as it is" (add, subtract's first input, ...).
+
+    A named function, not a lambda, so that the backward pass can recognise
+    it and skip the call."""
+    return g
+
+
+def pass_negated(F, g, ans, *inputs):
+    """The vjp rule "the cotangent negated" (subtract's second input, negative)."""
+    return -g
+
+
 class Tensor(TorchMethods):
     """An n-dimensional array that can remember how it was computed.
 
@@ -314,7 +327,7 @@ class Tensor(TorchMethods):
         >>> x.grad
         tensor([ 3., 12.])
         """
-        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        _backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self):
         """The same values, cut from the graph (shares memory, no gradient).
