@@ -17,6 +17,7 @@ import pytest
 
 import downhill as dh
 from downhill.autodiff.backward import propagate
+from downhill.autodiff.ops import OPS as OPS_TABLE
 from downhill.nn import Parameter
 
 T = sys.modules["downhill.autodiff.tensor"]  # (the module: dh.autodiff.tensor is the function)
@@ -146,3 +147,39 @@ def test_in_place_update_of_a_0d_tensor_keeps_its_type_and_value():
         with dh.no_grad():
             x -= np.ones(2)
 
+
+@pytest.mark.parametrize("recording", [True, False], ids=["recording", "no_grad"])
+def test_one_input_ops_fill_the_slots_fill_would(recording):
+    rng = np.random.default_rng(5)
+    inputs = [dh.tensor(rng.normal(size=(2, 3)), requires_grad=True), dh.tensor(0.4, requires_grad=True),
+              dh.tensor(rng.normal(size=3)), rng.normal(size=3), 0.5]
+    calls = [(OPS_TABLE["tanh"], None), (OPS_TABLE["exp"], None), (OPS_TABLE["sum"], {"axis": (1,), "keepdims": False}),
+             (OPS_TABLE["sum"], None)]
+    checked = 0
+    with dh.enable_grad() if recording else dh.no_grad():
+        for x in inputs:
+            for op, params in calls:
+                if params and np.ndim(x) < 2:
+                    continue
+                got = T._apply1(op, x, params)
+                data = x._data if isinstance(x, dh.Tensor) else x
+                out = op.forward(data, **params) if params else op.forward(data)
+                if type(out) in (float, int):
+                    out = np.asarray(out)[()]
+                if recording and isinstance(x, dh.Tensor) and x.requires_grad:
+                    expected = T._node(out, op, (x,), (data,), params)
+                else:
+                    expected = T._wrap(out)
+                _same_node1(got, expected)
+                checked += 1
+    assert checked == 16
+
+
+def _same_node1(got, expected):
+    g, e = _slots(got), _slots(expected)
+    _same_value(g.pop("_data"), e.pop("_data"))
+    g_inputs, e_inputs = g.pop("_inputs"), e.pop("_inputs")
+    assert g == e
+    assert (g_inputs is None) == (e_inputs is None)
+    if g_inputs is not None:
+        assert len(g_inputs) == 1 and g_inputs[0] is e_inputs[0]

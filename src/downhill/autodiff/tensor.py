@@ -600,7 +600,8 @@ _new = Tensor.__new__
 
 def _fill(t, data, op, parents, inputs, params):
     """Set every slot of a new Tensor: the one place a graph node is made
-    (the operator methods of :func:`_binary` fill the same slots inline).
+    (the operator methods of :func:`_binary` and :func:`_apply1` fill the
+    same slots inline; tests/autodiff/test_fast_paths.py compares them).
 
     ``op`` None makes a Tensor outside the graph (``parents``, ``inputs`` and
     ``params`` are then None too); otherwise the node remembers its op, the
@@ -692,10 +693,21 @@ def _apply1(op, x, params=None):
         raise _explain(op, (data,), params, error) from None
     if not rg and type(out) in _PY_NUMBERS:  # a plain number in: keep a NumPy value
         out = np.asarray(out)[()]
+    # The slots of _fill, filled here: this runs for every function of every formula.
+    t = _new(Tensor)
+    t._data = out
+    t._grad = None
+    t._extra = None
+    t._pending = None
     if rg and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
-        t = _fill(_new(Tensor), out, op, (x,), (data,), params)
+        t._rg = True
+        t._op = op
+        t._parents = (x,)
+        t._inputs = (data,)
+        t._params = params
     else:
-        t = _fill(_new(Tensor), out, None, None, None, None)
+        t._rg = False
+        t._op = t._parents = t._inputs = t._params = None
     if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, (data,))
     return t
