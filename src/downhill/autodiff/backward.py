@@ -384,7 +384,22 @@ def seed_for(root, gradient, create_graph):
 
 
 def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    """``root.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
+    """Run the chain rule from this tensor back to the leaves (``Tensor.backward`` is this function).
+
+    Leaves that require grad accumulate into ``.grad``, as in PyTorch. The
+    graph is freed afterwards unless ``retain_graph=True``; a second
+    backward through a freed graph raises an error. ``create_graph=True``
+    records the backward pass itself, for higher derivatives, and then
+    keeps the graph unless ``retain_graph=False`` (PyTorch's default):
+    the recorded gradient refers back to it. ``inputs`` limits which
+    leaves accumulate.
+
+    >>> import downhill as dh
+    >>> x = dh.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x ** 3).sum().backward()
+    >>> x.grad
+    tensor([ 3., 12.])
+    """
     if not root._rg:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: nothing it was computed from "

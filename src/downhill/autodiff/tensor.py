@@ -311,23 +311,7 @@ class Tensor(TorchMethods):
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Run the chain rule from this tensor back to the leaves.
-
-        Leaves that require grad accumulate into ``.grad``, as in PyTorch. The
-        graph is freed afterwards unless ``retain_graph=True``; a second
-        backward through a freed graph raises an error. ``create_graph=True``
-        records the backward pass itself, for higher derivatives, and then
-        keeps the graph unless ``retain_graph=False`` (PyTorch's default):
-        the recorded gradient refers back to it.
-
-        >>> import downhill as dh
-        >>> x = dh.tensor([1.0, 2.0], requires_grad=True)
-        >>> (x ** 3).sum().backward()
-        >>> x.grad
-        tensor([ 3., 12.])
-        """
-        _backward(self, gradient, retain_graph, create_graph, inputs)
+    # backward() is backward.backward itself (one call fewer per step), set below.
 
     def detach(self):
         """The same values, cut from the graph (shares memory, no gradient).
@@ -447,18 +431,8 @@ class Tensor(TorchMethods):
             raise RuntimeError(_INPLACE_MESSAGE.format(op="item assignment"))
         self.data[_normalize_index(index)] = value._data if isinstance(value, Tensor) else value
 
-    # In-place arithmetic: the optimizer's step, ``x -= lr * x.grad``.
-    def __iadd__(self, other):
-        return _inplace(self, operator.add, other, "+=")
-
-    def __isub__(self, other):
-        return _inplace(self, operator.sub, other, "-=")
-
-    def __imul__(self, other):
-        return _inplace(self, operator.mul, other, "*=")
-
-    def __itruediv__(self, other):
-        return _inplace(self, operator.truediv, other, "/=")
+    # In-place arithmetic (+= -= *= /=), the optimizer's step ``x -= lr * x.grad``,
+    # is made by _in_place below.
 
     # ---------------------------------------------------- NumPy-style methods
     @property
@@ -910,28 +884,33 @@ def _compare(fn, a, b):
         ) from error
 
 
-def _inplace(tensor, fn, other, symbol):
-    if isinstance(other, Tensor):
-        od = other._data
-        other_rg = other._rg
-    else:
-        od = None
-        other_rg = False
-    if (tensor._rg or other_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
-        raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
-    if od is None:
-        od = _raw(other)
-    d = tensor._data
-    if type(d) is np.ndarray:
-        ufunc = _INPLACE_UFUNCS[fn]
-        try:
-            ufunc(d, od, out=d, casting="same_kind")
-        except (ValueError, TypeError) as error:
-            raise ValueError(
-                f"in-place {symbol}: cannot update a tensor of shape {d.shape} and dtype {d.dtype} "
-                f"with a value of shape {np.shape(od)} and dtype {np.result_type(od)}: {error}"
-            ) from None
-    else:
+def _in_place(fn, symbol):
+    """The method ``tensor <symbol> other`` (``+=`` and the others): it updates
+    the tensor's values in place, outside the graph (so only where nothing is
+    recorded: under ``no_grad``, or on a tensor that needs no gradient)."""
+    ufunc = _INPLACE_UFUNCS[fn]
+
+    def method(tensor, other):
+        if isinstance(other, Tensor):
+            od = other._data
+            other_rg = other._rg
+        else:
+            od = None
+            other_rg = False
+        if (tensor._rg or other_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
+            raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
+        if od is None:
+            od = _raw(other)
+        d = tensor._data
+        if type(d) is np.ndarray:
+            try:
+                ufunc(d, od, out=d, casting="same_kind")
+            except (ValueError, TypeError) as error:
+                raise ValueError(
+                    f"in-place {symbol}: cannot update a tensor of shape {d.shape} and dtype {d.dtype} "
+                    f"with a value of shape {np.shape(od)} and dtype {np.result_type(od)}: {error}"
+                ) from None
+            return tensor
         result = fn(d, od)
         if type(result) is type(d):  # the same NumPy scalar type: the same dtype, shape ()
             tensor._data = result
@@ -947,7 +926,11 @@ def _inplace(tensor, fn, other, symbol):
                 )
             result = d.dtype.type(result)
         tensor._data = result
-    return tensor
+        return tensor
+
+    dunder = f"__i{fn.__name__}__"
+    method.__name__, method.__qualname__ = dunder, f"Tensor.{dunder}"
+    return method
 
 
 # Comparisons and logical ops as graph nodes without a derivative. Outside
@@ -965,6 +948,10 @@ _INPLACE_UFUNCS = {
     operator.mul: np.multiply,
     operator.truediv: np.divide,
 }
+Tensor.__iadd__ = _in_place(operator.add, "+=")
+Tensor.__isub__ = _in_place(operator.sub, "-=")
+Tensor.__imul__ = _in_place(operator.mul, "*=")
+Tensor.__itruediv__ = _in_place(operator.truediv, "/=")
 
 
 def _normalize_index(index):
@@ -1041,6 +1028,8 @@ Tensor.__mul__, Tensor.__rmul__ = _binary(MUL, "mul")
 Tensor.__truediv__, Tensor.__rtruediv__ = _binary(DIV, "truediv")
 Tensor.__pow__, Tensor.__rpow__ = _binary(POW, "pow")
 from .backward import backward as _backward  # noqa: E402
+
+Tensor.backward = _backward
 from .composites import (  # noqa: E402
     dot,
     flatten,
