@@ -154,6 +154,7 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
         function = _of_the_coordinate(landscape)
     climb = _Climb(
         slope=program.function if program is not None else _engine_slope(function, dimension),
+        inplace=program.inplace() if program is not None and start.ndim == 2 and _in_place(update, start) else None,
         init=init, update=update, lr=lr, steps=steps, tol=tol, max_value=max_value, record=record,
         rates=lr_sequence(schedule, steps, lr=lr) if schedule is not None else None,
         labels=dict(optimizer=functional.name, landscape=name,
@@ -195,6 +196,7 @@ class _Climb:
     """Everything a climb needs besides where it starts: its slope, its steps and when to stop."""
 
     slope: Callable  # (*coordinates) -> (value, gradients), for one point or a (d, n) batch
+    inplace: object  # the slope's InplaceProgram (buffers kept from step to step), or None
     init: Callable  # the optimizer's pure pair, options bound
     update: Callable
     lr: float
@@ -339,6 +341,67 @@ def _climb_chunk(climb, P, out, offset):
     return history
 
 
+def _climb_chunk_inplace(climb, P, out, offset):
+    """:func:`_climb_chunk` with kept buffers: the slope's and the optimizer's in-place forms.
+
+    The same operations in the same order as the plain chunk (so the same
+    numbers, bit for bit), but a step allocates nothing: each link of the
+    slope writes into a buffer made for this chunk's width, the gradients land
+    in the rows of ``G`` and the optimizer steps ``P`` in place. None when the
+    optimizer has no in-place form; the caller then runs the plain chunk.
+    """
+    step = _in_place(climb.update, P)
+    if step is None:
+        return None
+    rates, steps, record = climb.rates, climb.steps, climb.record
+    tol2, max_value = climb.tol * climb.tol, climb.max_value
+    d, c = P.shape
+    state = climb.init(P)
+    alive = np.arange(c)
+    history = [] if record else None
+
+    def fit(width):
+        G = np.empty((d, width))
+        return G, climb.inplace.build(width, G), np.empty((d, width)), np.empty(width)
+
+    G, slope, squares, size = fit(c)
+    for t in range(steps + 1):
+        value = slope(*P)
+        # Square by square, in the lone climber's order.
+        norm2 = np.multiply(G, G, out=squares)[0]
+        for k in range(1, d):
+            norm2 = np.add(norm2, squares[k], out=squares[0])
+        if record:
+            history.append((alive, P.T.copy(), value.copy(), norm2.copy()))
+        # One cheap test for the usual case, where nobody stops (see _climb_chunk).
+        if not (np.abs(value, out=size).max() <= max_value and norm2.max() < np.inf
+                and norm2.min() > tol2 and t < steps):
+            diverged = ~(np.abs(value) <= max_value) | ~(norm2 < np.inf)
+            converged = ~diverged & (norm2 <= tol2)
+            done = diverged | converged if t < steps else np.ones(P.shape[1], dtype=bool)
+            ids = alive[done] + offset
+            out["final_point"][ids] = P.T[done]
+            out["final_value"][ids] = value[done]
+            out["final_norm2"][ids] = norm2[done]
+            out["steps_taken"][ids] = t
+            out["status"][ids] = np.where(diverged[done], "diverged",
+                                          np.where(converged[done], "converged", "max_steps"))
+            out["diverged_at"][ids] = np.where(diverged[done], t, -1)
+            keep = ~done
+            if not keep.any():
+                break
+            width = P.shape[1]
+            P = np.ascontiguousarray(P[:, keep])
+            kept = G[:, keep]
+            G, slope, squares, size = fit(P.shape[1])
+            G[...] = kept
+            state = _take(state, keep, width)
+            alive = alive[keep]
+            step = _in_place(climb.update, P)
+        state = step(P, G, state) if rates is None else step(P, G, state, lr=rates[t])
+    return history
+
+
 def _climb_many(climb, start):
     n, d = start.shape
     rates, record = climb.rates, climb.record
@@ -350,10 +413,12 @@ def _climb_many(climb, start):
     size = max(n, 1) if record else CHUNK  # an empty batch still gets a (trivial) record
 
     def run(begin):
-        P = np.ascontiguousarray(start[begin:begin + size].T)
+        # A copy (never a view of start): the in-place chunk steps it.
+        P = np.array(start[begin:begin + size].T, order="C")
         # NumPy's error state is per thread: set it here too.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return _climb_chunk(climb, P, out, begin)
+            chunk = _climb_chunk_inplace if climb.inplace is not None else _climb_chunk
+            return chunk(climb, P, out, begin)
 
     begins = range(0, n, size)
     if len(begins) > 1 and WORKERS > 1:
