@@ -57,11 +57,18 @@ class InplaceProgram:
         self._builder = builder
         self.n_inputs = n_inputs
 
-    def build(self, width, G):
-        """A slope function for inputs of shape ``(width,)`` writing the gradients into ``G`` (n_inputs, width)."""
+    def build(self, width, G, V=None):
+        """A slope function for inputs of shape ``(width,)`` writing the gradients into ``G`` (n_inputs, width).
+
+        The value goes into ``V`` (width,) when given, else into a buffer of its own.
+        """
         if G.shape != (self.n_inputs, width) or G.dtype != np.float64:
             raise ValueError(f"G must be float64 of shape {(self.n_inputs, width)}, got {G.dtype} {G.shape}")
-        return self._builder(lambda: np.empty(width), tuple(G))
+        if V is None:
+            V = np.empty(width)
+        elif V.shape != (width,) or V.dtype != np.float64:
+            raise ValueError(f"V must be float64 of shape {(width,)}, got {V.dtype} {V.shape}")
+        return self._builder(lambda: np.empty(width), tuple(G), V)
 
     def __repr__(self):
         return f"<InplaceProgram of {self.n_inputs} input(s)>\n{self.source}"
@@ -241,11 +248,15 @@ def _emit(w, result, finals, names):
             row_of[name] = k_rows[k]
         else:
             copy.append((k_rows[k], name))
+    if w.kind[result] == "array":
+        row_of[result] = "V"
+    else:
+        copy.append(("V", result))
     last_use = {}
     for index, (_, _, reads) in enumerate(w.code):
         for name in reads:
             last_use[name] = index
-    keep = {result} | {name for _, name in copy}
+    keep = {name for _, name in copy}
     buffers, free, body = {}, [], []
     count = 0
     for index, (target, text, reads) in enumerate(w.code):
@@ -266,14 +277,13 @@ def _emit(w, result, finals, names):
         body.append(text.format(*[buffers.get(r, r) for r in reads], out=buffers[target]))
     for row, name in copy:
         body.append(f"copyto({row}, {buffers.get(name, name)})")
-    result_name = buffers.get(result, result)
-    lines = ["def build(empty, G):"]
+    lines = ["def build(empty, G, V):"]
     lines += [f"    B{k} = empty()" for k in range(count)]
     lines.append(f"    {', '.join(k_rows)}{',' if len(k_rows) == 1 else ''} = G")
     lines += [f"    {row}[...] = {name}" for row, name in fill]
     lines.append(f"    def slope({', '.join(names)}):")
     lines += [f"        {line}" for line in body]
-    lines.append(f"        return {result_name}")
+    lines.append(f"        return V")
     lines.append("    return slope")
     source = "\n".join(lines)
     for ufunc in ("add", "subtract", "multiply", "divide", "negative"):

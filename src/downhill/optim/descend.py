@@ -347,12 +347,10 @@ def _climb_chunk_inplace(climb, P, out, offset):
     The same operations in the same order as the plain chunk (so the same
     numbers, bit for bit), but a step allocates nothing: each link of the
     slope writes into a buffer made for this chunk's width, the gradients land
-    in the rows of ``G`` and the optimizer steps ``P`` in place. None when the
-    optimizer has no in-place form; the caller then runs the plain chunk.
+    in the rows of ``G`` and the optimizer steps ``P`` in place (descend
+    gives ``climb.inplace`` only where the optimizer has an in-place form).
     """
     step = _in_place(climb.update, P)
-    if step is None:
-        return None
     rates, steps, record = climb.rates, climb.steps, climb.record
     tol2, max_value = climb.tol * climb.tol, climb.max_value
     d, c = P.shape
@@ -361,16 +359,20 @@ def _climb_chunk_inplace(climb, P, out, offset):
     history = [] if record else None
 
     def fit(width):
-        G = np.empty((d, width))
-        return G, climb.inplace.build(width, G), np.empty((d, width)), np.empty(width)
+        G, V, N2 = np.empty((d, width)), np.empty(width), np.empty(width)
+        return G, climb.inplace.build(width, G, V), V, N2, np.empty((d, width)), np.empty(width)
 
-    G, slope, squares, size = fit(c)
+    G, slope, value, norm2, squares, size = fit(c)
     for t in range(steps + 1):
-        value = slope(*P)
+        slope(*P)
         # Square by square, in the lone climber's order.
-        norm2 = np.multiply(G, G, out=squares)[0]
-        for k in range(1, d):
-            norm2 = np.add(norm2, squares[k], out=squares[0])
+        if d == 1:
+            np.multiply(G[0], G[0], out=norm2)
+        else:
+            np.multiply(G, G, out=squares)
+            np.add(squares[0], squares[1], out=norm2)
+            for k in range(2, d):
+                np.add(norm2, squares[k], out=norm2)
         if record:
             history.append((alive, P.T.copy(), value.copy(), norm2.copy()))
         # One cheap test for the usual case, where nobody stops (see _climb_chunk).
@@ -393,7 +395,7 @@ def _climb_chunk_inplace(climb, P, out, offset):
             width = P.shape[1]
             P = np.ascontiguousarray(P[:, keep])
             kept = G[:, keep]
-            G, slope, squares, size = fit(P.shape[1])
+            G, slope, value, norm2, squares, size = fit(P.shape[1])
             G[...] = kept
             state = _take(state, keep, width)
             alive = alive[keep]
