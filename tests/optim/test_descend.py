@@ -378,6 +378,7 @@ def test_chunks_and_threads_change_nothing(monkeypatch, workers):
     assert set(loose.status) == {"converged", "diverged", "max_steps"}
     assert_same_as_alone(loose, "himmelblau", starts, record=False, **kwargs)
     recorded = dh.descend("himmelblau", starts, record=True, **kwargs)
+    assert_same_as_alone(recorded, "himmelblau", starts, **kwargs)  # the record is kept chunk by chunk too
     for field in ("status", "steps_taken", "diverged_at"):
         assert np.array_equal(getattr(loose, field), getattr(recorded, field)), field
     for field in ("final_point", "final_value", "final_grad_norm"):

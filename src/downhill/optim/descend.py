@@ -412,17 +412,16 @@ def _climb_many(climb, start):
         "steps_taken": np.zeros(n, dtype=np.int64), "status": np.empty(n, dtype="<U9"),
         "diverged_at": np.full(n, -1, dtype=np.int64),
     }
-    size = max(n, 1) if record else CHUNK  # an empty batch still gets a (trivial) record
 
     def run(begin):
         # A copy (never a view of start): the in-place chunk steps it.
-        P = np.array(start[begin:begin + size].T, order="C")
+        P = np.array(start[begin:begin + CHUNK].T, order="C")
         # NumPy's error state is per thread: set it here too.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             chunk = _climb_chunk_inplace if climb.inplace is not None else _climb_chunk
             return chunk(climb, P, out, begin)
 
-    begins = range(0, n, size)
+    begins = range(0, n, CHUNK)
     if len(begins) > 1 and WORKERS > 1:
         # Chunks are independent and write disjoint rows of ``out``; NumPy
         # lets go of the GIL inside its loops, so threads use every core.
@@ -436,18 +435,18 @@ def _climb_many(climb, start):
         points = np.empty((taken + 1, n, d))
         values = np.empty((taken + 1, n))
         norms = np.empty((taken + 1, n))
-        for t, (alive, P, value, norm2) in enumerate(histories[0] if histories else ()):
-            if t > taken:
-                break
-            points[t, alive] = P
-            values[t, alive] = value
-            norms[t, alive] = norm2
+        for begin, history in zip(begins, histories):
+            for t, (alive, P, value, norm2) in enumerate(history):
+                ids = alive + begin
+                points[t, ids] = P
+                values[t, ids] = value
+                norms[t, ids] = norm2
         # A climber that stopped stays where it stopped.
-        for i in range(n):
-            last = out["steps_taken"][i]
-            points[last + 1:, i] = points[last, i]
-            values[last + 1:, i] = values[last, i]
-            norms[last + 1:, i] = norms[last, i]
+        for t in range(1, taken + 1):
+            stopped = np.flatnonzero(out["steps_taken"] < t)
+            points[t, stopped] = points[t - 1, stopped]
+            values[t, stopped] = values[t - 1, stopped]
+            norms[t, stopped] = norms[t - 1, stopped]
         norms = np.sqrt(norms)
     used = rates[:taken] if rates is not None else np.full(taken, float(climb.lr))
     return Trajectory(
