@@ -164,10 +164,10 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     # mountain: a result to report, not a warning to raise. The climber needs
     # its slopes even when called inside no_grad(), so it records for itself.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), enable_grad():
-        if start.ndim == 2 and not record and program is not None:
+        if start.ndim == 2 and program is not None:
             fast = _climb_fused(landscape, functional, optimizer_options, start, climb)
             if fast is not None:
-                return Trajectory(points=None, values=None, grad_norms=None, **fast, **climb.labels)
+                return Trajectory(**fast, **climb.labels)
         return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
 
 
@@ -182,13 +182,14 @@ def _climb_fused(landscape, functional, optimizer_options, start, climb):
     rates = np.full(steps, float(climb.lr)) if climb.rates is None else np.asarray(climb.rates, dtype=np.float64)
     try:
         out = fused.climb(landscape.formula, tuple(landscape.variables), functional.name, settings, start,
-                          rates, steps, climb.tol, climb.max_value)
+                          rates, steps, climb.tol, climb.max_value, record=climb.record)
     except fused.NotFusable:
         return None
     taken = int(out["steps_taken"].max(initial=0))
     return dict(lrs=rates[:taken], status=out["status"], steps_taken=out["steps_taken"],
                 diverged_at=out["diverged_at"], final_point=out["final_point"], final_value=out["final_value"],
-                final_grad_norm=np.sqrt(out["final_norm2"]))
+                final_grad_norm=np.sqrt(out["final_norm2"]), points=out.get("points"), values=out.get("values"),
+                grad_norms=np.sqrt(out["norm2s"]) if climb.record else None)
 
 
 @dataclass(frozen=True)
@@ -436,17 +437,20 @@ def _climb_many(climb, start):
         values = np.empty((taken + 1, n))
         norms = np.empty((taken + 1, n))
         for begin, history in zip(begins, histories):
+            end = begin + len(history[0][0])
             for t, (alive, P, value, norm2) in enumerate(history):
+                if len(alive) == end - begin:  # nobody in the chunk has stopped yet
+                    points[t, begin:end], values[t, begin:end], norms[t, begin:end] = P, value, norm2
+                    continue
+                # A climber that stopped stays where it stopped: the row before, then the moving ones.
+                points[t, begin:end], values[t, begin:end], norms[t, begin:end] = (
+                    points[t - 1, begin:end], values[t - 1, begin:end], norms[t - 1, begin:end])
                 ids = alive + begin
-                points[t, ids] = P
-                values[t, ids] = value
-                norms[t, ids] = norm2
-        # A climber that stopped stays where it stopped.
-        for t in range(1, taken + 1):
-            stopped = np.flatnonzero(out["steps_taken"] < t)
-            points[t, stopped] = points[t - 1, stopped]
-            values[t, stopped] = values[t - 1, stopped]
-            norms[t, stopped] = norms[t - 1, stopped]
+                points[t, ids], values[t, ids], norms[t, ids] = P, value, norm2
+            last = len(history) - 1  # every climber of the chunk had stopped by then
+            points[last + 1:, begin:end] = points[last, begin:end]
+            values[last + 1:, begin:end] = values[last, begin:end]
+            norms[last + 1:, begin:end] = norms[last, begin:end]
         norms = np.sqrt(norms)
     used = rates[:taken] if rates is not None else np.full(taken, float(climb.lr))
     return Trajectory(
