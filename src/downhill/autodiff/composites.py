@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..errors import InputError, shorten
 from .ops import (
     MAXIMUM,
     _apply2,
@@ -93,7 +94,8 @@ def var(a, axis=None, ddof=0, keepdims=False):
     axes = _axes(axis, _ndim(a), "var")
     n = _count(_shape(a), axes)
     if n - ddof <= 0:
-        raise ValueError(f"var: {n} element(s) with ddof={ddof} leaves no degrees of freedom")
+        raise InputError(f"var: {n} element(s) with ddof={ddof} leaves no degrees of freedom; "
+                         "give more elements or a smaller ddof (accepted: ddof < the number of elements)")
     deviation = a - mean(a, axis=axes, keepdims=True)
     return sum(deviation * deviation, axis=axes, keepdims=keepdims) / (n - ddof)
 
@@ -278,7 +280,7 @@ def squeeze(a, axis=None):
         axes = tuple(i for i, s in enumerate(shape) if s == 1)
     for i in axes:
         if shape[i] != 1:
-            raise ValueError(f"squeeze: axis {i} has length {shape[i]}, not 1 (shape {shape})")
+            raise InputError(f"squeeze: axis {i} has length {shape[i]}, not 1 (shape {shape}); name only axes of length 1")
     return reshape(a, tuple(s for i, s in enumerate(shape) if i not in axes))
 
 
@@ -291,10 +293,10 @@ def stack(arrays, axis=0):
     """
     arrays = list(arrays)
     if not arrays:
-        raise ValueError("stack needs at least one tensor")
+        raise InputError("stack needs at least one tensor; got an empty sequence")
     shapes = {tuple(_shape(x)) for x in arrays}
     if len(shapes) > 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+        raise InputError(f"stack: all tensors must have the same shape, got {shorten(sorted(shapes))}")
     (axis,) = _axes(axis, _ndim(arrays[0]) + 1, "stack")
     return concatenate([expand_dims(x, axis) for x in arrays], axis=axis)
 
