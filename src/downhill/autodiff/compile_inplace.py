@@ -36,6 +36,7 @@ import operator
 
 import numpy as np
 
+from ..errors import InputError
 from .ops import NP
 
 __all__ = ["InplaceProgram", "generate"]
@@ -63,11 +64,11 @@ class InplaceProgram:
         The value goes into ``V`` (width,) when given, else into a buffer of its own.
         """
         if G.shape != (self.n_inputs, width) or G.dtype != np.float64:
-            raise ValueError(f"G must be float64 of shape {(self.n_inputs, width)}, got {G.dtype} {G.shape}")
+            raise InputError(f"G must be float64 of shape {(self.n_inputs, width)}, got {G.dtype} {G.shape}")
         if V is None:
             V = np.empty(width)
         elif V.shape != (width,) or V.dtype != np.float64:
-            raise ValueError(f"V must be float64 of shape {(width,)}, got {V.dtype} {V.shape}")
+            raise InputError(f"V must be float64 of shape {(width,)}, got {V.dtype} {V.shape}")
         return self._builder(lambda: np.empty(width), tuple(G), V)
 
     def __repr__(self):
