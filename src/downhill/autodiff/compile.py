@@ -72,10 +72,20 @@ class Program:
     (18.0, (12.0, 9.0))
     """
 
-    def __init__(self, source, function, n_inputs):
+    def __init__(self, source, function, n_inputs, graph=None):
         self.source = source
         self.function = function
         self.n_inputs = n_inputs
+        self._graph = graph  # (output, placeholders, names): what inplace() writes out again
+        self._inplace = None
+
+    def inplace(self):
+        """The same program for batches, writing into kept buffers (:mod:`.compile_inplace`); made once."""
+        if self._inplace is None:
+            from .compile_inplace import generate
+
+            self._inplace = generate(*self._graph)
+        return self._inplace
 
     def __call__(self, *inputs):
         value, grads = self.function(*inputs)
@@ -216,7 +226,7 @@ def _generate(out, placeholders, names):
     # The source above was written by this module from the op table; no text
     # from a user reaches it (constants travel through the namespace).
     exec(compile(source, "<downhill.compile>", "exec"), namespace)  # noqa: S102
-    return Program(source, namespace["value_and_grad"], len(names))
+    return Program(source, namespace["value_and_grad"], len(names), graph=(out, placeholders, names))
 
 
 def _is_square(node):
