@@ -378,6 +378,7 @@ def test_chunks_and_threads_change_nothing(monkeypatch, workers):
     assert set(loose.status) == {"converged", "diverged", "max_steps"}
     assert_same_as_alone(loose, "himmelblau", starts, record=False, **kwargs)
     recorded = dh.descend("himmelblau", starts, record=True, **kwargs)
+    assert_same_as_alone(recorded, "himmelblau", starts, **kwargs)  # the record is kept chunk by chunk too
     for field in ("status", "steps_taken", "diverged_at"):
         assert np.array_equal(getattr(loose, field), getattr(recorded, field)), field
     for field in ("final_point", "final_value", "final_grad_norm"):
@@ -392,6 +393,30 @@ def test_chunks_with_a_schedule_and_adam(monkeypatch):
     batch = dh.descend("rosenbrock", starts, record=False, **kwargs)
     assert_same_as_alone(batch, "rosenbrock", starts, record=False, **kwargs)
     np.testing.assert_array_equal(batch.lrs, 0.05 * 0.5 ** (np.arange(80) // 10))
+
+
+@pytest.mark.parametrize(("formula", "start"), [
+    ("x**4 - 3*x**2 + x", [[-2.0], [0.1], [1.5], [40.0]]),
+    ("(x - 1)**2 + 3*(y + z)**2 + x*y*z/10 + sqrt(1 + z**2)", [[1.0, 2.0, -0.5], [3.0, -1.0, 0.25], [0.0, 0.0, 0.0]]),
+])
+@pytest.mark.parametrize(("optimizer", "options"), [
+    ("sgd", {"lr": 0.02, "momentum": 0.9, "weight_decay": 0.01}),
+    ("sgd", {"lr": 0.01, "maximize": True}),
+    ("adagrad", {"lr": 0.3}),
+    ("adamw", {"lr": 0.05, "amsgrad": True}),
+    ("rmsprop", {"lr": 0.01, "centered": True}),
+])
+def test_the_buffered_path_matches_lone_climbers_in_one_and_three_dimensions(monkeypatch, formula, start, optimizer,
+                                                                           options):
+    # The plain chunk must not run: this checks the path with kept buffers.
+    monkeypatch.setattr(descend_module, "_climb_chunk", None)
+    monkeypatch.setattr(descend_module, "CHUNK", 2)
+    monkeypatch.setenv("DOWNHILL_FUSED", "0")
+    starts = np.array(start)
+    kwargs = dict(optimizer=optimizer, steps=60, **options)
+    for record in (True, False):
+        batch = dh.descend(formula, starts, record=record, **kwargs)
+        assert_same_as_alone(batch, formula, starts, record=record, **kwargs)
 
 
 def test_an_empty_batch_is_an_empty_result():

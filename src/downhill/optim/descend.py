@@ -8,8 +8,11 @@ step costs a few NumPy calls; for any other callable the ordinary engine
 
 Many climbers run at once: ``start`` of shape (n, d). Their coordinates are
 kept as (d, n) arrays, processed in chunks small enough to stay in the CPU
-cache (NumPy's large temporaries otherwise cost page faults), and each climber
-stops on its own: finished climbers are taken out of the working set.
+cache, each chunk taking all its steps with the trace written for kept
+buffers (``autodiff.compile_inplace``: a step allocates nothing), and each
+climber stops on its own: finished climbers are taken out of the working set.
+With numba installed, big batches go through one fused kernel instead
+(:mod:`.fused`).
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ from .registry import resolve as resolve_optimizer
 from .schedules import lr_sequence
 from .trajectory import Trajectory
 
-# Climbers per chunk: (CHUNK,) float64 temporaries (64 KiB) stay under
-# glibc's mmap threshold (128 KiB), so NumPy reuses heap memory instead of
-# faulting in fresh pages on every operation, and they stay in the cache.
+# Climbers per chunk: a chunk's arrays of (CHUNK,) float64 (64 KiB each: the
+# coordinates, the gradients, the slope's kept buffers, the optimizer's state
+# and scratch; about 14 for Rosenbrock and SGD) stay within a core's 1 MiB L2
+# cache while the chunk takes all its steps, and each NumPy call has enough
+# work to hide its fixed cost (about a microsecond).
 CHUNK = 8192
 # Threads for many climbers (the chunks are independent).
 WORKERS = min(4, os.cpu_count() or 1)
@@ -159,6 +164,7 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
         function = _of_the_coordinate(landscape)
     climb = _Climb(
         slope=program.function if program is not None else _engine_slope(function, dimension),
+        inplace=program.inplace() if program is not None and start.ndim == 2 and _in_place(update, start) else None,
         init=init, update=update, lr=lr, steps=steps, tol=tol, max_value=max_value, record=record,
         rates=lr_sequence(schedule, steps, lr=lr) if schedule is not None else None,
         labels=dict(optimizer=functional.name, landscape=name,
@@ -168,17 +174,18 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     # mountain: a result to report, not a warning to raise. The climber needs
     # its slopes even when called inside no_grad(), so it records for itself.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), enable_grad():
-        if start.ndim == 2 and not record and program is not None:
+        if start.ndim == 2 and program is not None:
             fast = _climb_fused(landscape, functional, optimizer_options, start, climb)
             if fast is not None:
-                return Trajectory(points=None, values=None, grad_norms=None, **fast, **climb.labels)
+                return Trajectory(**fast, **climb.labels)
         if not progress:
             return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
         # Each step evaluates the slope once (per chunk of climbers): count those.
-        chunks = 1 if start.ndim == 1 or record else max(1, -(-start.shape[0] // CHUNK))
+        chunks = 1 if start.ndim == 1 else max(1, -(-start.shape[0] // CHUNK))
         with progress_bar(True, total=chunks * (steps + 1), desc="descend", unit="step") as shown:
             slope = counting(climb.slope, shown)
-            climb = dataclasses.replace(climb, slope=slope)
+            # The kept-buffer path calls its own slope, which has no counter: with a bar, the plain one.
+            climb = dataclasses.replace(climb, slope=slope, inplace=None)
             try:
                 return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
             finally:
@@ -196,13 +203,14 @@ def _climb_fused(landscape, functional, optimizer_options, start, climb):
     rates = np.full(steps, float(climb.lr)) if climb.rates is None else np.asarray(climb.rates, dtype=np.float64)
     try:
         out = fused.climb(landscape.formula, tuple(landscape.variables), functional.name, settings, start,
-                          rates, steps, climb.tol, climb.max_value)
+                          rates, steps, climb.tol, climb.max_value, record=climb.record)
     except fused.NotFusable:
         return None
     taken = int(out["steps_taken"].max(initial=0))
     return dict(lrs=rates[:taken], status=out["status"], steps_taken=out["steps_taken"],
                 diverged_at=out["diverged_at"], final_point=out["final_point"], final_value=out["final_value"],
-                final_grad_norm=np.sqrt(out["final_norm2"]))
+                final_grad_norm=np.sqrt(out["final_norm2"]), points=out.get("points"), values=out.get("values"),
+                grad_norms=np.sqrt(out["norm2s"]) if climb.record else None)
 
 
 @dataclass(frozen=True)
@@ -210,6 +218,7 @@ class _Climb:
     """Everything a climb needs besides where it starts: its slope, its steps and when to stop."""
 
     slope: Callable  # (*coordinates) -> (value, gradients), for one point or a (d, n) batch
+    inplace: object  # the slope's InplaceProgram (buffers kept from step to step), or None
     init: Callable  # the optimizer's pure pair, options bound
     update: Callable
     lr: float
@@ -354,6 +363,69 @@ def _climb_chunk(climb, P, out, offset):
     return history
 
 
+def _climb_chunk_inplace(climb, P, out, offset):
+    """:func:`_climb_chunk` with kept buffers: the slope's and the optimizer's in-place forms.
+
+    The same operations in the same order as the plain chunk (so the same
+    numbers, bit for bit), but a step allocates nothing: each link of the
+    slope writes into a buffer made for this chunk's width, the gradients land
+    in the rows of ``G`` and the optimizer steps ``P`` in place (descend
+    gives ``climb.inplace`` only where the optimizer has an in-place form).
+    """
+    step = _in_place(climb.update, P)
+    rates, steps, record = climb.rates, climb.steps, climb.record
+    tol2, max_value = climb.tol * climb.tol, climb.max_value
+    d, c = P.shape
+    state = climb.init(P)
+    alive = np.arange(c)
+    history = [] if record else None
+
+    def fit(width):
+        G, V, N2 = np.empty((d, width)), np.empty(width), np.empty(width)
+        return G, climb.inplace.build(width, G, V), V, N2, np.empty((d, width)), np.empty(width)
+
+    G, slope, value, norm2, squares, size = fit(c)
+    for t in range(steps + 1):
+        slope(*P)
+        # Square by square, in the lone climber's order.
+        if d == 1:
+            np.multiply(G[0], G[0], out=norm2)
+        else:
+            np.multiply(G, G, out=squares)
+            np.add(squares[0], squares[1], out=norm2)
+            for k in range(2, d):
+                np.add(norm2, squares[k], out=norm2)
+        if record:
+            history.append((alive, P.T.copy(), value.copy(), norm2.copy()))
+        # One cheap test for the usual case, where nobody stops (see _climb_chunk).
+        if not (np.abs(value, out=size).max() <= max_value and norm2.max() < np.inf
+                and norm2.min() > tol2 and t < steps):
+            diverged = ~(np.abs(value) <= max_value) | ~(norm2 < np.inf)
+            converged = ~diverged & (norm2 <= tol2)
+            done = diverged | converged if t < steps else np.ones(P.shape[1], dtype=bool)
+            ids = alive[done] + offset
+            out["final_point"][ids] = P.T[done]
+            out["final_value"][ids] = value[done]
+            out["final_norm2"][ids] = norm2[done]
+            out["steps_taken"][ids] = t
+            out["status"][ids] = np.where(diverged[done], "diverged",
+                                          np.where(converged[done], "converged", "max_steps"))
+            out["diverged_at"][ids] = np.where(diverged[done], t, -1)
+            keep = ~done
+            if not keep.any():
+                break
+            width = P.shape[1]
+            P = np.ascontiguousarray(P[:, keep])
+            kept = G[:, keep]
+            G, slope, value, norm2, squares, size = fit(P.shape[1])
+            G[...] = kept
+            state = _take(state, keep, width)
+            alive = alive[keep]
+            step = _in_place(climb.update, P)
+        state = step(P, G, state) if rates is None else step(P, G, state, lr=rates[t])
+    return history
+
+
 def _climb_many(climb, start):
     n, d = start.shape
     rates, record = climb.rates, climb.record
@@ -362,15 +434,16 @@ def _climb_many(climb, start):
         "steps_taken": np.zeros(n, dtype=np.int64), "status": np.empty(n, dtype="<U9"),
         "diverged_at": np.full(n, -1, dtype=np.int64),
     }
-    size = max(n, 1) if record else CHUNK  # an empty batch still gets a (trivial) record
 
     def run(begin):
-        P = np.ascontiguousarray(start[begin:begin + size].T)
+        # A copy (never a view of start): the in-place chunk steps it.
+        P = np.array(start[begin:begin + CHUNK].T, order="C")
         # NumPy's error state is per thread: set it here too.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return _climb_chunk(climb, P, out, begin)
+            chunk = _climb_chunk_inplace if climb.inplace is not None else _climb_chunk
+            return chunk(climb, P, out, begin)
 
-    begins = range(0, n, size)
+    begins = range(0, n, CHUNK)
     if len(begins) > 1 and WORKERS > 1:
         # Chunks are independent and write disjoint rows of ``out``; NumPy
         # lets go of the GIL inside its loops, so threads use every core.
@@ -384,18 +457,21 @@ def _climb_many(climb, start):
         points = np.empty((taken + 1, n, d))
         values = np.empty((taken + 1, n))
         norms = np.empty((taken + 1, n))
-        for t, (alive, P, value, norm2) in enumerate(histories[0] if histories else ()):
-            if t > taken:
-                break
-            points[t, alive] = P
-            values[t, alive] = value
-            norms[t, alive] = norm2
-        # A climber that stopped stays where it stopped.
-        for i in range(n):
-            last = out["steps_taken"][i]
-            points[last + 1:, i] = points[last, i]
-            values[last + 1:, i] = values[last, i]
-            norms[last + 1:, i] = norms[last, i]
+        for begin, history in zip(begins, histories):
+            end = begin + len(history[0][0])
+            for t, (alive, P, value, norm2) in enumerate(history):
+                if len(alive) == end - begin:  # nobody in the chunk has stopped yet
+                    points[t, begin:end], values[t, begin:end], norms[t, begin:end] = P, value, norm2
+                    continue
+                # A climber that stopped stays where it stopped: the row before, then the moving ones.
+                points[t, begin:end], values[t, begin:end], norms[t, begin:end] = (
+                    points[t - 1, begin:end], values[t - 1, begin:end], norms[t - 1, begin:end])
+                ids = alive + begin
+                points[t, ids], values[t, ids], norms[t, ids] = P, value, norm2
+            last = len(history) - 1  # every climber of the chunk had stopped by then
+            points[last + 1:, begin:end] = points[last, begin:end]
+            values[last + 1:, begin:end] = values[last, begin:end]
+            norms[last + 1:, begin:end] = norms[last, begin:end]
         norms = np.sqrt(norms)
     used = rates[:taken] if rates is not None else np.full(taken, float(climb.lr))
     return Trajectory(

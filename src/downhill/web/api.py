@@ -58,8 +58,10 @@ safe parser), exactly one of the two, except where a route says otherwise.
 ``POST /api/basins``
     ``{"landscape" | "expression" (two variables), "optimizer" ["sgd"], "lr"
     [0.01], "grid" [50] (or [nx, ny]), "steps" [200], "options" [{}], "domain"
-    [the landscape's]}`` -> ``optim.basins.basins(...).to_dict()``; starts x
-    steps at most 45,000,000.
+    [the landscape's], "per_start" [true]}`` -> ``optim.basins.basins(...).to_dict()``;
+    ``"per_start": false`` leaves out each start's final point, status and steps
+    (the map alone: labels, axes, minima, counts; what the playground draws).
+    Starts x steps at most 50,000,000 (500 x 500 x 200).
 
 ``POST /api/lr_sweep``
     ``{"landscape" | "expression", "start": [x, y], "lrs": [...], "optimizer"
@@ -419,7 +421,7 @@ def gradient(body: dict) -> dict:
         return explain.gradient_at(landscape, point).to_dict()
 
 
-BASINS_FIELDS = (*MOUNTAIN, "optimizer", "lr", "grid", "steps", "options", "domain")
+BASINS_FIELDS = (*MOUNTAIN, "optimizer", "lr", "grid", "steps", "options", "domain", "per_start")
 
 
 def basins(body: dict) -> dict:
@@ -439,14 +441,15 @@ def basins(body: dict) -> dict:
     steps = limits.integer(body.get("steps", 200), "steps", 0, limits.MAX_STEPS)
     limits.check_work(grid[0] * grid[1], steps, limits.MAX_BASIN_WORK, "starts")
     domain = limits.domain(body["domain"], "domain", 2) if body.get("domain") is not None else None
+    per_start = limits.boolean(body.get("per_start", True), "per_start")
     _check_optimizer(name, lr, options)
     limits.admit(lambda s, side, ops: limits.climb_seconds(ops, s, batch=side * min(grid)),
                  limits.Lever("steps", "steps", steps),
                  limits.Lever("grid", "grid points per side", max(grid), least=2),
                  limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
-        return run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain,
-                          **options).to_dict()
+        result = run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain, **options)
+    return result.to_dict(per_start=per_start)
 
 
 SWEEP_FIELDS = (*MOUNTAIN, "start", "lrs", "optimizer", "steps", "options", "tol", "max_value")
