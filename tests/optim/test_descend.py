@@ -366,6 +366,31 @@ def test_each_climber_stops_on_its_own():
     assert t.lrs.shape == (max(expected),)
 
 
+@pytest.mark.parametrize("small", [0, 1000])
+def test_the_stopping_test_decides_alike_for_few_and_many_climbers(monkeypatch, small):
+    # A few climbers read the step's stopping test as Python numbers, many as
+    # NumPy reductions: the same climbers stop at the same step either way,
+    # converged (one starts at the bottom), diverged to a huge value, to
+    # infinity, to NaN (sqrt of a negative x), or at the last step.
+    monkeypatch.setattr(descend_module, "SMALL", small)
+    cases = [
+        ("sqrt(x) + y**2", [[1.0, 0.0], [4.0, 3.0], [0.01, 0.5], [9.0, 1e-3]], 0.1, 1e12),  # NaN value and slope
+        ("sqrt(x) + y**2", [[1.0, 1.0], [9.0, 1e-3]], 1.5, np.inf),
+        ("0*log(x) + y**2", [[2.0, 1.0], [-1.0, 1.0]], 0.1, 1e12),  # a NaN value, a finite slope
+        ("sqrt(x**2) + y**2", [[1.0, 1.0], [0.0, 1.0]], 0.1, 1e12),  # a finite value, a NaN slope (0/0)
+        ("-(x**2) - y**2", [[3.0, 0.0], [0.5, 0.5], [0.0, 0.0]], 0.1, 10.0),  # far below -max_value
+        ("x**2 + y**2", [[0.0, 0.0], [1.0, 2.0], [1e5, 1.0]], 1.2, 1e12),  # converged at once; far above
+        ("x**2 + y**2", [[0.0, 1e-9], [1.0, 2.0]], 0.25, 1e12),  # converged later; ran out of steps
+    ]
+    seen = set()
+    for formula, starts, lr, max_value in cases:
+        landscape = dh.landscapes.from_expression(formula)
+        batch = dh.descend(landscape, starts, lr=lr, steps=25, max_value=max_value)
+        assert_same_as_alone(batch, landscape, starts, lr=lr, steps=25, max_value=max_value)
+        seen.update(zip(batch.status.tolist(), np.isnan(batch.final_value).tolist()))
+    assert seen == {("converged", False), ("diverged", False), ("diverged", True), ("max_steps", False)}
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_chunks_and_threads_change_nothing(monkeypatch, workers):
     monkeypatch.setattr(descend_module, "CHUNK", 16)

@@ -35,6 +35,8 @@ from .trajectory import Trajectory
 # glibc's mmap threshold (128 KiB), so NumPy reuses heap memory instead of
 # faulting in fresh pages on every operation, and they stay in the cache.
 CHUNK = 8192
+# Climbers up to which a step's stopping test reads Python numbers instead of NumPy reductions.
+SMALL = 16
 # Threads for many climbers (the chunks are independent).
 WORKERS = min(4, os.cpu_count() or 1)
 
@@ -293,9 +295,17 @@ def _take(state, keep, width):
 def _climb_chunk(climb, P, out, offset):
     """Run the climbers of one chunk (coordinates P of shape (d, c)) to the end."""
     slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
-    tol2, max_value = climb.tol * climb.tol, climb.max_value
+    tol2, max_value = climb.tol * climb.tol, float(climb.max_value)
     d, c = P.shape
     state = climb.init(P)
+    # One learning rate per climber (a sweep), or one for all.
+    each = None if np.ndim(climb.lr) == 0 else np.array(climb.lr[offset:offset + c], dtype=np.float64)
+    # The chunk owns its coordinates and steps them in place with kept scratch
+    # (the pure rule runs the same arithmetic on copies: both round alike).
+    step = _in_place(update, P)
+    if step is not None:
+        P = P.copy()
+    small = c <= SMALL
     alive = np.arange(c)
     history = [] if record else None
     for t in range(steps + 1):
@@ -306,11 +316,16 @@ def _climb_chunk(climb, P, out, offset):
         for g in grads[1:]:
             norm2 += g * g
         if record:
-            history.append((alive, P.T.copy(), np.array(value), norm2))
+            history.append((alive, P.copy() if step is not None else P, np.array(value), norm2))
         # One cheap test for the usual case, where nobody stops: NaN fails
         # every comparison, so it is caught by the ``<=`` and ``<`` below.
-        if (np.abs(value).max() <= max_value and norm2.max() < np.inf
-                and norm2.min() > tol2 and t < steps):
+        if small:  # for a few climbers, Python numbers cost less than NumPy reductions
+            going = (t < steps and all([-max_value <= v <= max_value for v in value.tolist()])
+                     and all([tol2 < q < math.inf for q in norm2.tolist()]))
+        else:
+            going = (np.abs(value).max() <= max_value and norm2.max() < np.inf
+                     and norm2.min() > tol2 and t < steps)
+        if going:
             G = np.array(grads, dtype=np.float64)
         else:
             diverged = ~(np.abs(value) <= max_value) | ~(norm2 < np.inf)
@@ -332,11 +347,46 @@ def _climb_chunk(climb, P, out, offset):
             G = np.array(grads, dtype=np.float64).reshape(d, width)[:, keep]
             state = _take(state, keep, width)
             alive = alive[keep]
-        if rates is None:
-            P, state = update(P, G, state)
-        else:
+            if each is not None:
+                each = each[keep]
+            if step is not None:
+                step = _in_place(update, P)  # scratch of the new width
+        if step is not None:
+            if rates is not None:
+                state = step(P, G, state, lr=rates[t])
+            elif each is not None:
+                state = step(P, G, state, lr=each)
+            else:
+                state = step(P, G, state)
+        elif rates is not None:
             P, state = update(P, G, state, lr=rates[t])
+        elif each is not None:
+            P, state = update(P, G, state, lr=each)
+        else:
+            P, state = update(P, G, state)
     return history
+
+
+def _recorded(history, n, d, taken):
+    """The recorded path of a chunk as (points, values, squared slopes), rows 0..taken."""
+    points = np.empty((taken + 1, n, d))
+    values = np.empty((taken + 1, n))
+    norms = np.empty((taken + 1, n))
+    history = history[:taken + 1]
+    t = 0
+    while t < len(history):
+        # Steps in a row with the same climbers alive are copied as one block.
+        alive = history[t][0]
+        u = t + 1
+        while u < len(history) and history[u][0] is alive:
+            u += 1
+        block = history[t:u]
+        rows = slice(t, u) if len(alive) == n else (slice(t, u), alive)
+        points[rows] = np.stack([P for _, P, _, _ in block]).transpose(0, 2, 1)
+        values[rows] = np.stack([value for _, _, value, _ in block])
+        norms[rows] = np.stack([norm2 for _, _, _, norm2 in block])
+        t = u
+    return points, values, norms
 
 
 def _climb_many(climb, start):
@@ -366,15 +416,7 @@ def _climb_many(climb, start):
     taken = int(out["steps_taken"].max(initial=0))
     points = values = norms = None
     if record:
-        points = np.empty((taken + 1, n, d))
-        values = np.empty((taken + 1, n))
-        norms = np.empty((taken + 1, n))
-        for t, (alive, P, value, norm2) in enumerate(histories[0] if histories else ()):
-            if t > taken:
-                break
-            points[t, alive] = P
-            values[t, alive] = value
-            norms[t, alive] = norm2
+        points, values, norms = _recorded(histories[0] if histories else [], n, d, taken)
         # A climber that stopped stays where it stopped.
         for i in range(n):
             last = out["steps_taken"][i]
