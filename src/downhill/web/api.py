@@ -2,7 +2,8 @@
 
 Each handler takes the request's JSON body (a dict), checks every field with
 :mod:`downhill.web.limits`, calls one library function, and returns its
-JSON-ready result. Handlers hold no mathematics and touch no files; the HTTP
+JSON-ready result (a result's ``to_dict()``; large arrays of finite numbers
+may stay NumPy arrays, which :func:`downhill.results.json_bytes` writes directly). Handlers hold no mathematics and touch no files; the HTTP
 side (body size, content type, worker processes, time budget, encoding, error
 responses) lives in :mod:`downhill.web.app`.
 
@@ -306,7 +307,7 @@ def descend(body: dict) -> dict:
 
     >>> result = descend({"landscape": "sphere", "start": [1.0, 2.0], "lr": 0.5})
     >>> result["status"], result["final_point"]
-    ('converged', [0.0, 0.0])
+    ('converged', array([0., 0.]))
     """
     limits.check_fields(body, DESCEND_FIELDS, ["start"])
     landscape = mountain(body)
@@ -326,7 +327,7 @@ def descend(body: dict) -> dict:
     with library_errors(None):
         trajectory = run_descend(landscape, start, optimizer=name, lr=lr, steps=steps, tol=tol,
                                  max_value=max_value, schedule=schedule, **options)
-    return trajectory.to_dict()
+    return trajectory.to_dict(arrays=True)
 
 
 SURFACE_FIELDS = (*MOUNTAIN, "domain", "n", "gradients")
@@ -440,7 +441,7 @@ def basins(body: dict) -> dict:
                  limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         return run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain,
-                          **options).to_dict()
+                          **options).to_dict(arrays=True)
 
 
 SWEEP_FIELDS = (*MOUNTAIN, "start", "lrs", "optimizer", "steps", "options", "tol", "max_value")

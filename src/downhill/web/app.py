@@ -53,7 +53,7 @@ from starlette.staticfiles import StaticFiles
 
 import numpy as np
 
-from ..results import jsonable
+from ..results import json_bytes
 from . import api
 from .api import Grid
 from .limits import MAX_BODY_BYTES, TIME_BUDGET_S, Admitted, Cost, RequestError, checking_only
@@ -104,32 +104,21 @@ for _suffix, _type in ((".js", "text/javascript"), (".mjs", "text/javascript"), 
 # ---------------------------------------------------------------------------
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
-
-
-def _dumps(value: Any) -> str:
-    try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"), default=_default)
-    except ValueError:  # a NaN or an infinity somewhere: null, noted, as the library's to_dict does
-        return json.dumps(jsonable(value), allow_nan=False, separators=(",", ":"), default=_default)
-
-
 def encode(result: dict) -> bytes:
     """A handler's result as JSON bytes (strict JSON: NaN and infinities become null).
+
+    Through :func:`downhill.results.json_bytes` (the library's one JSON
+    writer: every float exactly, NumPy arrays written directly); a
+    :class:`~downhill.web.api.Grid` writes its own text.
 
     >>> encode({"a": 1.5, "b": float("nan"), "z": Grid(np.eye(2))})
     b'{"a":1.5,"b":null,"z":[[1,0],[0,1]]}'
     """
     if not any(isinstance(v, Grid) for v in result.values()):
-        return _dumps(result).encode()
-    parts = [f"{json.dumps(str(key))}:{value.json() if isinstance(value, Grid) else _dumps(value)}"
+        return json_bytes(result)
+    parts = [json_bytes(str(key)) + b":" + (value.json().encode() if isinstance(value, Grid) else json_bytes(value))
              for key, value in result.items()]
-    return ("{" + ",".join(parts) + "}").encode()
+    return b"{" + b",".join(parts) + b"}"
 
 
 def error_response(status: int, error: str, field: str | None = None, allowed: Any = None,
