@@ -199,7 +199,7 @@ class _Climb:
     slope: Callable  # (*coordinates) -> (value, gradients), for one point or a (d, n) batch
     init: Callable  # the optimizer's pure pair, options bound
     update: Callable
-    lr: float
+    lr: float | np.ndarray  # one for all, or one per climber (of the whole batch)
     rates: np.ndarray | None  # the schedule's learning rate per step, or None for a constant lr
     steps: int
     tol: float
@@ -389,15 +389,15 @@ def _recorded(history, n, d, taken):
     return points, values, norms
 
 
-def _climb_many(climb, start):
+def _run_chunks(climb, start):
+    """Every climber of ``start`` (n, d) to the end: the per-climber figures, and the chunks' histories."""
     n, d = start.shape
-    rates, record = climb.rates, climb.record
     out = {
         "final_point": np.empty((n, d)), "final_value": np.empty(n), "final_norm2": np.empty(n),
         "steps_taken": np.zeros(n, dtype=np.int64), "status": np.empty(n, dtype="<U9"),
         "diverged_at": np.full(n, -1, dtype=np.int64),
     }
-    size = max(n, 1) if record else CHUNK  # an empty batch still gets a (trivial) record
+    size = max(n, 1) if climb.record else CHUNK  # an empty batch still gets a (trivial) record
 
     def run(begin):
         P = np.ascontiguousarray(start[begin:begin + size].T)
@@ -413,6 +413,13 @@ def _climb_many(climb, start):
             histories = list(pool.map(run, begins))
     else:
         histories = [run(begin) for begin in begins]
+    return out, histories
+
+
+def _climb_many(climb, start):
+    n, d = start.shape
+    rates, record = climb.rates, climb.record
+    out, histories = _run_chunks(climb, start)
     taken = int(out["steps_taken"].max(initial=0))
     points = values = norms = None
     if record:
@@ -430,3 +437,40 @@ def _climb_many(climb, start):
         steps_taken=out["steps_taken"], diverged_at=out["diverged_at"], final_point=out["final_point"],
         final_value=out["final_value"], final_grad_norm=np.sqrt(out["final_norm2"]), **climb.labels,
     )
+
+
+def climb_each_rate(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12, **optimizer_options):
+    """The climb from ``start`` at each learning rate of ``lrs``, all at once: ``(final values, statuses, steps)``.
+
+    Each rate's figures are exactly those of ``descend(f, start, lr=rate,
+    record=False)`` (its final value, status and steps taken): the rates run
+    as one batch of climbers, one rate each, so a sweep of 25 rates costs
+    about what one climb costs. None when the batch cannot run, so that the
+    caller climbs rate by rate instead: ``f`` is not a landscape with a traced
+    program (any other callable may not take a batch of points), or
+    ``start`` is not one finite point of the landscape's dimension (descend
+    then says what is wrong).
+
+    >>> finals, statuses, taken = climb_each_rate("sphere", [1.0, 1.0], [0.1, 0.5, 1.5], steps=50)
+    >>> statuses.tolist(), taken.tolist(), bool(finals[1] == 0.0)
+    (['max_steps', 'converged', 'diverged'], [50, 1, 20], True)
+    """
+    lrs = np.asarray(lrs, dtype=np.float64).ravel()
+    for lr in lrs[:1].tolist():  # lr_sweep checked every rate: finite and >= 0
+        _check_settings(lr, steps, tol, max_value)
+    name, landscape, _ = _resolve(f)
+    start = np.array(start, dtype=np.float64)
+    program = program_for(landscape) if landscape is not None else None
+    if (program is None or lrs.size == 0 or start.ndim != 1 or start.shape[0] != len(landscape.variables)
+            or not np.all(np.isfinite(start))):
+        return None
+    optimizer, optimizer_options = resolve_optimizer(optimizer, optimizer_options)
+    init, update = get_functional(optimizer).bind(lr=float(lrs[0]), **optimizer_options)
+    # Each climber passes its own rate to the optimizer's rule (an array the
+    # rule broadcasts), the same arithmetic a lone climber does with its number.
+    climb = _Climb(slope=program.function, init=init, update=update, lr=lrs, rates=None, steps=steps, tol=tol,
+                   max_value=max_value, record=False, labels={})
+    starts = np.repeat(start[None, :], lrs.size, axis=0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), enable_grad():
+        out, _ = _run_chunks(climb, starts)
+    return out["final_value"], out["status"], out["steps_taken"]
