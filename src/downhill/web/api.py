@@ -597,25 +597,29 @@ class Handler:
 
     ``engine``: whether the function computes (in a worker process, after
     its checks; see ``app``); the catalog does not, and is answered at once.
+    ``kept``: whether its answer depends on the body alone, so that the
+    server may keep it for the next identical request (``answers``).
     """
 
     path: str
     method: str
     function: Callable[[dict], dict]
     engine: bool = True
+    kept: bool = False
 
 
+# Every computing route is a function of its body alone (training is seeded), so its answers are kept.
 ROUTES: tuple[Handler, ...] = (
     Handler("/api/landscapes", "GET", landscapes, engine=False),
-    Handler("/api/descend", "POST", descend),
-    Handler("/api/surface", "POST", surface),
-    Handler("/api/derivative", "POST", derivative),
-    Handler("/api/gradient", "POST", gradient),
-    Handler("/api/basins", "POST", basins),
-    Handler("/api/lr_sweep", "POST", lr_sweep),
-    Handler("/api/lr_advice", "POST", lr_advice),
-    Handler("/api/three_rates", "POST", three_rates),
-    Handler("/api/graph", "POST", graph),
-    Handler("/api/train", "POST", train),
-    Handler("/api/loss_landscape", "POST", loss_landscape),
+    Handler("/api/descend", "POST", descend, kept=True),
+    Handler("/api/surface", "POST", surface, kept=True),
+    Handler("/api/derivative", "POST", derivative, kept=True),
+    Handler("/api/gradient", "POST", gradient, kept=True),
+    Handler("/api/basins", "POST", basins, kept=True),
+    Handler("/api/lr_sweep", "POST", lr_sweep, kept=True),
+    Handler("/api/lr_advice", "POST", lr_advice, kept=True),
+    Handler("/api/three_rates", "POST", three_rates, kept=True),
+    Handler("/api/graph", "POST", graph, kept=True),
+    Handler("/api/train", "POST", train, kept=True),
+    Handler("/api/loss_landscape", "POST", loss_landscape, kept=True),
 )
