@@ -37,6 +37,9 @@ from .trajectory import Trajectory
 CHUNK = 8192
 # Climbers up to which a step's stopping test reads Python numbers instead of NumPy reductions.
 SMALL = 16
+# Climbers up to which a batch climbs one by one: a step on NumPy scalars costs a
+# third of one on arrays of one or two, as much as one on three.
+FEW = 2
 # Threads for many climbers (the chunks are independent).
 WORKERS = min(4, os.cpu_count() or 1)
 
@@ -169,7 +172,11 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
             fast = _climb_fused(landscape, functional, optimizer_options, start, climb)
             if fast is not None:
                 return Trajectory(points=None, values=None, grad_norms=None, **fast, **climb.labels)
-        return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
+        if start.ndim == 1:
+            return _climb_one(climb, start)
+        if 0 < start.shape[0] <= FEW and program is not None:
+            return _climb_few(climb, start)
+        return _climb_many(climb, start)
 
 
 def _climb_fused(landscape, functional, optimizer_options, start, climb):
@@ -224,10 +231,14 @@ def _in_place(update, point):
     return functools.partial(in_place, **update.keywords, scratch=rules.Scratch(point))
 
 
-def _climb_one(climb, point):
-    """One climber, coordinates as NumPy scalars: a few microseconds a step."""
+def _climb_lone(climb, point):
+    """One climber to the end, coordinates as NumPy scalars: a few microseconds a step.
+
+    Returns its recorded lists (empty without ``record``) and its last figures:
+    ``(points, values, norms2, status, diverged_at, steps_taken, final_point, final_value, final_norm2)``.
+    """
     slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
-    tol, max_value, lr = climb.tol, climb.max_value, climb.lr
+    tol, max_value = climb.tol, climb.max_value
     state = climb.init(point)
     # The climber owns its point: the optimizer's in-place rule steps it with
     # kept scratch arrays (the pure rule runs the same arithmetic on copies,
@@ -268,15 +279,52 @@ def _climb_one(climb, point):
         else:
             point, state = update(point, grad, state, lr=rates[t])
         t += 1
-    used = rates[:t] if rates is not None else np.full(t, float(lr))
+    return points, values, norms, status, diverged_at, t, np.array(point, dtype=np.float64), value, norm2
+
+
+def _climb_one(climb, point):
+    """One climber: its :class:`Trajectory`."""
+    points, values, norms, status, diverged_at, t, final_point, value, norm2 = _climb_lone(climb, point)
+    record, rates = climb.record, climb.rates
+    used = rates[:t] if rates is not None else np.full(t, float(climb.lr))
     final_norm = math.sqrt(norm2) if math.isfinite(norm2) else float("nan")
     return Trajectory(
         points=np.array(points) if record else None,
         values=np.array(values) if record else None,
         grad_norms=np.sqrt(np.array(norms)) if record else None,
         lrs=used, status=status, steps_taken=t, diverged_at=diverged_at,
-        final_point=np.array(point, dtype=np.float64), final_value=value, final_grad_norm=final_norm,
+        final_point=final_point, final_value=value, final_grad_norm=final_norm,
         **climb.labels,
+    )
+
+
+def _climb_few(climb, start):
+    """A batch of a few climbers, each climbed alone (NumPy scalars cost less than arrays of one or two).
+
+    The same Trajectory as the batch path, bit for bit: each climber's numbers
+    are the lone climber's (as in every batch), and the rows after a climber
+    stopped repeat where it stopped.
+    """
+    n, d = start.shape
+    runs = [_climb_lone(climb, point) for point in start]
+    taken = max(run[5] for run in runs)
+    points = values = norms = None
+    if climb.record:
+        points, values, norms = np.empty((taken + 1, n, d)), np.empty((taken + 1, n)), np.empty((taken + 1, n))
+        for i, (path, heights, squares, *_, t, _, _, _) in enumerate(runs):
+            points[:t + 1, i], values[:t + 1, i], norms[:t + 1, i] = path, heights, squares
+            points[t + 1:, i], values[t + 1:, i], norms[t + 1:, i] = path[-1], heights[-1], squares[-1]
+        norms = np.sqrt(norms)
+    rates = climb.rates
+    return Trajectory(
+        points=points, values=values, grad_norms=norms,
+        lrs=rates[:taken] if rates is not None else np.full(taken, float(climb.lr)),
+        status=np.array([run[3] for run in runs], dtype="<U9"),
+        steps_taken=np.array([run[5] for run in runs], dtype=np.int64),
+        diverged_at=np.array([-1 if run[4] is None else run[4] for run in runs], dtype=np.int64),
+        final_point=np.array([run[6] for run in runs]).reshape(n, d),
+        final_value=np.array([run[7] for run in runs], dtype=np.float64),
+        final_grad_norm=np.sqrt(np.array([run[8] for run in runs], dtype=np.float64)), **climb.labels,
     )
 
 
