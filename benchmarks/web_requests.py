@@ -12,8 +12,9 @@ requests.
 ``--against DIR`` times a second source tree (``DIR`` holds the ``downhill``
 package, such as an export of the last commit) in the same run: each side
 runs in its own process, in alternating blocks (A B A B ...), each block at
-least ``--block`` seconds of each kind; medians over the blocks, min-max, and
-the ratio. On a machine shared with other jobs only the ratios mean much.
+least ``--block`` CPU seconds of each kind; CPU time per request (which
+varies less than wall time when other jobs share the cores), medians over the
+blocks, min-max, and the ratio. On a shared machine only the ratios mean much.
 
 Run by hand:
     python benchmarks/web_requests.py
@@ -74,13 +75,15 @@ def child(block: float, rounds: int) -> None:
     for _ in range(rounds):
         line = {}
         for path in KINDS:
-            done, started = 0, time.perf_counter()
+            # CPU seconds of this process: on a machine shared with other jobs they
+            # vary far less than wall time, which counts the waits for a core.
+            done, started = 0, time.process_time()
             while True:
                 answer(path, requests[path][done % len(requests[path])])
                 done += 1
-                if time.perf_counter() - started >= block and done >= 3:
+                if time.process_time() - started >= block and done >= 3:
                     break
-            line[path] = (time.perf_counter() - started) / done
+            line[path] = (time.process_time() - started) / done
         print(json.dumps(line), flush=True)
 
 
@@ -105,8 +108,8 @@ def main(argv=None) -> int:
     sides = {"this": SOURCE}
     if args.against:
         sides["against"] = os.path.abspath(args.against)
-    print(f"per-request cost as a worker pays it (compute + JSON + gzip level 1), {args.blocks} blocks of "
-          f">= {args.block:g} s per kind; load average {os.getloadavg()[0]:.2f}")
+    print(f"CPU per request as a worker pays it (compute + JSON + gzip level 1), {args.blocks} blocks of "
+          f">= {args.block:g} CPU s per kind; load average {os.getloadavg()[0]:.2f}")
     for name, source in sides.items():
         print(f"  {name}: {source}")
     times: dict[str, dict[str, list[float]]] = {name: {path: [] for path in KINDS} for name in sides}
