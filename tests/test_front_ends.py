@@ -82,6 +82,17 @@ def test_descend(capsys, client, where):
     assert len(expected["points"]) > 10
 
 
+def test_the_web_reads_a_formula_given_as_the_landscape_as_the_library_does(capsys, client):
+    # dh.descend("x**2 + y") reads a formula where a name may stand; the web's "landscape" field did not.
+    where = "x**2 + 3*y**2 - x*y"
+    expected = library(dh.descend(where, [1.5, -2.0], lr=0.05, steps=100))
+    by_command = command(capsys, "descend", where, "--start", "1.5,-2", "--lr", "0.05", "--steps", "100")
+    by_web = web(client, "descend", {"landscape": where, "start": [1.5, -2.0], "lr": 0.05, "steps": 100})
+    assert_same(expected, by_command, by_web)
+    refused = client.post("/api/descend", json={"landscape": "x**", "start": [1, 1]})
+    assert refused.status_code == 422 and refused.json()["field"] == "landscape"
+
+
 @pytest.mark.parametrize("where", MOUNTAINS)
 def test_descend_with_an_alias(capsys, client, where):
     expected = library(dh.descend(where, [0.5, 0.5], optimizer="nesterov", lr=0.01, steps=50))
@@ -137,3 +148,101 @@ def test_derivative(capsys, client, formula):
     assert_same(expected, command(capsys, "derivative", formula, "--at", "1.25"), by_web)
     curve = library(explain.derivative_curve(formula, -1, 2, 7))
     assert by_web["curve"] == {key: curve[key] for key in ("x", "y", "slope")}
+
+
+# ---------------------------------------------------------------------------
+# The same mistakes, refused by every door with the same words and numbers.
+#
+# What no door accepts (a formula past the parser's bounds or with a function
+# it does not know, a name that names nothing, a negative rate or step count)
+# is decided once, in the library, and each door says it with the library's
+# numbers: the formula's 1,000 characters (landscapes.expression), the names
+# of the catalogue and of the optimizer registry, the lower bound 0. How large
+# a request may be is each front end's own bound on top of that (the command:
+# downhill.limits; the playground, a server a class shares:
+# downhill.web.limits), and each door states its own table's number.
+# ---------------------------------------------------------------------------
+
+LONG_FORMULA = "x+" * 3000 + "x"
+
+
+def refused_by_library(**request):
+    request = {"landscape": "sphere", "start": [1.0, 1.0], **request}
+    with pytest.raises(dh.DownhillError) as raised:
+        dh.descend(request.pop("landscape"), request.pop("start"), **request)
+    return str(raised.value)
+
+
+def refused_by_command(capsys, *args):
+    with pytest.raises(SystemExit) as done:
+        main(["descend", *map(str, args)])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # one line, no traceback
+    return err
+
+
+def refused_by_web(client, **body):
+    body = {"landscape": "sphere", "start": [1.0, 1.0], **body}
+    response = client.post("/api/descend", json={key: value for key, value in body.items() if value is not None})
+    assert response.status_code == 422, response.text
+    return response.json()["error"]
+
+
+def test_a_formula_past_the_parsers_bounds_is_refused_with_the_same_number(capsys, client):
+    from downhill.landscapes.expression import MAX_LENGTH
+
+    said = [refused_by_library(landscape=LONG_FORMULA, start=[1.0]),
+            refused_by_command(capsys, LONG_FORMULA, "--start", "1"),
+            refused_by_web(client, landscape=None, expression=LONG_FORMULA, start=[1.0])]
+    for words in said:
+        assert f"the formula is {len(LONG_FORMULA):,} characters long; at most {MAX_LENGTH:,} are allowed" in words
+
+
+def test_a_function_the_parser_does_not_know_is_refused_alike(capsys, client):
+    said = [refused_by_library(landscape="__import__('os')", start=[1.0]),
+            refused_by_command(capsys, "__import__('os')", "--start", "1"),
+            refused_by_web(client, landscape=None, expression="__import__('os')", start=[1.0])]
+    for words in said:
+        assert "'__import__' is not an allowed function" in words
+
+
+def test_an_unknown_landscape_gets_the_same_suggestion(capsys, client):
+    said = [refused_by_library(landscape="himmelblauu"),
+            refused_by_command(capsys, "himmelblauu", "--start", "1,1"),
+            refused_by_web(client, landscape="himmelblauu")]
+    for words in said:
+        assert "unknown landscape 'himmelblauu'" in words and "'himmelblau'" in words
+
+
+def test_an_unknown_optimizer_is_refused_with_the_registrys_names(capsys, client):
+    said = [refused_by_library(optimizer="sgdd"),
+            refused_by_command(capsys, "sphere", "--start", "1,1", "--optimizer", "sgdd"),
+            refused_by_web(client, optimizer="sgdd")]
+    for words in said:
+        assert "'sgdd'" in words and "did you mean 'sgd'?" in words
+        assert all(name in words for name in dh.optim.names(aliases=True))
+
+
+def test_a_negative_learning_rate_is_refused_at_the_same_bound(capsys, client):
+    said = [refused_by_library(lr=-1),
+            refused_by_command(capsys, "sphere", "--start", "1,1", "--lr", "-1"),
+            refused_by_web(client, lr=-1)]
+    for words in said:
+        assert "lr must be a finite number" in words
+    assert ">= 0" in said[0] and ">= 0" in said[1] and "from 0 to" in said[2]
+
+
+def test_step_counts_are_whole_numbers_from_0_and_each_front_end_states_its_own_ceiling(capsys, client):
+    from downhill import limits
+    from downhill.web import limits as web_limits
+
+    library_words = refused_by_library(steps=-1)
+    assert "steps must be a whole number >= 0" in library_words
+    assert dh.descend("sphere", [1.0, 1.0], steps=limits.MAX_STEPS + 1, tol=1e300).steps_taken == 0  # no ceiling
+    command_words = refused_by_command(capsys, "sphere", "--start", "1,1", "--steps", "-1")
+    assert f"--steps must be a whole number from 0 to {limits.MAX_STEPS:,}" in command_words
+    assert f"must be at most {limits.MAX_STEPS:,}" in refused_by_command(
+        capsys, "sphere", "--start", "1,1", "--steps", limits.MAX_STEPS + 1)
+    for steps in (-1, web_limits.MAX_STEPS + 1):
+        assert f"steps must be a whole number from 0 to {web_limits.MAX_STEPS}" in refused_by_web(client, steps=steps)

@@ -72,11 +72,21 @@ RESULTS = {
 }
 
 
+_MADE = {}
+
+
+def made(name):
+    """The result RESULTS[name] makes, made once for all the tests here."""
+    if name not in _MADE:
+        with np.errstate(all="ignore"):
+            _MADE[name] = RESULTS[name][0]()
+    return _MADE[name]
+
+
 @pytest.mark.parametrize("name", list(RESULTS))
 def test_every_result_speaks_words_strict_json_and_html(name):
-    make, non_finite = RESULTS[name]
-    with np.errstate(all="ignore"):
-        result = make()
+    non_finite = RESULTS[name][1]
+    result = made(name)
     data = result.to_dict()
     text = json.dumps(data, allow_nan=False)  # raises on any NaN or infinity left inside
     assert json.loads(text) == data, "to_dict() is plain JSON data already"
@@ -88,11 +98,29 @@ def test_every_result_speaks_words_strict_json_and_html(name):
     assert result.to_json() == text
 
 
+def test_the_table_above_holds_every_result_type_of_the_library():
+    # A new result type joins RESULTS, so it is held to the protocol too.
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(dh.__path__, "downhill."):
+        if not module.name.startswith(("downhill.web", "downhill.__main__")):
+            importlib.import_module(module.name)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    library = {cls for cls in subclasses(Result) if cls.__module__.startswith("downhill.")}
+    tested = {type(made(name)) for name in RESULTS}
+    assert library - tested == set(), sorted(cls.__qualname__ for cls in library - tested)
+    assert len(library) >= 20
+
+
 @pytest.mark.parametrize("name", list(RESULTS))
 def test_json_bytes_writes_the_numbers_of_to_dict_exactly(name):
-    make, _ = RESULTS[name]
-    with np.errstate(all="ignore"):
-        result = make()
+    result = made(name)
     arrays = result.to_dict(arrays=True) if name.startswith(("trajectory", "basins")) else result.to_dict()
     assert json.loads(json_bytes(arrays)) == json.loads(json.dumps(result.to_dict(), allow_nan=False))
 

@@ -216,18 +216,43 @@ def derivative(formula, formula_option, at, plot, as_json):
     _draw(plot, as_json, "speedometer", lambda t: landscape(t), x)
 
 
-@cli.command()
-@_formula_input("FORMULA")
-@_at_option
-@click.option("--plot", help="Save the map with the arrow downhill (PNG, SVG or PDF).")
-@_json_option
+def _point_command(picture, picture_help):
+    """A command that reads FORMULA at a point ``--at`` and may save a picture (option ``picture``)."""
+
+    def decorate(command):
+        for option in (_json_option, click.option(picture, help=picture_help), _at_option,
+                       _formula_input("FORMULA")):
+            command = option(command)
+        return cli.command()(command)
+
+    return decorate
+
+
+def _mountain_input(text, formula_option, point, *pictures, what="FORMULA", point_option="--at", steps=None):
+    """A command's landscape and point, with its ``--steps`` and picture paths checked first: (landscape, point).
+
+    ``pictures``: ``(path, option)`` or ``(path, option, suffixes)``, as :func:`_picture_path` takes them.
+    """
+    text = _formula(text, formula_option, what)
+    if steps is not None:
+        limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
+    for picture in pictures:
+        _picture_path(*picture)
+    return _mountain_at(text, point, point_option)
+
+
+def _climb_input(landscape, formula_option, start, steps, *pictures):
+    """LANDSCAPE, ``--start`` and ``--steps`` of a command that climbs, and its pictures: (landscape, point)."""
+    return _mountain_input(landscape, formula_option, start, *pictures, what="LANDSCAPE", point_option="--start",
+                           steps=steps)
+
+
+@_point_command("--plot", "Save the map with the arrow downhill (PNG, SVG or PDF).")
 def gradient(formula, formula_option, at, plot, as_json):
     """The gradient of FORMULA (or a landscape name) at a point: which way is downhill."""
     from .explain import gradient_at
 
-    formula = _formula(formula, formula_option)
-    _picture_path(plot, "--plot")
-    landscape, point = _mountain_at(formula, at, "--at")
+    landscape, point = _mountain_input(formula, formula_option, at, (plot, "--plot"))
     if plot and len(landscape.variables) != 2:
         raise BadInput("--plot draws a map, which needs a formula of two variables")
     reading = gradient_at(landscape, point)
@@ -264,11 +289,8 @@ def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, ne
     """Walk down LANDSCAPE (a name or a formula) from --start."""
     from .optim.descend import descend as climb
 
-    landscape = _formula(landscape, formula_option, "LANDSCAPE")
-    limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
-    _picture_path(plot, "--plot")
-    _picture_path(animate, "--animate", (".gif",))
-    surface, point = _mountain_at(landscape, start, "--start")
+    surface, point = _climb_input(landscape, formula_option, start, steps, (plot, "--plot"),
+                                  (animate, "--animate", (".gif",)))
     name, options = _optimizer(optimizer, momentum, nesterov, beta1, beta2)
     _lr(lr)
     if (plot or animate) and len(surface.variables) != 2:
@@ -298,10 +320,7 @@ def compare(landscape, formula_option, start, optimizers, lrs, steps, plot, as_j
     """Race several optimizers down LANDSCAPE from the same start."""
     from .optim.compare import compare_optimizers
 
-    landscape = _formula(landscape, formula_option, "LANDSCAPE")
-    limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
-    _picture_path(plot, "--plot")
-    surface, point = _mountain_at(landscape, start, "--start")
+    surface, point = _climb_input(landscape, formula_option, start, steps, (plot, "--plot"))
     specs = [s for s in optimizers.split(",") if s.strip()]
     if not specs:
         raise BadInput("--optimizers needs at least one name")
@@ -334,10 +353,7 @@ def lr_sweep_command(landscape, formula_option, start, lrs, optimizer, steps, pl
     """Run one climb at many learning rates: which are too small, good, too big."""
     from .optim.lr_tools import DEFAULT_SWEEP_LRS, lr_advice, lr_sweep
 
-    landscape = _formula(landscape, formula_option, "LANDSCAPE")
-    limits.whole_number(steps, "--steps", 0, limits.MAX_STEPS)
-    _picture_path(plot, "--plot")
-    surface, point = _mountain_at(landscape, start, "--start")
+    surface, point = _climb_input(landscape, formula_option, start, steps, (plot, "--plot"))
     rates = _numbers(lrs, "--lrs") if lrs else list(DEFAULT_SWEEP_LRS)
     if any(r < 0 for r in rates):
         raise BadInput("--lrs must be numbers >= 0")
@@ -391,18 +407,12 @@ def basins(landscape, formula_option, optimizer, lr, steps, grid, plot, as_json)
     _draw(plot, as_json, "basins_plot", result)
 
 
-@cli.command()
-@_formula_input("FORMULA")
-@_at_option
-@click.option("--out", help="Save the graph picture (PNG, SVG or PDF).")
-@_json_option
+@_point_command("--out", "Save the graph picture (PNG, SVG or PDF).")
 def graph(formula, formula_option, at, out, as_json):
     """The computational graph of FORMULA at a point: the chain rule, link by link."""
     from .explain import graph_at
 
-    formula = _formula(formula, formula_option)
-    _picture_path(out, "--out")
-    surface, point = _mountain_at(formula, at, "--at")
+    surface, point = _mountain_input(formula, formula_option, at, (out, "--out"))
     reading = graph_at(surface, point, require_finite=True)
     _emit(reading, as_json)
     _draw(out, as_json, "graph", reading.value, names=reading.names)

@@ -1,10 +1,15 @@
 """How big one run of a front end may be: every bound stated once, and the checks that enforce them.
 
 The library's functions take any size a caller asks for; a front end that
-runs what people type (the ``downhill`` command today, the playground's API
-later) refuses work that would run for hours or fill the memory of a laptop.
-The bounds live here, not in the front ends, so that the command's ``--help``,
-its errors and any other front end say the same numbers. Each check raises
+runs what people type refuses work that would run for hours or fill the
+memory of a laptop. These are the bounds of the ``downhill`` command (one
+person, on their own machine), stated once so that its ``--help`` and its
+errors say the same numbers. The playground is a server a whole class shares,
+so its bounds are smaller, set with its cost model in
+:mod:`downhill.web.limits`. What no front end accepts at any size (a formula
+past the parser's bounds, a name that names nothing, a negative rate or step
+count) is the library's own check, the same words and numbers through every
+door (``tests/test_front_ends.py``). Each check raises
 :class:`~downhill.errors.InputError` for a value that makes no sense and
 :class:`~downhill.errors.LimitError` for one past a bound, naming the bound.
 

@@ -13,6 +13,11 @@ Each :class:`Spec` row names a public function of downhill and says
 settings). The tests in ``test_ops_table.py`` run every case through
 ``dh.gradcheck`` (first and second order) and against PyTorch in float64, and
 check that together the cases reach every primitive of ``downhill.autodiff.ops.OPS``.
+
+PyTorch's answers are recorded in tests/oracle/data/test_ops_table.npz (see
+tests/oracle); the rows name torch's functions through ``oracle.lazy``, so
+importing the table never imports torch: only calling a ``torch_fn`` does.
+After adding or changing a row: ``python -m tests.oracle.record test_ops_table``.
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import torch
 
 import downhill as dh
+from oracle.lazy import real_torch, torch  # torch.exp & co. import torch when called
 
 # Central differences step about 6e-6; kinks stay much further away than that.
 MARGIN = 0.05
@@ -221,7 +226,9 @@ def t_expand_dims(x, axis):
     return x.reshape(np.expand_dims(np.empty(tuple(x.shape)), axis).shape)
 
 
-TORCH_DTYPES = {np.dtype("float64"): torch.float64, np.dtype("float32"): torch.float32}
+def t_dtype(dtype):
+    """PyTorch's dtype of the NumPy name ``dtype`` (float64, float32)."""
+    return getattr(real_torch(), np.dtype(dtype).name)
 
 MASK = np.array([[True, False, True], [False, True, True]])
 COND_ROW = np.array([True, False, True])
@@ -385,11 +392,11 @@ TABLE: list[Spec] = [
                          (2, 3): [dict(index=[1, 1], shape=(3, 3)), dict(index=(slice(None), slice(0, 3)),
                                                                          shape=(2, 4))]}[shapes[0]]),
     Spec("astype", lambda x, dtype, copy: dh.astype(x, dtype, copy=copy),
-         lambda x, dtype, copy: x.to(TORCH_DTYPES[np.dtype(dtype)]), (real,), UNARY,
+         lambda x, dtype, copy: x.to(t_dtype(dtype)), (real,), UNARY,
          [dict(dtype="float64", copy=True), dict(dtype="float64", copy=False)]),
     # float32 rounding makes the function a staircase to central differences: PyTorch only.
     Spec("astype", lambda x, dtype, copy: dh.astype(x, dtype, copy=copy),
-         lambda x, dtype, copy: x.to(TORCH_DTYPES[np.dtype(dtype)]), (real,), UNARY,
+         lambda x, dtype, copy: x.to(t_dtype(dtype)), (real,), UNARY,
          [dict(dtype="float32", copy=True)], gradcheck=False),
 ]
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 import downhill as dh
+from oracle.lazy import torch  # torch.exp & co. import torch when called
 
 from .cases import (
     BINARY,

@@ -5,19 +5,27 @@ relu'(0) = 0, abs'(0) = 0, sign' = 0, clip passes the gradient at its bounds,
 a tie in maximum/minimum splits it 0.5/0.5, equal maxima of a reduction
 share it evenly, and the norm's gradient at the origin is 0. Central
 differences cannot see these, so they are checked exactly.
+
+PyTorch's gradients come from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_conventions.npz, or computed live under ``pytest -m oracle``
+(the table names torch's functions through ``oracle.lazy``, which imports torch
+only when one is called).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
+from oracle.lazy import real_torch, torch
 
 
 def torch_grads(fn, *arrays):
     """Gradients of ``fn(*tensors).sum()`` in PyTorch, float64."""
+    torch = real_torch()  # only in the live oracle run and the recorder
     xs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
     grads = torch.autograd.grad(fn(*xs).sum(), xs, materialize_grads=True)
     return [g.numpy() for g in grads]
@@ -66,9 +74,11 @@ KINKS = [
 
 
 @pytest.mark.parametrize("name, fn, torch_fn, inputs, expected", KINKS, ids=[k[0] for k in KINKS])
-def test_kink_conventions_exact_and_as_pytorch(name, fn, torch_fn, inputs, expected):
+def test_kink_conventions_exact_and_as_pytorch(name, fn, torch_fn, inputs, expected, oracle):
     grads = downhill_grads(fn, *inputs)
-    for g, e, t in zip(grads, expected, torch_grads(torch_fn, *inputs), strict=True):
+    theirs = functools.cache(lambda: torch_grads(torch_fn, *inputs))
+    t_grads = [oracle(f"{name}/grad{i}", lambda i=i: theirs()[i]) for i in range(len(inputs))]
+    for g, e, t in zip(grads, expected, t_grads, strict=True):
         np.testing.assert_array_equal(g, np.array(e, dtype=float))
         np.testing.assert_allclose(g, t, rtol=1e-15, atol=0)
 
@@ -88,7 +98,7 @@ def test_prod_hessian_is_exact_with_a_zero():
     )
 
 
-def test_softplus_has_no_threshold():
+def test_softplus_has_no_threshold(oracle):
     # downhill's softplus is log(1 + e^x) to rounding everywhere; PyTorch's returns x above 20.
     x = np.array([-800.0, -50.0, -20.0, 0.0, 15.0, 20.0, 25.0, 40.0, 800.0])
     reference = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
@@ -101,14 +111,14 @@ def test_softplus_has_no_threshold():
     inside = np.linspace(-14.0, 14.0, 15)
     np.testing.assert_allclose(
         dh.softplus(dh.tensor(inside)).numpy(),
-        torch.nn.functional.softplus(torch.tensor(inside)).numpy(), rtol=1e-12,
+        oracle("softplus/inside", lambda: torch.nn.functional.softplus(torch.tensor(inside))), rtol=1e-12,
     )
 
 
-def test_sigmoid_and_logsumexp_stay_finite_in_the_tails():
+def test_sigmoid_and_logsumexp_stay_finite_in_the_tails(oracle):
     x = np.array([-800.0, -40.0, 0.0, 40.0, 800.0])
-    np.testing.assert_allclose(dh.sigmoid(dh.tensor(x)).numpy(), torch.sigmoid(torch.tensor(x)).numpy(),
-                               rtol=1e-15, atol=0)
+    np.testing.assert_allclose(dh.sigmoid(dh.tensor(x)).numpy(),
+                               oracle("sigmoid/tails", lambda: torch.sigmoid(torch.tensor(x))), rtol=1e-15, atol=0)
     slope = dh.grad(lambda v: dh.sigmoid(v).sum())(x)
     assert np.all(np.isfinite(slope)) and slope[2] == 0.25
     assert dh.logsumexp(dh.tensor([1000.0, 1000.0])).item() == pytest.approx(1000 + np.log(2), rel=1e-15)

@@ -1,32 +1,48 @@
 """Conventions and errors of the functions added for issue 10 (the op table checks their values
-and derivatives over shapes; these tests pin the corners: kinks, ties, zeros, NaN, bad input)."""
+and derivatives over shapes; these tests pin the corners: kinks, ties, zeros, NaN, bad input).
+
+PyTorch's (and, for the forward mode and the signed logsumexp, JAX's) answers come
+from the ``oracle`` fixture: recorded in tests/oracle/data/test_more_functions.npz,
+or computed live under ``pytest -m oracle``.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
 from downhill.errors import InputError
 
 
 def _torch_grad(fn, x):
+    """The gradient of ``fn(t).sum()`` at ``x`` in PyTorch; ``fn`` gets torch as its second argument."""
+    import torch  # only in the live oracle run and the recorder
+
     t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    fn(t).sum().backward()
+    fn(t, torch).sum().backward()
     return t.grad.numpy()
+
+
+def _jax():
+    """JAX with 64-bit floats (the oracle for what PyTorch lacks), imported now."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax
 
 
 # ------------------------------------------------------------------ zero and no gradients
 @pytest.mark.parametrize("name", ["floor", "ceil", "trunc", "round"])
-def test_step_functions_give_zero_gradients_not_none(name):
+def test_step_functions_give_zero_gradients_not_none(name, oracle):
     x = dh.tensor([-1.7, 0.2, 2.5], requires_grad=True)
     (getattr(dh, name)(x) * 3).sum().backward()
     assert x.grad is not None
-    np.testing.assert_array_equal(x.grad.numpy(), _torch_grad(lambda t: getattr(torch, name)(t) * 3,
-                                                              [-1.7, 0.2, 2.5]))
+    theirs = oracle(f"{name}/grad", lambda: _torch_grad(lambda t, torch: getattr(torch, name)(t) * 3,
+                                                        [-1.7, 0.2, 2.5]))
+    np.testing.assert_array_equal(x.grad.numpy(), theirs)
 
 
 def test_positions_carry_no_gradient_but_picking_with_them_does():
@@ -39,15 +55,22 @@ def test_positions_carry_no_gradient_but_picking_with_them_does():
 
 
 # ------------------------------------------------------------------ kinks, ties, NaN
-def test_fmax_gives_a_tie_to_the_first_input_and_ignores_nan_as_pytorch():
-    a = [1.0, 2.0, float("nan"), 0.5]
-    b = [1.0, float("nan"), 3.0, 0.7]
-    ga, gb = dh.grad(lambda u, v: dh.sum(dh.fmax(u, v)), argnums=(0, 1))(np.array(a), np.array(b))
+def _torch_fmax_grads(a, b):
+    import torch  # only in the live oracle run and the recorder
+
     ta = torch.tensor(a, requires_grad=True, dtype=torch.float64)
     tb = torch.tensor(b, requires_grad=True, dtype=torch.float64)
     torch.fmax(ta, tb).sum().backward()
-    np.testing.assert_array_equal(ga, ta.grad.numpy())
-    np.testing.assert_array_equal(gb, tb.grad.numpy())
+    return np.stack([ta.grad.numpy(), tb.grad.numpy()])
+
+
+def test_fmax_gives_a_tie_to_the_first_input_and_ignores_nan_as_pytorch(oracle):
+    a = [1.0, 2.0, float("nan"), 0.5]
+    b = [1.0, float("nan"), 3.0, 0.7]
+    ga, gb = dh.grad(lambda u, v: dh.sum(dh.fmax(u, v)), argnums=(0, 1))(np.array(a), np.array(b))
+    t_ga, t_gb = oracle("fmax/grads", lambda: _torch_fmax_grads(a, b))
+    np.testing.assert_array_equal(ga, t_ga)
+    np.testing.assert_array_equal(gb, t_gb)
     np.testing.assert_array_equal(dh.fmin(dh.tensor(a), dh.tensor(b)).numpy(), np.fmin(a, b))
 
 
@@ -67,10 +90,11 @@ def test_mod_follows_python_signs_and_the_percent_operator():
         assert (ga, gb) == (1.0, -math.floor(a / b))
 
 
-def test_cumprod_gradient_is_exact_through_zeros():
+def test_cumprod_gradient_is_exact_through_zeros(oracle):
     x = [2.0, 0.0, 3.0, 0.0, 1.5, -1.0]
     got = dh.grad(lambda v: dh.sum(dh.cumprod(v) * np.arange(1.0, 7.0)))(np.array(x))
-    expected = _torch_grad(lambda t: torch.cumprod(t, 0) * torch.arange(1.0, 7.0, dtype=torch.float64), x)
+    expected = oracle("cumprod/grad", lambda: _torch_grad(
+        lambda t, torch: torch.cumprod(t, 0) * torch.arange(1.0, 7.0, dtype=torch.float64), x))
     np.testing.assert_allclose(got, expected, rtol=1e-15, atol=0)
 
 
@@ -121,25 +145,31 @@ def test_a_tensor_method_ravel_and_the_linalg_submodule():
 
 
 # ------------------------------------------------------------------ forward mode and higher order (JAX)
-def test_forward_mode_and_hessians_of_new_functions_match_jax():
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+def _jax_forward_and_hessian(x, v):
+    jax = _jax()
     jnp = jax.numpy
-
-    def f_dh(x):
-        m = dh.reshape(x[:4], (2, 2)) + 2 * np.eye(2)
-        return dh.linalg.det(m) * dh.logaddexp(x[4], x[5]) + dh.sum(dh.arcsin(x / 4) * dh.cumsum(x))
 
     def f_jax(x):
         m = x[:4].reshape(2, 2) + 2 * jnp.eye(2)
         return jnp.linalg.det(m) * jnp.logaddexp(x[4], x[5]) + jnp.sum(jnp.arcsin(x / 4) * jnp.cumsum(x))
 
+    _, tangent = jax.jvp(f_jax, (jnp.asarray(x),), (jnp.asarray(v),))
+    return {"tangent": np.asarray(tangent), "hessian": np.asarray(jax.hessian(f_jax)(jnp.asarray(x)))}
+
+
+def test_forward_mode_and_hessians_of_new_functions_match_jax(oracle):
+    def f_dh(x):
+        m = dh.reshape(x[:4], (2, 2)) + 2 * np.eye(2)
+        return dh.linalg.det(m) * dh.logaddexp(x[4], x[5]) + dh.sum(dh.arcsin(x / 4) * dh.cumsum(x))
+
     x = np.array([0.3, -0.2, 0.5, 0.1, 0.7, -1.1])
     v = np.array([1.0, 0.5, -0.3, 0.2, -0.7, 0.4])
+    theirs = functools.cache(lambda: _jax_forward_and_hessian(x, v))
     _, tangent = dh.jvp(f_dh, (x,), (v,))
-    _, expected = jax.jvp(f_jax, (jnp.asarray(x),), (jnp.asarray(v),))
+    expected = oracle("jax/jvp_tangent", lambda: theirs()["tangent"])
     assert float(tangent) == pytest.approx(float(expected), rel=1e-12)
-    np.testing.assert_allclose(dh.hessian(f_dh)(x), jax.hessian(f_jax)(jnp.asarray(x)), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dh.hessian(f_dh)(x), oracle("jax/hessian", lambda: theirs()["hessian"]),
+                               rtol=1e-10, atol=1e-12)
 
 
 # ------------------------------------------------------------------ bad input: clear errors
@@ -175,10 +205,15 @@ def test_step_functions_pass_zero_even_where_the_incoming_gradient_is_infinite()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])  # PyTorch: zeros_like(grad)
 
 
-def test_logsumexp_with_negative_weights_matches_scipy_and_jax():
+def _jax_signed_logsumexp_grads(a, b):
+    jax = _jax()
+    lse = jax.scipy.special.logsumexp
+    want = jax.grad(lambda u, w: lse(u, axis=1, b=w, return_sign=True)[0].sum(), argnums=(0, 1))(a, b)
+    return [np.asarray(w) for w in want]
+
+
+def test_logsumexp_with_negative_weights_matches_scipy_and_jax(oracle):
     special = pytest.importorskip("scipy.special")
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
     a = np.array([[0.5, 1.0, -2.0], [3.0, 0.1, 0.2]])
     b = np.array([1.0, -3.0, 0.5])
     out, sign = dh.logsumexp(a, axis=1, b=b, return_sign=True)
@@ -187,7 +222,7 @@ def test_logsumexp_with_negative_weights_matches_scipy_and_jax():
     np.testing.assert_array_equal(sign.numpy(), expected_sign)
     assert np.isnan(dh.logsumexp(a, axis=1, b=b).numpy()[0])  # a negative sum without return_sign: NaN
     got = dh.grad(lambda u, w: dh.sum(dh.logsumexp(u, axis=1, b=w, return_sign=True)[0]), argnums=(0, 1))(a, b)
-    lse = jax.scipy.special.logsumexp
-    want = jax.grad(lambda u, w: lse(u, axis=1, b=w, return_sign=True)[0].sum(), argnums=(0, 1))(a, b)
-    for g, w in zip(got, want):
-        np.testing.assert_allclose(g, np.asarray(w), rtol=1e-12)
+    theirs = functools.cache(lambda: _jax_signed_logsumexp_grads(a, b))
+    want = [oracle(f"jax/signed_logsumexp_grad{i}", lambda i=i: theirs()[i]) for i in range(2)]
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12)

@@ -5,7 +5,12 @@ The cases come from the table in ``cases.py``. Each runs twice:
 * ``dh.gradcheck``: first and second derivatives against central differences in float64;
 * PyTorch 2 in float64: values (rtol 1e-12), gradients of a random cotangent
   contraction (rtol 1e-9), and Hessian-vector products along a random
-  direction (rtol 1e-9).
+  direction (rtol 1e-9). PyTorch's answers come from the ``oracle`` fixture:
+  recorded in tests/oracle/data/test_ops_table.npz (two arrays per case: the
+  value, in its dtype and shape, and the gradients and Hessian-vector products
+  of all inputs end to end), or computed live under ``pytest -m oracle``.
+  The rows for functions PyTorch lacks (pad's modes, interp) take JAX's
+  answers the same way.
 
 The last tests make sure the table keeps up with the engine: a primitive
 added to ``OPS`` without a row here fails the suite.
@@ -13,9 +18,10 @@ added to ``OPS`` without a row here fails the suite.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-import torch
 
 import downhill as dh
 from downhill.autodiff.ops import OPS, Op, _PerInput
@@ -49,6 +55,8 @@ def _probes(case, inputs):
 
 
 def _torch_derivatives(case, inputs, cotangent, directions):
+    import torch  # only in the live oracle run and the recorder
+
     xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
     out = case.torch_call(*xs)
     loss = (out * torch.as_tensor(cotangent)).sum()
@@ -59,6 +67,40 @@ def _torch_derivatives(case, inputs, cotangent, directions):
     else:  # the gradient does not depend on the inputs: a linear function
         hvps = [torch.zeros_like(x) for x in xs]
     return out.detach().numpy(), [g.detach().numpy() for g in grads], [h.detach().numpy(force=True) for h in hvps]
+
+
+def _packed(derivatives):
+    """(value, gradients, Hessian-vector products) as stored: the value, and one float64
+    array holding the gradients and then the products of every input, flattened in order."""
+    value, grads, hvps = derivatives
+    return {"value": value, "derivatives": np.concatenate([np.ravel(a) for a in [*grads, *hvps]])}
+
+
+def _unpacked(derivatives, inputs):
+    """Gradients and Hessian-vector products back in the shapes of the inputs."""
+    sizes = [x.size for x in inputs] * 2
+    assert derivatives.shape == (sum(sizes),) and derivatives.dtype == np.float64, "recorded derivatives"
+    parts = np.split(derivatives, np.cumsum(sizes)[:-1])
+    shapes = [x.shape for x in inputs] * 2
+    arrays = [part.reshape(shape) for part, shape in zip(parts, shapes, strict=True)]
+    return arrays[:len(inputs)], arrays[len(inputs):]
+
+
+def _oracle_derivatives(oracle, case, inputs, cotangent, directions):
+    """PyTorch's (or JAX's) value, gradients and Hessian-vector products, recorded or live."""
+    live = _torch_derivatives if case.spec.torch_fn is not None else _jax_derivatives
+
+    def compute():
+        value, grads, hvps = live(case, inputs, cotangent, directions)
+        for i, (x, g, h) in enumerate(zip(inputs, grads, hvps, strict=True)):
+            # stored by the inputs' shapes: an oracle answer of another shape must show here
+            assert np.shape(g) == x.shape and np.shape(h) == x.shape, f"oracle's derivative of input {i}: shape"
+        return _packed((value, grads, hvps))
+
+    answer = functools.cache(compute)
+    value = oracle(f"{case.id}/value", lambda: answer()["value"])
+    grads, hvps = _unpacked(oracle(f"{case.id}/derivatives", lambda: answer()["derivatives"]), inputs)
+    return value, grads, hvps
 
 
 def _downhill_derivatives(case, inputs, cotangent, directions):
@@ -103,22 +145,28 @@ def _jax_derivatives(case, inputs, cotangent, directions):
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.spec.integer], ids=_ids)
-def test_positions_and_counts_match_pytorch(case):
+def test_positions_and_counts_match_pytorch(case, oracle):
     # argmax, argsort, count_nonzero: integer answers outside the graph (PyTorch's too).
     inputs = case.inputs()
     xs = [dh.tensor(x, requires_grad=True) for x in inputs]
     out = case.dh_call(*xs)
     assert out.dtype.kind == "i" and not out.requires_grad and out.grad_fn is None
-    expected = case.torch_call(*[torch.tensor(x, dtype=torch.float64) for x in inputs]).numpy()
+
+    def compute():
+        import torch  # only in the live oracle run and the recorder
+
+        return case.torch_call(*[torch.tensor(x, dtype=torch.float64) for x in inputs]).numpy()
+
+    expected = oracle(f"{case.id}/positions", compute)
+    assert expected.dtype.kind == "i"
     np.testing.assert_array_equal(out.numpy(), expected)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if not c.spec.integer], ids=_ids)
-def test_matches_pytorch(case):
+def test_matches_pytorch(case, oracle):
     inputs = case.inputs()
     value, cotangent, directions = _probes(case, inputs)
-    oracle = _torch_derivatives if case.spec.torch_fn is not None else _jax_derivatives
-    t_value, t_grads, t_hvps = oracle(case, inputs, cotangent, directions)
+    t_value, t_grads, t_hvps = _oracle_derivatives(oracle, case, inputs, cotangent, directions)
     grads, hvps = _downhill_derivatives(case, inputs, cotangent, directions)
 
     assert value.dtype == t_value.dtype, "value dtype"

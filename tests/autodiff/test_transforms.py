@@ -1,4 +1,9 @@
-"""grad, value_and_grad, derivative, jvp, vjp, jacobian, hessian: exact, as PyTorch, and of the kind given."""
+"""grad, value_and_grad, derivative, jvp, vjp, jacobian, hessian: exact, as PyTorch, and of the kind given.
+
+PyTorch's answers come from the ``oracle`` fixture: recorded in
+tests/oracle/data/test_transforms.npz, or computed live under ``pytest -m oracle``
+(torch is imported only inside the functions that compute them).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
-from torch.autograd import functional as TF
 
 import downhill as dh
 
@@ -23,7 +26,17 @@ def curl(x):
 
 
 def torch_curl(x):
+    import torch  # only in the live oracle run and the recorder
+
     return torch.stack([torch.sin(x[0]) * x[1], torch.exp(x[2]) + x[0] * x[1] * x[2]])
+
+
+def _torch():
+    """torch and torch.autograd.functional, imported now (inside an oracle's compute only)."""
+    import torch
+    from torch.autograd import functional
+
+    return torch, functional
 
 
 POINT = np.array([0.4, -1.3, 0.7])
@@ -120,34 +133,50 @@ def test_third_and_fourth_derivatives():
     assert dh.grad(dh.grad(dh.grad(dh.exp)))(1.0) == math.exp(1.0)
 
 
-def test_derivative_is_elementwise_on_arrays():
+def test_derivative_is_elementwise_on_arrays(oracle):
     x = np.linspace(-2.0, 2.0, 9)
     np.testing.assert_allclose(dh.derivative(dh.sin)(x), np.cos(x), rtol=1e-15)
     np.testing.assert_allclose(dh.derivative(lambda v: v ** 3 - 2 * v)(x), 3 * x ** 2 - 2, rtol=1e-15)
+
+    def theirs():
+        torch, _ = _torch()
+        return torch.func.vmap(torch.func.grad(torch.func.grad(torch.sigmoid)))(torch.tensor(x))
+
     np.testing.assert_allclose(dh.derivative(dh.derivative(dh.sigmoid))(x),
-                               torch.func.vmap(torch.func.grad(torch.func.grad(torch.sigmoid)))(
-                                   torch.tensor(x)).numpy(), rtol=1e-12)
+                               oracle("derivative/sigmoid_second", theirs), rtol=1e-12)
     assert dh.derivative(lambda v: 2.0)(1.5) == 0.0
 
 
 # ------------------------------------------------------------------ jacobian, hessian
-def test_jacobian_matches_pytorch_and_has_shape_out_plus_in():
+def test_jacobian_matches_pytorch_and_has_shape_out_plus_in(oracle):
+    def theirs_curl():
+        torch, TF = _torch()
+        return TF.jacobian(torch_curl, torch.tensor(POINT))
+
     jacobian = dh.jacobian(curl)(POINT)
     assert jacobian.shape == (2, 3)
-    np.testing.assert_allclose(jacobian, TF.jacobian(torch_curl, torch.tensor(POINT)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(jacobian, oracle("jacobian/curl", theirs_curl), rtol=1e-12)
     m = np.random.default_rng(0).normal(size=(2, 3))
+
+    def theirs_batched():
+        torch, TF = _torch()
+        return TF.jacobian(lambda a: torch.tanh(a) @ a.T, torch.tensor(m))
+
     batched = dh.jacobian(lambda a: dh.tanh(a) @ a.T)(m)
     assert batched.shape == (2, 2, 2, 3)
-    np.testing.assert_allclose(batched, TF.jacobian(lambda a: torch.tanh(a) @ a.T, torch.tensor(m)).numpy(),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(batched, oracle("jacobian/tanh_a_at", theirs_batched), rtol=1e-12, atol=1e-15)
 
 
-def test_jacobian_of_several_inputs_and_outputs():
+def test_jacobian_of_several_inputs_and_outputs(oracle):
     a, b = np.array([1.0, 2.0]), np.array([3.0, -1.0, 0.5])
     ja, jb = dh.jacobian(lambda x, y: dh.outer(x, y), argnums=(0, 1))(a, b)
-    ta, tb = TF.jacobian(lambda x, y: torch.outer(x, y), (torch.tensor(a), torch.tensor(b)))
-    np.testing.assert_array_equal(ja, ta.numpy())
-    np.testing.assert_array_equal(jb, tb.numpy())
+
+    def theirs(i):
+        torch, TF = _torch()
+        return TF.jacobian(lambda x, y: torch.outer(x, y), (torch.tensor(a), torch.tensor(b)))[i]
+
+    np.testing.assert_array_equal(ja, oracle("jacobian/outer_a", lambda: theirs(0)))
+    np.testing.assert_array_equal(jb, oracle("jacobian/outer_b", lambda: theirs(1)))
     squares, total = dh.jacobian(lambda x: (x ** 2, x.sum()))(a)
     np.testing.assert_array_equal(squares, np.diag(2 * a))
     np.testing.assert_array_equal(total, [1.0, 1.0])
@@ -155,45 +184,60 @@ def test_jacobian_of_several_inputs_and_outputs():
 
 
 @pytest.mark.parametrize("point", [np.array([-1.2, 1.0, 0.5, 2.0]), np.array([1.0, 1.0, 1.0, 1.0])])
-def test_hessian_of_rosenbrock_matches_pytorch_and_the_formula(point):
+def test_hessian_of_rosenbrock_matches_pytorch_and_the_formula(point, oracle):
+    def theirs():
+        torch, TF = _torch()
+        return TF.hessian(rosenbrock, torch.tensor(point))
+
     hessian = dh.hessian(rosenbrock)(point)
-    np.testing.assert_allclose(hessian, TF.hessian(rosenbrock, torch.tensor(point)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(hessian, oracle(oracle.case, theirs), rtol=1e-12)
     x, y = point[0], point[1]
     assert hessian[0, 0] == pytest.approx(1200 * x * x - 400 * y + 2, rel=1e-14)
     assert hessian[0, 1] == hessian[1, 0] == pytest.approx(-400 * x, rel=1e-14)
     assert hessian[0, 2] == 0.0
 
 
-def test_hessian_of_a_random_quadratic_is_its_symmetric_matrix():
+def test_hessian_of_a_random_quadratic_is_its_symmetric_matrix(oracle):
     rng = np.random.default_rng(42)
     a = rng.normal(size=(4, 4))
     b = rng.normal(size=4)
     x = rng.normal(size=4)
     hessian = dh.hessian(lambda v: 0.5 * v @ (a @ v) + b @ v)(x)
     np.testing.assert_allclose(hessian, (a + a.T) / 2, rtol=1e-14, atol=1e-15)
-    np.testing.assert_allclose(
-        hessian, TF.hessian(lambda v: 0.5 * v @ (torch.tensor(a) @ v) + torch.tensor(b) @ v, torch.tensor(x)).numpy(),
-        rtol=1e-14, atol=1e-15)
+
+    def theirs():
+        torch, TF = _torch()
+        return TF.hessian(lambda v: 0.5 * v @ (torch.tensor(a) @ v) + torch.tensor(b) @ v, torch.tensor(x))
+
+    np.testing.assert_allclose(hessian, oracle("hessian/quadratic", theirs), rtol=1e-14, atol=1e-15)
     assert dh.hessian(lambda v: v ** 3)(2.0) == 12.0
 
 
-def test_hessian_of_a_matrix_argument_and_argnums():
+def test_hessian_of_a_matrix_argument_and_argnums(oracle):
     m = np.array([[0.5, -1.0], [2.0, 0.3]])
+
+    def theirs():
+        torch, TF = _torch()
+        return TF.hessian(lambda a: (torch.sin(a) * a.sum()).sum(), torch.tensor(m))
+
     hessian = dh.hessian(lambda a: (dh.sin(a) * a.sum()).sum())(m)
     assert hessian.shape == (2, 2, 2, 2)
-    np.testing.assert_allclose(
-        hessian, TF.hessian(lambda a: (torch.sin(a) * a.sum()).sum(), torch.tensor(m)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(hessian, oracle("hessian/sin_a_times_sum", theirs), rtol=1e-12)
     scale = dh.hessian(lambda x, y: (x ** 2 * y).sum(), argnums=0)(np.array([1.0, 2.0]), 3.0)
     np.testing.assert_array_equal(scale, 6.0 * np.eye(2))
 
 
 # ----------------------------------------------------------------------- jvp, vjp
-def test_jvp_matches_torch_func_jvp_and_jacobian_times_tangent():
+def test_jvp_matches_torch_func_jvp_and_jacobian_times_tangent(oracle):
     tangent = np.array([1.0, -2.0, 0.5])
     value, jvp = dh.jvp(curl, (POINT,), (tangent,))
-    t_value, t_jvp = torch.func.jvp(torch_curl, (torch.tensor(POINT),), (torch.tensor(tangent),))
-    np.testing.assert_allclose(value, t_value.numpy(), rtol=1e-15)
-    np.testing.assert_allclose(jvp, t_jvp.numpy(), rtol=1e-12)
+
+    def theirs(i):
+        torch, _ = _torch()
+        return torch.func.jvp(torch_curl, (torch.tensor(POINT),), (torch.tensor(tangent),))[i]
+
+    np.testing.assert_allclose(value, oracle("jvp/value", lambda: theirs(0)), rtol=1e-15)
+    np.testing.assert_allclose(jvp, oracle("jvp/tangent", lambda: theirs(1)), rtol=1e-12)
     np.testing.assert_allclose(jvp, dh.jacobian(curl)(POINT) @ tangent, rtol=1e-12)
 
 
@@ -207,19 +251,27 @@ def test_jvp_of_several_primals_and_corner_cases():
     assert type(out) is dh.Tensor and tan.tolist() == [2.0, 4.0]
 
 
-def test_vjp_matches_pytorch_and_its_pullback_can_be_reused():
+def test_vjp_matches_pytorch_and_its_pullback_can_be_reused(oracle):
+    def theirs_value():
+        torch, _ = _torch()
+        return torch_curl(torch.tensor(POINT))
+
+    def theirs_pulled(cotangent):
+        torch, TF = _torch()
+        return TF.vjp(torch_curl, torch.tensor(POINT), torch.tensor(cotangent))[1]
+
     out, pullback = dh.vjp(curl, POINT)
-    np.testing.assert_allclose(out, torch_curl(torch.tensor(POINT)).numpy(), rtol=1e-15)
-    for cotangent in (np.array([1.0, 0.0]), np.array([0.3, -2.0])):
+    np.testing.assert_allclose(out, oracle("vjp/value", theirs_value), rtol=1e-15)
+    for i, cotangent in enumerate((np.array([1.0, 0.0]), np.array([0.3, -2.0]))):
         (pulled,) = pullback(cotangent)
-        _, t_pulled = TF.vjp(torch_curl, torch.tensor(POINT), torch.tensor(cotangent))
-        np.testing.assert_allclose(pulled, t_pulled.numpy(), rtol=1e-12)
+        t_pulled = oracle(f"vjp/pulled{i}", lambda cotangent=cotangent: theirs_pulled(cotangent))
+        np.testing.assert_allclose(pulled, t_pulled, rtol=1e-12)
     out, pullback = dh.vjp(lambda x, y: x * y, 2.0, 5.0)
     assert out == 10.0 and pullback(1.0) == (5.0, 2.0)
 
 
 # ------------------------------------------------------------- composition
-def test_transforms_compose():
+def test_transforms_compose(oracle):
     f = lambda v: dh.sum(dh.sin(v) * v ** 2)  # noqa: E731
     x = np.array([0.3, 1.7])
     np.testing.assert_allclose(dh.jacobian(dh.grad(f))(x), dh.hessian(f)(x), rtol=1e-15)
@@ -232,7 +284,12 @@ def test_transforms_compose():
     # ("perturbation confusion" would give d/da (3a^2 * a) = 9a^2 instead).
     outer_slope = dh.grad(lambda a: dh.grad(lambda b: a * b ** 2)(a) * a)(1.5)
     assert outer_slope == 6 * 1.5 ** 2  # d/da (2ab|b=a * a) = d/da 2a^3
-    t_slope = torch.func.grad(lambda a: torch.func.grad(lambda b: a * b ** 2)(a) * a)(torch.tensor(1.5))
+
+    def theirs():
+        torch, _ = _torch()
+        return torch.func.grad(lambda a: torch.func.grad(lambda b: a * b ** 2)(a) * a)(torch.tensor(1.5))
+
+    t_slope = oracle("grad/nested_slope", theirs)
     assert outer_slope == pytest.approx(t_slope.item(), rel=1e-15)
 
 

@@ -158,3 +158,29 @@ def test_kernel_source_is_readable_and_written_from_the_trace():
     assert "def _slope(x0, x1):" in source and "s_buf = s_buf * H_momentum" in source
     with pytest.raises(fused.NotFusable):
         fused.kernel_source("x + y", ("x", "y"), "lbfgs", {})
+
+
+def test_the_scalar_helpers_give_numpys_answers_at_nan_zeros_and_infinities():
+    # _maximum and _minimum are one comparison each: check them (compiled, as the
+    # kernels use them) against NumPy on every pair of awkward values. (The sign of
+    # a zero on a tie of -0.0 and 0.0 is not compared: the helpers keep the first,
+    # NumPy's SIMD loops do not promise either.)
+    import math
+
+    import numba
+
+    from downhill.optim.fused_landscape import HELPERS
+
+    def njit(**options):
+        options.pop("cache")  # code from a string has no file to cache beside
+        return numba.njit(**options)
+
+    namespace = {"njit": njit, "math": math, "NAN": math.nan, "INF": math.inf}
+    exec(HELPERS, namespace)  # our own generated source, not user input
+    values = [math.nan, -math.inf, -2.5, -0.0, 0.0, 1.0, 2.5, math.inf]
+    for name, reference in (("_maximum", np.maximum), ("_minimum", np.minimum)):
+        helper = namespace[name]
+        for a in values:
+            for b in values:
+                got, want = helper(a, b), float(reference(a, b))
+                assert (np.isnan(got) and np.isnan(want)) or got == want, (name, a, b, got, want)

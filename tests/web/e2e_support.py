@@ -10,7 +10,11 @@ Each test module imports the fixtures it needs from here::
 
     from .e2e_support import browser, server, page  # noqa: F401
 
-Screenshots go to ``docs/playground/<panel>.png`` (committed: the README shows them).
+Screenshots go to a folder under the system's temporary directory
+(``downhill-playground``), so a test run leaves the working tree as it was. To refresh
+the pictures the README shows, point them at the repository::
+
+    DOWNHILL_SCREENSHOTS=docs/playground python -m pytest tests/web -k e2e
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ import socket
 import subprocess
 import sys
 import threading
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "playground"
+SCREENSHOTS = Path(os.environ.get("DOWNHILL_SCREENSHOTS") or Path(tempfile.gettempdir()) / "downhill-playground")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -195,7 +200,7 @@ def run_python(code: str) -> str:
 
 
 def screenshot(page, panel: str, name: str | None = None):
-    """Save docs/playground/<name or panel>.png: the whole panel, as a learner sees it."""
+    """Save SCREENSHOTS/<name or panel>.png: the whole panel, as a learner sees it."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.mouse.move(0, 0)  # no hover labels in the picture
     page.evaluate("() => window.scrollTo(0, 0)")  # the sticky header at the top, where it belongs

@@ -82,11 +82,12 @@ def test_every_panel_fits_the_screen(sized, panel, request):
         lefts = {round(plots.nth(i).bounding_box()["x"]) for i in range(plots.count())}
         assert len(lefts) == 1, f"charts side by side on a phone: left edges {sorted(lefts)}"
 
-    # The picture of the panel at this size: docs/playground/<panel>-<size>.png (the whole page).
+    # The picture of the panel at this size: SCREENSHOTS/<panel>-<size>.png (the whole page).
     page.mouse.move(0, 0)
     page.evaluate("() => window.scrollTo(0, 0)")
     page.wait_for_timeout(150)
     size = request.node.callspec.params["sized"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{panel}-{size}.png"), full_page=True)
 
     # The keyboard reaches every control of the panel and the header.

@@ -229,21 +229,13 @@ def landscape_source(formula, variables):
 HELPERS = '''
 @njit(inline='always', error_model='numpy', cache=True)
 def _maximum(a, b):
-    # np.maximum: NaN wins, else the larger (the first on a tie)
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a >= b else b
+    # np.maximum: NaN wins (a is NaN; or b is, and then a >= b is false), else the larger, a on a tie
+    return a if a != a or a >= b else b
 
 
 @njit(inline='always', error_model='numpy', cache=True)
 def _minimum(a, b):
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a <= b else b
+    return a if a != a or a <= b else b
 
 
 @njit(inline='always', error_model='numpy', cache=True)

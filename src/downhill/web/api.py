@@ -120,7 +120,7 @@ import numpy as np
 
 from .. import explain
 from ..errors import DownhillError, UnknownNameError
-from ..landscapes import ExpressionError, Landscape, from_expression
+from ..landscapes import ExpressionError, Landscape, from_expression, resolve
 from ..landscapes.field import surface as sample_surface
 from ..landscapes import get as get_landscape
 from ..landscapes import names as landscape_names
@@ -184,6 +184,8 @@ def mountain(body: dict, dimensions: int | None = None) -> Landscape:
     'rosenbrock'
     >>> mountain({"expression": "x^2 + y^2"}).variables
     ('x', 'y')
+    >>> mountain({"landscape": "x**2 + y"}).formula  # as dh.descend("x**2 + y") reads it
+    'x**2 + y'
     """
     given = [key for key in MOUNTAIN if key in body]
     if len(given) != 1:
@@ -195,12 +197,16 @@ def mountain(body: dict, dimensions: int | None = None) -> Landscape:
         )
     if given[0] == "landscape":
         name = body["landscape"]
-        if not isinstance(name, str) or len(name) > 64:
+        if not isinstance(name, str):
             limits.choice(name, "landscape", landscape_names())  # raises, listing the names
+        # A name or a formula, read as the library and the command read it.
+        text = limits.text(name, "landscape", limits.MAX_BODY_BYTES)
         try:
-            landscape = get_landscape(name)
+            landscape = resolve(text)
         except UnknownNameError as error:
             raise RequestError(str(error), field="landscape", allowed=list(landscape_names())) from None
+        except ExpressionError as error:
+            raise expression_error(error, field="landscape") from None
     else:
         # The parser bounds the length itself, and says so in its own words.
         formula = limits.text(body["expression"], "expression", limits.MAX_BODY_BYTES)

@@ -1,7 +1,9 @@
 // The choice of mountain, shared by the mountain and learning-rate panels:
 // a landscape from the catalogue, by name, or a formula the learner typed.
 
+import { getCatalogue } from "./api.js";
 import { py } from "./format.js";
+import { busy, fillSelect, showError } from "./ui.js";
 
 export const OWN_FORMULA = "";
 
@@ -19,6 +21,22 @@ export function optimizerNames(catalogue) {
   if (catalogue.optimizer_options) return Object.keys(catalogue.optimizer_options);
   const list = catalogue.optimizers || ["sgd", "adam", "adamw", "rmsprop", "adagrad"];
   return list.map((o) => (typeof o === "string" ? o : o.name));
+}
+
+// The catalogue, fetched (once for the whole page) while the panel shows it is
+// busy, with the panel's landscape and optimizer menus filled from it; null,
+// with the error shown in the panel, if it could not be fetched.
+export async function loadPicker(section, controls) {
+  let catalogue;
+  try {
+    catalogue = await busy(section, getCatalogue);
+  } catch (error) {
+    showError(section, error);
+    return null;
+  }
+  fillSelect(controls.landscape, landscapeOptions(catalogue));
+  fillSelect(controls.optimizer, optimizerNames(catalogue).map((name) => ({ value: name, label: name })));
+  return catalogue;
 }
 
 export function scheduleNames(catalogue) {

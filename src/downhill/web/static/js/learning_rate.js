@@ -3,12 +3,12 @@
 // (POST /api/lr_advice), a sweep of final values over learning rates
 // (POST /api/lr_sweep), loss curves, and a schedule.
 
-import { post, latest, getCatalogue } from "./api.js";
+import { post, latest } from "./api.js";
 import { fmt, fmtPoint, py, pyKeywords } from "./format.js";
 import { Plotly, CONFIG, LR_COLORS, LR_INK, TERRAIN, layout, axis, heightScale, dataPoint } from "./plots.js";
 import { readInteger, readNumber, readNumbers, readString } from "./state.js";
 import { showError, clearErrors, busy, fillSelect } from "./ui.js";
-import { landscapeOptions, optimizerNames, scheduleNames, sourceOf, pythonSource } from "./landscape_picker.js";
+import { loadPicker, scheduleNames, sourceOf, pythonSource } from "./landscape_picker.js";
 
 const DEFAULTS = { landscape: "booth", start: [-6, -6], optimizer: "sgd", steps: 100 };
 const KINDS = ["small", "good", "big"];
@@ -472,14 +472,8 @@ export function createLearningRate(section, { changed }) {
   return {
     async apply(params) {
       if (!catalogue) {
-        try {
-          catalogue = await busy(section, getCatalogue);
-        } catch (error) {
-          showError(section, error);
-          return;
-        }
-        fillSelect(controls.landscape, landscapeOptions(catalogue));
-        fillSelect(controls.optimizer, optimizerNames(catalogue).map((n) => ({ value: n, label: n })));
+        catalogue = await loadPicker(section, controls);
+        if (!catalogue) return;
         const offered = new Set(scheduleNames(catalogue));
         fillSelect(
           controls.schedule,

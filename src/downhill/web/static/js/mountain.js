@@ -3,13 +3,13 @@
 // /api/descend returns; downhill arrows from the gradient; the basin map of
 // many climbers (POST /api/basins). The map's traces are built in mountain_map.js.
 
-import { post, latest, getCatalogue } from "./api.js";
+import { post, latest } from "./api.js";
 import { fmt, fmtPoint, py, pyKeywords } from "./format.js";
 import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL, loadPlotly3d } from "./plots.js";
 import { mapTraces, basinColor, basinName } from "./mountain_map.js";
 import { readBool, readInteger, readNumber, readPoints, readString, writePoints } from "./state.js";
-import { showError, clearErrors, busy, fillSelect } from "./ui.js";
-import { landscapeOptions, optimizerNames, sourceOf, pythonSource } from "./landscape_picker.js";
+import { showError, clearErrors, busy } from "./ui.js";
+import { loadPicker, sourceOf, pythonSource } from "./landscape_picker.js";
 
 const DEFAULTS = {
   landscape: "himmelblau",
@@ -631,14 +631,8 @@ export function createMountain(section, { changed }) {
     async apply(params) {
       stop();
       if (!catalogue) {
-        try {
-          catalogue = await busy(section, getCatalogue);
-        } catch (error) {
-          showError(section, error);
-          return;
-        }
-        fillSelect(controls.landscape, landscapeOptions(catalogue));
-        fillSelect(controls.optimizer, optimizerNames(catalogue).map((name) => ({ value: name, label: name })));
+        catalogue = await loadPicker(section, controls);
+        if (!catalogue) return;
       }
       state.formula = readString(params, "f", "");
       state.landscape = readString(params, "landscape", state.formula ? "" : DEFAULTS.landscape);
