@@ -68,7 +68,9 @@ def mountain(where):
     return {"landscape": where} if where.isidentifier() else {"expression": where}
 
 
-MOUNTAINS = ["himmelblau", "x**2 + 3*y**2 - x*y"]
+# The third uses % (Python's remainder, sign of the divisor; it binds like *): the same formula,
+# the same numbers through every door.
+MOUNTAINS = ["himmelblau", "x**2 + 3*y**2 - x*y", "(x - 1)**2 + y**2 % 5 - x*y % 3"]
 
 
 @pytest.mark.parametrize("where", MOUNTAINS)
@@ -141,7 +143,7 @@ def test_graph(capsys, client, where):
     assert len(expected["nodes"]) > 5
 
 
-@pytest.mark.parametrize("formula", ["x**3 - 2*x", "sin(x) * exp(-x/4)"])
+@pytest.mark.parametrize("formula", ["x**3 - 2*x", "sin(x) * exp(-x/4)", "x**2 % 1.5 - -x % 2"])
 def test_derivative(capsys, client, formula):
     expected = library(explain.derivative_at(formula, 1.25))
     by_web = web(client, "derivative", {"expression": formula, "x": 1.25, "span": [-1, 2], "n": 7})

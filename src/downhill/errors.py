@@ -7,8 +7,15 @@ one line on stderr and exit status 2; anything else is a bug in downhill and
 keeps its traceback.
 
 Each subclass also derives from the built-in type a Python user would expect
-(``ValueError``, ``KeyError``, ``TypeError``), so ``except ValueError`` keeps
-working.
+(``ValueError``, ``TypeError``, ``KeyError``, ``IndexError``: the one PyTorch or
+NumPy raises for the same mistake), so ``except ValueError`` keeps working.
+
+Which to raise: a value that cannot be used is an :class:`InputError`; an
+argument of the wrong kind an :class:`InputTypeError`; a missing key an
+:class:`InputKeyError`; a position out of range an :class:`InputIndexError`;
+an axis (``dim``) out of range an :class:`InputAxisError`. An internal
+invariant that fails is a bug, not one of these: let it be an ``assert`` or a
+``RuntimeError`` with its traceback.
 
 >>> from downhill.errors import DownhillError, InputError
 >>> try:
@@ -22,6 +29,8 @@ True
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class DownhillError(Exception):
     """Base of every error that reports a user's mistake, never a bug."""
@@ -33,6 +42,48 @@ class InputError(DownhillError, ValueError):
 
 class InputTypeError(DownhillError, TypeError):
     """An argument of the wrong kind (a list of Tensors where a Tensor is needed, say)."""
+
+
+class InputKeyError(DownhillError, KeyError):
+    """A key that is not there: a parameter group without ``initial_lr``, a name no node or log has.
+
+    A ``KeyError``, as PyTorch raises for the same mistakes, but printed as the
+    sentence it is (a plain ``KeyError`` shows its message in quotes):
+
+    >>> str(InputKeyError("no 'loss' in this history; it has ['acc']"))
+    "no 'loss' in this history; it has ['acc']"
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
+class InputIndexError(DownhillError, IndexError):
+    """A position out of range: ``model[5]`` of a 3-layer Sequential, a class label past the last class.
+
+    An ``IndexError``, as Python and PyTorch raise, so ``for`` loops over
+    ``__getitem__`` still stop where they should.
+    """
+
+
+class InputAxisError(InputError, InputIndexError, np.exceptions.AxisError):
+    """An axis (``axis=`` / ``dim=``) out of range for the tensor's number of dimensions.
+
+    It is all three of what users catch for this: ``ValueError`` and NumPy's
+    ``AxisError`` (NumPy's habit) and ``IndexError`` (PyTorch's).
+
+    >>> error = InputAxisError("sum: axis 2 is out of range for a tensor with 2 dimension(s)")
+    >>> isinstance(error, ValueError) and isinstance(error, IndexError), str(error)
+    (True, 'sum: axis 2 is out of range for a tensor with 2 dimension(s)')
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+    def __reduce__(self):
+        # Rebuilt through __init__, so NumPy's slots (axis, ndim) are set again
+        # after a trip through pickle (the playground's workers, dask's tblib).
+        return type(self), self.args
 
 
 class UnknownNameError(InputError):

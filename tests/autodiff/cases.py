@@ -462,7 +462,9 @@ def _expand(spec):
 # The rows for the functions of issue 10 live in their own file; it imports the
 # helpers above, so it is imported here, after them.
 from .cases_more import MORE_TABLE  # noqa: E402
+from .cases_mod import MOD_TABLE  # noqa: E402
 
 TABLE += MORE_TABLE
+TABLE += MOD_TABLE
 
 CASES: list[Case] = [case for spec in TABLE for case in _expand(spec)]

@@ -89,7 +89,6 @@ HOSTILE = [
     ("None", "the value None"),
     ("True * x", "the value True"),
     ("1j * x", "complex numbers"),
-    ("x % 2", "'%'"),
     ("x // 2", "'//'"),
     ("x @ y", "'@'"),
     ("x << 2", "'<<'"),

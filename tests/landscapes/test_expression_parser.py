@@ -165,8 +165,8 @@ def test_caret_positions_refer_to_the_text_as_typed():
 
 def test_operator_errors_point_at_the_operator():
     with pytest.raises(ExpressionError) as caught:
-        parse_expression("x  %  2")
-    assert caught.value.start == 3 and "'%'" in caught.value.reason
+        parse_expression("x  //  2")
+    assert caught.value.start == 3 and "'//'" in caught.value.reason
 
 
 def test_long_text_is_shown_around_the_error():

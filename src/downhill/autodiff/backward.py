@@ -375,7 +375,9 @@ def seed_for(root, gradient, create_graph):
     else:
         seed = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=root.dtype)
         if np.shape(seed) != root.shape:
-            raise ValueError(
+            from ..errors import InputError  # only a mistake comes here: no import on the fast path
+
+            raise InputError(
                 f"backward(gradient=...): the gradient has shape {np.shape(seed)} but the "
                 f"output has shape {root.shape}; they must match"
             )

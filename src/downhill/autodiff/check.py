@@ -11,6 +11,7 @@ from numbers import Number
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from .composites import _as_tensor
 from .ops import sum as _sum
 from .tensor import Tensor
@@ -77,8 +78,9 @@ def numerical_grad(f, x, eps=None):
         value_up = _value(f(_like(x, up)))
         value_down = _value(f(_like(x, down)))
         if value_up.shape != ():
-            raise TypeError(
-                f"numerical_grad needs a function returning one number; it returned shape {value_up.shape}"
+            raise InputTypeError(
+                f"numerical_grad needs a function returning one number; it returned shape {value_up.shape}. "
+                "Reduce it inside the function (e.g. return y.sum())"
             )
         out[index] = (value_up - value_down) / (2 * h)
     return float(out) if scalar else out
@@ -131,7 +133,7 @@ def gradcheck(f, *inputs, atol=1e-6, rtol=1e-5, eps=None, second_order=True, see
     rng = np.random.default_rng(seed)
     inputs = [np.array(x, dtype=np.float64) for x in inputs]
     if not inputs:
-        raise ValueError("gradcheck needs at least one input")
+        raise InputError("gradcheck needs at least one input: gradcheck(f, x) or gradcheck(f, x, y)")
     probe = f(*[Tensor(x) for x in inputs])
     cotangent = rng.normal(size=np.shape(_value(probe)))
     argnums = tuple(range(len(inputs)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError, shorten
 from .backward import topological
 from .mode import enable_grad
 from .ops import NP, OPS
@@ -39,8 +40,8 @@ ELEMENTWISE = frozenset({
 })
 
 
-class NotCompilable(ValueError):
-    """The function cannot be turned into straight-line elementwise code."""
+class NotCompilable(InputError):
+    """The function cannot be turned into straight-line elementwise code (a ValueError, as before)."""
 
 
 class Program:
@@ -83,7 +84,7 @@ def trace(f, n_inputs, names=None):
     """
     names = list(names) if names is not None else [f"x{i}" for i in range(n_inputs)]
     if len(names) != n_inputs or not all(n.isidentifier() for n in names):
-        raise ValueError(f"trace: need {n_inputs} identifier names, got {names!r}")
+        raise InputError(f"trace: need {n_inputs} identifier names (like x, y), got {shorten(repr(names))}")
     # Placeholder values away from 0 and 1 keep log, sqrt, divide quiet while tracing.
     placeholders = []
     for i in range(n_inputs):

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..errors import InputError, shorten
 from .ops import (
     MAXIMUM,
     _apply2,
@@ -27,7 +28,8 @@ from .ops import (
     transpose,
     where,
 )
-from .tensor import Tensor, _operand, _raw, _wrap
+from .mode import THREAD, TRACING
+from .tensor import Op, Tensor, _operand, _raw, _wrap, apply
 
 
 def _shape(a):
@@ -93,7 +95,8 @@ def var(a, axis=None, ddof=0, keepdims=False):
     axes = _axes(axis, _ndim(a), "var")
     n = _count(_shape(a), axes)
     if n - ddof <= 0:
-        raise ValueError(f"var: {n} element(s) with ddof={ddof} leaves no degrees of freedom")
+        raise InputError(f"var: {n} element(s) with ddof={ddof} leaves no degrees of freedom; "
+                         "give more elements or a smaller ddof (accepted: ddof < the number of elements)")
     deviation = a - mean(a, axis=axes, keepdims=True)
     return sum(deviation * deviation, axis=axes, keepdims=keepdims) / (n - ddof)
 
@@ -113,7 +116,9 @@ def std(a, axis=None, ddof=0, keepdims=False):
     """
     variance = var(a, axis=axis, ddof=ddof, keepdims=keepdims)
     flat = variance == 0
-    if not np.any(flat.data):
+    # While vmap traces, the test below would look at one example only: take
+    # the general form, which gives the same numbers where the variance is not 0.
+    if not (THREAD.masks_in_graph or np.any(flat._data)):
         return sqrt(variance)
     # sqrt only where it has a slope; the flat places are 0 through where(),
     # whose rule passes nothing to the branch it did not take.
@@ -213,10 +218,19 @@ def log_softmax(x, axis=-1):
     return shifted - log(sum(exp(shifted), axis=axes, keepdims=True))
 
 
+# The identity, with no derivative: recorded only while vmap traces, so that a
+# shift computed from the data follows each example (see _max_shift).
+STOP_GRADIENT = Op("stop_gradient", lambda x: x, (None,))
+
+
 def _max_shift(a, axes):
     """The maximum over ``axes`` (kept), a constant: 0 where it is not finite."""
     if not a.size:
         return np.zeros((1,) * a.ndim, dtype=a.dtype)
+    if TRACING and THREAD.masks_in_graph and a._rg:
+        # vmap is tracing: the same constant, computed in the graph (without a derivative).
+        shift = apply(STOP_GRADIENT, (max(a, axis=axes, keepdims=True),))
+        return where((shift > -np.inf) & (shift < np.inf), shift, np.zeros((), dtype=a.dtype))
     shift = np.max(a.data, axis=axes, keepdims=True)
     return np.where(np.isfinite(shift), shift, 0).astype(a.dtype, copy=False)
 
@@ -278,7 +292,7 @@ def squeeze(a, axis=None):
         axes = tuple(i for i, s in enumerate(shape) if s == 1)
     for i in axes:
         if shape[i] != 1:
-            raise ValueError(f"squeeze: axis {i} has length {shape[i]}, not 1 (shape {shape})")
+            raise InputError(f"squeeze: axis {i} has length {shape[i]}, not 1 (shape {shape}); name only axes of length 1")
     return reshape(a, tuple(s for i, s in enumerate(shape) if i not in axes))
 
 
@@ -291,10 +305,10 @@ def stack(arrays, axis=0):
     """
     arrays = list(arrays)
     if not arrays:
-        raise ValueError("stack needs at least one tensor")
+        raise InputError("stack needs at least one tensor; got an empty sequence")
     shapes = {tuple(_shape(x)) for x in arrays}
     if len(shapes) > 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+        raise InputError(f"stack: all tensors must have the same shape, got {shorten(sorted(shapes))}")
     (axis,) = _axes(axis, _ndim(arrays[0]) + 1, "stack")
     return concatenate([expand_dims(x, axis) for x in arrays], axis=axis)
 

@@ -6,11 +6,32 @@ respected as given.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ..errors import InputError
-
+from ..errors import DownhillError, InputError, InputTypeError, shorten
 from .tensor import Tensor, _holds_tensor, _stack_nested
+
+
+def _numpy_refusals(make):
+    """NumPy's refusals of a maker's arguments (a negative size, text for a number,
+    a dtype it does not know) raised as the family, naming the maker and the arguments."""
+
+    @functools.wraps(make)
+    def checked(*args, **kwargs):
+        try:
+            return make(*args, **kwargs)
+        except DownhillError:
+            raise
+        except (ValueError, TypeError) as error:
+            kind = InputTypeError if isinstance(error, TypeError) else InputError
+            given = ", ".join([shorten(repr(a), 40) for a in args]
+                              + [f"{k}={shorten(repr(v), 40)}" for k, v in kwargs.items()])
+            raise kind(f"{make.__name__}({shorten(given)}): {str(error).splitlines()[0].rstrip('.')}; "
+                       f"see help(dh.{make.__name__}) for what it accepts") from None
+
+    return checked
 
 
 def tensor(data, dtype=None, requires_grad=False):
@@ -52,6 +73,7 @@ def _shape(shape):
     return tuple(int(s) for s in shape)
 
 
+@_numpy_refusals
 def zeros(shape, dtype=None, requires_grad=False):
     """A tensor of zeros (float64 unless ``dtype`` says otherwise).
 
@@ -63,6 +85,7 @@ def zeros(shape, dtype=None, requires_grad=False):
     return _make(np.zeros(_shape(shape), dtype=dtype or np.float64), requires_grad)
 
 
+@_numpy_refusals
 def ones(shape, dtype=None, requires_grad=False):
     """A tensor of ones.
 
@@ -73,6 +96,7 @@ def ones(shape, dtype=None, requires_grad=False):
     return _make(np.ones(_shape(shape), dtype=dtype or np.float64), requires_grad)
 
 
+@_numpy_refusals
 def full(shape, fill_value, dtype=None, requires_grad=False):
     """A tensor filled with ``fill_value`` (its dtype follows NumPy's ``full``).
 
@@ -100,6 +124,7 @@ def _in_graph(value):
     return isinstance(value, Tensor) and value.requires_grad
 
 
+@_numpy_refusals
 def zeros_like(a, dtype=None, requires_grad=False):
     """Zeros with the shape (and dtype) of ``a``.
 
@@ -110,6 +135,7 @@ def zeros_like(a, dtype=None, requires_grad=False):
     return _make(np.zeros_like(np.asarray(a), dtype=dtype), requires_grad)
 
 
+@_numpy_refusals
 def ones_like(a, dtype=None, requires_grad=False):
     """Ones with the shape (and dtype) of ``a``.
 
@@ -120,6 +146,7 @@ def ones_like(a, dtype=None, requires_grad=False):
     return _make(np.ones_like(np.asarray(a), dtype=dtype), requires_grad)
 
 
+@_numpy_refusals
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     """Evenly spaced values in [start, stop), as NumPy's ``arange``.
 
@@ -131,6 +158,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     return _make(values, requires_grad)
 
 
+@_numpy_refusals
 def linspace(start, stop, num=50, endpoint=True, dtype=None, requires_grad=False):
     """``num`` evenly spaced values from start to stop, as NumPy's ``linspace``.
 
@@ -171,6 +199,7 @@ def _linspace_graph(start, stop, num, endpoint, dtype):
     return values if dtype is None else values.astype(dtype)
 
 
+@_numpy_refusals
 def eye(N, M=None, k=0, dtype=None, requires_grad=False):
     """The identity matrix (ones on diagonal ``k``).
 

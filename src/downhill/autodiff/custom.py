@@ -24,9 +24,13 @@ function everybody needs): in ``ops.py`` write
 each rule ``rule(F, g, ans, *inputs, **params)`` returning the cotangent of
 its input, computed with ``F.`` functions (NumPy during a first-order pass,
 downhill under ``create_graph``, so the rule is differentiable itself); then
-a public function calling ``_apply1(NAME, x)`` / ``_apply2`` / ``apply``, and
-a row in the op-table tests (``tests/autodiff/cases.py``), which compare
-values, first and second derivatives with PyTorch and central differences.
+a public function calling ``_apply1(NAME, x)`` / ``_apply2`` / ``apply``, a
+row in the op-table tests (``tests/autodiff/cases.py``), which compare
+values, first and second derivatives with PyTorch and central differences,
+and a batch rule for ``vmap`` (``batching.py``; elementwise ops share one)
+with an entry in ``tests/autodiff/test_vmap_table.py``. The suite fails
+while either is missing. A function given its own rule with ``custom_vjp``
+or ``custom_jvp`` runs under ``vmap`` as a loop over the examples.
 """
 
 from __future__ import annotations

@@ -71,7 +71,9 @@ def _erfc_forward(x):
 
 def _sinc_vjp(F, g, ans, x):
     # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, with the limit 0 at x = 0.
-    at_zero = value(x) == 0
+    # Masks are computed on the rule's own inputs (NumPy values, or Tensors under
+    # create_graph), so that vmap's tracing records them and they follow each example.
+    at_zero = x == 0
     safe = F.where(at_zero, 1.0, x)
     return F.where(at_zero, 0.0, g * (F.cos(np.pi * x) - ans) / safe)
 
@@ -79,7 +81,7 @@ def _sinc_vjp(F, g, ans, x):
 def _hypot_vjp(which):
     def rule(F, g, ans, x, y):
         # x / hypot(x, y), with 0 at the origin (the subgradient norm uses too).
-        at_zero = value(ans) == 0
+        at_zero = ans == 0
         part = x if which == 0 else y
         return F.where(at_zero, 0.0, g * part / F.where(at_zero, 1.0, ans))
     return rule
@@ -87,13 +89,11 @@ def _hypot_vjp(which):
 
 def _fmax_wins(x, y):
     # The first input wins ties and wherever the second is NaN (PyTorch's fmax rule).
-    x, y = value(x), value(y)
-    return (x >= y) | np.isnan(y)
+    return (x >= y) | (y != y)  # y != y: y is NaN
 
 
 def _fmin_wins(x, y):
-    x, y = value(x), value(y)
-    return (x <= y) | np.isnan(y)
+    return (x <= y) | (y != y)
 
 
 def _zero(F, g, ans, *inputs, **params):
@@ -132,15 +132,22 @@ FMAX = defop("fmax", np.fmax,
 FMIN = defop("fmin", np.fmin,
              lambda F, g, ans, x, y: F.where(_fmin_wins(x, y), g, 0.0),
              lambda F, g, ans, x, y: F.where(_fmin_wins(x, y), 0.0, g))
-# x mod y = x - floor(x / y) * y; floor's derivative is 0, so d/dy = -floor(x / y).
+# floor_divide is a step function: derivative 0 wherever it has one (as floor; JAX's choice).
+FLOOR_DIVIDE = defop("floor_divide", np.floor_divide, _zero, _zero)
+# x mod y = x - floor(x / y) * y; floor's derivative is 0, so d/dy = -floor(x / y), with
+# NumPy's (and PyTorch's) exact floor division rather than floor of the rounded quotient.
 MOD = defop("mod", np.mod,
             lambda F, g, ans, x, y: g,
-            lambda F, g, ans, x, y: g * -np.floor_divide(value(x), value(y)))
+            lambda F, g, ans, x, y: g * -F.floor_divide(x, y))
+# fmod(x, y) = x - trunc(x / y) * y (C's remainder, the sign of x): d/dy = -trunc(x / y) (PyTorch).
+FMOD = defop("fmod", np.fmod,
+             lambda F, g, ans, x, y: g,
+             lambda F, g, ans, x, y: g * -F.trunc(x / y))
 NAN_TO_NUM = defop(
     "nan_to_num",
     lambda x, nan=0.0, posinf=None, neginf=None: np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf),
     # Replaced values are constants: the gradient passes only where x was finite.
-    lambda F, g, ans, x, **params: F.where(np.isfinite(value(x)), g, 0.0),
+    lambda F, g, ans, x, **params: F.where((x > -np.inf) & (x < np.inf), g, 0.0),
 )
 FLOOR = defop("floor", np.floor, _zero)
 CEIL = defop("ceil", np.ceil, _zero)
@@ -332,6 +339,32 @@ def mod(x1, x2):
 remainder = mod
 
 
+def fmod(x1, x2):
+    """Elementwise remainder with the sign of the dividend (C's ``fmod``, NumPy's ``fmod``).
+
+    Derivatives: 1 in ``x1`` and -trunc(x1/x2) in ``x2`` (PyTorch's fmod);
+    at the jumps the one-sided values are taken.
+
+    >>> import downhill as dh
+    >>> dh.fmod(dh.tensor([5.0, -5.0]), 3.0)
+    tensor([ 2., -2.])
+    """
+    return _apply2(FMOD, x1, x2)
+
+
+def floor_divide(x1, x2):
+    """Elementwise ``x1 // x2``: the largest whole number not above x1/x2 (Python's and NumPy's).
+
+    A step function: its gradient is 0 (as ``floor``; JAX's convention).
+    ``x1 == floor_divide(x1, x2) * x2 + mod(x1, x2)``.
+
+    >>> import downhill as dh
+    >>> dh.floor_divide(dh.tensor([5.0, -5.0]), 3.0)
+    tensor([ 1., -2.])
+    """
+    return _apply2(FLOOR_DIVIDE, x1, x2)
+
+
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """NaN and infinities replaced by finite numbers (NumPy's defaults: 0 and the dtype's extremes).
 
@@ -434,11 +467,13 @@ true_divide = _divide
 absolute = _abs
 
 provide("sqrt", np.sqrt, sqrt)
+provide("floor_divide", np.floor_divide, floor_divide)
+provide("trunc", np.trunc, trunc)
 provide("exp", np.exp, exp)
 
 __all__ = [
     "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "arctan2", "hypot", "log2", "log10",
-    "exp2", "erfc", "logaddexp", "logaddexp2", "sinc", "fmax", "fmin", "mod", "remainder",
+    "exp2", "erfc", "logaddexp", "logaddexp2", "sinc", "fmax", "fmin", "mod", "remainder", "fmod", "floor_divide",
     "nan_to_num", "floor", "ceil", "trunc", "round", "around", "reciprocal", "fabs", "deg2rad",
     "rad2deg", "radians", "degrees", "true_divide", "absolute",
 ]

@@ -27,9 +27,10 @@ def provide(name, numpy_version, downhill_version):
 def value(x):
     """The NumPy value of a rule's input or output, for masks and constants.
 
-    Under ``create_graph=True`` rules see Tensors; a mask (``x >= y``) or a
-    step function (``floor(x / y)``) carries no derivative, so it is computed
-    on the plain values in both modes.
+    For shapes, and for constants that do not depend on the example. A mask
+    (``x >= y``) is better computed on the rule's inputs themselves: it works
+    on NumPy values and on Tensors alike, and while ``vmap`` traces it is
+    recorded, so that it follows each example (see ``batching.py``).
     """
     return x._data if isinstance(x, Tensor) else x
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputKeyError, InputTypeError, LimitError, shorten
 from ..results import Result, jsonable
 from .backward import topological, unbroadcast
 from .ops import NP
@@ -150,7 +151,8 @@ class Graph(Result):
             if node.name == key:
                 return node
         names = [n.name for n in self.nodes if n.name]
-        raise KeyError(f"no node named {key!r} in this graph; named nodes: {names}")
+        raise InputKeyError(f"no node named {shorten(repr(key))} in this graph; named nodes: {shorten(names)} "
+                            f"(or a node id from 0 to {len(self.nodes) - 1})")
 
     @property
     def inputs(self) -> list[Node]:
@@ -181,7 +183,8 @@ class Graph(Result):
             if at == self.output:
                 found.append(path)
                 if len(found) > MAX_PATHS:
-                    raise ValueError(f"more than {MAX_PATHS} paths: too large a graph to enumerate")
+                    raise LimitError(f"more than {MAX_PATHS} paths: too large a graph to enumerate (the limit is "
+                                     f"{MAX_PATHS} paths); ask for a smaller graph, or read node(...).grad")
                 continue
             for edge in reversed(self.edges_from(at)):
                 stack.append((edge.child, path + [edge]))
@@ -208,7 +211,7 @@ class Graph(Result):
         for path in self.paths(source_node.id):
             factors = [edge.local for edge in path]
             if any(f is None for f in factors):
-                raise ValueError(
+                raise InputError(
                     "a local derivative on this path is not available (no rule for that input, or a "
                     f"Jacobian past {MAX_JACOBIAN} entries), so the chain cannot be multiplied out"
                 )
@@ -313,7 +316,8 @@ def _name_map(names):
     if names is None:
         return {}
     if not hasattr(names, "items"):
-        raise TypeError("graph_of: names must be a dict like {'x': x} (a name for each Tensor)")
+        raise InputTypeError(f"graph_of: names must be a dict like {{'x': x}} (a name for each Tensor), "
+                             f"got a {type(names).__name__}")
     out = {}
     for key, value in names.items():
         if isinstance(key, str) and isinstance(value, Tensor):
@@ -321,8 +325,9 @@ def _name_map(names):
         elif isinstance(key, Tensor) and isinstance(value, str):
             out[id(key)] = value
         else:
-            raise TypeError(
-                f"graph_of: names must map a name to a Tensor, like {{'x': x}}; got {key!r}: {type(value).__name__}"
+            raise InputTypeError(
+                f"graph_of: names must map a name to a Tensor, like {{'x': x}}; "
+                f"got {shorten(repr(key))}: {type(value).__name__}"
             )
     return out
 
@@ -415,9 +420,9 @@ def graph_of(value, names=None):
     (2.583853, True)
     """
     if not isinstance(value, Tensor):
-        raise TypeError(f"graph_of needs a downhill Tensor, got {type(value).__name__}")
+        raise InputTypeError(f"graph_of needs a downhill Tensor (the result of a computation), got {type(value).__name__}")
     if value._op is None and not value._rg:
-        raise ValueError(
+        raise InputError(
             "graph_of: this value has no graph: nothing it was computed from requires a gradient. "
             "Make the inputs with requires_grad=True, e.g. x = dh.tensor(2.0, requires_grad=True), "
             "and compute outside dh.no_grad()."

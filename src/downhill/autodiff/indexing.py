@@ -165,7 +165,10 @@ def select(condlist, choicelist, default=0):
         raise InputError("select needs at least one condition")
     result = default
     for cond, choice in reversed(list(zip(condlist, choicelist))):
-        cond = _data(cond)
+        # A boolean Tensor goes to where() as it is: while vmap traces, a mask
+        # computed from the example is recorded there and follows each example.
+        if not isinstance(cond, Tensor):
+            cond = np.asarray(cond)
         if cond.dtype != bool:
             raise InputError(f"select: conditions must be boolean; got dtype {cond.dtype}")
         result = where(cond, choice, result)

@@ -27,12 +27,16 @@ class _Thread(threading.local):
     anomaly = False
     depth = 0  # how many transforms (grad, vjp, ...) are evaluating a function in this thread
     masks_in_graph = False  # while vmap traces: comparisons of recorded values are recorded too
+    values_read = False  # while vmap traces: set when a traced tensor's values are read into Python
     guard = None  # see set_grad_mode
 
 
 THREAD = _Thread()
 NOT_RECORDING: set = set()
 ANOMALOUS: list = []
+# One entry per thread that vmap is tracing in: ``Tensor.data`` checks it first (a global
+# read) before the thread's own switch, so reading values costs nothing otherwise.
+TRACING: list = []
 
 
 class _Forget:

@@ -24,6 +24,8 @@ import types
 
 import numpy as np
 
+from ..errors import InputAxisError, InputError, InputTypeError, shorten
+from .mode import THREAD
 from .tensor import Op, Tensor, _apply1, _apply2, _normalize_index, _raw, apply
 
 OPS: dict[str, Op] = {}
@@ -259,6 +261,12 @@ def _max_vjp(F, g, ans, x, axis=None, keepdims=False):
     # Equal maxima share the gradient evenly (PyTorch's amax rule).
     g = _expand(F, g, axis, keepdims)
     mask = x == _expand(F, ans, axis, keepdims)
+    if THREAD.masks_in_graph:
+        # vmap is tracing: an integer count would be a constant of one example;
+        # counted in floats it is recorded and follows each example's ties.
+        count = F.sum(F.where(mask, 1.0, 0.0), axis=axis, keepdims=True)
+        lost = count == 0
+        return F.where(lost, np.nan, F.where(mask, g / F.where(lost, 1.0, count), 0))
     count = F.sum(mask, axis=axis, keepdims=True)
     lost = count == 0
     if not np.any(lost._data if isinstance(lost, Tensor) else lost):
@@ -392,15 +400,15 @@ def _axes(axis, ndim, name):
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {a!r}")
+            raise InputTypeError(f"{name}: axis must be an int or a tuple of ints, got {shorten(repr(a))}")
         if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
-            raise ValueError(
+            raise InputAxisError(
                 f"{name}: axis {a} is out of range for a tensor with {ndim} dimension(s) "
                 f"(accepted: {-builtins.max(ndim, 1)}..{builtins.max(ndim, 1) - 1})"
             )
         out.append(int(a) % builtins.max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ValueError(f"{name}: repeated axis in {axis!r}")
+        raise InputError(f"{name}: repeated axis in {shorten(repr(axis))}; name each axis once")
     if ndim == 0:
         # A 0-d tensor has one implicit axis (PyTorch accepts dim 0 or -1):
         # reducing over it leaves the one value, which is axis=None to NumPy.
@@ -694,7 +702,7 @@ def clip(a, a_min=None, a_max=None):
     tensor([-1. ,  0.5,  1. ])
     """
     if a_min is None and a_max is None:
-        raise ValueError("clip: give a_min, a_max, or both")
+        raise InputError("clip: give a_min, a_max, or both")
     if isinstance(a_min, Tensor):
         a_min = a_min.data
     if isinstance(a_max, Tensor):
@@ -719,8 +727,10 @@ def max(a, axis=None, keepdims=False):
     >>> dh.max(dh.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1)
     tensor([5., 3.])
     """
-    if _ndim(a) and 0 in np.shape(a.data if isinstance(a, Tensor) else a):
-        raise ValueError("max of an empty tensor has no value")
+    # ._data, not .data: reading a shape is not reading the values (vmap's tracing watches .data)
+    if _ndim(a) and 0 in np.shape(a._data if isinstance(a, Tensor) else a):
+        raise InputError(f"max of an empty tensor (shape {np.shape(a._data if isinstance(a, Tensor) else a)}) "
+                         "has no value; give a tensor with at least one element")
     return _apply1(MAX, a, {"axis": _axes(axis, _ndim(a), "max"), "keepdims": bool(keepdims)})
 
 
@@ -744,7 +754,7 @@ def matmul(x1, x2):
     tensor([[11.]])
     """
     if _ndim(x1) == 0 or _ndim(x2) == 0:
-        raise ValueError("matmul: operands must have at least one dimension; use * for scalars")
+        raise InputError("matmul: operands must have at least one dimension; use * for scalars")
     return apply(MATMUL, (x1, x2))
 
 
@@ -771,7 +781,8 @@ def transpose(a, axes=None):
         ndim = builtins.max(_ndim(a), 1)
         # Check the range first: `% ndim` alone would wrap axis 5 of a matrix to 1.
         if any(not -ndim <= ax < ndim for ax in axes):
-            raise ValueError(f"transpose: axes {tuple(axes)} out of range for a tensor with {_ndim(a)} dimension(s)")
+            raise InputAxisError(f"transpose: axes {shorten(tuple(axes))} out of range for a tensor with {_ndim(a)} dimension(s) "
+                                 f"(accepted: {-ndim}..{ndim - 1})")
         axes = tuple(int(ax) % ndim for ax in axes)
     return _apply1(TRANSPOSE, a, {"axes": axes})
 
@@ -817,10 +828,10 @@ def concatenate(arrays, axis=0):
     """
     arrays = list(arrays)
     if not arrays:
-        raise ValueError("concatenate needs at least one tensor")
+        raise InputError("concatenate needs at least one tensor; got an empty sequence")
     ndim = _ndim(arrays[0])
     if ndim == 0:
-        raise ValueError("concatenate: 0-d tensors cannot be joined; use stack")
+        raise InputError("concatenate: 0-d tensors cannot be joined; use stack")
     (axis,) = _axes(axis, ndim, "concatenate")
     return apply(CONCATENATE, arrays, {"axis": axis})
 
@@ -842,7 +853,7 @@ def expand_dims(a, axis):
     >>> dh.expand_dims(dh.zeros(3), 0).shape
     (1, 3)
     """
-    shape = np.shape(a.data if isinstance(a, Tensor) else _raw(a))
+    shape = np.shape(a._data if isinstance(a, Tensor) else _raw(a))
     return reshape(a, np.expand_dims(np.empty(shape, dtype=bool), axis).shape)
 
 

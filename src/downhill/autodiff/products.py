@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InputError
 from .composites import _as_tensor, _shape, stack
 from .extend import provide, value
-from .ops import _PerInput, _ndim, defop, getitem, matmul, reshape, scatter, sum, transpose, where
+from .ops import _PerInput, _axes, _ndim, defop, getitem, matmul, reshape, scatter, sum, transpose, where
 from .shape_ops import _axis, moveaxis, ravel
 from .tensor import apply
 
@@ -189,7 +189,16 @@ def vecdot(x1, x2, axis=-1):
     >>> dh.vecdot(dh.ones((2, 3)), dh.tensor([1.0, 2.0, 3.0]))
     tensor([6., 6.])
     """
-    return sum(_as_tensor(x1) * x2, axis=axis)
+    x1, x2 = _as_tensor(x1), _as_tensor(x2)
+    if x1.ndim == 0 or x2.ndim == 0:
+        raise InputError(f"vecdot needs vectors (at least 1 dimension); got shapes {x1.shape} and {x2.shape}")
+    # As NumPy's: ``axis`` names an axis of each input (counted in its own shape); the
+    # other axes broadcast.
+    (a1,), (a2,) = _axes(axis, x1.ndim, "vecdot"), _axes(axis, x2.ndim, "vecdot")
+    if x1.shape[a1] != x2.shape[a2]:
+        raise InputError(f"vecdot: the vectors along axis {axis} have {x1.shape[a1]} and {x2.shape[a2]} "
+                         "components; they must match")
+    return sum(moveaxis(x1, a1, -1) * moveaxis(x2, a2, -1), axis=-1)
 
 
 def kron(a, b):
@@ -217,6 +226,8 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """
     if axis is not None:
         axisa = axisb = axisc = axis
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        raise InputError(f"cross needs vectors (at least 1 dimension); got shapes {_shape(a)} and {_shape(b)}")
     a = moveaxis(a, axisa, -1)
     b = moveaxis(b, axisb, -1)
     na, nb = a.shape[-1], b.shape[-1]

@@ -473,14 +473,16 @@ def meshgrid(*xi, indexing="xy", sparse=False):
     return [broadcast_to(g, full) for g in grids]
 
 
-def permute_dims(x, axes):
-    """The Array API's name for ``transpose(x, axes)``.
+def permute_dims(x, axes=None):
+    """The Array API's name for ``transpose(x, axes)`` (all axes reversed by default, as NumPy 2's).
 
     >>> import downhill as dh
-    >>> dh.permute_dims(dh.zeros((2, 3)), (1, 0)).shape
-    (3, 2)
+    >>> dh.permute_dims(dh.zeros((2, 3, 4)), (1, 0, 2)).shape
+    (3, 2, 4)
+    >>> dh.permute_dims(dh.zeros((2, 3, 4))).shape
+    (4, 3, 2)
     """
-    return transpose(x, tuple(axes))
+    return transpose(x, None if axes is None else tuple(axes))
 
 
 def concat(arrays, axis=0):

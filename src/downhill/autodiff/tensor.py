@@ -20,7 +20,8 @@ import numpy as np
 
 from threading import get_ident
 
-from .mode import ANOMALOUS, NOT_RECORDING, THREAD
+from ..errors import DownhillError, InputAxisError, InputError, InputIndexError, InputTypeError, shorten
+from .mode import ANOMALOUS, NOT_RECORDING, THREAD, TRACING
 from .torch_methods import TorchMethods
 
 _FLOAT_KINDS = ("f",)
@@ -78,15 +79,21 @@ class Tensor(TorchMethods):
         if isinstance(data, Tensor):
             data = data.data
         elif type(data) in (list, tuple) and _holds_tensor(data):
-            from ..errors import InputTypeError
-
             raise InputTypeError(
                 "Tensor(...) of a list holding Tensors would copy their values and drop their "
                 "gradients; use dh.tensor([...]) or dh.stack([...]), which keep the graph"
             )
-        array = np.array(data, dtype=dtype)
+        try:
+            array = np.array(data, dtype=dtype)
+        except (ValueError, TypeError) as error:  # ragged lists, text, a dtype name NumPy does not know
+            kind = InputTypeError if isinstance(error, TypeError) else InputError
+            raise kind(f"cannot make a tensor from {shorten(repr(data))}"
+                       + (f" with dtype={shorten(repr(dtype))}" if dtype is not None else "")
+                       + f": {str(error).splitlines()[0].rstrip('.')}. Give numbers, nested lists of numbers of one "
+                       "shape (no ragged rows), or a NumPy array; dtype float, int, bool or a NumPy "
+                       "dtype name") from None
         if array.dtype == object:
-            raise TypeError(
+            raise InputTypeError(
                 f"cannot make a tensor from {type(data).__name__}: give numbers, "
                 "nested lists of numbers, or a NumPy array"
             )
@@ -98,6 +105,10 @@ class Tensor(TorchMethods):
     @property
     def data(self) -> np.ndarray:
         """The values, as a ``numpy.ndarray`` (shared, not copied)."""
+        if TRACING and self._rg and THREAD.masks_in_graph:
+            # vmap is tracing and the values of a traced tensor leave the graph
+            # (.item(), float(), bool(), NumPy): the graph may depend on them.
+            THREAD.values_read = True
         d = self._data
         if type(d) is not np.ndarray:
             d = self._data = np.asarray(d)
@@ -128,12 +139,12 @@ class Tensor(TorchMethods):
 
     def __len__(self):
         if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor: it holds a single number; use .item()")
+            raise InputTypeError("len() of a 0-d tensor: it holds a single number; use .item()")
         return self.shape[0]
 
     def __iter__(self):
         if self.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor: it holds a single number; use .item()")
+            raise InputTypeError("iteration over a 0-d tensor: it holds a single number; use .item()")
         return (self[i] for i in range(self.shape[0]))
 
     def __array__(self, dtype=None, copy=None):
@@ -158,7 +169,7 @@ class Tensor(TorchMethods):
         2.5
         """
         if self._data.size != 1:  # the NumPy value's count: cheaper than Tensor.size's callable int
-            raise ValueError(
+            raise InputError(
                 f"item() needs a tensor with exactly one element; this one has shape {self.shape}. "
                 "Index it first, or use .tolist()"
             )
@@ -181,7 +192,7 @@ class Tensor(TorchMethods):
 
     def __bool__(self):
         if self._data.size != 1:
-            raise ValueError(
+            raise InputError(
                 f"the truth value of a tensor with {self.size} elements is ambiguous; "
                 "reduce it first, e.g. bool((t > 0).data.any()), or compare t.item() for one element"
             )
@@ -198,7 +209,7 @@ class Tensor(TorchMethods):
     def requires_grad(self, flag):
         flag = bool(flag)
         if flag and self._op is None and self.dtype.kind not in _FLOAT_KINDS:
-            raise TypeError(
+            raise InputTypeError(
                 f"only floating-point tensors can require gradients; this one is {self.dtype}. "
                 "Make it with dtype=float (e.g. dh.tensor([1, 2], dtype=float))"
             )
@@ -242,8 +253,9 @@ class Tensor(TorchMethods):
             if not isinstance(value, Tensor):
                 value = Tensor(value)
             if value.shape != self.shape:
-                raise ValueError(
-                    f"cannot assign a gradient of shape {value.shape} to a tensor of shape {self.shape}"
+                raise InputError(
+                    f"cannot assign a gradient of shape {value.shape} to a tensor of shape {self.shape}; "
+                    "give one of the tensor's shape (or None)"
                 )
         self._grad = value
 
@@ -389,6 +401,16 @@ class Tensor(TorchMethods):
     def __rpow__(self, other):
         return _apply2(POW, other, self)
 
+    def __floordiv__(self, other):
+        from .elementwise import floor_divide
+
+        return floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        from .elementwise import floor_divide
+
+        return floor_divide(other, self)
+
     def __mod__(self, other):
         from .elementwise import mod
 
@@ -434,7 +456,8 @@ class Tensor(TorchMethods):
 
     def __invert__(self):
         if self.dtype != np.bool_:
-            raise TypeError(f"~ needs a boolean tensor; this one is {self.dtype}")
+            raise InputTypeError(f"~ needs a boolean tensor; this one is {self.dtype}. For numbers use -x (negation) "
+                                 "or 1 - x; for a mask compare first, e.g. ~(x > 0)")
         if self._rg and THREAD.masks_in_graph:
             return apply(MASK_OPS[operator.invert], (self,))
         return _wrap(~self._data)
@@ -524,10 +547,12 @@ class Tensor(TorchMethods):
         shape = self.shape
         ndim = len(shape) or 1  # (`max` here is downhill's)
         if not (-ndim <= start_dim < ndim and -ndim <= end_dim < ndim):
-            raise ValueError(f"flatten: dims ({start_dim}, {end_dim}) out of range for shape {shape}")
+            raise InputAxisError(f"flatten: dims ({shorten(start_dim)}, {shorten(end_dim)}) out of range for shape {shape} "
+                                 f"(accepted: {-ndim} to {ndim - 1})")
         first, last = start_dim % ndim, end_dim % ndim
         if first > last or not shape:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
+            raise InputError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}; "
+                             "give start_dim <= end_dim")
         return reshape(self, shape[:first] + (-1,) + shape[last + 1:])
 
     def ravel(self):
@@ -586,7 +611,9 @@ class _Size(int):
             return self.shape
         ndim = len(self.shape)
         if not -ndim <= dim < ndim:
-            raise IndexError(f"size({dim}): dimension out of range for a tensor of shape {self.shape}")
+            accepted = f"accepted: {-ndim} to {ndim - 1}" if ndim else "a 0-d tensor has no dimensions"
+            raise InputAxisError(f"size({shorten(dim)}): dimension out of range for a tensor of shape {self.shape} "
+                                 f"({accepted})")
         return self.shape[dim]
 
 
@@ -649,7 +676,7 @@ def _raw(value):
         return value
     array = np.asarray(value)
     if array.dtype == object:
-        raise TypeError(
+        raise InputTypeError(
             f"cannot use a {type(value).__name__} as an array operand: give a Tensor, "
             "a NumPy array, a number, or a nested list of numbers"
         )
@@ -823,8 +850,9 @@ def _compare(fn, a, b):
             return apply(MASK_OPS[fn], (a, b))
         return _wrap(fn(ad, bd))
     except ValueError as error:
-        raise ValueError(
-            f"comparison: shapes {np.shape(ad)} and {np.shape(bd)} cannot be broadcast together"
+        raise InputError(
+            f"comparison: shapes {np.shape(ad)} and {np.shape(bd)} cannot be broadcast together "
+            "(NumPy's rule: compare trailing axes; each pair must be equal or one of them 1)"
         ) from error
 
 
@@ -839,20 +867,22 @@ def _inplace(tensor, fn, other, symbol):
         try:
             ufunc(d, od, out=d, casting="same_kind")
         except (ValueError, TypeError) as error:
-            raise ValueError(
+            raise InputError(
                 f"in-place {symbol}: cannot update a tensor of shape {d.shape} and dtype {d.dtype} "
                 f"with a value of shape {np.shape(od)} and dtype {np.result_type(od)}: {error}"
             ) from None
     else:
         result = fn(d, od)
         if result.shape != ():
-            raise ValueError(
-                f"in-place {symbol}: cannot update a 0-d tensor with a value of shape {np.shape(od)}"
+            raise InputError(
+                f"in-place {symbol}: cannot update a 0-d tensor with a value of shape {np.shape(od)}; "
+                "give a single number"
             )
         if result.dtype != d.dtype:
             if not np.can_cast(result.dtype, d.dtype, casting="same_kind"):
-                raise TypeError(
-                    f"in-place {symbol}: cannot store a {result.dtype} result in a {d.dtype} tensor"
+                raise InputTypeError(
+                    f"in-place {symbol}: cannot store a {result.dtype} result in a {d.dtype} tensor; "
+                    "compute out of place (x = x + y) or convert first with .astype(float)"
                 )
             result = d.dtype.type(result)
         tensor._data = result
@@ -896,17 +926,23 @@ def _explain(op, datas, params, error):
     shapes = " and ".join(str(np.shape(d)) for d in datas)
     message = str(error)
     if "broadcast" in message:
-        return ValueError(
+        return InputError(
             f"{op.name}: shapes {shapes} cannot be broadcast together "
             "(NumPy's rule: compare trailing axes; each pair must be equal or one of them 1)"
         )
     if op.name == "matmul" and ("mismatch" in message or "aligned" in message):
-        return ValueError(
+        return InputError(
             f"matmul: shapes {shapes} do not fit: the last axis of the first must equal "
             f"the second-to-last axis of the second (or its only axis). NumPy said: {message}"
         )
     settings = f" with {params}" if params else ""
-    return type(error)(f"{op.name} on shapes {shapes}{settings}: {message}")
+    # NumPy refused the user's data (a reshape that does not fit, an index past
+    # the end, a bad dtype): the family member of the same built-in kind.
+    kind = (type(error) if isinstance(error, DownhillError)
+            else InputAxisError if isinstance(error, np.exceptions.AxisError)
+            else InputIndexError if isinstance(error, IndexError)
+            else InputTypeError if isinstance(error, TypeError) else InputError)
+    return kind(f"{op.name} on shapes {shapes}{shorten(settings, 200)}: {message}")
 
 
 def _anomaly_forward(op, t, datas):

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError, shorten
+
 
 def _ops():
     # Imported on use: this class is a base of Tensor, which ops.py imports.
@@ -72,7 +74,7 @@ class TorchMethods:
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         if len(dims) != self.ndim:
-            raise ValueError(f"permute: give one index per dimension ({self.ndim}), got {dims}")
+            raise InputError(f"permute: give one index per dimension ({self.ndim}), got {shorten(dims)}")
         return _ops().transpose(self, dims)
 
     def numel(self) -> int:

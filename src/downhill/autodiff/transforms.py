@@ -14,6 +14,7 @@ from numbers import Number
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError, shorten
 from .backward import grad_of
 from .mode import THREAD, enable_grad
 from .tensor import Tensor, _wrap
@@ -48,11 +49,12 @@ class _Input:
             self.kind = "array"
             data = np.asarray(value)
             if data.dtype == object:
-                raise TypeError(f"{name}: cannot differentiate with respect to a {type(value).__name__}")
+                raise InputTypeError(f"{name}: cannot differentiate with respect to a {type(value).__name__}; "
+                                     "give a number, a NumPy array of floats, or a Tensor")
         if data.dtype.kind in "biu":
             data = data.astype(np.float64)
         if data.dtype.kind != "f":
-            raise TypeError(
+            raise InputTypeError(
                 f"{name}: can only differentiate with respect to real floating-point inputs, got {data.dtype}"
             )
         tensor = _wrap(data[()] if np.ndim(data) == 0 else data)
@@ -75,12 +77,12 @@ def _argnums(argnums, nargs, name):
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
     if not nums:
-        raise ValueError(f"{name}: argnums must name at least one argument")
+        raise InputError(f"{name}: argnums must name at least one argument, like argnums=0 or argnums=(0, 1); got ()")
     for i in nums:
         if not isinstance(i, int) or not -nargs <= i < nargs:
-            raise ValueError(
-                f"{name}: argnums={argnums!r} but the function was called with {nargs} positional "
-                f"argument(s)"
+            raise InputError(
+                f"{name}: argnums={shorten(repr(argnums))} but the function was called with {nargs} positional "
+                f"argument(s) (accepted: whole numbers from {-nargs} to {nargs - 1})"
             )
     return single, tuple(i % nargs for i in nums)
 
@@ -113,17 +115,18 @@ def _prepare(args, argnums, name):
 def _scalar_output(out, name):
     if isinstance(out, Tensor):
         if out.shape != ():
-            raise TypeError(
+            raise InputTypeError(
                 f"{name} needs a function that returns a single number (shape ()), but it returned "
                 f"shape {out.shape}. Reduce it inside the function (e.g. return y.sum() or y.mean()), "
                 "or use dh.jacobian(f) for the derivative of every output."
             )
         if out.dtype.kind != "f":
-            raise TypeError(f"{name}: the function's output must be a float, got {out.dtype}")
+            raise InputTypeError(f"{name}: the function's output must be a float, got {out.dtype}; "
+                                 "make it one with dh.astype(y, float) or compute in floats")
         return out
     if isinstance(out, Number) or (isinstance(out, np.ndarray) and out.shape == ()):
         return _wrap(np.float64(out))  # does not depend on the inputs
-    raise TypeError(
+    raise InputTypeError(
         f"{name} needs a function that returns a single number, but it returned a "
         f"{type(out).__name__}" + (f" of shape {np.shape(out)}" if hasattr(out, "shape") else "")
         + ". Return a 0-d Tensor, e.g. y.sum()."
@@ -149,7 +152,8 @@ def value_and_grad(f, argnums=0, has_aux=False):
         aux = None
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
-                raise TypeError("has_aux=True needs the function to return a pair (value, aux)")
+                raise InputTypeError("has_aux=True needs the function to return a pair (value, aux); "
+                                     f"it returned a {type(out).__name__}")
             out, aux = out
         out = _scalar_output(out, "grad")
         grads = grad_of(out, [inp.tensor for inp in inputs], retain_graph=nested, create_graph=nested)
@@ -208,7 +212,7 @@ def derivative(f):
         if not isinstance(out, Tensor):
             out = _wrap(np.float64(out)) if isinstance(out, Number) else _wrap(np.asarray(out))
         if out.shape != inputs[0].tensor.shape:
-            raise TypeError(
+            raise InputTypeError(
                 f"derivative needs f to act elementwise: x has shape {inputs[0].tensor.shape} but "
                 f"f(x) has shape {out.shape}. Use dh.grad for a scalar function of a vector, or "
                 "dh.jacobian for the general case."
@@ -248,13 +252,15 @@ def vjp(f, *primals):
         if not isinstance(seed, Tensor):
             seed = np.asarray(seed, dtype=out.dtype)
             if seed.shape != out.shape:
-                raise ValueError(
-                    f"pullback: the cotangent has shape {seed.shape} but the output has shape {out.shape}"
+                raise InputError(
+                    f"pullback: the cotangent has shape {seed.shape} but the output has shape {out.shape}; "
+                    "give one of the output's shape"
                 )
             seed = seed[()]
         if recording and isinstance(seed, Tensor) and seed.shape != out.shape:
-            raise ValueError(
-                f"pullback: the cotangent has shape {seed.shape} but the output has shape {out.shape}"
+            raise InputError(
+                f"pullback: the cotangent has shape {seed.shape} but the output has shape {out.shape}; "
+                "give one of the output's shape"
             )
         grads = grad_of(out, [inp.tensor for inp in inputs], seed=seed, retain_graph=True,
                         create_graph=recording)
@@ -276,12 +282,13 @@ def jvp(f, primals, tangents):
     """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primal(s) but {len(tangents)} tangent(s); give one tangent each")
+        raise InputError(f"jvp: {len(primals)} primal(s) but {len(tangents)} tangent(s); give one tangent each")
     _, args, inputs, nested = _prepare(primals, tuple(range(len(primals))), "jvp")
     for inp, t in zip(inputs, tangents):
         if np.shape(t._data if isinstance(t, Tensor) else t) != inp.tensor.shape:
-            raise ValueError(
-                f"jvp: a tangent has shape {np.shape(t)} but its primal has shape {inp.tensor.shape}"
+            raise InputError(
+                f"jvp: a tangent has shape {np.shape(t)} but its primal has shape {inp.tensor.shape}; "
+                "give each tangent its primal's shape"
             )
     out = _call(f, args, {})
     if not isinstance(out, Tensor):

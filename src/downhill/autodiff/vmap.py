@@ -2,25 +2,39 @@
 
 How it works: ``f`` is traced on one example (its graph is recorded, as for
 ``backward``), and the recorded graph is then evaluated once on the whole
-batch, with the batch as a new first axis. Each primitive knows how to take
-that axis along (:data:`BATCH_RULES`): elementwise ops line their inputs up
-so that NumPy's broadcasting pairs example with example; reductions, reshape,
-transpose, indexing, concatenate and matmul have their axis arguments moved
-by one. Because the graph of ``grad(f)`` contains its backward pass,
-``vmap(grad(f))`` gives per-example gradients in one evaluation.
+batch, with the batch as a new first axis. Every primitive of the rule table
+knows how to take that axis along (:data:`~downhill.autodiff.batching.BATCH_RULES`):
+elementwise ops line their inputs up so that NumPy's broadcasting pairs
+example with example; reductions, cumsum, reshape, transpose, indexing and
+concatenate have their axis settings moved by one; matmul, einsum and the
+``linalg`` decompositions map over the leading axes of a stack. Because the
+graph of ``grad(f)`` contains its backward pass, ``vmap(grad(f))`` gives
+per-example gradients in one evaluation.
 
-What is supported (and checked; anything else raises :class:`NotBatchable`):
+One evaluation on the batch needs (and vmap checks):
 
-- mapped arguments are floating-point arrays (labels too: pass them as floats);
-- ``f`` is built from primitives that have a batch rule, and its graph does not
-  depend on the values of the example: no Python ``if`` on a mapped value, no
-  index computed from one. ``f`` is traced on the first and the last example
-  and the two graphs must agree op for op, constant for constant, so most
-  value-dependent code is caught; a Python branch that both examples take the
-  same way is not, so keep ``if`` away from mapped values (as under JAX's jit);
-- composites that pick a constant from the data (softmax's and logsumexp's
-  shift by the maximum, std's test for zero variance) differ between examples
-  and are refused.
+- mapped arguments that are floating-point arrays (labels too: pass them as floats);
+- a graph that does not depend on the values of the example: no Python ``if``
+  on a mapped value, no index computed from one (``sort``, ``median``,
+  ``argmax`` pick their elements by value). ``f`` is traced on the first and
+  the last example and the two graphs must agree op for op, constant for
+  constant; comparisons (``x > 0``) are recorded, so ``where`` and ``relu``
+  follow each example, and softmax's, logsumexp's and std's data-dependent
+  steps are recorded too while vmap traces.
+
+Where that fails, ``vmap`` falls back to a Python loop over the examples,
+stacking the results: correct, as slow as the loop. That happens for code
+that reads a mapped value (``.item()``, ``float()``, an ``if`` on it, NumPy
+on ``.data``), for the functions that pick elements by value (``sort``,
+``argsort``, ``partition``, ``median``, ``argmax``/``argmin``, ``interp`` at
+mapped points, ``linalg.lstsq``'s rank, ``logsumexp`` with ``b=``), and for
+``custom_vjp``/``custom_jvp`` functions and primitives without a batch rule.
+``fallback="raise"`` refuses with :class:`NotBatchable` and the reason
+instead, to make sure the fast path is taken.
+
+A limit: a Python branch that the first and the last example take the same
+way, and a middle one the other way, is not seen; keep ``if`` away from
+mapped values (as under JAX's jit).
 
 The result is computed with downhill's ops on the batch, so an outer
 transform can differentiate through it when the batched inputs require gradients.
@@ -34,128 +48,16 @@ import numpy as np
 
 from ..errors import InputError
 from .backward import topological
-from .compile import ELEMENTWISE
-from .mode import THREAD, enable_grad
-from .ops import broadcast_to, reshape, transpose
-from .tensor import MASK_OPS, Tensor, _wrap, apply
+from .batching import BATCH_RULES, NotBatchable
+from .mode import THREAD, TRACING, enable_grad
+from .ops import transpose
+from .tensor import Tensor, _wrap, apply
 
 __all__ = ["vmap", "NotBatchable", "BATCH_RULES"]
 
 
-class NotBatchable(InputError):
-    """The function cannot be evaluated on a batch in one pass (the message says why)."""
-
-
-# ----------------------------------------------------------------- batch rules
-# rule(op, node, values, batched, params, size) -> the op's batched output.
-# ``values`` are the inputs (batched ones with the batch first), ``batched``
-# says which are batched, ``node`` is the traced node (per-example shapes).
-
-
-def _lift(value, node_rank, per_shape):
-    """A batched value (B,) + per_shape lined up for broadcasting against rank ``node_rank``."""
-    missing = node_rank - len(per_shape)
-    if missing <= 0:
-        return value
-    return reshape(value, (np.shape(_data(value))[0],) + (1,) * missing + tuple(per_shape))
-
-
 def _data(value):
     return value._data if isinstance(value, Tensor) else value
-
-
-def _elementwise(op, node, values, batched, params, size):
-    rank = np.ndim(node._data)
-    lined = [_lift(v, rank, np.shape(raw)) if b else v for v, b, raw in zip(values, batched, node._inputs)]
-    return apply(op, lined, params)
-
-
-def _reduction(op, node, values, batched, params, size):
-    (x,) = values
-    rank = np.ndim(node._inputs[0])
-    axis = params.get("axis")
-    axes = tuple(range(1, rank + 1)) if axis is None else tuple(a + 1 for a in axis)
-    return apply(op, [x], {**params, "axis": axes})
-
-
-def _reshape(op, node, values, batched, params, size):
-    return reshape(values[0], (size,) + np.shape(node._data))
-
-
-def _broadcast_to(op, node, values, batched, params, size):
-    shape = np.shape(node._data)
-    return broadcast_to(_lift(values[0], len(shape), np.shape(node._inputs[0])), (size,) + shape)
-
-
-def _transpose(op, node, values, batched, params, size):
-    rank = np.ndim(node._inputs[0])
-    axes = params.get("axes")
-    per = tuple(range(rank - 1, -1, -1)) if axes is None else tuple(axes)
-    return transpose(values[0], (0,) + tuple(a + 1 for a in per))
-
-
-def _batched_index(index):
-    return (slice(None),) + (index if isinstance(index, tuple) else (index,))
-
-
-def _getitem(op, node, values, batched, params, size):
-    # The batch axis goes first; ``...`` then spans the same axes as per example.
-    # Advanced indices split by slices would move axes: the shape check catches it.
-    return apply(op, [values[0]], {"index": _batched_index(params["index"])})
-
-
-def _scatter(op, node, values, batched, params, size):
-    g = values[0] if batched[0] else broadcast_to(values[0], (size,) + np.shape(node._inputs[0]))
-    return apply(op, [g], {"index": _batched_index(params["index"]), "shape": (size,) + tuple(params["shape"])})
-
-
-def _concatenate(op, node, values, batched, params, size):
-    parts = [v if b else broadcast_to(v, (size,) + np.shape(raw))
-             for v, b, raw in zip(values, batched, node._inputs)]
-    return apply(op, parts, {**params, "axis": params.get("axis", 0) + 1})
-
-
-def _matmul(op, node, values, batched, params, size):
-    a, b = values
-    ra, rb = np.ndim(node._inputs[0]), np.ndim(node._inputs[1])
-    if ra == 0 or rb == 0:
-        raise NotBatchable("vmap: matmul of a 0-d value")
-    # Promote 1-d operands to matrices explicitly, so that NumPy never mistakes
-    # the batch axis for a matrix axis, and drop the promoted axes afterwards.
-    if ra == 1:
-        a = _insert_axis(a, -2)
-    if rb == 1:
-        b = _insert_axis(b, -1)
-    if batched[0] and batched[1]:
-        pass  # both (B, ..., n, k) and (B, ..., k, m): matmul broadcasts the batch
-    elif batched[0] and rb > 2:
-        a = _lift(a, max(ra, 2) + (rb - 2) - max(ra - 2, 0), np.shape(_data(a))[1:])
-    elif batched[1] and ra > 2:
-        b = _lift(b, max(rb, 2) + (ra - 2) - max(rb - 2, 0), np.shape(_data(b))[1:])
-    out = apply(op, [a, b])
-    shape = np.shape(_data(out))
-    if rb == 1:
-        out = reshape(out, shape[:-1])
-        shape = shape[:-1]
-    if ra == 1:
-        out = reshape(out, shape[:-2] + shape[-1:] if rb != 1 else shape[:-1])
-    return out
-
-
-def _insert_axis(value, axis):
-    shape = list(np.shape(_data(value)))
-    shape.insert(len(shape) + 1 + axis if axis < 0 else axis, 1)
-    return reshape(value, tuple(shape))
-
-
-# The elementwise primitives are the tracer's list (one list for both), erf
-# (which the tracer does not take), and the masks recorded while tracing.
-_ELEMENTWISE = ELEMENTWISE | {"erf"} | {op.name for op in MASK_OPS.values()}
-BATCH_RULES = {name: _elementwise for name in _ELEMENTWISE}
-BATCH_RULES.update(sum=_reduction, max=_reduction, norm=_reduction, reshape=_reshape,
-                   broadcast_to=_broadcast_to, transpose=_transpose, getitem=_getitem, scatter=_scatter,
-                   concatenate=_concatenate, matmul=_matmul)
-"""Batch rules by primitive name. A new primitive joins vmap by adding its rule here."""
 
 
 # ----------------------------------------------------------------- tracing
@@ -169,6 +71,8 @@ def _same(a, b):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float) and a != a:
+        return b != b  # NaN: a constant equal to itself in both traces
     try:
         return bool(a == b)
     except (TypeError, ValueError):
@@ -188,14 +92,19 @@ def _trace(f, args, mapped, example):
     # results in the graph, which is what gets evaluated on the batch.
     THREAD.depth += 1
     THREAD.masks_in_graph, previous = True, THREAD.masks_in_graph
+    THREAD.values_read, previous_read = False, THREAD.values_read
+    TRACING.append(None)
     try:
         with enable_grad():
             out = f(*call_args)
+        read = THREAD.values_read
     finally:
+        TRACING.pop()
         THREAD.depth -= 1
         THREAD.masks_in_graph = previous
+        THREAD.values_read = previous_read
     single = not isinstance(out, (tuple, list))
-    return ([out] if single else list(out)), single, placeholders
+    return ([out] if single else list(out)), single, placeholders, read
 
 
 def _graph(outputs):
@@ -232,6 +141,8 @@ def _check_same_graph(first, second, places1, places2, internal):
                 internal.add(id(a))
             continue
         if a._op is not b._op:
+            if a._op.name == b._op.name:  # a rule made per call (custom_vjp): nothing to batch it with
+                return f"'{a._op.name}' is a rule made for each call, with no batch rule"
             return f"it runs '{a._op.name}' on one example and '{b._op.name}' on another"
         if not _same(a._params or {}, b._params or {}):
             return f"the settings of '{a._op.name}' depend on the example (an index or an axis computed from it)"
@@ -289,15 +200,15 @@ def _evaluate(order, outputs, placeholders, internal, batched_args, size):
         rule = BATCH_RULES.get(node._op.name)
         if rule is None:
             raise NotBatchable(
-                f"vmap: '{node._op.name}' has no batch rule yet (supported: {', '.join(sorted(BATCH_RULES))}). "
-                "Run a Python loop over the examples instead, or add a rule to downhill.autodiff.vmap.BATCH_RULES."
+                f"vmap: '{node._op.name}' has no batch rule; add one to "
+                "downhill.autodiff.batching.BATCH_RULES, or let vmap loop over the examples (fallback='loop')"
             )
         result = rule(node._op, node, inputs, batched, node._params or {}, size)
         expected = (size,) + np.shape(node._data)
         if np.shape(_data(result)) != expected:
             raise NotBatchable(
                 f"vmap: '{node._op.name}' gave shape {np.shape(_data(result))} on the batch where "
-                f"{expected} was expected; this use of it cannot be batched"
+                f"{expected} was expected; this use of it cannot be batched (fallback='loop' runs a loop instead)"
             )
         values[key], flags[key] = result, True
     results = []
@@ -318,7 +229,54 @@ def _axes_for(in_axes, n):
     return (in_axes,) * n
 
 
-def vmap(f, in_axes=0, out_axes=0):
+def _batched(f, moved, mapped, size):
+    """Trace ``f`` on the first and the last example, check the graphs agree, evaluate on the batch."""
+    outputs, single, places, read = _trace(f, moved, mapped, 0)
+    if read:
+        raise NotBatchable(
+            f"vmap cannot evaluate {getattr(f, '__name__', 'this function')} on the whole batch at once: "
+            "it reads the values of a mapped tensor into Python (.item(), float(), bool(), .data, "
+            "an 'if' on a value, NumPy, or a function that picks by value such as sort), so its "
+            "graph may differ between examples. Run a loop over the examples instead (fallback='loop')."
+        )
+    order = _graph(outputs)
+    # A second trace, on the last example: the two graphs must agree (and
+    # leaves made inside f show themselves by being new objects).
+    outputs2, _, places2, _ = _trace(f, moved, mapped, size - 1)
+    internal = set()
+    problem = _check_same_graph(order, _graph(outputs2), places, places2, internal) \
+        or _check_constants(outputs, outputs2, places, places2)
+    if problem:
+        raise NotBatchable(
+            f"vmap cannot evaluate {getattr(f, '__name__', 'this function')} on the whole batch at "
+            f"once: {problem}. Run a loop over the examples instead (fallback='loop')."
+        )
+    return _evaluate(order, outputs, places, internal, moved, size), single
+
+
+def _loop(f, moved, mapped, size):
+    """The fallback: ``f`` on each example in turn, the results stacked (batch first)."""
+    from .composites import stack
+
+    rows = []
+    for k in range(size):
+        call = list(moved)
+        for i in mapped:
+            call[i] = moved[i][k] if isinstance(moved[i], Tensor) else _wrap(np.array(moved[i][k]))
+        out = f(*call)
+        rows.append(out)
+    single = not isinstance(rows[0], (tuple, list))
+    columns = [rows] if single else list(zip(*rows))
+    results = []
+    for column in columns:
+        if any(isinstance(v, Tensor) and v._rg for v in column):
+            results.append(stack(list(column)))
+        else:
+            results.append(np.stack([np.asarray(_data(v)) for v in column]))
+    return results, single
+
+
+def vmap(f, in_axes=0, out_axes=0, *, fallback="loop"):
     """Map ``f`` over an axis of its arguments, in one evaluation (JAX's ``vmap``).
 
     ``in_axes``: for each argument the axis holding the examples, or None for
@@ -335,10 +293,18 @@ def vmap(f, in_axes=0, out_axes=0):
     >>> np.allclose(per_example, [dh.grad(loss)(w, x) for x in X])
     True
 
-    See the module's documentation for what can be batched; anything else
-    raises :class:`NotBatchable` with the reason.
+    See the module's documentation for what can be batched in one evaluation.
+    Anything else runs as a loop over the examples (``fallback="loop"``, the
+    default: the same numbers, the loop's speed), or raises
+    :class:`NotBatchable` with the reason (``fallback="raise"``):
+
+    >>> dh.vmap(dh.sort)(np.array([[2.0, 1.0], [3.0, 4.0]]))  # sort picks by value: a loop
+    array([[1., 2.],
+           [3., 4.]])
     """
 
+    if fallback not in ("loop", "raise"):
+        raise InputError(f"vmap: fallback must be 'loop' or 'raise'; got {fallback!r}")
     if isinstance(out_axes, bool) or not isinstance(out_axes, (int, np.integer)):
         raise InputError(f"vmap: out_axes must be an int (where the examples' axis goes); got {out_axes!r}")
 
@@ -372,20 +338,12 @@ def vmap(f, in_axes=0, out_axes=0):
             moved[i] = value if isinstance(value, Tensor) else np.asarray(value)
         if size == 0:
             raise InputError("vmap: the mapped axis is empty; there is no example to trace")
-        outputs, single, places = _trace(f, moved, mapped, 0)
-        order = _graph(outputs)
-        # A second trace, on the last example: the two graphs must agree (and
-        # leaves made inside f show themselves by being new objects).
-        outputs2, _, places2 = _trace(f, moved, mapped, size - 1)
-        internal = set()
-        problem = _check_same_graph(order, _graph(outputs2), places, places2, internal) \
-            or _check_constants(outputs, outputs2, places, places2)
-        if problem:
-            raise NotBatchable(
-                f"vmap cannot evaluate {getattr(f, '__name__', 'this function')} on the whole batch at "
-                f"once: {problem}. Run a Python loop over the examples instead."
-            )
-        results = _evaluate(order, outputs, places, internal, moved, size)
+        try:
+            results, single = _batched(f, moved, mapped, size)
+        except NotBatchable:
+            if fallback == "raise":
+                raise
+            results, single = _loop(f, moved, mapped, size)
         any_tensor = any(isinstance(args[i], Tensor) for i in mapped)
         finished = []
         for r in results:

@@ -6,7 +6,7 @@ A formula such as ``"100*(y - x**2)**2 + (1 - x)**2"`` goes through four steps:
    parser sees it, because ``ast.parse`` itself can exhaust the C stack or memory
    on hostile input such as ten thousand nested brackets.
 2. ``ast.parse(text, mode="eval")``: the text becomes a syntax tree; nothing runs.
-3. A whitelist walk over that tree. Only numbers, named variables, ``+ - * / **``,
+3. A whitelist walk over that tree. Only numbers, named variables, ``+ - * / % **``,
    unary ``-``/``+``, parentheses, a fixed set of functions and the constants ``pi``
    and ``e`` pass. Everything else (attributes, subscripts, strings, lambdas,
    comparisons, keyword arguments, unknown names...) is refused with an
@@ -23,6 +23,9 @@ flow.
 
 ``^`` means power, as most people write it: every ``^`` in the text is read as ``**``
 before parsing. (Python's own ``^``, exclusive or, has no place in a formula.)
+``%`` is the remainder with the sign of the divisor, as in Python and NumPy
+(``mod``; its derivative is 1 in the left operand and -floor(a/b) in the right),
+and binds like ``*`` and ``/``, as in Python.
 """
 
 from __future__ import annotations
@@ -61,8 +64,8 @@ MAX_EXPONENT = 100  # largest |exponent| where the exponent is a constant
 # all of them (60-odd) made one refused formula a screenful of text.
 _EVERYDAY = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "arctan2", "hypot", "minimum", "maximum")
 ALLOWED = (
-    "A formula may use numbers, variables (x, y, z, or those you name), + - * / and ** (or ^) "
-    "for powers, parentheses, the constants pi and e, and "
+    "A formula may use numbers, variables (x, y, z, or those you name), + - * /, % for the remainder, "
+    "** (or ^) for powers, parentheses, the constants pi and e, and "
     f"{len(FUNCTIONS)} functions such as " + ", ".join(f for f in _EVERYDAY if f in FUNCTIONS)
     + " (all of them: downhill landscapes --functions)."
 )
@@ -93,7 +96,7 @@ _REFUSED_NODES = {
     ast.Slice: "slices",
 }
 
-_OPERATOR_NAMES = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide"}
+_OPERATOR_NAMES = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Mod: "mod"}
 _OPERATOR_SYMBOLS = {
     ast.Mod: "%",
     ast.FloorDiv: "//",

@@ -94,7 +94,7 @@ FUNCTIONS: Mapping[str, tuple[str, int]] = MappingProxyType(
 DEFAULT_VARIABLES = ("x", "y", "z")
 
 # The operations behind the operators.
-OPERATORS = ("add", "subtract", "multiply", "divide", "power", "negative")
+OPERATORS = ("add", "subtract", "multiply", "divide", "mod", "power", "negative")
 
 _NAMES = OPERATORS + tuple(sorted({target for target, _ in FUNCTIONS.values()}))
 

@@ -50,8 +50,8 @@ def _torch():
     return torch
 
 
-def _unsupported(layer, direction: str) -> TypeError:
-    return TypeError(
+def _unsupported(layer, direction: str) -> InputTypeError:
+    return InputTypeError(
         f"{direction} cannot convert a {type(layer).__name__}: supported are "
         f"{', '.join(SUPPORTED)}. Convert the supported parts, or copy the weights by "
         "state_dict() (the keys are PyTorch's)"

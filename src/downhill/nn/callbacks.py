@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, InputTypeError
+from ..errors import InputError, InputKeyError, InputTypeError, shorten
 from ..notebook import shows_in_notebook
 from ..autodiff.tensor import Tensor
 from ..results import Result, jsonable, null_value
@@ -73,7 +73,7 @@ class History(Result):
 
     def __getitem__(self, key: str) -> list:
         if key not in self.history:
-            raise KeyError(f"no {key!r} in this history; it has {sorted(self.history)}")
+            raise InputKeyError(f"no {shorten(repr(key))} in this history; it has {sorted(self.history)}")
         return self.history[key]
 
     def __contains__(self, key) -> bool:
@@ -273,7 +273,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs) -> bool:
         if self.monitor not in logs:
-            raise KeyError(
+            raise InputKeyError(
                 f"EarlyStopping monitors {self.monitor!r}, but the epoch's logs have only "
                 f"{sorted(logs)}; pass val_loader to fit, or monitor='train_loss'"
             )

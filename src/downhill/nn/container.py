@@ -5,16 +5,20 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 
-from ..errors import InputTypeError
+from ..errors import InputIndexError, InputTypeError, shorten
 from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList"]
 
 
 def _index(i, n: int, kind: str) -> int:
-    i = operator.index(i)
+    try:
+        i = operator.index(i)
+    except TypeError:
+        raise InputTypeError(f"a {kind} is indexed by a whole number or a slice, got "
+                             f"{type(i).__name__} {shorten(repr(i))}") from None
     if not -n <= i < n:
-        raise IndexError(f"index {i} is out of range for a {kind} of length {n}")
+        raise InputIndexError(f"index {i} is out of range for a {kind} of length {n} (accepted: {-n} to {n - 1})")
     return i % n
 
 
@@ -103,7 +107,8 @@ class Sequential(Module):
             raise InputTypeError(f"{type(module).__name__} is not a Module subclass")
         n = len(self)
         if not -n <= index <= n:
-            raise IndexError(f"index {index} is out of range for a Sequential of length {n}")
+            raise InputIndexError(f"index {index} is out of range for a Sequential of length {n} "
+                                  f"(insert accepts {-n} to {n})")
         modules = list(self._modules.values())
         modules.insert(index, module)
         self._modules.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import InputError
+from ..errors import InputAxisError, InputError
 from .. import autodiff as ad
 from .module import Module
 
@@ -34,8 +34,8 @@ class Flatten(Module):
         start, end = self.start_dim, self.end_dim
         for d in (start, end):
             if not -ndim <= d < ndim:
-                raise IndexError(f"Flatten: dimension {d} is out of range for an input of shape {shape} "
-                                 f"(accepted: {-ndim} to {ndim - 1})")
+                raise InputAxisError(f"Flatten: dimension {d} is out of range for an input of shape {shape} "
+                                     f"(accepted: {-ndim} to {ndim - 1})")
         start, end = start % ndim, end % ndim
         if start > end:
             raise InputError(f"Flatten: start_dim ({self.start_dim}) cannot come after end_dim "

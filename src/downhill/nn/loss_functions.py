@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import InputError, InputTypeError
+from ..errors import InputError, InputIndexError, InputTypeError
 from .. import autodiff as ad
 from ..autodiff.tensor import Tensor
 
@@ -134,8 +134,8 @@ def _class_targets(target, item_shape, n_classes, ignore_index, name):
     keep = t != ignore_index
     bad = keep & ((t < 0) | (t >= n_classes))
     if bad.any():
-        raise IndexError(f"{name}: target {t[bad][0]} is out of bounds for {n_classes} classes "
-                         f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})")
+        raise InputIndexError(f"{name}: target {t[bad][0]} is out of bounds for {n_classes} classes "
+                              f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})")
     return t, keep
 
 

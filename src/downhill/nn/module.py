@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..errors import InputError, InputTypeError
+from ..errors import InputError, InputKeyError, InputTypeError, shorten
 from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor
 from . import state as _state
@@ -159,12 +159,12 @@ class Module:
         if not isinstance(name, str):
             raise InputTypeError(f"{kind} name should be a string, got {type(name).__name__}")
         if name == "" or "." in name:
-            raise KeyError(f'{kind} name can\'t be empty or contain ".", got {name!r}')
+            raise InputKeyError(f'{kind} name can\'t be empty or contain ".", got {shorten(repr(name))}')
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign a {kind} before Module.__init__() call")
         if hasattr(self, name) and not any(name in self.__dict__[s] for s in
                                            ("_parameters", "_buffers", "_modules")):
-            raise KeyError(f"attribute '{name}' already exists")
+            raise InputKeyError(f"attribute '{name}' already exists on {type(self).__name__}; choose another {kind} name")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a Parameter (or None, for an optional one such as a missing bias).

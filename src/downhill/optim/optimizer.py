@@ -25,6 +25,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError, shorten
 from .functional import Scratch
 
 __all__ = ["Optimizer"]
@@ -144,18 +145,18 @@ class Optimizer:
         self._scratch: dict[int, Any] = {}
 
         if _is_param(params):
-            raise TypeError(
+            raise InputTypeError(
                 "params given to the optimizer should be an iterable of Tensors or dicts, "
                 f"but got a single {type(params).__name__}; wrap it in a list: [{type(params).__name__.lower()}]"
             )
         if isinstance(params, dict):
-            raise TypeError(
+            raise InputTypeError(
                 "params given to the optimizer should be an iterable of Tensors or of dicts; "
                 'got one dict: wrap it in a list, e.g. [{"params": [w], "lr": 0.1}]'
             )
         groups = list(params)
         if len(groups) == 0:
-            raise ValueError("optimizer got an empty parameter list; pass at least one Tensor to optimize")
+            raise InputError("optimizer got an empty parameter list; pass at least one Tensor to optimize")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -179,14 +180,16 @@ class Optimizer:
         [0.1, 0.01]
         """
         if not isinstance(param_group, dict):
-            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+            raise InputTypeError('param_group must be a dict such as {"params": [w], "lr": 0.1}, '
+                                 f"but got {type(param_group).__name__}")
         if "params" not in param_group:
-            raise ValueError('param_group must have a "params" entry listing the Tensors to optimize')
+            raise InputError('param_group must have a "params" entry listing the Tensors to optimize; '
+                             f"it has {shorten(sorted(map(str, param_group)))}")
         params = param_group["params"]
         if _is_param(params):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise TypeError(
+            raise InputTypeError(
                 "optimizer parameters need to be organized in ordered collections, but the "
                 "ordering of tensors in sets will change between runs; use a list instead"
             )
@@ -197,8 +200,9 @@ class Optimizer:
         names = [p[0] for p in params if isinstance(p, tuple)]
         if names:
             if len(names) != len(params):
-                raise ValueError(
-                    "all optimizer params should be with or without names; some param names are missing"
+                raise InputError(
+                    "all optimizer params should be with or without names; some param names are missing: "
+                    "give all (name, tensor) pairs, as named_parameters() does, or all plain tensors"
                 )
             params = [p[1] for p in params]
             param_group["param_names"] = names
@@ -206,12 +210,12 @@ class Optimizer:
 
         for p in params:
             if not _is_param(p):
-                raise TypeError(
+                raise InputTypeError(
                     "optimizer can only optimize Tensors, but one of the params is "
                     f"{type(p).__name__}; make one with dh.tensor(value, requires_grad=True)"
                 )
             if getattr(p, "is_leaf", True) is False:
-                raise ValueError(
+                raise InputError(
                     "can't optimize a non-leaf Tensor (one computed from others); "
                     "optimize the leaf tensors it was computed from"
                 )
@@ -230,10 +234,10 @@ class Optimizer:
             )
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params):
-            raise ValueError("some parameters appear in more than one parameter group")
+            raise InputError("some parameters appear in more than one parameter group; give each tensor to one group only")
         for group in self.param_groups:
             if ("param_names" in group) != ("param_names" in param_group):
-                raise ValueError(
+                raise InputError(
                     "all optimizer param groups should be with or without names; cannot add a group "
                     f"{'with' if 'param_names' in param_group else 'without'} names to this optimizer"
                 )
@@ -380,16 +384,16 @@ class Optimizer:
         groups = self.param_groups
         saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
         if len(groups) != len(saved_groups):
-            raise ValueError(
+            raise InputError(
                 f"loaded state dict has {len(saved_groups)} parameter groups, but this optimizer "
                 f"has {len(groups)}; build the optimizer with the same groups before loading"
             )
         for i, (group, saved) in enumerate(zip(groups, saved_groups)):
             if len(group["params"]) != len(saved["params"]):
-                raise ValueError(
+                raise InputError(
                     f"loaded state dict contains a parameter group (index {i}) with "
                     f"{len(saved['params'])} parameters, but this optimizer's group has "
-                    f"{len(group['params'])}"
+                    f"{len(group['params'])}; build the optimizer over the same parameters before loading"
                 )
 
         id_map = {

@@ -42,6 +42,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import InputError
+
 __all__ = ["ComputePool", "OverBudget", "PoolFull", "WorkerDied"]
 
 # Imported once by the fork server, so that every worker starts with them.
@@ -154,7 +156,7 @@ class ComputePool:
     def __init__(self, function: Callable[[Any], Any], size: int = 2, budget: float = 10.0, *,
                  heavy_size: int | None = None, wait: float | None = None, nice: int = 5, heavy_nice: int = 15):
         if size < 1:
-            raise ValueError(f"a pool needs at least 1 worker; got {size}")
+            raise InputError(f"a pool needs at least 1 worker (a whole number >= 1); got {size}")
         self.function = function
         self.size = size
         self.budget = budget

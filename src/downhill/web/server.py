@@ -13,6 +13,7 @@ import sys
 import threading
 import webbrowser
 
+from ..errors import InputError
 from .answers import DEFAULT_CACHE_BYTES
 from .app import LOOPBACK_HOSTS, create_app
 from .limits import TIME_BUDGET_S
@@ -104,7 +105,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     import uvicorn
 
     if workers is not None and workers < 1:
-        raise ValueError(f"workers must be at least 1; got {workers}")
+        raise InputError(f"workers must be a whole number >= 1 (or None: one per core); got {workers}")
     sock = _listen(host, port)
     bound_port = sock.getsockname()[1]
     url = url_for(host, bound_port)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import warnings
 from typing import Any
-from ...errors import InputError, InputTypeError
+from ...errors import InputError, InputKeyError, InputTypeError
 
 __all__ = ["LRScheduler"]
 
@@ -95,7 +95,7 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(
+                    raise InputKeyError(
                         f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a "
                         f"scheduler with last_epoch={last_epoch}; load the optimizer's state_dict "
                         "first, or use last_epoch=-1 for a fresh run"
