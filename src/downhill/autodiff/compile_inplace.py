@@ -261,9 +261,12 @@ def _emit(w, result, finals, names):
     buffers, free, body = {}, [], []
     count = 0
     for index, (target, text, reads) in enumerate(w.code):
-        # Buffers whose value is read here for the last time can take this result.
+        # Buffers whose value is read here for the last time can take this result. Only
+        # our own buffers: a function's result may be one of its arguments or a constant
+        # (mod's rule hands its cotangent back as it came), which must never be written.
         for r in dict.fromkeys(reads):
-            if r in buffers and last_use[r] == index and r not in keep and r not in row_of:
+            if (r in buffers and last_use[r] == index and r not in keep and r not in row_of
+                    and w.kind[r] == "array"):
                 free.append(buffers[r])
         if w.kind[target] == "array":
             if target in row_of:

@@ -43,6 +43,11 @@ from .trajectory import Trajectory
 # cache while the chunk takes all its steps, and each NumPy call has enough
 # work to hide its fixed cost (about a microsecond).
 CHUNK = 8192
+# Climbers up to which a step's stopping test reads Python numbers instead of NumPy reductions.
+SMALL = 16
+# Climbers up to which a batch climbs one by one: a step on NumPy scalars costs a
+# third of one on arrays of one or two, as much as one on three.
+FEW = 2
 # Threads for many climbers (the chunks are independent).
 WORKERS = min(4, os.cpu_count() or 1)
 
@@ -179,7 +184,7 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
             if fast is not None:
                 return Trajectory(**fast, **climb.labels)
         if not progress:
-            return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
+            return _dispatch(climb, start, program)
         # Each step evaluates the slope once (per chunk of climbers): count those.
         chunks = 1 if start.ndim == 1 else max(1, -(-start.shape[0] // CHUNK))
         with progress_bar(True, total=chunks * (steps + 1), desc="descend", unit="step") as shown:
@@ -187,9 +192,18 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
             # The kept-buffer path calls its own slope, which has no counter: with a bar, the plain one.
             climb = dataclasses.replace(climb, slope=slope, inplace=None)
             try:
-                return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
+                return _dispatch(climb, start, program)
             finally:
                 slope.flush()
+
+
+def _dispatch(climb, start, program):
+    """The climb of one climber, of a few (one by one), or of a batch."""
+    if start.ndim == 1:
+        return _climb_one(climb, start)
+    if 0 < start.shape[0] <= FEW and program is not None:
+        return _climb_few(climb, start)
+    return _climb_many(climb, start)
 
 
 def _climb_fused(landscape, functional, optimizer_options, start, climb):
@@ -221,7 +235,7 @@ class _Climb:
     inplace: object  # the slope's InplaceProgram (buffers kept from step to step), or None
     init: Callable  # the optimizer's pure pair, options bound
     update: Callable
-    lr: float
+    lr: float | np.ndarray  # one for all, or one per climber (of the whole batch)
     rates: np.ndarray | None  # the schedule's learning rate per step, or None for a constant lr
     steps: int
     tol: float
@@ -246,10 +260,14 @@ def _in_place(update, point):
     return functools.partial(in_place, **update.keywords, scratch=rules.Scratch(point))
 
 
-def _climb_one(climb, point):
-    """One climber, coordinates as NumPy scalars: a few microseconds a step."""
+def _climb_lone(climb, point):
+    """One climber to the end, coordinates as NumPy scalars: a few microseconds a step.
+
+    Returns its recorded lists (empty without ``record``) and its last figures:
+    ``(points, values, norms2, status, diverged_at, steps_taken, final_point, final_value, final_norm2)``.
+    """
     slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
-    tol, max_value, lr = climb.tol, climb.max_value, climb.lr
+    tol, max_value = climb.tol, climb.max_value
     state = climb.init(point)
     # The climber owns its point: the optimizer's in-place rule steps it with
     # kept scratch arrays (the pure rule runs the same arithmetic on copies,
@@ -290,15 +308,52 @@ def _climb_one(climb, point):
         else:
             point, state = update(point, grad, state, lr=rates[t])
         t += 1
-    used = rates[:t] if rates is not None else np.full(t, float(lr))
+    return points, values, norms, status, diverged_at, t, np.array(point, dtype=np.float64), value, norm2
+
+
+def _climb_one(climb, point):
+    """One climber: its :class:`Trajectory`."""
+    points, values, norms, status, diverged_at, t, final_point, value, norm2 = _climb_lone(climb, point)
+    record, rates = climb.record, climb.rates
+    used = rates[:t] if rates is not None else np.full(t, float(climb.lr))
     final_norm = math.sqrt(norm2) if math.isfinite(norm2) else float("nan")
     return Trajectory(
         points=np.array(points) if record else None,
         values=np.array(values) if record else None,
         grad_norms=np.sqrt(np.array(norms)) if record else None,
         lrs=used, status=status, steps_taken=t, diverged_at=diverged_at,
-        final_point=np.array(point, dtype=np.float64), final_value=value, final_grad_norm=final_norm,
+        final_point=final_point, final_value=value, final_grad_norm=final_norm,
         **climb.labels,
+    )
+
+
+def _climb_few(climb, start):
+    """A batch of a few climbers, each climbed alone (NumPy scalars cost less than arrays of one or two).
+
+    The same Trajectory as the batch path, bit for bit: each climber's numbers
+    are the lone climber's (as in every batch), and the rows after a climber
+    stopped repeat where it stopped.
+    """
+    n, d = start.shape
+    runs = [_climb_lone(climb, point) for point in start]
+    taken = max(run[5] for run in runs)
+    points = values = norms = None
+    if climb.record:
+        points, values, norms = np.empty((taken + 1, n, d)), np.empty((taken + 1, n)), np.empty((taken + 1, n))
+        for i, (path, heights, squares, *_, t, _, _, _) in enumerate(runs):
+            points[:t + 1, i], values[:t + 1, i], norms[:t + 1, i] = path, heights, squares
+            points[t + 1:, i], values[t + 1:, i], norms[t + 1:, i] = path[-1], heights[-1], squares[-1]
+        norms = np.sqrt(norms)
+    rates = climb.rates
+    return Trajectory(
+        points=points, values=values, grad_norms=norms,
+        lrs=rates[:taken] if rates is not None else np.full(taken, float(climb.lr)),
+        status=np.array([run[3] for run in runs], dtype="<U9"),
+        steps_taken=np.array([run[5] for run in runs], dtype=np.int64),
+        diverged_at=np.array([-1 if run[4] is None else run[4] for run in runs], dtype=np.int64),
+        final_point=np.array([run[6] for run in runs]).reshape(n, d),
+        final_value=np.array([run[7] for run in runs], dtype=np.float64),
+        final_grad_norm=np.sqrt(np.array([run[8] for run in runs], dtype=np.float64)), **climb.labels,
     )
 
 
@@ -317,9 +372,17 @@ def _take(state, keep, width):
 def _climb_chunk(climb, P, out, offset):
     """Run the climbers of one chunk (coordinates P of shape (d, c)) to the end."""
     slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
-    tol2, max_value = climb.tol * climb.tol, climb.max_value
+    tol2, max_value = climb.tol * climb.tol, float(climb.max_value)
     d, c = P.shape
     state = climb.init(P)
+    # One learning rate per climber (a sweep), or one for all.
+    each = None if np.ndim(climb.lr) == 0 else np.array(climb.lr[offset:offset + c], dtype=np.float64)
+    # The chunk owns its coordinates and steps them in place with kept scratch
+    # (the pure rule runs the same arithmetic on copies: both round alike).
+    step = _in_place(update, P)
+    if step is not None:
+        P = P.copy()
+    small = c <= SMALL
     alive = np.arange(c)
     history = [] if record else None
     for t in range(steps + 1):
@@ -333,8 +396,13 @@ def _climb_chunk(climb, P, out, offset):
             history.append((alive, P.T.copy(), np.array(value), norm2))
         # One cheap test for the usual case, where nobody stops: NaN fails
         # every comparison, so it is caught by the ``<=`` and ``<`` below.
-        if (np.abs(value).max() <= max_value and norm2.max() < np.inf
-                and norm2.min() > tol2 and t < steps):
+        if small:  # for a few climbers, Python numbers cost less than NumPy reductions
+            going = (t < steps and all([-max_value <= v <= max_value for v in value.tolist()])
+                     and all([tol2 < q < math.inf for q in norm2.tolist()]))
+        else:
+            going = (np.abs(value).max() <= max_value and norm2.max() < np.inf
+                     and norm2.min() > tol2 and t < steps)
+        if going:
             G = np.array(grads, dtype=np.float64)
         else:
             diverged = ~(np.abs(value) <= max_value) | ~(norm2 < np.inf)
@@ -356,10 +424,23 @@ def _climb_chunk(climb, P, out, offset):
             G = np.array(grads, dtype=np.float64).reshape(d, width)[:, keep]
             state = _take(state, keep, width)
             alive = alive[keep]
-        if rates is None:
-            P, state = update(P, G, state)
-        else:
+            if each is not None:
+                each = each[keep]
+            if step is not None:
+                step = _in_place(update, P)  # scratch of the new width
+        if step is not None:
+            if rates is not None:
+                state = step(P, G, state, lr=rates[t])
+            elif each is not None:
+                state = step(P, G, state, lr=each)
+            else:
+                state = step(P, G, state)
+        elif rates is not None:
             P, state = update(P, G, state, lr=rates[t])
+        elif each is not None:
+            P, state = update(P, G, state, lr=each)
+        else:
+            P, state = update(P, G, state)
     return history
 
 
@@ -426,9 +507,9 @@ def _climb_chunk_inplace(climb, P, out, offset):
     return history
 
 
-def _climb_many(climb, start):
+def _run_chunks(climb, start):
+    """Every climber of ``start`` (n, d) to the end: the per-climber figures, and the chunks' histories."""
     n, d = start.shape
-    rates, record = climb.rates, climb.record
     out = {
         "final_point": np.empty((n, d)), "final_value": np.empty(n), "final_norm2": np.empty(n),
         "steps_taken": np.zeros(n, dtype=np.int64), "status": np.empty(n, dtype="<U9"),
@@ -451,6 +532,14 @@ def _climb_many(climb, start):
             histories = list(pool.map(run, begins))
     else:
         histories = [run(begin) for begin in begins]
+    return out, histories
+
+
+def _climb_many(climb, start):
+    n, d = start.shape
+    rates, record = climb.rates, climb.record
+    out, histories = _run_chunks(climb, start)
+    begins = range(0, n, CHUNK)
     taken = int(out["steps_taken"].max(initial=0))
     points = values = norms = None
     if record:
@@ -479,3 +568,40 @@ def _climb_many(climb, start):
         steps_taken=out["steps_taken"], diverged_at=out["diverged_at"], final_point=out["final_point"],
         final_value=out["final_value"], final_grad_norm=np.sqrt(out["final_norm2"]), **climb.labels,
     )
+
+
+def climb_each_rate(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12, **optimizer_options):
+    """The climb from ``start`` at each learning rate of ``lrs``, all at once: ``(final values, statuses, steps)``.
+
+    Each rate's figures are exactly those of ``descend(f, start, lr=rate,
+    record=False)`` (its final value, status and steps taken): the rates run
+    as one batch of climbers, one rate each, so a sweep of 25 rates costs
+    about what one climb costs. None when the batch cannot run, so that the
+    caller climbs rate by rate instead: ``f`` is not a landscape with a traced
+    program (any other callable may not take a batch of points), or
+    ``start`` is not one finite point of the landscape's dimension (descend
+    then says what is wrong).
+
+    >>> finals, statuses, taken = climb_each_rate("sphere", [1.0, 1.0], [0.1, 0.5, 1.5], steps=50)
+    >>> statuses.tolist(), taken.tolist(), bool(finals[1] == 0.0)
+    (['max_steps', 'converged', 'diverged'], [50, 1, 20], True)
+    """
+    lrs = np.asarray(lrs, dtype=np.float64).ravel()
+    for lr in lrs[:1].tolist():  # lr_sweep checked every rate: finite and >= 0
+        _check_settings(lr, steps, tol, max_value)
+    name, landscape, _ = _resolve(f)
+    start = np.array(start, dtype=np.float64)
+    program = program_for(landscape) if landscape is not None else None
+    if (program is None or lrs.size == 0 or start.ndim != 1 or start.shape[0] != len(landscape.variables)
+            or not np.all(np.isfinite(start))):
+        return None
+    optimizer, optimizer_options = resolve_optimizer(optimizer, optimizer_options)
+    init, update = get_functional(optimizer).bind(lr=float(lrs[0]), **optimizer_options)
+    # Each climber passes its own rate to the optimizer's rule (an array the
+    # rule broadcasts), the same arithmetic a lone climber does with its number.
+    climb = _Climb(slope=program.function, inplace=None, init=init, update=update, lr=lrs, rates=None,
+                   steps=steps, tol=tol, max_value=max_value, record=False, labels={})
+    starts = np.repeat(start[None, :], lrs.size, axis=0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), enable_grad():
+        out, _ = _run_chunks(climb, starts)
+    return out["final_value"], out["status"], out["steps_taken"]

@@ -2,7 +2,8 @@
 
 Each handler takes the request's JSON body (a dict), checks every field with
 :mod:`downhill.web.limits`, calls one library function, and returns its
-JSON-ready result. Handlers hold no mathematics and touch no files; the HTTP
+JSON-ready result (a result's ``to_dict()``; large arrays of finite numbers
+may stay NumPy arrays, which :func:`downhill.results.json_bytes` writes directly). Handlers hold no mathematics and touch no files; the HTTP
 side (body size, content type, worker processes, time budget, encoding, error
 responses) lives in :mod:`downhill.web.app`.
 
@@ -314,7 +315,7 @@ def descend(body: dict) -> dict:
 
     >>> result = descend({"landscape": "sphere", "start": [1.0, 2.0], "lr": 0.5})
     >>> result["status"], result["final_point"]
-    ('converged', [0.0, 0.0])
+    ('converged', array([0., 0.]))
     """
     limits.check_fields(body, DESCEND_FIELDS, ["start"])
     landscape = mountain(body)
@@ -334,7 +335,7 @@ def descend(body: dict) -> dict:
     with library_errors(None):
         trajectory = run_descend(landscape, start, optimizer=name, lr=lr, steps=steps, tol=tol,
                                  max_value=max_value, schedule=schedule, **options)
-    return trajectory.to_dict()
+    return trajectory.to_dict(arrays=True)
 
 
 SURFACE_FIELDS = (*MOUNTAIN, "domain", "n", "gradients")
@@ -449,7 +450,7 @@ def basins(body: dict) -> dict:
                  limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
         result = run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain, **options)
-    return result.to_dict(per_start=per_start)
+    return result.to_dict(per_start=per_start, arrays=True)
 
 
 SWEEP_FIELDS = (*MOUNTAIN, "start", "lrs", "optimizer", "steps", "options", "tol", "max_value")
@@ -605,25 +606,29 @@ class Handler:
 
     ``engine``: whether the function computes (in a worker process, after
     its checks; see ``app``); the catalog does not, and is answered at once.
+    ``kept``: whether its answer depends on the body alone, so that the
+    server may keep it for the next identical request (``answers``).
     """
 
     path: str
     method: str
     function: Callable[[dict], dict]
     engine: bool = True
+    kept: bool = False
 
 
+# Every computing route is a function of its body alone (training is seeded), so its answers are kept.
 ROUTES: tuple[Handler, ...] = (
     Handler("/api/landscapes", "GET", landscapes, engine=False),
-    Handler("/api/descend", "POST", descend),
-    Handler("/api/surface", "POST", surface),
-    Handler("/api/derivative", "POST", derivative),
-    Handler("/api/gradient", "POST", gradient),
-    Handler("/api/basins", "POST", basins),
-    Handler("/api/lr_sweep", "POST", lr_sweep),
-    Handler("/api/lr_advice", "POST", lr_advice),
-    Handler("/api/three_rates", "POST", three_rates),
-    Handler("/api/graph", "POST", graph),
-    Handler("/api/train", "POST", train),
-    Handler("/api/loss_landscape", "POST", loss_landscape),
+    Handler("/api/descend", "POST", descend, kept=True),
+    Handler("/api/surface", "POST", surface, kept=True),
+    Handler("/api/derivative", "POST", derivative, kept=True),
+    Handler("/api/gradient", "POST", gradient, kept=True),
+    Handler("/api/basins", "POST", basins, kept=True),
+    Handler("/api/lr_sweep", "POST", lr_sweep, kept=True),
+    Handler("/api/lr_advice", "POST", lr_advice, kept=True),
+    Handler("/api/three_rates", "POST", three_rates, kept=True),
+    Handler("/api/graph", "POST", graph, kept=True),
+    Handler("/api/train", "POST", train, kept=True),
+    Handler("/api/loss_landscape", "POST", loss_landscape, kept=True),
 )
