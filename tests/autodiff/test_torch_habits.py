@@ -311,10 +311,11 @@ def test_shape_methods_match_torch(oracle):
         mine = method(ours)
         assert mine.shape == expected.shape, label
         np.testing.assert_array_equal(mine.data, expected, err_msg=label)
-    sizes = oracle(f"{oracle.case}/size()", on_torch(lambda t: list(t.size())))
-    assert ours.size() == tuple(int(n) for n in sizes) and ours.size(1) == oracle(f"{oracle.case}/size(1)", on_torch(
-        lambda t: t.size(1))) == 3
-    assert ours.size(-1) == 4 and ours.size == 24 == ours.numel() == oracle(f"{oracle.case}/numel()", on_torch(lambda t: t.numel()))
+    sizes = tuple(int(n) for n in oracle(f"{oracle.case}/size()", on_torch(lambda t: list(t.size()))))
+    size_1 = int(oracle(f"{oracle.case}/size(1)", on_torch(lambda t: t.size(1))))
+    numel = int(oracle(f"{oracle.case}/numel()", on_torch(lambda t: t.numel())))
+    assert ours.size() == sizes and ours.size(1) == size_1 == 3
+    assert ours.size(-1) == 4 and ours.size == 24 == ours.numel() == numel
     assert ours.dim() == 3 and dh.tensor(2.5).item() == 2.5
     with pytest.raises(IndexError):
         ours.size(3)
