@@ -22,6 +22,12 @@ on loopback only, each phase bounded in time:
     failure among them; each expensive request answered (result or the
     budget's 503) within the time budget + 1 s.
 
+The server keeps answers for identical requests (a class sends many: the
+mix's surfaces, sweeps and basin maps are 8 bodies each, its descends are
+all different); the tables count the answers it sent from what it kept.
+``--cache-mb 0`` makes it compute every request. The latency checks of (1)
+ask for a fresh computation each time (``Cache-Control: no-cache``).
+
 Prints tables, the machine's load average before and after (the figures
 only mean something on a quiet machine), and exits 1 if a bar is missed.
 
@@ -100,9 +106,11 @@ def class_request(rng: random.Random) -> tuple[str, str, dict | None]:
     return "POST", "/api/basins", {"landscape": name, "grid": 60, "steps": 200, "lr": 1e-3}
 
 
-def start_server(workers: int, timeout: float = 60.0):
+def start_server(workers: int, timeout: float = 60.0, cache_mb: float | None = None):
     """``python -m downhill serve --workers N --port 0`` in a subprocess; returns (process, base URL)."""
     command = [sys.executable, "-m", "downhill", "serve", "--workers", str(workers), "--port", "0"]
+    if cache_mb is not None:
+        command += ["--cache-mb", f"{cache_mb:g}"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -136,13 +144,17 @@ def server_seconds(response: httpx.Response) -> float:
 
 
 def median_latency(client: httpx.Client, path: str, body: dict, repeats: int) -> tuple[float, float, int]:
-    """Median seconds of one request at a time (after one warm-up), the server's part, the answer's size."""
-    response = client.post(path, json=body)  # warm-up: the tracer's cache in each worker, imports
+    """Median seconds of one request at a time (after one warm-up), the server's part, the answer's size.
+
+    Each is computed afresh (``Cache-Control: no-cache``): the cost of computing, not of a kept answer.
+    """
+    fresh = {"cache-control": "no-cache"}
+    response = client.post(path, json=body, headers=fresh)  # warm-up: the tracer's cache in each worker, imports
     response.raise_for_status()
     times, server = [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        response = client.post(path, json=body)
+        response = client.post(path, json=body, headers=fresh)
         size = len(response.content)
         times.append(time.perf_counter() - started)
         response.raise_for_status()
@@ -150,18 +162,19 @@ def median_latency(client: httpx.Client, path: str, body: dict, repeats: int) ->
     return statistics.median(times), statistics.median(server), size
 
 
-async def load(url: str, clients: int, seconds: float, expensive: dict | None = None):
+async def load(url: str, clients: int, seconds: float, expensive: dict | None = None, seed: int = 0):
     """``clients`` coroutines sending the class mix until ``seconds`` have passed (and the expensive one)."""
     latencies: list[float] = []
     kinds: dict[str, list[float]] = {}
     errors: list[str] = []
     heavy: list[tuple[float, int]] = []
+    kept: dict[str, int] = {}
     pool = httpx.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
     async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=pool) as client:
         deadline = time.perf_counter() + seconds
 
         async def one_client(k: int):
-            rng = random.Random(k)  # seeded: the same mix on every run
+            rng = random.Random(seed + k)  # seeded: the same mix on every run
             while time.perf_counter() < deadline:
                 method, path, body = class_request(rng)
                 started = time.perf_counter()
@@ -177,6 +190,8 @@ async def load(url: str, clients: int, seconds: float, expensive: dict | None = 
                 took = time.perf_counter() - started
                 latencies.append(took)
                 kinds.setdefault(path, []).append(took)
+                if "kept" in response.headers.get("server-timing", ""):  # the server's kept answer
+                    kept[path] = kept.get(path, 0) + 1
 
         async def expensive_client():
             while time.perf_counter() < deadline:
@@ -195,7 +210,7 @@ async def load(url: str, clients: int, seconds: float, expensive: dict | None = 
             tasks.append(expensive_client())
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - began
-    return latencies, kinds, errors, elapsed, heavy
+    return latencies, kinds, errors, elapsed, heavy, kept
 
 
 def cpu_seconds(root: int) -> dict[str, float]:
@@ -226,13 +241,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def report(title: str, latencies, kinds, errors, elapsed) -> float:
+def report(title: str, latencies, kinds, errors, elapsed, kept=None) -> float:
     throughput = len(latencies) / elapsed if elapsed else 0.0
+    kept = kept or {}
     print(title)
-    print(f"  {'route':<18} {'requests':>9} {'p50':>9} {'p99':>9} {'max':>9}")
+    print(f"  {'route':<18} {'requests':>9} {'p50':>9} {'p99':>9} {'max':>9} {'kept answers':>13}")
     for path, values in sorted(kinds.items()):
         print(f"  {path:<18} {len(values):>9} {percentile(values, 50) * 1000:>7.0f}ms "
-              f"{percentile(values, 99) * 1000:>7.0f}ms {max(values) * 1000:>7.0f}ms")
+              f"{percentile(values, 99) * 1000:>7.0f}ms {max(values) * 1000:>7.0f}ms {kept.get(path, 0):>13}")
     print(f"  {'all':<18} {len(latencies):>9} {percentile(latencies, 50) * 1000:>7.0f}ms "
           f"{percentile(latencies, 99) * 1000:>7.0f}ms {max(latencies, default=float('nan')) * 1000:>7.0f}ms")
     print(f"  throughput {throughput:.1f} requests/s over {elapsed:.1f} s; errors {len(errors)}"
@@ -248,16 +264,19 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=30, help="repeats of the descend latency check")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-expensive", action="store_true")
+    parser.add_argument("--cache-mb", type=float, default=None,
+                        help="the server's --cache-mb (default: its own, 64; 0: every request computed)")
     args = parser.parse_args(argv)
 
     load_before = os.getloadavg()
     print(f"downhill playground load test: Python {platform.python_version()}, {os.cpu_count()} CPU(s), "
           f"{platform.machine()}; load average before {load_before[0]:.2f} {load_before[1]:.2f}")
     expensive = most_expensive()
-    process, url = start_server(args.workers)
+    process, url = start_server(args.workers, cache_mb=args.cache_mb)
     failures = []
     try:
-        print(f"server: {url} (python -m downhill serve --workers {args.workers}, subprocess {process.pid})")
+        cache = "" if args.cache_mb is None else f" --cache-mb {args.cache_mb:g}"
+        print(f"server: {url} (python -m downhill serve --workers {args.workers}{cache}, subprocess {process.pid})")
         if not args.skip_latency:
             rows = []
             with httpx.Client(base_url=url, timeout=60.0) as client:
@@ -277,11 +296,11 @@ def main(argv=None) -> int:
                       f"<= {limit * 1000:g} ms  {size / 1e6:.2f} MB  x{repeats}  {'ok' if ok else 'TOO SLOW'}")
 
         before, client_before = cpu_seconds(process.pid), time.process_time()
-        latencies, kinds, errors, elapsed, _ = asyncio.run(load(url, args.clients, args.seconds))
+        latencies, kinds, errors, elapsed, _, kept = asyncio.run(load(url, args.clients, args.seconds))
         after, client_after = cpu_seconds(process.pid), time.process_time()
         print()
         throughput = report(f"(2) the class mix: {args.clients} clients, {args.seconds:g} s, "
-                            f"--workers {args.workers}", latencies, kinds, errors, elapsed)
+                            f"--workers {args.workers}", latencies, kinds, errors, elapsed, kept)
         # CPU time per request depends far less on other jobs than wall time does: what the
         # machine could carry with its cores to itself.
         count = max(len(latencies) + len(errors), 1)
@@ -301,12 +320,12 @@ def main(argv=None) -> int:
 
         if not args.skip_expensive:
             budget = limits.TIME_BUDGET_S
-            latencies, kinds, errors, elapsed, heavy = asyncio.run(
-                load(url, args.clients, args.seconds, expensive))
+            latencies, kinds, errors, elapsed, heavy, kept = asyncio.run(
+                load(url, args.clients, args.seconds, expensive, seed=10_000))  # not (2)'s requests again
             print()
             report(f"(3) the same, while one more client loops the most expensive request allowed "
                    f"(basins, {len(LONG)}-character formula, {expensive['grid']} x {expensive['grid']}, "
-                   f"{expensive['steps']:,} steps)", latencies, kinds, errors, elapsed)
+                   f"{expensive['steps']:,} steps)", latencies, kinds, errors, elapsed, kept)
             statuses = sorted({status for _, status in heavy})
             slowest = max((took for took, _ in heavy), default=float("nan"))
             print(f"  the expensive one: {len(heavy)} answered, statuses {statuses}, "

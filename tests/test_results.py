@@ -17,7 +17,7 @@ from downhill.optim.basins import basins
 from downhill.optim.compare import compare_optimizers
 from downhill.optim.minima import find_minima
 from downhill.optim.three_rates import three_rates
-from downhill.results import Result, html_table, jsonable, null_value, to_json
+from downhill.results import Result, html_table, json_bytes, jsonable, null_value, to_json
 
 
 def _report_with_nan():
@@ -116,6 +116,42 @@ def test_the_table_above_holds_every_result_type_of_the_library():
     tested = {type(made(name)) for name in RESULTS}
     assert library - tested == set(), sorted(cls.__qualname__ for cls in library - tested)
     assert len(library) >= 20
+
+
+@pytest.mark.parametrize("name", list(RESULTS))
+def test_json_bytes_writes_the_numbers_of_to_dict_exactly(name):
+    result = made(name)
+    arrays = result.to_dict(arrays=True) if name.startswith(("trajectory", "basins")) else result.to_dict()
+    assert json.loads(json_bytes(arrays)) == json.loads(json.dumps(result.to_dict(), allow_nan=False))
+
+
+def test_json_bytes_reads_back_every_float_bit_for_bit():
+    # The shortest digits that read back as the same float, for the hard cases:
+    # subnormals, the largest float, signed zeros, powers of ten, and a spread of magnitudes.
+    rng = np.random.default_rng(3)
+    spread = rng.standard_normal(20_000) * 10.0 ** rng.integers(-320, 308, 20_000)
+    bits = rng.integers(0, 2**63 - 1, 20_000, dtype=np.int64).view(np.float64)  # any bit pattern
+    special = np.array([5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, -0.0, 0.0, 0.1,
+                        1e-5, 1e16, 1e22, 123456789012345680.0, 1 / 3, 2 / 3])
+    for values in (spread, bits[np.isfinite(bits)], special):
+        for sent in (values, values.reshape(-1, 1), values.tolist()):
+            back = np.array(json.loads(json_bytes({"v": sent}))["v"], dtype=np.float64).ravel()
+            assert np.array_equal(back.view(np.int64), values.view(np.int64)), "a float changed"
+    # Non-finite numbers still become null, noted, whether sent as an array or a list.
+    assert json.loads(json_bytes({"v": np.array([1.0, np.inf])})) == {"v": [1.0, None], "non_finite": {"v": "inf"}}
+    assert json.loads(json_bytes({"v": [np.nan]})) == {"v": [None], "non_finite": {"v": "nan"}}
+
+
+def test_json_bytes_without_orjson_writes_the_same_json(monkeypatch):
+    import downhill.results as results
+
+    data = {"p": np.array([[0.1, -0.0], [1e-5, 3.0]]), "n": np.arange(3), "ok": np.array([True, False]),
+            "s": np.array(["a", "b"]), "x": np.float64(2.5), "big": 2**70, "nan": float("nan")}
+    fast = json.loads(json_bytes(data))
+    monkeypatch.setattr(results, "orjson", None)
+    slow = json.loads(json_bytes(data))
+    assert fast == slow == {"p": [[0.1, -0.0], [1e-5, 3.0]], "n": [0, 1, 2], "ok": [True, False], "s": ["a", "b"],
+                            "x": 2.5, "big": 2**70, "nan": None, "non_finite": {"nan": "nan"}}
 
 
 def test_the_note_names_where_each_null_was_and_what_it_was():

@@ -491,8 +491,12 @@ def tour(out):
 @click.option("--time-budget", type=float, default=None,
               help="Seconds from a request's arrival to its answer; past them its computation is stopped "
                    "(default: 10).")
-def serve(host, port, open_browser, workers, time_budget):
+@click.option("--cache-mb", type=float, default=None,
+              help="Megabytes of answers kept for identical requests, which a class sends often "
+                   "(default: 64; 0 keeps none).")
+def serve(host, port, open_browser, workers, time_budget, cache_mb):
     """The playground: a local web page to play with the five ideas."""
+    from .web.answers import DEFAULT_CACHE_BYTES
     from .web.limits import TIME_BUDGET_S
     from .web.server import serve as run_server
 
@@ -502,9 +506,12 @@ def serve(host, port, open_browser, workers, time_budget):
         raise BadInput(f"--workers must be a whole number from 1 to 256, got {workers}")
     if time_budget is not None and not 0.1 <= time_budget <= 3600:
         raise BadInput(f"--time-budget must be from 0.1 to 3600 seconds, got {time_budget:g}")
+    if cache_mb is not None and not 0 <= cache_mb <= 65536:
+        raise BadInput(f"--cache-mb must be from 0 to 65536 megabytes, got {cache_mb:g}")
     try:
         run_server(host=host, port=port, open_browser=open_browser, workers=workers,
-                   time_budget=TIME_BUDGET_S if time_budget is None else time_budget)
+                   time_budget=TIME_BUDGET_S if time_budget is None else time_budget,
+                   cache_bytes=DEFAULT_CACHE_BYTES if cache_mb is None else int(cache_mb * 2**20))
     except OSError as error:
         raise BadInput(str(error).splitlines()[0]) from None
 

@@ -121,9 +121,10 @@ def test_source_is_readable_python_with_one_line_per_op():
     lines = source.splitlines()
     assert lines[0] == "def value_and_grad(x, y):"
     forward = [line.strip() for line in lines if re.match(r"\s+v\d+ = ", line)]
-    # Three operations (multiply, sin, add): three links of the chain, in an order that works.
-    assert sorted(line.split(" = ")[1].split("(")[0] for line in forward) == ["add", "multiply", "sin"]
-    assert forward[-1].startswith("v2 = add(")
+    # Three operations (multiply, sin, add): three links of the chain, in an order that works;
+    # arithmetic written as arithmetic, other ops as calls.
+    assert forward == ["v0 = x * y", "v1 = sin(x)", "v2 = v0 + v1"]
+    assert "g3 = vjp_sin_0(NP, g2, v1, x)" in source and "g5 = g1 * x" in source
     assert "# forward" in source and "# backward" in source
     assert lines[-1].strip().startswith("return v2, (")
     assert source in repr(program)
@@ -205,3 +206,42 @@ def test_relu_traces_and_masks_at_run_time_not_at_trace_time():
     values, (gxs, _) = program(np.array([-2.0, 0.0, 2.0]), np.array([1.0, 1.0, 1.0]))
     np.testing.assert_array_equal(values, [1.0, 1.0, 3.0])
     np.testing.assert_array_equal(gxs, [0.0, 0.0, 1.0])
+
+
+# Every INLINE entry in use: + - * and unary minus with constants on either side, squares by an
+# int and a float 2, beside ops that stay calls (x ** 3, a square of a variable exponent).
+INLINED = lambda x, y: (-(x * y) + 2.0 * x - y * 3 + (x - 1.5) ** 2 - (0.5 - y) ** 2.0  # noqa: E731
+                        + x ** 3 + dh.sin(y) * x + 4 - x + y ** (x * 0 + 2))
+
+
+def test_inlined_links_compute_what_the_calls_they_replace_compute(monkeypatch):
+    # The program with every link a call to the op table is the reference: the same
+    # order of operations, so any difference is an inlined expression that is wrong.
+    import downhill.autodiff.compile as compile_module
+
+    program = trace(INLINED, 2)
+    forward = program.source.split("# backward")[0]
+    assert forward.count("power(") == 2 and "power(x0, 3)" in forward  # x ** 3 and y ** (...) stay calls
+    monkeypatch.setattr(compile_module, "INLINE", {})
+    calls = trace(INLINED, 2)
+    assert "add(" in calls.source and "vjp_multiply_0(" in calls.source
+    rng = np.random.default_rng(11)
+    with np.errstate(all="ignore"):
+        for x, y in [*rng.normal(size=(50, 2)) * 10.0 ** rng.integers(-5, 5, size=(50, 1)),
+                     (0.0, -0.0), (np.inf, 1.0), (np.nan, 2.0), (-3e200, 1e-300)]:
+            for args in ((np.float64(x), np.float64(y)), (np.full(3, x), np.array([y, -y, 0.5]))):
+                value, grads = program.function(*args)
+                expected_value, expected_grads = calls.function(*args)
+                np.testing.assert_array_equal(value, expected_value)
+                for got, expected in zip(grads, expected_grads):
+                    assert type(got) is type(expected)
+                    np.testing.assert_array_equal(got, expected)
+
+
+def test_inlined_program_matches_the_engine():
+    program = trace(INLINED, 2)
+    for x, y in np.random.default_rng(12).uniform(0.5, 2.0, size=(20, 2)):  # y > 0: y ** (...) has a log in its rule
+        value, grads = program(x, y)
+        expected_value, expected_grads = dh.value_and_grad(INLINED, argnums=(0, 1))(x, y)
+        np.testing.assert_allclose(value, float(expected_value), rtol=1e-13)
+        np.testing.assert_allclose(grads, [float(g) for g in expected_grads], rtol=1e-12, atol=1e-12)

@@ -366,6 +366,64 @@ def test_each_climber_stops_on_its_own():
     assert t.lrs.shape == (max(expected),)
 
 
+@pytest.mark.parametrize("small", [0, 1000])
+def test_the_stopping_test_decides_alike_for_few_and_many_climbers(monkeypatch, small):
+    # A few climbers read the step's stopping test as Python numbers, many as
+    # NumPy reductions: the same climbers stop at the same step either way,
+    # converged (one starts at the bottom), diverged to a huge value, to
+    # infinity, to NaN (sqrt of a negative x), or at the last step.
+    monkeypatch.setattr(descend_module, "SMALL", small)
+    cases = [
+        ("sqrt(x) + y**2", [[1.0, 0.0], [4.0, 3.0], [0.01, 0.5], [9.0, 1e-3]], 0.1, 1e12),  # NaN value and slope
+        ("sqrt(x) + y**2", [[1.0, 1.0], [9.0, 1e-3]], 1.5, np.inf),
+        ("0*log(x) + y**2", [[2.0, 1.0], [-1.0, 1.0]], 0.1, 1e12),  # a NaN value, a finite slope
+        ("sqrt(x**2) + y**2", [[1.0, 1.0], [0.0, 1.0]], 0.1, 1e12),  # a finite value, a NaN slope (0/0)
+        ("-(x**2) - y**2", [[3.0, 0.0], [0.5, 0.5], [0.0, 0.0]], 0.1, 10.0),  # far below -max_value
+        ("x**2 + y**2", [[0.0, 0.0], [1.0, 2.0], [1e5, 1.0]], 1.2, 1e12),  # converged at once; far above
+        ("x**2 + y**2", [[0.0, 1e-9], [1.0, 2.0]], 0.25, 1e12),  # converged later; ran out of steps
+    ]
+    seen = set()
+    for formula, starts, lr, max_value in cases:
+        landscape = dh.landscapes.from_expression(formula)
+        batch = dh.descend(landscape, starts, lr=lr, steps=25, max_value=max_value)
+        assert_same_as_alone(batch, landscape, starts, lr=lr, steps=25, max_value=max_value)
+        seen.update(zip(batch.status.tolist(), np.isnan(batch.final_value).tolist()))
+    assert seen == {("converged", False), ("diverged", False), ("diverged", True), ("max_steps", False)}
+
+
+TRAJECTORY_FIELDS = ("points", "values", "grad_norms", "lrs", "status", "steps_taken", "diverged_at",
+                     "final_point", "final_value", "final_grad_norm", "optimizer", "options", "landscape")
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_a_batch_of_one_or_two_climbed_one_by_one_is_the_batch_bit_for_bit(monkeypatch, record):
+    # One or two climbers climb as lone climbers (cheaper on NumPy scalars);
+    # the Trajectory must be the batch path's, field by field, dtypes included.
+    monkeypatch.setenv("DOWNHILL_FUSED", "0")  # record=False batches: the NumPy path on both sides
+    cases = [
+        ("himmelblau", [[0.0, 0.0], [-3.0, 3.0]], {"lr": 1e-3, "steps": 300}),
+        ("ackley", [[1.3, -0.7]], {"lr": 1e-2, "steps": 80, "optimizer": "adam"}),
+        ("x**2 + y**2", [[0.0, 0.0], [1e5, 1.0]], {"lr": 1.2, "steps": 100}),  # converged at once; diverged
+        ("sqrt(x**2) + y**2", [[1.0, 1.0], [0.0, 1.0]], {"lr": 0.1, "steps": 30}),  # a NaN slope
+        ("sqrt(x) + y**2", [[4.0, 3.0]], {"lr": 1.5, "steps": 30, "max_value": np.inf}),
+        ("rosenbrock", [[-1.5, 2.0], [0.5, 0.5]],
+         {"lr": 1e-3, "steps": 60, "optimizer": "sgd", "momentum": 0.9, "schedule": ("step", {"step_size": 10})}),
+    ]
+    for formula, starts, kwargs in cases:
+        monkeypatch.setattr(descend_module, "FEW", 0)
+        batch = dh.descend(formula, starts, record=record, **kwargs)
+        monkeypatch.setattr(descend_module, "FEW", 2)
+        few = dh.descend(formula, starts, record=record, **kwargs)
+        for field in TRAJECTORY_FIELDS:
+            want, got = getattr(batch, field), getattr(few, field)
+            if isinstance(want, np.ndarray):
+                assert got.dtype == want.dtype and got.shape == want.shape, (formula, field)
+                nan = want.dtype.kind == "f"
+                assert np.array_equal(got, want, equal_nan=nan), (formula, field)
+            else:
+                assert got == want, (formula, field)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_chunks_and_threads_change_nothing(monkeypatch, workers):
     monkeypatch.setattr(descend_module, "CHUNK", 16)
@@ -378,6 +436,7 @@ def test_chunks_and_threads_change_nothing(monkeypatch, workers):
     assert set(loose.status) == {"converged", "diverged", "max_steps"}
     assert_same_as_alone(loose, "himmelblau", starts, record=False, **kwargs)
     recorded = dh.descend("himmelblau", starts, record=True, **kwargs)
+    assert_same_as_alone(recorded, "himmelblau", starts, **kwargs)  # the record is kept chunk by chunk too
     for field in ("status", "steps_taken", "diverged_at"):
         assert np.array_equal(getattr(loose, field), getattr(recorded, field)), field
     for field in ("final_point", "final_value", "final_grad_norm"):
@@ -392,6 +451,30 @@ def test_chunks_with_a_schedule_and_adam(monkeypatch):
     batch = dh.descend("rosenbrock", starts, record=False, **kwargs)
     assert_same_as_alone(batch, "rosenbrock", starts, record=False, **kwargs)
     np.testing.assert_array_equal(batch.lrs, 0.05 * 0.5 ** (np.arange(80) // 10))
+
+
+@pytest.mark.parametrize(("formula", "start"), [
+    ("x**4 - 3*x**2 + x", [[-2.0], [0.1], [1.5], [40.0]]),
+    ("(x - 1)**2 + 3*(y + z)**2 + x*y*z/10 + sqrt(1 + z**2)", [[1.0, 2.0, -0.5], [3.0, -1.0, 0.25], [0.0, 0.0, 0.0]]),
+])
+@pytest.mark.parametrize(("optimizer", "options"), [
+    ("sgd", {"lr": 0.02, "momentum": 0.9, "weight_decay": 0.01}),
+    ("sgd", {"lr": 0.01, "maximize": True}),
+    ("adagrad", {"lr": 0.3}),
+    ("adamw", {"lr": 0.05, "amsgrad": True}),
+    ("rmsprop", {"lr": 0.01, "centered": True}),
+])
+def test_the_buffered_path_matches_lone_climbers_in_one_and_three_dimensions(monkeypatch, formula, start, optimizer,
+                                                                           options):
+    # The plain chunk must not run: this checks the path with kept buffers.
+    monkeypatch.setattr(descend_module, "_climb_chunk", None)
+    monkeypatch.setattr(descend_module, "CHUNK", 2)
+    monkeypatch.setenv("DOWNHILL_FUSED", "0")
+    starts = np.array(start)
+    kwargs = dict(optimizer=optimizer, steps=60, **options)
+    for record in (True, False):
+        batch = dh.descend(formula, starts, record=record, **kwargs)
+        assert_same_as_alone(batch, formula, starts, record=record, **kwargs)
 
 
 def test_an_empty_batch_is_an_empty_result():

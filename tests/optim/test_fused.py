@@ -160,6 +160,34 @@ def test_kernel_source_is_readable_and_written_from_the_trace():
         fused.kernel_source("x + y", ("x", "y"), "lbfgs", {})
 
 
+@pytest.mark.parametrize(("name", "optimizer", "options", "exact"), [
+    ("himmelblau", "sgd", {"lr": 0.003, "momentum": 0.5}, True),  # polynomial: bit for bit
+    ("mccormick", "adam", {"lr": 0.05}, False),  # sin from the C library: to 1e-12
+])
+def test_the_kernel_records_every_step_as_the_numpy_path_does(monkeypatch, name, optimizer, options, exact):
+    landscape = dh.landscapes.get(name)
+    start = np.vstack([_starts(landscape, n=700, seed=4), [[1e3, 1e3]], landscape.minima[0].point])
+    kwargs = dict(optimizer=optimizer, steps=80, tol=1e-3, **options)
+    fast = dh.descend(name, start, **kwargs)
+    monkeypatch.setenv("DOWNHILL_FUSED", "0")
+    plain = dh.descend(name, start, **kwargs)
+    # Some climbers stop early (converged, or fell off), others later or not at all.
+    assert len(set(plain.status)) >= 2 and plain.steps_taken.min() < plain.steps_taken.max()
+    _same(fast, plain, exact)
+    for field in ("points", "values", "grad_norms"):
+        a, b = getattr(fast, field), getattr(plain, field)
+        assert a.shape == b.shape == (plain.steps_taken.max() + 1, *plain.final_value.shape, 2)[:b.ndim], field
+        if exact:
+            np.testing.assert_array_equal(a, b, err_msg=field)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300, err_msg=field)
+    np.testing.assert_array_equal(fast.lrs, plain.lrs)
+    # A stopped climber stays where it stopped, to the end of the record.
+    i = int(np.argmin(plain.steps_taken))
+    k = plain.steps_taken[i]
+    assert (fast.points[k:, i] == fast.points[k, i]).all() and (fast.values[k:, i] == fast.values[k, i]).all()
+
+
 def test_the_scalar_helpers_give_numpys_answers_at_nan_zeros_and_infinities():
     # _maximum and _minimum are one comparison each: check them (compiled, as the
     # kernels use them) against NumPy on every pair of awkward values. (The sign of

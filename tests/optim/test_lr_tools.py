@@ -89,6 +89,50 @@ def test_each_sweep_row_is_what_a_lone_climb_gives():
         assert row.final_value == alone.final_value or not math.isfinite(alone.final_value)
 
 
+SWEEP_RUNS = [  # optimizer, options: each rule that reads lr in its own way
+    ("sgd", {}),
+    ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("adam", {"amsgrad": True}),
+    ("adamw", {"weight_decay": 0.1}),
+    ("rmsprop", {"momentum": 0.5, "centered": True}),
+    ("adagrad", {"lr_decay": 0.01}),
+]
+
+
+@pytest.mark.parametrize("name", dh.landscapes.names())
+def test_a_sweep_climbs_its_rates_at_once_exactly_as_one_by_one(name):
+    # The rates climb as one batch (one climber each); every row must be what
+    # descend gives for that rate alone, bit for bit: status, steps, final value.
+    landscape = dh.landscapes.get(name)
+    (x0, x1), (y0, y1) = landscape.domain
+    start = [x0 + 0.3 * (x1 - x0), y0 + 0.7 * (y1 - y0)]
+    lrs = np.concatenate([np.logspace(-5, 1, 19), [0.0]])  # from far too small to far too big, and zero
+    for optimizer, options in SWEEP_RUNS:
+        sweep = dh.lr_sweep(name, start, lrs, optimizer=optimizer, steps=60, **options)
+        for lr, row in zip(lrs, sweep.rows):
+            alone = dh.descend(name, start, optimizer=optimizer, lr=lr, steps=60, record=False, **options)
+            final = alone.final_value if math.isfinite(alone.final_value) else math.inf
+            assert (row.status, row.steps_taken) == (alone.status, alone.steps_taken), (optimizer, lr)
+            assert row.final_value == final or (math.isnan(final) and math.isnan(row.final_value)), (optimizer, lr)
+
+
+def test_a_sweep_of_a_one_variable_formula_and_of_a_callable_climb_as_alone():
+    from downhill.optim.descend import climb_each_rate
+
+    lrs = [1e-3, 0.1, 0.6, 1.1]
+    sweep = dh.lr_sweep("x**4 - 3*x**2 + x", [2.0], lrs, steps=80)
+    for lr, row in zip(lrs, sweep.rows):
+        alone = dh.descend("x**4 - 3*x**2 + x", [2.0], lr=lr, steps=80)
+        assert (row.status, row.steps_taken) == (alone.status, alone.steps_taken)
+        assert row.final_value == (alone.final_value if math.isfinite(alone.final_value) else math.inf)
+    # What cannot run as a batch climbs rate by rate: a callable, a start that is not one finite point.
+    assert climb_each_rate(lambda p: (p**2).sum(-1), [1.0, 2.0], lrs) is None
+    assert climb_each_rate("sphere", [np.nan, 1.0], lrs) is None
+    assert climb_each_rate("sphere", [1.0, 2.0, 3.0], lrs) is None
+    with pytest.raises(dh.errors.InputError, match="must be finite"):
+        dh.lr_sweep("sphere", [np.nan, 1.0], lrs)
+
+
 def test_sweep_with_a_callable():
     sweep = dh.lr_sweep(lambda p: (p**2).sum(-1), [1.0, -2.0], [1e-4, 0.25, 1.5], steps=200)
     assert [row.label for row in sweep.rows] == [TOO_SMALL, GOOD, TOO_BIG]

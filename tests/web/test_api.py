@@ -297,6 +297,19 @@ def test_basins_of_an_expression_with_a_domain(client):
     assert np.shape(data["labels"]) == (8, 12)
 
 
+def test_basins_without_per_start_fields_is_the_map_alone(client):
+    body = {"landscape": "himmelblau", "lr": 0.01, "grid": 30, "steps": 100}
+    full = post(client, "/api/basins", body)
+    bare = post(client, "/api/basins", {**body, "per_start": False})
+    assert set(full) - set(bare) == {"final_points", "status", "steps_taken"}
+    assert bare == {k: v for k, v in full.items() if k in bare}
+    expected = basins("himmelblau", lr=0.01, grid=30, steps=100)
+    assert bare == roundtrip(expected.to_dict(per_start=False))
+    refused = client.post("/api/basins", json={**body, "per_start": "no"})
+    assert refused.status_code == 422 and refused.json()["field"] == "per_start"
+    assert "per_start must be true or false" in refused.json()["error"]
+
+
 def test_lr_sweep_equals_the_library(client):
     body = {"landscape": "booth", "start": [0, 0], "lrs": [1e-4, 0.05, 0.2], "steps": 200}
     expected = dh.lr_sweep("booth", [0.0, 0.0], [1e-4, 0.05, 0.2], steps=200)

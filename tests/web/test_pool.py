@@ -257,3 +257,31 @@ def test_a_handler_that_forgets_admit_is_logged(monkeypatch, caplog):
     assert _check(lambda body: {"computed": True}, {}).seconds == 0.0
     assert "without calling limits.admit" in caplog.text
     assert _check(pool_support.whoami, {"cost": 0.7}).heavy
+
+
+def test_a_worker_ended_from_two_threads_at_once_is_ended_once():
+    # The pool's close() and a replacement running in a thread may end the same worker
+    # together; two joins of one process at once failed with "Bad file descriptor"
+    # (about one time in 40, seen as a flaky shutdown in the suite).
+    import multiprocessing
+
+    from downhill.web.pool import _Worker
+
+    context = multiprocessing.get_context("forkserver")
+    failures = []
+
+    def end(worker):
+        try:
+            worker.kill()
+        except Exception as error:  # noqa: BLE001 - any failure is the bug
+            failures.append(repr(error))
+
+    for _ in range(120):
+        worker = _Worker(context, pool_support.whoami, 0)
+        threads = [threading.Thread(target=end, args=(worker,)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not worker.process.is_alive()
+    assert failures == []

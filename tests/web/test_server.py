@@ -109,31 +109,42 @@ def test_the_command_starts_two_workers_below_the_server(running):
     below = settled_descendants(server.pid, light=2)
     assert sorted(below.values()).count(5) == 2, below
     workers = [pid for pid, nice in below.items() if nice == 5]
-    # Two requests at once are computed by the two workers: both answer.
+    # Two requests at once are computed by the two workers: both answer. (Each
+    # its own learning rate: an identical request would get the kept answer.)
     import concurrent.futures
 
-    def post(_):
+    def post(k):
         with httpx.Client(base_url=running, timeout=60) as client:
-            return client.post("/api/basins", json=body).status_code
+            response = client.post("/api/basins", json={**body, "lr": 1e-3 * (2 + k / 8)})
+            return response.status_code, "kept" in response.headers["server-timing"]
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        assert list(pool.map(post, range(4))) == [200] * 4
+        assert list(pool.map(post, range(4))) == [(200, False)] * 4
     assert sorted(pid for pid, nice in descendants(server.pid).items() if nice == 5) == sorted(workers)
 
 
-def test_the_command_prints_how_many_workers():
-    process, url = start_server(command=[sys.executable, "-m", "downhill", "serve", "--workers", "3", "--port", "0"])
+def test_the_command_prints_how_many_workers_and_keeps_answers_only_if_asked():
+    process, url = start_server(command=[sys.executable, "-m", "downhill", "serve", "--workers", "3", "--port", "0",
+                                         "--cache-mb", "0"])
     try:
         assert httpx.get(url + "api/landscapes", timeout=10).status_code == 200
+        body = {"landscape": "booth", "n": 30}
+        for _ in range(2):  # kept nowhere: computed each time
+            response = httpx.post(url + "api/surface", json=body, timeout=60)
+            assert response.status_code == 200 and "kept" not in response.headers["server-timing"]
     finally:
         assert stop(process) == 0
     assert "3 workers" in START_LINES.get(process.pid, "")
 
 
-def test_the_command_refuses_a_bad_worker_count():
-    done = subprocess.run([sys.executable, "-m", "downhill", "serve", "--workers", "0"], capture_output=True,
+@pytest.mark.parametrize("option, message", [
+    (["--workers", "0"], "--workers must be a whole number from 1 to 256, got 0"),
+    (["--cache-mb", "-1"], "--cache-mb must be from 0 to 65536 megabytes, got -1"),
+])
+def test_the_command_refuses_a_bad_worker_count_or_cache_size(option, message):
+    done = subprocess.run([sys.executable, "-m", "downhill", "serve", *option], capture_output=True,
                           text=True, timeout=60)
-    assert done.returncode == 2 and "--workers must be a whole number from 1 to 256, got 0" in done.stderr
+    assert done.returncode == 2 and message in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -154,6 +165,14 @@ def test_the_printed_address_answers(running):
         assert "server" not in response.headers  # uvicorn does not announce itself
         response = client.post("/api/descend", json={"landscape": "sphere", "start": [1, 1], "lr": 0.5})
         assert response.status_code == 200 and response.json()["status"] == "converged"
+        # Asked again: the kept answer, the same bytes, compressed as the browser allows.
+        again = client.post("/api/descend", json={"landscape": "sphere", "start": [1, 1], "lr": 0.5})
+        assert again.content == response.content and 'desc="kept"' in again.headers["server-timing"]
+        body = {"landscape": "rosenbrock", "start": [[-1, 1], [0, 2]], "lr": 1e-3, "steps": 500}
+        first = client.post("/api/descend", json=body)
+        second = client.post("/api/descend", json=body)
+        assert first.headers["content-encoding"] == second.headers["content-encoding"] == "gzip"
+        assert first.json() == second.json() and len(first.json()["points"]) == 501
 
 
 def test_over_real_http_errors_are_json(running):

@@ -16,7 +16,7 @@ import numpy as np
 
 from .mode import ANOMALOUS, THREAD, anomaly_on, enable_grad
 from .ops import DH, NP
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, _wrap, pass_negated, pass_on
 
 
 def unbroadcast(F, g, shape):
@@ -186,7 +186,7 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=(), fast
         if g is None:  # nothing arrived (through sign, say)
             for parent in parents:
                 if parent is not None and parent._op is None:
-                    _reached(leaves, parent)
+                    _to_leaf(leaves, parent, None)
             continue
         if node._extra is not None:
             g = _node_hooks(node, g, create_graph)
@@ -209,7 +209,7 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=(), fast
                 gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
             if gi is None:
                 if not interior:
-                    _reached(leaves, parent)
+                    _to_leaf(leaves, parent, None)
                 continue
             data = parent._data
             if gi.shape != data.shape or gi.dtype is not data.dtype:
@@ -220,21 +220,24 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=(), fast
                 key = id(parent)
                 previous = pending.get(key)
                 pending[key] = gi if previous is None else previous + gi
-            else:  # a leaf: collect its total
-                key = id(parent)
-                entry = leaves.get(key)
-                if entry is None or entry[1] is None:
-                    leaves[key] = [parent, gi]
-                else:
-                    entry[1] = entry[1] + gi
+            else:
+                _to_leaf(leaves, parent, gi)
     return leaves, found
 
 
-def _reached(leaves, leaf):
-    """Note a leaf that the walk reached without a gradient (through sign, say):
-    it gets zeros, as in PyTorch, rather than no ``.grad`` at all."""
-    if id(leaf) not in leaves:
-        leaves[id(leaf)] = [leaf, None]
+def _to_leaf(leaves, leaf, gi):
+    """Add a leaf's share ``gi`` to its total in ``leaves`` (both loops' one way).
+
+    ``gi`` None notes a leaf that the walk reached without a gradient (through
+    sign, say): it gets zeros, as in PyTorch, rather than no ``.grad`` at all.
+    """
+    key = id(leaf)
+    entry = leaves.get(key)
+    if entry is None:
+        leaves[key] = [leaf, gi]
+    elif gi is not None:
+        total = entry[1]
+        entry[1] = gi if total is None else total + gi
 
 
 def _propagate_plain(root, retain_graph, unset):
@@ -242,6 +245,8 @@ def _propagate_plain(root, retain_graph, unset):
 
     The same steps as the general loop; only the branches that cannot apply
     are left out, because this loop runs once per node of every backward().
+    The rules that pass the cotangent on as it is or negated (add, subtract)
+    are applied without calling them.
     """
     leaves = {}
     ready = [root]
@@ -260,11 +265,11 @@ def _propagate_plain(root, retain_graph, unset):
             for parent in parents:
                 if parent is not None:
                     if parent._op is None:
-                        _reached(leaves, parent)
-                        continue
-                    parent._uses -= 1
-                    if not parent._uses:
-                        push(parent)
+                        _to_leaf(leaves, parent, None)
+                    else:
+                        parent._uses -= 1
+                        if not parent._uses:
+                            push(parent)
             continue
         if node._extra is not None:
             g = _node_hooks(node, g, False)
@@ -273,35 +278,31 @@ def _propagate_plain(root, retain_graph, unset):
         for parent, rule in zip(parents, node._op.vjps):
             if parent is None:
                 continue
-            if rule is not None:
+            if rule is pass_on:
+                gi = g
+            elif rule is pass_negated:
+                gi = -g
+            elif rule is None:
+                gi = None
+            else:
                 gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
-                if gi is not None:
-                    data = parent._data
-                    kind = type(data)
-                    # Equal NumPy scalar types mean equal dtype and shape (), the
-                    # common case of small problems; arrays are compared in full.
-                    if type(gi) is not kind or (kind is np.ndarray and (
-                            gi.shape != data.shape or gi.dtype is not data.dtype)):
-                        gi = _fit(F, gi, data)
-                    if parent._op is None:  # a leaf: collect its total
-                        key = id(parent)
-                        entry = leaves.get(key)
-                        if entry is None or entry[1] is None:
-                            leaves[key] = [parent, gi]
-                        else:
-                            entry[1] = entry[1] + gi
-                        continue
-                    previous = parent._pending
-                    parent._pending = gi if previous is unset else previous + gi
-                elif parent._op is None:
-                    _reached(leaves, parent)
-            elif parent._op is None:
-                _reached(leaves, parent)
-            if parent._op is not None:  # an interior node: one consumer fewer to wait for
-                left = parent._uses - 1
-                parent._uses = left
-                if not left:
-                    push(parent)
+            if gi is not None:
+                data = parent._data
+                kind = type(data)
+                # Equal NumPy scalar types mean equal dtype and shape (), the
+                # common case of small problems; arrays are compared in full.
+                if type(gi) is not kind or (kind is np.ndarray and (
+                        gi.shape != data.shape or gi.dtype is not data.dtype)):
+                    gi = _fit(F, gi, data)
+            if parent._op is None:
+                _to_leaf(leaves, parent, gi)
+                continue
+            if gi is not None:
+                previous = parent._pending
+                parent._pending = gi if previous is unset else previous + gi
+            parent._uses -= 1  # one consumer fewer to wait for
+            if not parent._uses:
+                push(parent)
     return leaves
 
 
@@ -385,7 +386,22 @@ def seed_for(root, gradient, create_graph):
 
 
 def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    """``root.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
+    """Run the chain rule from this tensor back to the leaves (``Tensor.backward`` is this function).
+
+    Leaves that require grad accumulate into ``.grad``, as in PyTorch. The
+    graph is freed afterwards unless ``retain_graph=True``; a second
+    backward through a freed graph raises an error. ``create_graph=True``
+    records the backward pass itself, for higher derivatives, and then
+    keeps the graph unless ``retain_graph=False`` (PyTorch's default):
+    the recorded gradient refers back to it. ``inputs`` limits which
+    leaves accumulate.
+
+    >>> import downhill as dh
+    >>> x = dh.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x ** 3).sum().backward()
+    >>> x.grad
+    tensor([ 3., 12.])
+    """
     if not root._rg:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: nothing it was computed from "
@@ -394,7 +410,11 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
         )
     if retain_graph is None:
         retain_graph = create_graph
-    seed = seed_for(root, gradient, create_graph)
+    data = root._data
+    if gradient is None and not create_graph and type(data) is not np.ndarray:
+        seed = type(data)(1)  # a 0-d output, the common case: seed_for's answer, sooner
+    else:
+        seed = seed_for(root, gradient, create_graph)
     only = None if inputs is None else {id(t) for t in _as_list(inputs)}
     if create_graph:
         with enable_grad():
@@ -404,7 +424,7 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
     # A rule may pass its cotangent straight on (add does, to both inputs), so
     # the same array can reach several leaves; only its first holder keeps it
     # without a copy, and only if it is (a writable view of) a fresh array.
-    handed_out = {id(seed)}
+    handed_out = None
     for leaf, g in leaves.values():
         if only is not None and id(leaf) not in only:
             continue
@@ -413,14 +433,13 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
                 zeros = np.zeros(leaf.shape, dtype=leaf.dtype)[()]
                 leaf._grad = _wrap(zeros)
             continue
-        hooks = leaf._extra.get("hooks") if leaf._extra is not None else None
-        if hooks:
-            _accumulate(leaf, _run_hooks(hooks, g, create_graph), create_graph)
-        elif leaf._grad is None and not create_graph:
+        if leaf._grad is None and leaf._extra is None and not create_graph:
             # The usual case, inlined: a first gradient. A fresh array, or a
             # writable view of one (a transposed cotangent), not given out
             # before, is kept as it is; anything else is copied.
             if type(g) is np.ndarray:
+                if handed_out is None:
+                    handed_out = {id(seed)}
                 owner = g if g.base is None else g.base
                 if id(owner) in handed_out or type(owner) is not np.ndarray or (
                         owner is not g and not g.flags.writeable):
@@ -428,6 +447,10 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
                 else:
                     handed_out.add(id(owner))
             leaf._grad = _wrap(g)
+            continue
+        hooks = leaf._extra.get("hooks") if leaf._extra is not None else None
+        if hooks:
+            _accumulate(leaf, _run_hooks(hooks, g, create_graph), create_graph)
         else:
             _accumulate(leaf, g, create_graph)
 

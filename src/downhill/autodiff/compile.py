@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import InputError, shorten
 from .backward import topological
 from .mode import enable_grad
-from .ops import NP, OPS
+from .ops import NP, OPS, POW
 from .tensor import Tensor
 
 # Operations that act elementwise (with broadcasting of scalars), so a program
@@ -38,6 +38,22 @@ ELEMENTWISE = frozenset({
     "hypot", "logaddexp", "logaddexp2", "sinc", "fmax", "fmin", "mod", "nan_to_num", "floor", "ceil",
     "trunc", "round",
 })
+
+
+# The simplest links are written out as arithmetic instead of calls (a call
+# costs more than the arithmetic on one climber's numbers): ``{0}``, ``{1}``
+# are the node's arguments, ``{g}`` its gradient. Each expression is exactly
+# what the op's forward function or vjp rule computes (operator.add is ``+``,
+# the power primitive squares as ``x * x``, its rule for ``x ** 2`` is
+# ``g * (x + x)``); tests/autodiff/test_compile.py checks every one, bit for
+# bit, against the engine.
+INLINE = {
+    "add": ("{0} + {1}", "{g}", "{g}"),
+    "subtract": ("{0} - {1}", "{g}", "-{g}"),
+    "multiply": ("{0} * {1}", "{g} * {1}", "{g} * {0}"),
+    "negative": ("-{0}", "-{g}"),
+    "square": ("{0} * {0}", "{g} * ({0} + {0})", None),  # power with the constant exponent 2
+}
 
 
 class NotCompilable(InputError):
@@ -56,10 +72,20 @@ class Program:
     (18.0, (12.0, 9.0))
     """
 
-    def __init__(self, source, function, n_inputs):
+    def __init__(self, source, function, n_inputs, graph=None):
         self.source = source
         self.function = function
         self.n_inputs = n_inputs
+        self._graph = graph  # (output, placeholders, names): what inplace() writes out again
+        self._inplace = None
+
+    def inplace(self):
+        """The same program for batches, writing into kept buffers (:mod:`.compile_inplace`); made once."""
+        if self._inplace is None:
+            from .compile_inplace import generate
+
+            self._inplace = generate(*self._graph)
+        return self._inplace
 
     def __call__(self, *inputs):
         value, grads = self.function(*inputs)
@@ -80,7 +106,7 @@ def trace(f, n_inputs, names=None):
     >>> print(trace(lambda x: x ** 2 + 1, 1, names=["x"]).source)  # doctest: +ELLIPSIS
     def value_and_grad(x):
         # forward: each line one link of the chain
-        v0 = power(x, 2)...
+        v0 = x * x...
     """
     names = list(names) if names is not None else [f"x{i}" for i in range(n_inputs)]
     if len(names) != n_inputs or not all(n.isidentifier() for n in names):
@@ -119,6 +145,7 @@ def _generate(out, placeholders, names):
         raise NotCompilable("the function returned one of its inputs unchanged")
     order = topological(out)  # the engine's one walk: parents before children
     call_args = {}  # each node's arguments, as the forward line writes them; the rules take the same
+    inlined = {}  # node -> (its INLINE entry, its arguments)
     for k, node in enumerate(order):
         op = node._op
         if op.name not in ELEMENTWISE:
@@ -146,7 +173,12 @@ def _generate(out, placeholders, names):
         name = f"v{k}"
         value_names[id(node)] = name
         call_args[id(node)] = f"{', '.join(args)}{params}"
-        lines.append(f"    {name} = {fname}({call_args[id(node)]})")
+        inline = INLINE.get("square" if _is_square(node) else op.name)
+        if inline is not None:
+            inlined[id(node)] = (inline, args)
+            lines.append(f"    {name} = {inline[0].format(*args)}")
+        else:
+            lines.append(f"    {name} = {fname}({call_args[id(node)]})")
     lines.append("    # backward: the chain rule, last link first")
     pending = {}
     counter = [0]
@@ -173,8 +205,12 @@ def _generate(out, placeholders, names):
             continue
         op = node._op
         node_name = value_names[id(node)]
+        inline, args = inlined.get(id(node), (None, None))
         for i, (parent, rule) in enumerate(zip(node._parents, op.vjps)):
             if parent is None or rule is None:
+                continue
+            if inline is not None:
+                add_grad(id(parent), inline[1 + i].format(*args, g=g))
                 continue
             rname = f"vjp_{op.name}_{i}"
             env[rname] = rule
@@ -190,7 +226,13 @@ def _generate(out, placeholders, names):
     # The source above was written by this module from the op table; no text
     # from a user reaches it (constants travel through the namespace).
     exec(compile(source, "<downhill.compile>", "exec"), namespace)  # noqa: S102
-    return Program(source, namespace["value_and_grad"], len(names))
+    return Program(source, namespace["value_and_grad"], len(names), graph=(out, placeholders, names))
+
+
+def _is_square(node):
+    """``x ** 2`` with a constant exponent 2 (a formula's square)."""
+    exponent = node._inputs[1] if node._op is POW and node._parents[1] is None else None
+    return type(exponent) in (int, float) and exponent == 2
 
 
 def _like(gradient, value):

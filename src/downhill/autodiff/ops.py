@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InputAxisError, InputError, InputTypeError, shorten
 from .mode import THREAD
-from .tensor import Op, Tensor, _apply1, _apply2, _normalize_index, _raw, apply
+from .tensor import Op, Tensor, _apply1, _apply2, _normalize_index, _raw, apply, pass_negated, pass_on
 
 OPS: dict[str, Op] = {}
 
@@ -61,30 +61,25 @@ def _expand(F, value, axis, keepdims):
 
 
 # ----------------------------------------------------------------- arithmetic
-ADD = defop("add", operator.add,
-            lambda F, g, ans, x, y: g,
-            lambda F, g, ans, x, y: g)
-SUB = defop("subtract", operator.sub,
-            lambda F, g, ans, x, y: g,
-            lambda F, g, ans, x, y: -g)
+ADD = defop("add", operator.add, pass_on, pass_on)
+SUB = defop("subtract", operator.sub, pass_on, pass_negated)
 MUL = defop("multiply", operator.mul,
             lambda F, g, ans, x, y: g * y,
             lambda F, g, ans, x, y: g * x)
 DIV = defop("divide", operator.truediv,
             lambda F, g, ans, x, y: g / y,
             lambda F, g, ans, x, y: -g * x / (y * y))
-NEG = defop("negative", operator.neg,
-            lambda F, g, ans, x: -g)
+NEG = defop("negative", operator.neg, pass_negated)
 
 
 def _pow_base(F, g, ans, x, y):
     # d/dx x**y = y * x**(y-1); at y == 0 the derivative is 0, even at x == 0
     # where the formula would give 0 * inf (PyTorch's convention too).
     if isinstance(y, (int, float)):
+        if y == 2:
+            return g * (x + x)  # x + x is exactly 2 * x, and cheaper on a NumPy scalar
         if y == 0:
             return g * 0
-        if y == 2:
-            return g * (2 * x)
         return g * (y * F.power(x, y - 1))
     y_minus_one = F.where(y == 0, 1, y - 1)
     return F.where(y == 0, 0, g * (y * F.power(x, y_minus_one)))

@@ -52,6 +52,19 @@ class Op:
         return f"<op {self.name}>"
 
 
+def pass_on(F, g, ans, *inputs):
+    """The vjp rule "the cotangent as it is" (add, subtract's first input, ...).
+
+    A named function, not a lambda, so that the backward pass can recognise
+    it and skip the call."""
+    return g
+
+
+def pass_negated(F, g, ans, *inputs):
+    """The vjp rule "the cotangent negated" (subtract's second input, negative)."""
+    return -g
+
+
 class Tensor(TorchMethods):
     """An n-dimensional array that can remember how it was computed.
 
@@ -310,23 +323,7 @@ class Tensor(TorchMethods):
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Run the chain rule from this tensor back to the leaves.
-
-        Leaves that require grad accumulate into ``.grad``, as in PyTorch. The
-        graph is freed afterwards unless ``retain_graph=True``; a second
-        backward through a freed graph raises an error. ``create_graph=True``
-        records the backward pass itself, for higher derivatives, and then
-        keeps the graph unless ``retain_graph=False`` (PyTorch's default):
-        the recorded gradient refers back to it.
-
-        >>> import downhill as dh
-        >>> x = dh.tensor([1.0, 2.0], requires_grad=True)
-        >>> (x ** 3).sum().backward()
-        >>> x.grad
-        tensor([ 3., 12.])
-        """
-        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+    # backward() is backward.backward itself (one call fewer per step), set below.
 
     def detach(self):
         """The same values, cut from the graph (shares memory, no gradient).
@@ -371,35 +368,8 @@ class Tensor(TorchMethods):
         return "tensor(" + ", ".join(parts) + ")"
 
     # ------------------------------------------------------------- operators
-    def __add__(self, other):
-        return _apply2(ADD, self, other)
-
-    def __radd__(self, other):
-        return _apply2(ADD, other, self)
-
-    def __sub__(self, other):
-        return _apply2(SUB, self, other)
-
-    def __rsub__(self, other):
-        return _apply2(SUB, other, self)
-
-    def __mul__(self, other):
-        return _apply2(MUL, self, other)
-
-    def __rmul__(self, other):
-        return _apply2(MUL, other, self)
-
-    def __truediv__(self, other):
-        return _apply2(DIV, self, other)
-
-    def __rtruediv__(self, other):
-        return _apply2(DIV, other, self)
-
-    def __pow__(self, other):
-        return _apply2(POW, self, other)
-
-    def __rpow__(self, other):
-        return _apply2(POW, other, self)
+    # + - * / ** and their reflected forms are made by _binary (below, once
+    # the ops exist): the hot path of every formula, kept lean.
 
     def __floordiv__(self, other):
         from .elementwise import floor_divide
@@ -484,18 +454,8 @@ class Tensor(TorchMethods):
             raise RuntimeError(_INPLACE_MESSAGE.format(op="item assignment"))
         self.data[_normalize_index(index)] = value._data if isinstance(value, Tensor) else value
 
-    # In-place arithmetic: the optimizer's step, ``x -= lr * x.grad``.
-    def __iadd__(self, other):
-        return _inplace(self, operator.add, other, "+=")
-
-    def __isub__(self, other):
-        return _inplace(self, operator.sub, other, "-=")
-
-    def __imul__(self, other):
-        return _inplace(self, operator.mul, other, "*=")
-
-    def __itruediv__(self, other):
-        return _inplace(self, operator.truediv, other, "/=")
+    # In-place arithmetic (+= -= *= /=), the optimizer's step ``x -= lr * x.grad``,
+    # is made by _in_place below.
 
     # ---------------------------------------------------- NumPy-style methods
     @property
@@ -640,7 +600,9 @@ _new = Tensor.__new__
 
 
 def _fill(t, data, op, parents, inputs, params):
-    """Set every slot of a new Tensor: the one place a graph node is made.
+    """Set every slot of a new Tensor: the one place a graph node is made
+    (the operator methods of :func:`_binary` and :func:`_apply1` fill the
+    same slots inline; tests/autodiff/test_fast_paths.py compares them).
 
     ``op`` None makes a Tensor outside the graph (``parents``, ``inputs`` and
     ``params`` are then None too); otherwise the node remembers its op, the
@@ -732,10 +694,21 @@ def _apply1(op, x, params=None):
         raise _explain(op, (data,), params, error) from None
     if not rg and type(out) in _PY_NUMBERS:  # a plain number in: keep a NumPy value
         out = np.asarray(out)[()]
+    # The slots of _fill, filled here: this runs for every function of every formula.
+    t = _new(Tensor)
+    t._data = out
+    t._grad = None
+    t._extra = None
+    t._pending = None
     if rg and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
-        t = _fill(_new(Tensor), out, op, (x,), (data,), params)
+        t._rg = True
+        t._op = op
+        t._parents = (x,)
+        t._inputs = (data,)
+        t._params = params
     else:
-        t = _fill(_new(Tensor), out, None, None, None, None)
+        t._rg = False
+        t._op = t._parents = t._inputs = t._params = None
     if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, (data,))
     return t
@@ -806,6 +779,89 @@ def _apply_plain(op, ad, bd):
     return t
 
 
+def _binary(op, name):
+    """The operator methods of a two-input primitive: ``self <op> other`` and
+    the reflected ``other <op> self``.
+
+    The same result and the same node as ``_apply2(op, a, b)`` (the tests
+    compare every slot), with less Python on the way, because these run for
+    every ``+``, ``*`` and ``**`` of every formula: ``self`` is known to be a
+    Tensor, the node is filled in place (the slots of :func:`_fill`), and the
+    square ``x ** 2`` (in every loss function) multiplies at once.
+    Any other operand (a list holding Tensors, an odd type) and any error go
+    the general way, through :func:`_apply2`.
+    """
+    forward = op.forward
+    square = op.name == "power"
+
+    def method(self, other):
+        kind = type(other)
+        if kind in _FAST_RAW:
+            od = other
+            other_rg = False
+        elif isinstance(other, Tensor):
+            od = other._data
+            other_rg = other._rg
+        else:
+            return _apply2(op, self, other)
+        sd = self._data
+        try:
+            # x ** 2 is x * x, exactly as _power_forward computes it
+            out = sd * sd if square and (kind is int or kind is float) and od == 2 else forward(sd, od)
+        except (ValueError, TypeError):
+            return _apply2(op, self, other)  # which raises, explaining
+        t = _new(Tensor)
+        t._data = out
+        t._grad = None
+        t._params = None
+        t._extra = None
+        t._pending = None
+        self_rg = self._rg
+        if (self_rg or other_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
+            t._rg = True
+            t._op = op
+            t._parents = (self if self_rg else None, other if other_rg else None)
+            t._inputs = (sd, od)
+        else:
+            t._rg = False
+            t._op = t._parents = t._inputs = None
+        if ANOMALOUS and THREAD.anomaly:
+            _anomaly_forward(op, t, (sd, od))
+        return t
+
+    def reflected(self, other):
+        # ``other`` is not a Tensor here, or its own method would have run.
+        if type(other) not in _FAST_RAW:
+            return _apply2(op, other, self)
+        sd = self._data
+        try:
+            out = forward(other, sd)
+        except (ValueError, TypeError):
+            return _apply2(op, other, self)
+        t = _new(Tensor)
+        t._data = out
+        t._grad = None
+        t._params = None
+        t._extra = None
+        t._pending = None
+        if self._rg and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
+            t._rg = True
+            t._op = op
+            t._parents = (None, self)
+            t._inputs = (other, sd)
+        else:
+            t._rg = False
+            t._op = t._parents = t._inputs = None
+        if ANOMALOUS and THREAD.anomaly:
+            _anomaly_forward(op, t, (other, sd))
+        return t
+
+    for function, dunder in ((method, f"__{name}__"), (reflected, f"__r{name}__")):
+        function.__name__ = dunder
+        function.__qualname__ = f"Tensor.{dunder}"
+    return method, reflected
+
+
 def apply(op, inputs, params=None):
     """Run any primitive on a sequence of inputs (Tensors, arrays or numbers)."""
     datas = []
@@ -856,23 +912,37 @@ def _compare(fn, a, b):
         ) from error
 
 
-def _inplace(tensor, fn, other, symbol):
-    other_rg = isinstance(other, Tensor) and other._rg
-    if (tensor._rg or other_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
-        raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
-    od = other._data if isinstance(other, Tensor) else _raw(other)
-    d = tensor._data
-    if type(d) is np.ndarray:
-        ufunc = _INPLACE_UFUNCS[fn]
-        try:
-            ufunc(d, od, out=d, casting="same_kind")
-        except (ValueError, TypeError) as error:
-            raise InputError(
-                f"in-place {symbol}: cannot update a tensor of shape {d.shape} and dtype {d.dtype} "
-                f"with a value of shape {np.shape(od)} and dtype {np.result_type(od)}: {error}"
-            ) from None
-    else:
+def _in_place(fn, symbol):
+    """The method ``tensor <symbol> other`` (``+=`` and the others): it updates
+    the tensor's values in place, outside the graph (so only where nothing is
+    recorded: under ``no_grad``, or on a tensor that needs no gradient)."""
+    ufunc = _INPLACE_UFUNCS[fn]
+
+    def method(tensor, other):
+        if isinstance(other, Tensor):
+            od = other._data
+            other_rg = other._rg
+        else:
+            od = None
+            other_rg = False
+        if (tensor._rg or other_rg) and (not NOT_RECORDING or get_ident() not in NOT_RECORDING):
+            raise RuntimeError(_INPLACE_MESSAGE.format(op=f"in-place {symbol}"))
+        if od is None:
+            od = _raw(other)
+        d = tensor._data
+        if type(d) is np.ndarray:
+            try:
+                ufunc(d, od, out=d, casting="same_kind")
+            except (ValueError, TypeError) as error:
+                raise InputError(
+                    f"in-place {symbol}: cannot update a tensor of shape {d.shape} and dtype {d.dtype} "
+                    f"with a value of shape {np.shape(od)} and dtype {np.result_type(od)}: {error}"
+                ) from None
+            return tensor
         result = fn(d, od)
+        if type(result) is type(d):  # the same NumPy scalar type: the same dtype, shape ()
+            tensor._data = result
+            return tensor
         if result.shape != ():
             raise InputError(
                 f"in-place {symbol}: cannot update a 0-d tensor with a value of shape {np.shape(od)}; "
@@ -886,7 +956,11 @@ def _inplace(tensor, fn, other, symbol):
                 )
             result = d.dtype.type(result)
         tensor._data = result
-    return tensor
+        return tensor
+
+    dunder = f"__i{fn.__name__}__"
+    method.__name__, method.__qualname__ = dunder, f"Tensor.{dunder}"
+    return method
 
 
 # Comparisons and logical ops as graph nodes without a derivative. Outside
@@ -904,6 +978,10 @@ _INPLACE_UFUNCS = {
     operator.mul: np.multiply,
     operator.truediv: np.divide,
 }
+Tensor.__iadd__ = _in_place(operator.add, "+=")
+Tensor.__isub__ = _in_place(operator.sub, "-=")
+Tensor.__imul__ = _in_place(operator.mul, "*=")
+Tensor.__itruediv__ = _in_place(operator.truediv, "/=")
 
 
 def _normalize_index(index):
@@ -980,7 +1058,14 @@ from .ops import (  # noqa: E402
     clip,
     norm,
 )
+Tensor.__add__, Tensor.__radd__ = _binary(ADD, "add")
+Tensor.__sub__, Tensor.__rsub__ = _binary(SUB, "sub")
+Tensor.__mul__, Tensor.__rmul__ = _binary(MUL, "mul")
+Tensor.__truediv__, Tensor.__rtruediv__ = _binary(DIV, "truediv")
+Tensor.__pow__, Tensor.__rpow__ = _binary(POW, "pow")
 from .backward import backward as _backward  # noqa: E402
+
+Tensor.backward = _backward
 from .composites import (  # noqa: E402
     dot,
     flatten,

@@ -8,8 +8,11 @@ step costs a few NumPy calls; for any other callable the ordinary engine
 
 Many climbers run at once: ``start`` of shape (n, d). Their coordinates are
 kept as (d, n) arrays, processed in chunks small enough to stay in the CPU
-cache (NumPy's large temporaries otherwise cost page faults), and each climber
-stops on its own: finished climbers are taken out of the working set.
+cache, each chunk taking all its steps with the trace written for kept
+buffers (``autodiff.compile_inplace``: a step allocates nothing), and each
+climber stops on its own: finished climbers are taken out of the working set.
+With numba installed, big batches go through one fused kernel instead
+(:mod:`.fused`).
 """
 
 from __future__ import annotations
@@ -34,10 +37,17 @@ from .registry import resolve as resolve_optimizer
 from .schedules import lr_sequence
 from .trajectory import Trajectory
 
-# Climbers per chunk: (CHUNK,) float64 temporaries (64 KiB) stay under
-# glibc's mmap threshold (128 KiB), so NumPy reuses heap memory instead of
-# faulting in fresh pages on every operation, and they stay in the cache.
+# Climbers per chunk: a chunk's arrays of (CHUNK,) float64 (64 KiB each: the
+# coordinates, the gradients, the slope's kept buffers, the optimizer's state
+# and scratch; about 14 for Rosenbrock and SGD) stay within a core's 1 MiB L2
+# cache while the chunk takes all its steps, and each NumPy call has enough
+# work to hide its fixed cost (about a microsecond).
 CHUNK = 8192
+# Climbers up to which a step's stopping test reads Python numbers instead of NumPy reductions.
+SMALL = 16
+# Climbers up to which a batch climbs one by one: a step on NumPy scalars costs a
+# third of one on arrays of one or two, as much as one on three.
+FEW = 2
 # Threads for many climbers (the chunks are independent).
 WORKERS = min(4, os.cpu_count() or 1)
 
@@ -159,6 +169,7 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
         function = _of_the_coordinate(landscape)
     climb = _Climb(
         slope=program.function if program is not None else _engine_slope(function, dimension),
+        inplace=program.inplace() if program is not None and start.ndim == 2 and _in_place(update, start) else None,
         init=init, update=update, lr=lr, steps=steps, tol=tol, max_value=max_value, record=record,
         rates=lr_sequence(schedule, steps, lr=lr) if schedule is not None else None,
         labels=dict(optimizer=functional.name, landscape=name,
@@ -168,21 +179,31 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     # mountain: a result to report, not a warning to raise. The climber needs
     # its slopes even when called inside no_grad(), so it records for itself.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), enable_grad():
-        if start.ndim == 2 and not record and program is not None:
+        if start.ndim == 2 and program is not None:
             fast = _climb_fused(landscape, functional, optimizer_options, start, climb)
             if fast is not None:
-                return Trajectory(points=None, values=None, grad_norms=None, **fast, **climb.labels)
+                return Trajectory(**fast, **climb.labels)
         if not progress:
-            return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
+            return _dispatch(climb, start, program)
         # Each step evaluates the slope once (per chunk of climbers): count those.
-        chunks = 1 if start.ndim == 1 or record else max(1, -(-start.shape[0] // CHUNK))
+        chunks = 1 if start.ndim == 1 else max(1, -(-start.shape[0] // CHUNK))
         with progress_bar(True, total=chunks * (steps + 1), desc="descend", unit="step") as shown:
             slope = counting(climb.slope, shown)
-            climb = dataclasses.replace(climb, slope=slope)
+            # The kept-buffer path calls its own slope, which has no counter: with a bar, the plain one.
+            climb = dataclasses.replace(climb, slope=slope, inplace=None)
             try:
-                return _climb_one(climb, start) if start.ndim == 1 else _climb_many(climb, start)
+                return _dispatch(climb, start, program)
             finally:
                 slope.flush()
+
+
+def _dispatch(climb, start, program):
+    """The climb of one climber, of a few (one by one), or of a batch."""
+    if start.ndim == 1:
+        return _climb_one(climb, start)
+    if 0 < start.shape[0] <= FEW and program is not None:
+        return _climb_few(climb, start)
+    return _climb_many(climb, start)
 
 
 def _climb_fused(landscape, functional, optimizer_options, start, climb):
@@ -196,13 +217,14 @@ def _climb_fused(landscape, functional, optimizer_options, start, climb):
     rates = np.full(steps, float(climb.lr)) if climb.rates is None else np.asarray(climb.rates, dtype=np.float64)
     try:
         out = fused.climb(landscape.formula, tuple(landscape.variables), functional.name, settings, start,
-                          rates, steps, climb.tol, climb.max_value)
+                          rates, steps, climb.tol, climb.max_value, record=climb.record)
     except fused.NotFusable:
         return None
     taken = int(out["steps_taken"].max(initial=0))
     return dict(lrs=rates[:taken], status=out["status"], steps_taken=out["steps_taken"],
                 diverged_at=out["diverged_at"], final_point=out["final_point"], final_value=out["final_value"],
-                final_grad_norm=np.sqrt(out["final_norm2"]))
+                final_grad_norm=np.sqrt(out["final_norm2"]), points=out.get("points"), values=out.get("values"),
+                grad_norms=np.sqrt(out["norm2s"]) if climb.record else None)
 
 
 @dataclass(frozen=True)
@@ -210,9 +232,10 @@ class _Climb:
     """Everything a climb needs besides where it starts: its slope, its steps and when to stop."""
 
     slope: Callable  # (*coordinates) -> (value, gradients), for one point or a (d, n) batch
+    inplace: object  # the slope's InplaceProgram (buffers kept from step to step), or None
     init: Callable  # the optimizer's pure pair, options bound
     update: Callable
-    lr: float
+    lr: float | np.ndarray  # one for all, or one per climber (of the whole batch)
     rates: np.ndarray | None  # the schedule's learning rate per step, or None for a constant lr
     steps: int
     tol: float
@@ -237,10 +260,14 @@ def _in_place(update, point):
     return functools.partial(in_place, **update.keywords, scratch=rules.Scratch(point))
 
 
-def _climb_one(climb, point):
-    """One climber, coordinates as NumPy scalars: a few microseconds a step."""
+def _climb_lone(climb, point):
+    """One climber to the end, coordinates as NumPy scalars: a few microseconds a step.
+
+    Returns its recorded lists (empty without ``record``) and its last figures:
+    ``(points, values, norms2, status, diverged_at, steps_taken, final_point, final_value, final_norm2)``.
+    """
     slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
-    tol, max_value, lr = climb.tol, climb.max_value, climb.lr
+    tol, max_value = climb.tol, climb.max_value
     state = climb.init(point)
     # The climber owns its point: the optimizer's in-place rule steps it with
     # kept scratch arrays (the pure rule runs the same arithmetic on copies,
@@ -281,15 +308,52 @@ def _climb_one(climb, point):
         else:
             point, state = update(point, grad, state, lr=rates[t])
         t += 1
-    used = rates[:t] if rates is not None else np.full(t, float(lr))
+    return points, values, norms, status, diverged_at, t, np.array(point, dtype=np.float64), value, norm2
+
+
+def _climb_one(climb, point):
+    """One climber: its :class:`Trajectory`."""
+    points, values, norms, status, diverged_at, t, final_point, value, norm2 = _climb_lone(climb, point)
+    record, rates = climb.record, climb.rates
+    used = rates[:t] if rates is not None else np.full(t, float(climb.lr))
     final_norm = math.sqrt(norm2) if math.isfinite(norm2) else float("nan")
     return Trajectory(
         points=np.array(points) if record else None,
         values=np.array(values) if record else None,
         grad_norms=np.sqrt(np.array(norms)) if record else None,
         lrs=used, status=status, steps_taken=t, diverged_at=diverged_at,
-        final_point=np.array(point, dtype=np.float64), final_value=value, final_grad_norm=final_norm,
+        final_point=final_point, final_value=value, final_grad_norm=final_norm,
         **climb.labels,
+    )
+
+
+def _climb_few(climb, start):
+    """A batch of a few climbers, each climbed alone (NumPy scalars cost less than arrays of one or two).
+
+    The same Trajectory as the batch path, bit for bit: each climber's numbers
+    are the lone climber's (as in every batch), and the rows after a climber
+    stopped repeat where it stopped.
+    """
+    n, d = start.shape
+    runs = [_climb_lone(climb, point) for point in start]
+    taken = max(run[5] for run in runs)
+    points = values = norms = None
+    if climb.record:
+        points, values, norms = np.empty((taken + 1, n, d)), np.empty((taken + 1, n)), np.empty((taken + 1, n))
+        for i, (path, heights, squares, *_, t, _, _, _) in enumerate(runs):
+            points[:t + 1, i], values[:t + 1, i], norms[:t + 1, i] = path, heights, squares
+            points[t + 1:, i], values[t + 1:, i], norms[t + 1:, i] = path[-1], heights[-1], squares[-1]
+        norms = np.sqrt(norms)
+    rates = climb.rates
+    return Trajectory(
+        points=points, values=values, grad_norms=norms,
+        lrs=rates[:taken] if rates is not None else np.full(taken, float(climb.lr)),
+        status=np.array([run[3] for run in runs], dtype="<U9"),
+        steps_taken=np.array([run[5] for run in runs], dtype=np.int64),
+        diverged_at=np.array([-1 if run[4] is None else run[4] for run in runs], dtype=np.int64),
+        final_point=np.array([run[6] for run in runs]).reshape(n, d),
+        final_value=np.array([run[7] for run in runs], dtype=np.float64),
+        final_grad_norm=np.sqrt(np.array([run[8] for run in runs], dtype=np.float64)), **climb.labels,
     )
 
 
@@ -308,9 +372,17 @@ def _take(state, keep, width):
 def _climb_chunk(climb, P, out, offset):
     """Run the climbers of one chunk (coordinates P of shape (d, c)) to the end."""
     slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
-    tol2, max_value = climb.tol * climb.tol, climb.max_value
+    tol2, max_value = climb.tol * climb.tol, float(climb.max_value)
     d, c = P.shape
     state = climb.init(P)
+    # One learning rate per climber (a sweep), or one for all.
+    each = None if np.ndim(climb.lr) == 0 else np.array(climb.lr[offset:offset + c], dtype=np.float64)
+    # The chunk owns its coordinates and steps them in place with kept scratch
+    # (the pure rule runs the same arithmetic on copies: both round alike).
+    step = _in_place(update, P)
+    if step is not None:
+        P = P.copy()
+    small = c <= SMALL
     alive = np.arange(c)
     history = [] if record else None
     for t in range(steps + 1):
@@ -324,8 +396,13 @@ def _climb_chunk(climb, P, out, offset):
             history.append((alive, P.T.copy(), np.array(value), norm2))
         # One cheap test for the usual case, where nobody stops: NaN fails
         # every comparison, so it is caught by the ``<=`` and ``<`` below.
-        if (np.abs(value).max() <= max_value and norm2.max() < np.inf
-                and norm2.min() > tol2 and t < steps):
+        if small:  # for a few climbers, Python numbers cost less than NumPy reductions
+            going = (t < steps and all([-max_value <= v <= max_value for v in value.tolist()])
+                     and all([tol2 < q < math.inf for q in norm2.tolist()]))
+        else:
+            going = (np.abs(value).max() <= max_value and norm2.max() < np.inf
+                     and norm2.min() > tol2 and t < steps)
+        if going:
             G = np.array(grads, dtype=np.float64)
         else:
             diverged = ~(np.abs(value) <= max_value) | ~(norm2 < np.inf)
@@ -347,30 +424,107 @@ def _climb_chunk(climb, P, out, offset):
             G = np.array(grads, dtype=np.float64).reshape(d, width)[:, keep]
             state = _take(state, keep, width)
             alive = alive[keep]
-        if rates is None:
-            P, state = update(P, G, state)
-        else:
+            if each is not None:
+                each = each[keep]
+            if step is not None:
+                step = _in_place(update, P)  # scratch of the new width
+        if step is not None:
+            if rates is not None:
+                state = step(P, G, state, lr=rates[t])
+            elif each is not None:
+                state = step(P, G, state, lr=each)
+            else:
+                state = step(P, G, state)
+        elif rates is not None:
             P, state = update(P, G, state, lr=rates[t])
+        elif each is not None:
+            P, state = update(P, G, state, lr=each)
+        else:
+            P, state = update(P, G, state)
     return history
 
 
-def _climb_many(climb, start):
+def _climb_chunk_inplace(climb, P, out, offset):
+    """:func:`_climb_chunk` with kept buffers: the slope's and the optimizer's in-place forms.
+
+    The same operations in the same order as the plain chunk (so the same
+    numbers, bit for bit), but a step allocates nothing: each link of the
+    slope writes into a buffer made for this chunk's width, the gradients land
+    in the rows of ``G`` and the optimizer steps ``P`` in place (descend
+    gives ``climb.inplace`` only where the optimizer has an in-place form).
+    """
+    step = _in_place(climb.update, P)
+    rates, steps, record = climb.rates, climb.steps, climb.record
+    tol2, max_value = climb.tol * climb.tol, climb.max_value
+    d, c = P.shape
+    state = climb.init(P)
+    alive = np.arange(c)
+    history = [] if record else None
+
+    def fit(width):
+        G, V, N2 = np.empty((d, width)), np.empty(width), np.empty(width)
+        return G, climb.inplace.build(width, G, V), V, N2, np.empty((d, width)), np.empty(width)
+
+    G, slope, value, norm2, squares, size = fit(c)
+    for t in range(steps + 1):
+        slope(*P)
+        # Square by square, in the lone climber's order.
+        if d == 1:
+            np.multiply(G[0], G[0], out=norm2)
+        else:
+            np.multiply(G, G, out=squares)
+            np.add(squares[0], squares[1], out=norm2)
+            for k in range(2, d):
+                np.add(norm2, squares[k], out=norm2)
+        if record:
+            history.append((alive, P.T.copy(), value.copy(), norm2.copy()))
+        # One cheap test for the usual case, where nobody stops (see _climb_chunk).
+        if not (np.abs(value, out=size).max() <= max_value and norm2.max() < np.inf
+                and norm2.min() > tol2 and t < steps):
+            diverged = ~(np.abs(value) <= max_value) | ~(norm2 < np.inf)
+            converged = ~diverged & (norm2 <= tol2)
+            done = diverged | converged if t < steps else np.ones(P.shape[1], dtype=bool)
+            ids = alive[done] + offset
+            out["final_point"][ids] = P.T[done]
+            out["final_value"][ids] = value[done]
+            out["final_norm2"][ids] = norm2[done]
+            out["steps_taken"][ids] = t
+            out["status"][ids] = np.where(diverged[done], "diverged",
+                                          np.where(converged[done], "converged", "max_steps"))
+            out["diverged_at"][ids] = np.where(diverged[done], t, -1)
+            keep = ~done
+            if not keep.any():
+                break
+            width = P.shape[1]
+            P = np.ascontiguousarray(P[:, keep])
+            kept = G[:, keep]
+            G, slope, value, norm2, squares, size = fit(P.shape[1])
+            G[...] = kept
+            state = _take(state, keep, width)
+            alive = alive[keep]
+            step = _in_place(climb.update, P)
+        state = step(P, G, state) if rates is None else step(P, G, state, lr=rates[t])
+    return history
+
+
+def _run_chunks(climb, start):
+    """Every climber of ``start`` (n, d) to the end: the per-climber figures, and the chunks' histories."""
     n, d = start.shape
-    rates, record = climb.rates, climb.record
     out = {
         "final_point": np.empty((n, d)), "final_value": np.empty(n), "final_norm2": np.empty(n),
         "steps_taken": np.zeros(n, dtype=np.int64), "status": np.empty(n, dtype="<U9"),
         "diverged_at": np.full(n, -1, dtype=np.int64),
     }
-    size = max(n, 1) if record else CHUNK  # an empty batch still gets a (trivial) record
 
     def run(begin):
-        P = np.ascontiguousarray(start[begin:begin + size].T)
+        # A copy (never a view of start): the in-place chunk steps it.
+        P = np.array(start[begin:begin + CHUNK].T, order="C")
         # NumPy's error state is per thread: set it here too.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return _climb_chunk(climb, P, out, begin)
+            chunk = _climb_chunk_inplace if climb.inplace is not None else _climb_chunk
+            return chunk(climb, P, out, begin)
 
-    begins = range(0, n, size)
+    begins = range(0, n, CHUNK)
     if len(begins) > 1 and WORKERS > 1:
         # Chunks are independent and write disjoint rows of ``out``; NumPy
         # lets go of the GIL inside its loops, so threads use every core.
@@ -378,24 +532,35 @@ def _climb_many(climb, start):
             histories = list(pool.map(run, begins))
     else:
         histories = [run(begin) for begin in begins]
+    return out, histories
+
+
+def _climb_many(climb, start):
+    n, d = start.shape
+    rates, record = climb.rates, climb.record
+    out, histories = _run_chunks(climb, start)
+    begins = range(0, n, CHUNK)
     taken = int(out["steps_taken"].max(initial=0))
     points = values = norms = None
     if record:
         points = np.empty((taken + 1, n, d))
         values = np.empty((taken + 1, n))
         norms = np.empty((taken + 1, n))
-        for t, (alive, P, value, norm2) in enumerate(histories[0] if histories else ()):
-            if t > taken:
-                break
-            points[t, alive] = P
-            values[t, alive] = value
-            norms[t, alive] = norm2
-        # A climber that stopped stays where it stopped.
-        for i in range(n):
-            last = out["steps_taken"][i]
-            points[last + 1:, i] = points[last, i]
-            values[last + 1:, i] = values[last, i]
-            norms[last + 1:, i] = norms[last, i]
+        for begin, history in zip(begins, histories):
+            end = begin + len(history[0][0])
+            for t, (alive, P, value, norm2) in enumerate(history):
+                if len(alive) == end - begin:  # nobody in the chunk has stopped yet
+                    points[t, begin:end], values[t, begin:end], norms[t, begin:end] = P, value, norm2
+                    continue
+                # A climber that stopped stays where it stopped: the row before, then the moving ones.
+                points[t, begin:end], values[t, begin:end], norms[t, begin:end] = (
+                    points[t - 1, begin:end], values[t - 1, begin:end], norms[t - 1, begin:end])
+                ids = alive + begin
+                points[t, ids], values[t, ids], norms[t, ids] = P, value, norm2
+            last = len(history) - 1  # every climber of the chunk had stopped by then
+            points[last + 1:, begin:end] = points[last, begin:end]
+            values[last + 1:, begin:end] = values[last, begin:end]
+            norms[last + 1:, begin:end] = norms[last, begin:end]
         norms = np.sqrt(norms)
     used = rates[:taken] if rates is not None else np.full(taken, float(climb.lr))
     return Trajectory(
@@ -403,3 +568,40 @@ def _climb_many(climb, start):
         steps_taken=out["steps_taken"], diverged_at=out["diverged_at"], final_point=out["final_point"],
         final_value=out["final_value"], final_grad_norm=np.sqrt(out["final_norm2"]), **climb.labels,
     )
+
+
+def climb_each_rate(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12, **optimizer_options):
+    """The climb from ``start`` at each learning rate of ``lrs``, all at once: ``(final values, statuses, steps)``.
+
+    Each rate's figures are exactly those of ``descend(f, start, lr=rate,
+    record=False)`` (its final value, status and steps taken): the rates run
+    as one batch of climbers, one rate each, so a sweep of 25 rates costs
+    about what one climb costs. None when the batch cannot run, so that the
+    caller climbs rate by rate instead: ``f`` is not a landscape with a traced
+    program (any other callable may not take a batch of points), or
+    ``start`` is not one finite point of the landscape's dimension (descend
+    then says what is wrong).
+
+    >>> finals, statuses, taken = climb_each_rate("sphere", [1.0, 1.0], [0.1, 0.5, 1.5], steps=50)
+    >>> statuses.tolist(), taken.tolist(), bool(finals[1] == 0.0)
+    (['max_steps', 'converged', 'diverged'], [50, 1, 20], True)
+    """
+    lrs = np.asarray(lrs, dtype=np.float64).ravel()
+    for lr in lrs[:1].tolist():  # lr_sweep checked every rate: finite and >= 0
+        _check_settings(lr, steps, tol, max_value)
+    name, landscape, _ = _resolve(f)
+    start = np.array(start, dtype=np.float64)
+    program = program_for(landscape) if landscape is not None else None
+    if (program is None or lrs.size == 0 or start.ndim != 1 or start.shape[0] != len(landscape.variables)
+            or not np.all(np.isfinite(start))):
+        return None
+    optimizer, optimizer_options = resolve_optimizer(optimizer, optimizer_options)
+    init, update = get_functional(optimizer).bind(lr=float(lrs[0]), **optimizer_options)
+    # Each climber passes its own rate to the optimizer's rule (an array the
+    # rule broadcasts), the same arithmetic a lone climber does with its number.
+    climb = _Climb(slope=program.function, inplace=None, init=init, update=update, lr=lrs, rates=None,
+                   steps=steps, tol=tol, max_value=max_value, record=False, labels={})
+    starts = np.repeat(start[None, :], lrs.size, axis=0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), enable_grad():
+        out, _ = _run_chunks(climb, starts)
+    return out["final_value"], out["status"], out["steps_taken"]

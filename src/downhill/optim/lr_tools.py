@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..notebook import shows_in_notebook
 from ..autodiff import Tensor, hessian
 from ..results import Result, jsonable
-from .descend import _resolve, descend
+from .descend import _resolve, climb_each_rate, descend
 from .parallel import run_all
 
 TOO_SMALL, GOOD, TOO_BIG = "too small", "good", "too big"
@@ -112,7 +112,9 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
              progress=False, **optimizer_options):
     """Run the same climb at each learning rate; label each too small / good / too big.
 
-    Each run is exactly what ``descend(f, start, lr=...)`` gives alone.
+    Each run is exactly what ``descend(f, start, lr=...)`` gives alone; on a
+    landscape the rates climb side by side as one batch of climbers
+    (:func:`~downhill.optim.descend.climb_each_rate`), otherwise one after another.
     ``executor`` (any ``concurrent.futures.Executor``: a ``ProcessPoolExecutor``,
     dask's ``Client.get_executor()``) runs the climbs side by side; the result
     is the same, bit for bit (see :mod:`downhill.optim.parallel`). ``progress=True``
@@ -131,11 +133,21 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
     if start.ndim != 1:
         raise InputError(f"lr_sweep: start must be one point of shape (d,), got shape {start.shape}")
     rows = []
-    # One climb per rate: optimizers take one lr, and each run must equal a lone descend().
-    target = f if landscape is None else landscape  # a Landscape travels to workers as its formula
-    jobs = [(target, start, optimizer, float(lr), steps, tol, max_value, optimizer_options) for lr in lrs]
-    finals, statuses, taken = (list(column) for column in
-                               zip(*run_all(_sweep_climb, jobs, executor, "lr_sweep", progress)))
+    batch = None
+    if executor is None and not progress:
+        # All rates at once, one climber each (exactly what each lone climb gives).
+        batch = climb_each_rate(landscape if landscape is not None else f, start, lrs, optimizer=optimizer,
+                                steps=steps, tol=tol, max_value=max_value, **optimizer_options)
+    if batch is not None:
+        final_values, statuses, taken = batch
+        finals = [value if math.isfinite(value) else math.inf for value in final_values.tolist()]
+        statuses, taken = statuses.tolist(), taken.tolist()
+    else:
+        # One climb per rate: side by side on the executor, or for a callable that takes one point.
+        target = f if landscape is None else landscape  # a Landscape travels to workers as its formula
+        jobs = [(target, start, optimizer, float(lr), steps, tol, max_value, optimizer_options) for lr in lrs]
+        finals, statuses, taken = (list(column) for column in
+                                   zip(*run_all(_sweep_climb, jobs, executor, "lr_sweep", progress)))
     # One number: a one-variable landscape answers a (1,)-point with a (1,)-value.
     with np.errstate(all="ignore"):
         start_value = float(np.sum(np.asarray(function(Tensor(start)).data if landscape is None

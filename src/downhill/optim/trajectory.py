@@ -92,8 +92,11 @@ class Trajectory(Result):
         return (f"ran out of steps after {self.steps_taken}: now at {np.round(self.final_point, 6).tolist()} "
                 f"with value {self.final_value:.6g} and slope {self.final_grad_norm:.3g}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self, arrays: bool = False) -> dict:
         """Strict JSON (:func:`downhill.results.jsonable`): NaN and inf become None, noted in ``non_finite``.
+
+        ``arrays=True`` leaves finite arrays as NumPy arrays (for
+        :func:`downhill.results.json_bytes`, which writes them directly).
 
         >>> import downhill as dh, json
         >>> t = dh.descend("booth", [0.0, 0.0], lr=0.05, steps=3)
@@ -109,7 +112,7 @@ class Trajectory(Result):
             "final_point": self.final_point, "final_value": self.final_value,
             "final_grad_norm": self.final_grad_norm, "optimizer": self.optimizer,
             "options": self.options, "landscape": self.landscape,
-        })
+        }, arrays=arrays)
 
     def __str__(self) -> str:
         return self.summary()

@@ -2,7 +2,8 @@
 
 Each handler takes the request's JSON body (a dict), checks every field with
 :mod:`downhill.web.limits`, calls one library function, and returns its
-JSON-ready result. Handlers hold no mathematics and touch no files; the HTTP
+JSON-ready result (a result's ``to_dict()``; large arrays of finite numbers
+may stay NumPy arrays, which :func:`downhill.results.json_bytes` writes directly). Handlers hold no mathematics and touch no files; the HTTP
 side (body size, content type, worker processes, time budget, encoding, error
 responses) lives in :mod:`downhill.web.app`.
 
@@ -58,8 +59,10 @@ safe parser), exactly one of the two, except where a route says otherwise.
 ``POST /api/basins``
     ``{"landscape" | "expression" (two variables), "optimizer" ["sgd"], "lr"
     [0.01], "grid" [50] (or [nx, ny]), "steps" [200], "options" [{}], "domain"
-    [the landscape's]}`` -> ``optim.basins.basins(...).to_dict()``; starts x
-    steps at most 45,000,000.
+    [the landscape's], "per_start" [true]}`` -> ``optim.basins.basins(...).to_dict()``;
+    ``"per_start": false`` leaves out each start's final point, status and steps
+    (the map alone: labels, axes, minima, counts; what the playground draws).
+    Starts x steps at most 50,000,000 (500 x 500 x 200).
 
 ``POST /api/lr_sweep``
     ``{"landscape" | "expression", "start": [x, y], "lrs": [...], "optimizer"
@@ -312,7 +315,7 @@ def descend(body: dict) -> dict:
 
     >>> result = descend({"landscape": "sphere", "start": [1.0, 2.0], "lr": 0.5})
     >>> result["status"], result["final_point"]
-    ('converged', [0.0, 0.0])
+    ('converged', array([0., 0.]))
     """
     limits.check_fields(body, DESCEND_FIELDS, ["start"])
     landscape = mountain(body)
@@ -332,7 +335,7 @@ def descend(body: dict) -> dict:
     with library_errors(None):
         trajectory = run_descend(landscape, start, optimizer=name, lr=lr, steps=steps, tol=tol,
                                  max_value=max_value, schedule=schedule, **options)
-    return trajectory.to_dict()
+    return trajectory.to_dict(arrays=True)
 
 
 SURFACE_FIELDS = (*MOUNTAIN, "domain", "n", "gradients")
@@ -419,7 +422,7 @@ def gradient(body: dict) -> dict:
         return explain.gradient_at(landscape, point).to_dict()
 
 
-BASINS_FIELDS = (*MOUNTAIN, "optimizer", "lr", "grid", "steps", "options", "domain")
+BASINS_FIELDS = (*MOUNTAIN, "optimizer", "lr", "grid", "steps", "options", "domain", "per_start")
 
 
 def basins(body: dict) -> dict:
@@ -439,14 +442,15 @@ def basins(body: dict) -> dict:
     steps = limits.integer(body.get("steps", 200), "steps", 0, limits.MAX_STEPS)
     limits.check_work(grid[0] * grid[1], steps, limits.MAX_BASIN_WORK, "starts")
     domain = limits.domain(body["domain"], "domain", 2) if body.get("domain") is not None else None
+    per_start = limits.boolean(body.get("per_start", True), "per_start")
     _check_optimizer(name, lr, options)
     limits.admit(lambda s, side, ops: limits.climb_seconds(ops, s, batch=side * min(grid)),
                  limits.Lever("steps", "steps", steps),
                  limits.Lever("grid", "grid points per side", max(grid), least=2),
                  limits.formula_lever(body, landscape.expression.operations))
     with library_errors(None):
-        return run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain,
-                          **options).to_dict()
+        result = run_basins(landscape, optimizer=name, lr=lr, grid=grid, steps=steps, domain=domain, **options)
+    return result.to_dict(per_start=per_start, arrays=True)
 
 
 SWEEP_FIELDS = (*MOUNTAIN, "start", "lrs", "optimizer", "steps", "options", "tol", "max_value")
@@ -602,25 +606,29 @@ class Handler:
 
     ``engine``: whether the function computes (in a worker process, after
     its checks; see ``app``); the catalog does not, and is answered at once.
+    ``kept``: whether its answer depends on the body alone, so that the
+    server may keep it for the next identical request (``answers``).
     """
 
     path: str
     method: str
     function: Callable[[dict], dict]
     engine: bool = True
+    kept: bool = False
 
 
+# Every computing route is a function of its body alone (training is seeded), so its answers are kept.
 ROUTES: tuple[Handler, ...] = (
     Handler("/api/landscapes", "GET", landscapes, engine=False),
-    Handler("/api/descend", "POST", descend),
-    Handler("/api/surface", "POST", surface),
-    Handler("/api/derivative", "POST", derivative),
-    Handler("/api/gradient", "POST", gradient),
-    Handler("/api/basins", "POST", basins),
-    Handler("/api/lr_sweep", "POST", lr_sweep),
-    Handler("/api/lr_advice", "POST", lr_advice),
-    Handler("/api/three_rates", "POST", three_rates),
-    Handler("/api/graph", "POST", graph),
-    Handler("/api/train", "POST", train),
-    Handler("/api/loss_landscape", "POST", loss_landscape),
+    Handler("/api/descend", "POST", descend, kept=True),
+    Handler("/api/surface", "POST", surface, kept=True),
+    Handler("/api/derivative", "POST", derivative, kept=True),
+    Handler("/api/gradient", "POST", gradient, kept=True),
+    Handler("/api/basins", "POST", basins, kept=True),
+    Handler("/api/lr_sweep", "POST", lr_sweep, kept=True),
+    Handler("/api/lr_advice", "POST", lr_advice, kept=True),
+    Handler("/api/three_rates", "POST", three_rates, kept=True),
+    Handler("/api/graph", "POST", graph, kept=True),
+    Handler("/api/train", "POST", train, kept=True),
+    Handler("/api/loss_landscape", "POST", loss_landscape, kept=True),
 )

@@ -105,7 +105,7 @@ def _worker_main(conn, function: Callable[[Any], Any], nice: int) -> None:
 
 
 class _Worker:
-    __slots__ = ("process", "conn")
+    __slots__ = ("process", "conn", "_ending", "_ended")
 
     def __init__(self, context, function, nice: int):
         parent, child = context.Pipe(duplex=True)
@@ -114,18 +114,27 @@ class _Worker:
         self.process.start()
         child.close()  # only the worker holds its end: its death is our EOF
         self.conn = parent
+        self._ending = threading.Lock()
+        self._ended = False
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     def kill(self) -> None:
-        try:
-            self.process.kill()
-        except (OSError, ValueError):  # pragma: no cover - already gone
-            pass
-        self.process.join(5)
-        self.conn.close()
+        # Once, whoever comes first: the pool's close() and a replacement running in a
+        # thread may both end the same worker, and two joins and closes of one
+        # process's descriptors at once fail with "Bad file descriptor".
+        with self._ending:
+            if self._ended:
+                return
+            self._ended = True
+            try:
+                self.process.kill()
+            except (OSError, ValueError):  # pragma: no cover - already gone
+                pass
+            self.process.join(5)
+            self.conn.close()
 
 
 class _Lane:

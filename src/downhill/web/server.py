@@ -14,6 +14,7 @@ import threading
 import webbrowser
 
 from ..errors import InputError
+from .answers import DEFAULT_CACHE_BYTES
 from .app import LOOPBACK_HOSTS, create_app
 from .limits import TIME_BUDGET_S
 
@@ -82,7 +83,8 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, *,
-          log_level: str = "warning", time_budget: float = TIME_BUDGET_S, workers: int | None = None) -> None:
+          log_level: str = "warning", time_budget: float = TIME_BUDGET_S, workers: int | None = None,
+          cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
     """Serve the playground until Ctrl+C; prints its address first, and returns when stopped.
 
     ``host`` defaults to 127.0.0.1, so only this machine can reach it; give
@@ -91,7 +93,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     ``log_level`` is uvicorn's (``"info"`` logs every request).
     ``workers``: processes that compute (default: one per core), each request
     within ``time_budget`` seconds; one server process (uvicorn, one event
-    loop) reads, checks and answers, and serves the page.
+    loop) reads, checks and answers, and serves the page, keeping up to
+    ``cache_bytes`` of answers for identical requests.
 
     Raises ``OSError`` (with a plain message) when the address cannot be used.
 
@@ -106,7 +109,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
     sock = _listen(host, port)
     bound_port = sock.getsockname()[1]
     url = url_for(host, bound_port)
-    app = create_app(time_budget=time_budget, allowed_hosts=allowed_hosts_for(host), workers=workers)
+    app = create_app(time_budget=time_budget, allowed_hosts=allowed_hosts_for(host), workers=workers,
+                     cache_bytes=cache_bytes)
     config = uvicorn.Config(app, log_level=log_level, access_log=log_level in ("debug", "trace", "info"),
                             server_header=False, timeout_keep_alive=5, lifespan="on")
     count = app.state.pool.size

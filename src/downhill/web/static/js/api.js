@@ -18,18 +18,23 @@ export class ApiError extends Error {
 // A request refused before computing because it would take too long comes
 // with allowed = {cost_s, max_cost_s, lower: {field: largest value that fits}}:
 // say it in the page's words, with what the learner can change (the page sets
-// grids and resolutions itself).
+// surface grids and resolutions itself; the basin map's detail is a control).
 const LEVERS = {
   steps: (v) => `at most ${v.toLocaleString("en")} steps`,
   start: (v) => `at most ${v.toLocaleString("en")} climbers`,
   lrs: (v) => `at most ${v.toLocaleString("en")} learning rates`,
   expression: (v) => `a shorter formula (at most ${v.toLocaleString("en")} operations)`,
+  // The basin map's detail control goes down to 60 x 60.
+  grid: (v) => (v >= 60 ? `less detail in the basin map (at most ${v} × ${v})` : null),
 };
 
 function costInWords(data) {
   const allowed = data && data.allowed;
   if (!allowed || typeof allowed.cost_s !== "number" || !allowed.lower) return null;
-  const ways = Object.entries(allowed.lower).filter(([field]) => LEVERS[field]).map(([field, v]) => LEVERS[field](v));
+  const ways = Object.entries(allowed.lower)
+    .filter(([field]) => LEVERS[field])
+    .map(([field, v]) => LEVERS[field](v))
+    .filter(Boolean);
   const seconds = allowed.cost_s < 10 ? allowed.cost_s.toFixed(1) : Math.round(allowed.cost_s);
   const head = `This would take about ${seconds} s to compute; the playground computes at most ${allowed.max_cost_s} s for one request.`;
   return ways.length ? `${head} To fit, use ${ways.join(", or ")}.` : head;

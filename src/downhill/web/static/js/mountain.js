@@ -22,7 +22,12 @@ const DEFAULTS = {
   beta2: 0.999,
   starts: [[0, 0], [-1, -1], [-4, 1]],
 };
-const BASIN_GRID = 60;
+// Climbers per side of a basin map: the choices of the "detail" control. The
+// default, 0, takes the sharpest that the server's work limit allows for the
+// steps asked (500 x 500 at 200 steps): on a phone's screen as on a projector
+// it is finer than the map's own pixels, and without each start's final point
+// (per_start: false) its answer is a few tens of kilobytes.
+const BASIN_GRIDS = [60, 125, 250, 500];
 const SURFACE_N = 90;
 const ANIMATION_MS = 3000; // a whole descent plays in about this long
 const FALL_COLOR = "#d6352b";
@@ -47,9 +52,10 @@ export function createMountain(section, { changed }) {
     startY: $("mtn-start-y"),
     arrows: $("mtn-arrows"),
     view3d: $("mtn-3d"),
+    basinGrid: $("mtn-basin-grid"),
   };
 
-  const state = { ...DEFAULTS, formula: "", arrows: false, view3d: false, basins: false };
+  const state = { ...DEFAULTS, formula: "", arrows: false, view3d: false, basins: false, basinGrid: 0 };
   let catalogue = null;
   let surface = null; // /api/surface answer, and its colour scale
   let scale = null;
@@ -93,6 +99,7 @@ export function createMountain(section, { changed }) {
     controls.beta2.value = state.beta2;
     controls.arrows.checked = state.arrows;
     controls.view3d.checked = state.view3d;
+    controls.basinGrid.value = String(state.basinGrid);
     for (const row of section.querySelectorAll("[data-for-optimizers]")) {
       row.hidden = !row.dataset.forOptimizers.split(" ").includes(state.optimizer);
     }
@@ -130,9 +137,28 @@ export function createMountain(section, { changed }) {
     return true;
   }
 
+  // The basin map's climbers per side: the learner's choice, or the sharpest
+  // the server's limits allow for these steps (starts x steps <= basin_work).
+  function basinGrid() {
+    if (state.basinGrid) return state.basinGrid;
+    const { basin_grid: most, basin_work: work } = catalogue.limits;
+    const fits = Math.min(most, Math.floor(Math.sqrt(work / Math.max(1, state.steps))));
+    return [...BASIN_GRIDS].reverse().find((side) => side <= fits) || Math.max(2, fits);
+  }
+
   async function loadBasins() {
-    const body = { ...source(), optimizer: state.optimizer, lr: state.lr, steps: state.steps, grid: BASIN_GRID, options: options() };
-    const answer = await busy(section, () => fetchBasins(body));
+    const body = { ...source(), optimizer: state.optimizer, lr: state.lr, steps: state.steps, grid: basinGrid(), options: options(), per_start: false };
+    let answer;
+    try {
+      answer = await busy(section, () => fetchBasins(body));
+    } catch (error) {
+      // "Sharpest that fits" also means within the server's time for one
+      // request (a long formula): take the finest choice it says would fit.
+      const fits = error.allowed && error.allowed.lower && error.allowed.lower.grid;
+      const side = !state.basinGrid && fits ? [...BASIN_GRIDS].reverse().find((g) => g <= fits && g < body.grid) : undefined;
+      if (!side) throw error;
+      answer = await busy(section, () => fetchBasins({ ...body, grid: side }));
+    }
     if (answer === undefined) return false;
     basinMap = answer;
     return true;
@@ -493,7 +519,7 @@ export function createMountain(section, { changed }) {
     }
     const total = basinMap.labels.length * basinMap.labels[0].length;
     line.textContent =
-      `Basin map: ${total} climbers, one per grid point, all with these settings; each start is coloured by where its climber ends` +
+      `Basin map: ${total.toLocaleString("en")} climbers (${basinMap.xs.length} × ${basinMap.ys.length}), one per grid point, all with these settings; each start is coloured by where its climber ends` +
       (state.view3d ? " (drawn on the flat map: untick 3-D view to see it)." : ".");
     const entries = Object.entries(basinMap.counts)
       .map(([label, count]) => [Number(label), count])
@@ -604,6 +630,21 @@ export function createMountain(section, { changed }) {
     stop();
     drawFrame();
   });
+  async function showBasins() {
+    try {
+      if (await loadBasins()) {
+        clearErrors(section);
+        await draw();
+      }
+    } catch (error) {
+      state.basins = false;
+      basinMap = null;
+      changed();
+      showError(section, error, { grid: "basins", landscape: "basins", expression: "basins", lr: "basins", steps: "basins", options: "basins" });
+      await draw();
+    }
+    renderBasinSummary();
+  }
   $("mtn-basins").addEventListener("click", async () => {
     if (state.basins) {
       state.basins = false;
@@ -615,16 +656,12 @@ export function createMountain(section, { changed }) {
     }
     state.basins = true;
     changed();
-    try {
-      if (await loadBasins()) {
-        clearErrors(section);
-        await draw();
-      }
-    } catch (error) {
-      state.basins = false;
-      showError(section, error, { grid: "basins", landscape: "basins", expression: "basins", lr: "basins", steps: "basins", options: "basins" });
-    }
-    renderBasinSummary();
+    await showBasins();
+  });
+  controls.basinGrid.addEventListener("change", async () => {
+    state.basinGrid = Number(controls.basinGrid.value);
+    changed();
+    if (state.basins) await showBasins();
   });
 
   return {
@@ -648,6 +685,8 @@ export function createMountain(section, { changed }) {
       state.arrows = readBool(params, "arrows");
       state.view3d = readBool(params, "view") || params.view === "3d";
       state.basins = readBool(params, "basins");
+      const detail = readInteger(params, "detail", 0);
+      state.basinGrid = BASIN_GRIDS.includes(detail) ? detail : 0;
       syncControls();
       await refresh({ newSurface: true });
     },
@@ -667,6 +706,7 @@ export function createMountain(section, { changed }) {
       if (state.arrows) p.arrows = 1;
       if (state.view3d) p.view = "3d";
       if (state.basins) p.basins = 1;
+      if (state.basinGrid) p.detail = state.basinGrid;
       return p;
     },
     python() {
@@ -688,7 +728,7 @@ export function createMountain(section, { changed }) {
       if (state.basins) {
         lines.push("", "# The basin map: a climber at every point of a grid, labelled by where it ends.");
         lines.push("from downhill.optim.basins import basins");
-        lines.push(`result = basins(${name}, ${pyKeywords({ optimizer: state.optimizer, lr: state.lr, grid: BASIN_GRID, steps: state.steps, ...nonDefaultOptions() })})`);
+        lines.push(`result = basins(${name}, ${pyKeywords({ optimizer: state.optimizer, lr: state.lr, grid: basinMap ? basinMap.xs.length : basinGrid(), steps: state.steps, ...nonDefaultOptions() })})`);
         lines.push("print(result.summary())");
       }
       return lines.join("\n") + "\n";

@@ -104,6 +104,7 @@ export function basinTrace(basinMap) {
   colors.forEach((c, i) => {
     stops.push([i / colors.length, c], [(i + 1) / colors.length, c]);
   });
+  const names = [-2, -1, ...Array.from({ length: k }, (_, i) => i)].map((label) => basinName(basinMap, label));
   // z = label + 2 in 0..n-1; with zmin -0.5 and zmax n-0.5 each sits mid-band.
   return {
     type: "heatmap",
@@ -115,7 +116,8 @@ export function basinTrace(basinMap) {
     colorscale: stops,
     opacity: 0.62,
     showscale: false,
-    text: basinMap.labels.map((row) => row.map((v) => basinName(basinMap, v))),
+    // One string per label, shared by every cell (a 500 x 500 map has 250,000 cells).
+    text: basinMap.labels.map((row) => row.map((v) => names[v + 2])),
     hovertemplate: "start (%{x:.3f}, %{y:.3f})<br>%{text}<extra></extra>",
   };
 }
