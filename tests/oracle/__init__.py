@@ -75,6 +75,8 @@ CONVERTED = (
     "autodiff/test_properties.py",
     "autodiff/test_tensor.py",
     "autodiff/test_transforms.py",
+    "autodiff/test_silent_failures.py",
+    "autodiff/test_torch_habits.py",
 )
 
 _cache: dict[str, dict[str, Any]] = {}

@@ -106,7 +106,7 @@ def test_lr_range_plot_accepts_a_dict_and_suggestion_pairs():
 
 
 def test_lr_range_plot_accepts_the_nn_result_when_available():
-    lr_range = pytest.importorskip("downhill.nn.lr_range")
+    from downhill.nn import lr_range  # part of downhill: a broken import fails, never skips
     result = _range_result()
     made = lr_range.LRRangeTestResult(result.lrs, result.losses, result.smoothed, {"valley": 3e-3}, False, 0.5)
     assert "valley: lr = 0.003" in legend_texts(viz.lr_range_plot(made))
