@@ -369,6 +369,22 @@ def _take(state, keep, width):
     return state
 
 
+def _retire(out, ids, P, value, norm2, t, last, tol2, max_value):
+    """Write the figures of the climbers that stop at step ``t`` (all of them on the ``last``
+    step) into their rows ``ids`` of ``out``; the mask of those that go on."""
+    diverged = ~(np.abs(value) <= max_value) | ~(norm2 < np.inf)
+    converged = ~diverged & (norm2 <= tol2)
+    done = np.ones(P.shape[1], dtype=bool) if last else diverged | converged
+    ids = ids[done]
+    out["final_point"][ids] = P.T[done]
+    out["final_value"][ids] = value[done]
+    out["final_norm2"][ids] = norm2[done]
+    out["steps_taken"][ids] = t
+    out["status"][ids] = np.where(diverged[done], "diverged", np.where(converged[done], "converged", "max_steps"))
+    out["diverged_at"][ids] = np.where(diverged[done], t, -1)
+    return ~done
+
+
 def _climb_chunk(climb, P, out, offset):
     """Run the climbers of one chunk (coordinates P of shape (d, c)) to the end."""
     slope, update, rates, steps, record = climb.slope, climb.update, climb.rates, climb.steps, climb.record
@@ -405,18 +421,7 @@ def _climb_chunk(climb, P, out, offset):
         if going:
             G = np.array(grads, dtype=np.float64)
         else:
-            diverged = ~(np.abs(value) <= max_value) | ~(norm2 < np.inf)
-            converged = ~diverged & (norm2 <= tol2)
-            done = diverged | converged if t < steps else np.ones(P.shape[1], dtype=bool)
-            ids = alive[done] + offset
-            out["final_point"][ids] = P.T[done]
-            out["final_value"][ids] = value[done]
-            out["final_norm2"][ids] = norm2[done]
-            out["steps_taken"][ids] = t
-            out["status"][ids] = np.where(diverged[done], "diverged",
-                                          np.where(converged[done], "converged", "max_steps"))
-            out["diverged_at"][ids] = np.where(diverged[done], t, -1)
-            keep = ~done
+            keep = _retire(out, alive + offset, P, value, norm2, t, t == steps, tol2, max_value)
             if not keep.any():
                 break
             width = P.shape[1]
@@ -481,18 +486,7 @@ def _climb_chunk_inplace(climb, P, out, offset):
         # One cheap test for the usual case, where nobody stops (see _climb_chunk).
         if not (np.abs(value, out=size).max() <= max_value and norm2.max() < np.inf
                 and norm2.min() > tol2 and t < steps):
-            diverged = ~(np.abs(value) <= max_value) | ~(norm2 < np.inf)
-            converged = ~diverged & (norm2 <= tol2)
-            done = diverged | converged if t < steps else np.ones(P.shape[1], dtype=bool)
-            ids = alive[done] + offset
-            out["final_point"][ids] = P.T[done]
-            out["final_value"][ids] = value[done]
-            out["final_norm2"][ids] = norm2[done]
-            out["steps_taken"][ids] = t
-            out["status"][ids] = np.where(diverged[done], "diverged",
-                                          np.where(converged[done], "converged", "max_steps"))
-            out["diverged_at"][ids] = np.where(diverged[done], t, -1)
-            keep = ~done
+            keep = _retire(out, alive + offset, P, value, norm2, t, t == steps, tol2, max_value)
             if not keep.any():
                 break
             width = P.shape[1]
