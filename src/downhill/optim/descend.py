@@ -393,11 +393,9 @@ def _climb_chunk(climb, P, out, offset):
     state = climb.init(P)
     # One learning rate per climber (a sweep), or one for all.
     each = None if np.ndim(climb.lr) == 0 else np.array(climb.lr[offset:offset + c], dtype=np.float64)
-    # The chunk owns its coordinates and steps them in place with kept scratch
-    # (the pure rule runs the same arithmetic on copies: both round alike).
+    # The chunk owns its coordinates (_run_chunks hands it a copy) and steps them in
+    # place with kept scratch (the pure rule runs the same arithmetic on copies: both round alike).
     step = _in_place(update, P)
-    if step is not None:
-        P = P.copy()
     small = c <= SMALL
     alive = np.arange(c)
     history = [] if record else None
