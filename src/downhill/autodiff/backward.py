@@ -109,9 +109,11 @@ def count_uses(root):
     """
     unset = object()
     stack = [root]
+    pop = stack.pop
+    push = stack.append
     root._pending = unset
     while stack:
-        node = stack.pop()
+        node = pop()
         parents = node._parents
         if parents is None:
             raise _freed_error(node)
@@ -123,7 +125,7 @@ def count_uses(root):
                 else:
                     parent._pending = unset
                     parent._uses = 1
-                    stack.append(parent)
+                    push(parent)
     return unset
 
 
@@ -488,7 +490,8 @@ def _store(pairs, seed, only, create_graph):
     # A rule may pass its cotangent straight on (add does, to both inputs), so
     # the same array can reach several leaves; only its first holder keeps it
     # without a copy, and only if it is (a writable view of) a fresh array.
-    handed_out = None
+    handed_out = {id(seed)}
+    ndarray = np.ndarray
     for leaf, g in pairs:
         if only is not None and id(leaf) not in only:
             continue
@@ -501,17 +504,17 @@ def _store(pairs, seed, only, create_graph):
             # The usual case, inlined: a first gradient. A fresh array, or a
             # writable view of one (a transposed cotangent), not given out
             # before, is kept as it is; anything else is copied.
-            if type(g) is np.ndarray:
-                if handed_out is None:
-                    handed_out = {id(seed)}
+            if type(g) is ndarray:
                 owner = g.base
                 if owner is None:
                     owner = g
-                if id(owner) in handed_out or type(owner) is not np.ndarray or (
-                        owner is not g and not g.flags.writeable):
+                elif type(owner) is not ndarray or not g.flags.writeable:
+                    owner = None
+                key = id(owner)
+                if owner is None or key in handed_out:
                     g = np.array(g)
                 else:
-                    handed_out.add(id(owner))
+                    handed_out.add(key)
             # _wrap(g), inline (once per leaf of every backward): the slots of _fill
             t = _new(Tensor)
             t._data = g
