@@ -392,3 +392,17 @@ def test_a_gradient_passed_on_to_two_leaves_is_not_shared():
     assert not np.shares_memory(x.grad.data, y.grad.data)
     np.testing.assert_array_equal(x.grad.data, y.grad.data)
     assert _slots(x.grad) == _slots(T._wrap(x.grad._data))  # .grad is made as _wrap makes it
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tanhs_rule_gives_the_formulas_numbers_bit_for_bit(dtype):
+    # float64 arrays take 1 as a ready float64 value instead of the Python 1:
+    # the same subtraction, so the same bits (and NaN, inf, -0.0 alike).
+    rng = np.random.default_rng(7)
+    with np.errstate(all="ignore"):
+        ans = np.tanh(np.concatenate([rng.normal(size=300) * 10.0 ** rng.integers(-8, 3, size=300),
+                                      [0.0, -0.0, 30.0, -30.0, np.nan, np.inf]])).astype(dtype)
+        rule = OPS_TABLE["tanh"].vjps[0]
+        for g in (rng.normal(size=ans.size).astype(dtype), np.float32(0.5), np.float64(-1.5), 2.0):
+            _same_value(rule(NP, g, ans, None), g * (1 - ans * ans))
+            _same_value(rule(NP, g, ans[3], None), g * (1 - ans[3] * ans[3]))  # a NumPy scalar

@@ -153,10 +153,11 @@ SINH = defop("sinh", np.sinh, lambda F, g, ans, x: g * F.cosh(x), fits=_ONE)
 COSH = defop("cosh", np.cosh, lambda F, g, ans, x: g * F.sinh(x), fits=_ONE)
 _F64 = np.dtype(np.float64)
 _ONE64 = np.ones((), dtype=np.float64)  # (never written to)
+_NDARRAY = np.ndarray
 
 
 def _tanh_vjp(F, g, ans, x):
-    if type(ans) is np.ndarray and ans.dtype is _F64:
+    if type(ans) is _NDARRAY and ans.dtype is _F64:
         # The same numbers as below: NumPy turns the Python 1 into this very
         # float64 value, but doing so costs it as much as the subtraction.
         return g * (_ONE64 - ans * ans)

@@ -28,6 +28,7 @@ _FLOAT_KINDS = ("f",)
 _PY_NUMBERS = (float, int, bool)
 # Checked by exact type first: isinstance against numbers.Number is slow.
 _FAST_RAW = frozenset({float, int, np.ndarray, np.float64, np.float32})
+_NDARRAY = np.ndarray  # (one global lookup, not two, on the hot paths)
 
 
 class Op:
@@ -763,7 +764,7 @@ def _apply1(op, x, params=None):
         t._params = params
         if op.fits:  # _fits1(op, out, data), inline
             kind = type(out)
-            t._fits = type(data) is kind and (kind is not np.ndarray or out.dtype is data.dtype)
+            t._fits = type(data) is kind and (kind is not _NDARRAY or out.dtype is data.dtype)
         else:
             t._fits = False
     else:
