@@ -321,7 +321,14 @@ def _walk_plain(root, retain_graph, unset, reached):
                 gi = None
             else:
                 params = node._params
-                gi = rule(F, g, node._data, *inputs, **params) if params else rule(F, g, node._data, *inputs)
+                if params:
+                    gi = rule(F, g, node._data, *inputs, **params)
+                elif len(inputs) == 1:  # (spelled out: no argument tuple to build)
+                    gi = rule(F, g, node._data, inputs[0])
+                elif len(inputs) == 2:
+                    gi = rule(F, g, node._data, inputs[0], inputs[1])
+                else:
+                    gi = rule(F, g, node._data, *inputs)
             if gi is not None and not fits:
                 data = parent._data
                 kind = type(data)
