@@ -177,7 +177,7 @@ def lr_sweep_plot(sweep, bound=None, title=None):
     ax.set_title(f"{optimizer}{where}: one climb per learning rate" if optimizer else f"one climb per rate{where}",
                  fontsize=10, fontweight="normal")
     # The title's promise follows the sweep: on a bounded mountain nothing falls off.
-    big_words = "too big falls off" if diverged.any() else "too big overshoots"
+    big_words = "too big overshoots" if "too big" in labels and not diverged.any() else "too big falls off"
     fig.suptitle(title or f"The learning rate: too small never arrives, {big_words}")
     return fig
 
