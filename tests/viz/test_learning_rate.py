@@ -236,7 +236,8 @@ def test_the_tours_sweep_never_paints_a_falling_rate_good(tmp_path):
     past_the_bound = [0.115, 0.13, 0.147, 0.17, 0.2]
     for lr in past_the_bound:
         assert dh.descend("booth", start, lr=lr, steps=200, record=False).status == "diverged"
-    _assert_never_painted_good(fig, tmp_path / "5-lr-sweep.png", past_the_bound + _falling_rates("booth", start, sweep, 200))
+    falling = past_the_bound + _falling_rates("booth", start, sweep, 200)
+    _assert_never_painted_good(fig, tmp_path / "5-lr-sweep.png", falling)
 
 
 def test_the_commands_sweep_picture_never_paints_a_falling_rate_good(tmp_path, capsys):
