@@ -130,6 +130,43 @@ CASES = [
     (["graph", "x/0", "--at", "1"], BAD),
     (["graph", "log(x)", "--at", "-1"], BAD),
     (["gradient", "sqrt(x)", "--at", "-1"], BAD),
+    # ---- every output path and size option of every subcommand (checked against each --help)
+    (["descend", "sphere", "--start", "1,1", "--tol", "1e400"], BAD),  # inf: it would "converge" at step 0
+    (["descend", "sphere", "--start", "1,1", "--momentum", "1e400"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--momentum", "nan"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--optimizer", "adam", "--beta2", "nan"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--optimizer", "adam", "--beta1", "-inf"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--animate", "{T}/missing/a.gif"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--animate", "{T}/dangling.png"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--plot", "{T}/" + "p" * 300 + ".png"], BAD),  # name too long
+    (["descend", "x**2", "--start", "1", "--plot", "{T}/p.png"], BAD),  # a map needs two variables
+    (["gradient", "x*y*z", "--at", "1,2,3", "--plot", "{T}/g.png"], BAD),
+    (["gradient", "x*y", "--at", "1,2", "--plot", "{T}/g.gif"], BAD),
+    (["graph", "x*y", "--at", "1,2", "--out", "{T}/g.txt"], BAD),
+    (["graph", "x*y", "--at", "1,2", "--out", "{T}/folder.png"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--lrs", "nan"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--steps", "-1"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--plot", "{T}/dangling.png"], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--steps", "9" * 30], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--plot", "{T}/l.pdf.txt"], BAD),
+    (["basins", "sphere", "--grid", "5", "--steps", "5", "--lr", "-1"], BAD),
+    (["basins", "sphere", "--grid", "5", "--steps", "5", "--optimizer", "nope"], BAD),
+    (["basins", "sphere", "--grid", "5", "--steps", str(limits.MAX_STEPS + 1)], BAD),
+    (["basins", "sphere", "--grid", "5", "--steps", "5", "--plot", "{T}/folder.png"], BAD),
+    (["train", "moons", "--epochs", "1", "--plot", "{T}/t.gif"], BAD),
+    (["train", "moons", "--lr", "nan"], BAD),
+    (["train", "moons", "--seed", str(2**32)], BAD),
+    (["train", "moons", "--epochs", "9" * 30], BAD),
+    (["tour", "--out", "{T}/file.txt/sub"], BAD),
+    (["tour", "--out", "{T}/fifo.png"], BAD),
+    (["serve", "--port", "70000"], BAD),
+    (["serve", "--port", "-1"], BAD),
+    (["serve", "--workers", "0"], BAD),
+    (["serve", "--workers", "100000"], BAD),
+    (["serve", "--time-budget", "0"], BAD),
+    (["serve", "--time-budget", "nan"], BAD),
+    (["serve", "--cache-mb", "-1"], BAD),
+    (["serve", "--cache-mb", "1e30"], BAD),
     # ---- the command line itself
     (["landscapes", "extra"], BAD),
     (["no-such-command"], BAD),
@@ -180,6 +217,11 @@ def run_in_process(capfd, line):
 @pytest.mark.parametrize("line, outcome", CASES, ids=[f"{i}-{' '.join(c[0])[:40]}" for i, c in enumerate(CASES)])
 def test_hostile_command_line(line, outcome, hostile_folder, capfd, monkeypatch):
     monkeypatch.chdir(hostile_folder)
+
+    def never(**settings):  # a refused `serve` must not start a server (which would wait for requests forever)
+        raise AssertionError(f"the server was started with {settings}")
+
+    monkeypatch.setattr("downhill.web.server.serve", never)
     line = [arg.replace("{T}", str(hostile_folder)) for arg in line]
     if outcome != BAD:
         line = [*line, "--json"] if "--" not in line else [*line[:line.index("--")], "--json", *line[line.index("--"):]]
