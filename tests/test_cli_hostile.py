@@ -302,3 +302,35 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_picture(hostile_folder, capfd
     assert code == 2 and err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
     assert path.read_bytes() == before
     assert os.listdir(hostile_folder / "folder") == ["walk.png"]
+
+
+def _small_file_limit(size: int):
+    """For a child process: files may grow to ``size`` bytes; a write past it fails with EFBIG, like a full disk."""
+    import resource
+    import signal
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the writer instead of failing the write
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return limit
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+@pytest.mark.parametrize("option, name", [("--plot", "walk.png"), ("--plot", "walk.svg"), ("--animate", "walk.gif")])
+def test_a_write_cut_short_by_the_disk_keeps_the_old_picture(option, name, tmp_path):
+    """A real short write (the file-size limit of the child process), not a simulated one."""
+    path = tmp_path / name
+    first = subprocess.run([sys.executable, "-m", "downhill.cli", "descend", "booth", "--start", "0,0", "--steps", "20",
+                            option, str(path)], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "PYTHONPATH": SRC}, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = path.read_bytes()
+    assert len(before) > 20_000
+    done = subprocess.run([sys.executable, "-m", "downhill.cli", "descend", "himmelblau", "--start", "0,0", "--steps",
+                           "20", option, str(path)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": SRC}, cwd=tmp_path, preexec_fn=_small_file_limit(8_000))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert path.read_bytes() == before, "the old picture was lost"  # not a truncated one
+    assert os.listdir(tmp_path) == [name]  # and no temporary left
+    assert done.stderr.count("\n") == 1 and "File too large" in done.stderr and str(path) in done.stderr, done.stderr

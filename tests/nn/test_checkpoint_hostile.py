@@ -402,3 +402,27 @@ def test_loading_a_loop_of_links_or_a_name_with_nul_is_a_checkpoint_error(tmp_pa
         load(tmp_path / "a")
     with pytest.raises(CheckpointError, match="NUL"):
         load(str(tmp_path / "c\0.ckpt"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_a_save_cut_short_by_the_disk_keeps_the_old_checkpoint(tmp_path):
+    """A real short write: the child may not grow a file past 100 kB, as on a nearly full disk."""
+    path = tmp_path / "model.ckpt"
+    save({"w": np.arange(10.0)}, path)
+    child = f"""
+import resource, signal, sys
+import numpy as np
+from downhill.checkpoint import save
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the writer instead of failing the write
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+try:
+    save({{"w": np.ones(100_000)}}, sys.argv[1])
+except OSError as error:
+    print(type(error).__name__, error.errno, error.filename)
+"""
+    done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": SRC})
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(load(path)["w"], np.arange(10.0))  # the old checkpoint, whole
+    assert os.listdir(tmp_path) == ["model.ckpt"]  # no temporary left
+    assert done.stdout.split() == ["OSError", "27", str(path)]  # EFBIG, naming the file
