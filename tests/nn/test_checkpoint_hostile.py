@@ -235,11 +235,13 @@ def test_the_callers_limit_bounds_an_ordinary_checkpoint(tmp_path):
 
 
 def test_crafted_huge_array_fails_fast_in_little_memory(tmp_path):
-    """A 256 KiB file of deflated zeros declaring 256 MiB, and a tiny one declaring 8 TB: refused, small peak."""
+    """A 256 KiB file of deflated zeros declaring 256 MiB, a tiny one declaring 8 TB, 1 MB declaring 1 GiB."""
     bomb = deflate_bomb(tmp_path / "bomb.npz", 2**25)  # 256 MiB of zeros in a 256 KiB file
     assert bomb.stat().st_size < 2_000_000
     liar = craft(tmp_path / "liar.npz", good({"array": "a0"}) + [("a0.npy", npy_bytes(
         {"descr": "<f8", "fortran_order": False, "shape": (2**40,)}, b"\0" * 64))])
+    gib = craft(tmp_path / "gib.npz", good({"array": "a0"}) + [("a0.npy", npy_bytes(  # issue 14's: 1 MB saying 1 GiB
+        {"descr": "<f8", "fortran_order": False, "shape": (2**27,)}, b"\0" * 2**20))])
     probe = f"""
 import sys, time
 from downhill.checkpoint import load, CheckpointError
@@ -253,13 +255,13 @@ for path in sys.argv[1:]:
 peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0].split()[1]
 print("peak_kb", peak)
 """
-    run = subprocess.run([sys.executable, "-c", probe, str(bomb), str(liar)], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-c", probe, str(bomb), str(liar), str(gib)], capture_output=True, text=True,
                          timeout=120, env={**os.environ, "PYTHONPATH": SRC})
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["refused", "refused", "peak_kb"], run.stdout
-    assert all(float(line.split()[1]) < 5.0 for line in lines[:2]), run.stdout  # seconds: no inflating 1 GiB
-    assert int(lines[2].split()[1]) < 200 * 1024, run.stdout
+    assert [line.split()[0] for line in lines] == ["refused", "refused", "refused", "peak_kb"], run.stdout
+    assert all(float(line.split()[1]) < 5.0 for line in lines[:3]), run.stdout  # seconds: nothing inflated
+    assert int(lines[3].split()[1]) < 200 * 1024, run.stdout
 
 
 # ------------------------------------------------------------------ what sits at the path
