@@ -428,3 +428,13 @@ except OSError as error:
     np.testing.assert_array_equal(load(path)["w"], np.arange(10.0))  # the old checkpoint, whole
     assert os.listdir(tmp_path) == ["model.ckpt"]  # no temporary left
     assert done.stdout.split() == ["OSError", "27", str(path)]  # EFBIG, naming the file
+
+
+def test_the_checkpoint_error_is_public_and_one_of_the_family(tmp_path):
+    """``except dh.CheckpointError`` catches every damaged file; it is a DownhillError and a ValueError."""
+    path = tmp_path / "notes.ckpt"
+    path.write_text("not a checkpoint")
+    with pytest.raises(dh.CheckpointError, match="not a zip"):
+        dh.load(path)
+    assert dh.CheckpointError is CheckpointError
+    assert issubclass(CheckpointError, dh.DownhillError) and issubclass(CheckpointError, ValueError)
