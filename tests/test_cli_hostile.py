@@ -127,6 +127,9 @@ CASES = [
     (["descend", "exp(exp(x))", "--start", "10"], DIVERGED),
     (["descend", "sphere", "--start", "1e300,1e300", "--lr", "1"], DIVERGED),
     (["descend", "x**2", "--start", "1", "--lr", "1e300"], DIVERGED),
+    (["descend", "1/(x-1)", "--start", "1e308"], RAN),  # a flat (underflowed) slope: converged, shown as 1e+308
+    (["lr-sweep", "sphere", "--start", "1e308,1"], BAD),  # off the mountain before any step: no rate to blame
+    (["lr-sweep", "log(x)", "--start", "-1"], BAD),
     (["graph", "x/0", "--at", "1"], BAD),
     (["graph", "log(x)", "--at", "-1"], BAD),
     (["gradient", "sqrt(x)", "--at", "-1"], BAD),
