@@ -167,6 +167,13 @@ def _lr(value):
     return value
 
 
+def _finite(**options):
+    """Refuse an option given as inf or nan (``--tol 1e400`` reads as inf, which would stop at once)."""
+    for name, value in options.items():
+        if value is not None and not math.isfinite(value):
+            raise BadInput(f"--{name} must be a finite number, got {value}")
+
+
 # ------------------------------------------------------------------ commands
 # Options many commands share, written once.
 _json_option = click.option("--json", "as_json", is_flag=True,
@@ -291,6 +298,7 @@ def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, ne
 
     surface, point = _climb_input(landscape, formula_option, start, steps, (plot, "--plot"),
                                   (animate, "--animate", (".gif",)))
+    _finite(tol=tol, momentum=momentum, beta1=beta1, beta2=beta2)
     name, options = _optimizer(optimizer, momentum, nesterov, beta1, beta2)
     _lr(lr)
     if (plot or animate) and len(surface.variables) != 2:
