@@ -337,3 +337,21 @@ def test_a_write_cut_short_by_the_disk_keeps_the_old_picture(option, name, tmp_p
     assert path.read_bytes() == before, "the old picture was lost"  # not a truncated one
     assert os.listdir(tmp_path) == [name]  # and no temporary left
     assert done.stderr.count("\n") == 1 and "File too large" in done.stderr and str(path) in done.stderr, done.stderr
+
+
+def test_ctrl_c_stops_the_command_with_the_shells_status_and_no_traceback(tmp_path):
+    """Ctrl-C mid-climb: exit 130 (128 + SIGINT, as shells report it), one line, no traceback, no picture."""
+    import signal
+    import time
+
+    picture = tmp_path / "walk.png"
+    child = subprocess.Popen([sys.executable, "-m", "downhill.cli", "descend", "rosenbrock", "--start", "-1.5,2",
+                              "--lr", "1e-7", "--steps", "1000000", "--tol", "0", "--plot", str(picture)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # past the imports, into the climb
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, (child.returncode, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["downhill: stopped"], err
+    assert not picture.exists() and list(tmp_path.iterdir()) == []

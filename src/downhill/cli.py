@@ -26,6 +26,7 @@ from .errors import DownhillError, InputError, LimitError, UnknownNameError, sho
 
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
+EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT, so a script can tell Ctrl-C from a failure
 REPORT_BUG = ("downhill: this is a bug in downhill, not a mistake of yours; please report it with the "
               "command you ran and the traceback above")
 
@@ -544,9 +545,9 @@ def main(argv=None):
     except click.ClickException as error:
         click.echo(f"downhill: {shorten(error.format_message().splitlines()[0], 400)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
         click.echo("downhill: stopped", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_INTERRUPTED)
     except ExpressionError as error:
         click.echo(f"downhill: {_one_line(error)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
