@@ -630,3 +630,12 @@ def test_landscapes_lists_the_formula_functions_the_refusal_points_to():
     assert result.exit_code == 0
     assert result.output.strip().split(", ") == sorted(FUNCTIONS)
     assert "downhill landscapes --functions" in ALLOWED and len(ALLOWED) < 400
+
+
+def test_descend_help_lists_its_options_in_the_order_a_climb_is_described(capsys):
+    """Where from, how, how long, then the optimizer's knobs (the options were listed backwards)."""
+    code, out, _ = run(capsys, "descend", "--help")
+    assert code == 0
+    shown = [line.split()[0] for line in out.splitlines() if line.startswith("  --")]
+    assert shown[:5] == ["--formula", "--start", "--optimizer", "--lr", "--steps"], shown
+    assert shown.index("--momentum") < shown.index("--beta1") < shown.index("--beta2") < shown.index("--tol")

@@ -271,18 +271,24 @@ def gradient(formula, formula_option, at, plot, as_json):
 
 
 def _descend_options(f):
-    f = _start_option(f)
-    f = click.option("--optimizer", default="sgd", show_default=True,
-                     help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad")(f)
-    f = click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")(f)
-    f = click.option("--steps", type=int, default=1000, show_default=True,
-                     help=f"Most steps to take (0 to {limits.MAX_STEPS:,}).")(f)
-    f = click.option("--momentum", type=float, default=None, help="Momentum (sgd, rmsprop).")(f)
-    f = click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd).")(f)
-    f = click.option("--beta1", type=float, default=None, help="Adam's beta1.")(f)
-    f = click.option("--beta2", type=float, default=None, help="Adam's beta2.")(f)
-    f = click.option("--tol", type=float, default=1e-8, show_default=True,
-                     help="Stop when the slope is at most this.")(f)
+    # Applied last-first, since each click.option puts its option above those already there:
+    # --help then lists them in this order.
+    options = [
+        _start_option,
+        click.option("--optimizer", default="sgd", show_default=True,
+                     help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad"),
+        click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate."),
+        click.option("--steps", type=int, default=1000, show_default=True,
+                     help=f"Most steps to take (0 to {limits.MAX_STEPS:,})."),
+        click.option("--momentum", type=float, default=None, help="Momentum (sgd, rmsprop)."),
+        click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd)."),
+        click.option("--beta1", type=float, default=None, help="Adam's beta1."),
+        click.option("--beta2", type=float, default=None, help="Adam's beta2."),
+        click.option("--tol", type=float, default=1e-8, show_default=True,
+                     help="Stop when the slope is at most this."),
+    ]
+    for option in reversed(options):
+        f = option(f)
     return f
 
 
