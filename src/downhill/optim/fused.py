@@ -49,6 +49,7 @@ __all__ = ["available", "climb", "kernel_source", "NotFusable", "BLOCK", "WORTH_
 # optimizer state, value) stay in the 32-48 KiB L1 cache while it takes all its steps.
 BLOCK = 512
 STATUS = ("max_steps", "converged", "diverged")
+STATUS_WIDTH = 9
 
 
 # Climber-steps below which compiling a new kernel (seconds) costs more than
@@ -208,11 +209,11 @@ def _hoisted(lines):
 
 
 ARGUMENTS = ("mode", "P_", "n", "first", "last", "steps", "tol2", "max_value", "H_", "RS_", "width",
-             "out_point_", "out_value_", "out_norm2_", "out_steps_", "out_status_", "W_", "ids_",
-             "rec_point_", "rec_value_", "rec_norm2_", "taken")
+             "out_point_", "out_value_", "out_norm_", "out_steps_", "out_diverged_", "out_status_", "text_",
+             "W_", "ids_", "rec_point_", "rec_value_", "rec_norm_", "taken")
 # The C types of ARGUMENTS, in order: i = int64, d = float64, p = pointer to float64,
-# q = pointer to int64, b = pointer to int8 (how fused_cache builds both signatures).
-ARGUMENT_TYPES = "ipiiiiddppipppqbpqpppi"
+# q = pointer to int64, u = pointer to uint32 (how fused_cache builds both signatures).
+ARGUMENT_TYPES = "ipiiiiddppipppqquupqpppi"
 
 
 def kernel_source(formula, variables, optimizer, options, record=False):
@@ -227,7 +228,7 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     climber; a stopped climber's figures are computed again from the buffer
     it left, the same arithmetic, so the same numbers). With ``record`` it
     also writes every step into ``rec_point`` (steps + 1, n, d), ``rec_value``
-    and ``rec_norm2``, and mode 1 holds each stopped climber where it stopped
+    and ``rec_norm``, and mode 1 holds each stopped climber where it stopped
     up to row ``taken``.
 
     >>> src = kernel_source("x**2 + y**2", ("x", "y"), "sgd", {})
@@ -249,18 +250,21 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     L = [f"@cfunc(SIGNATURE, error_model='numpy', cache=True)", f"def climb({', '.join(ARGUMENTS)}):"]
     L.append(f"    P = carray(P_, (n, {d}))")
     L.append(f"    out_point = carray(out_point_, (n, {d}))")
-    L += ["    out_value = carray(out_value_, (n,))", "    out_norm2 = carray(out_norm2_, (n,))",
-          "    out_steps = carray(out_steps_, (n,))", "    out_status = carray(out_status_, (n,))"]
+    L += ["    out_value = carray(out_value_, (n,))", "    out_norm = carray(out_norm_, (n,))",
+          "    out_steps = carray(out_steps_, (n,))", "    out_diverged = carray(out_diverged_, (n,))",
+          # The status as NumPy's '<U9' text (9 UTF-32 code units a climber), from the rows of text.
+          f"    out_status = carray(out_status_, (n, {STATUS_WIDTH}))",
+          f"    text = carray(text_, ({len(STATUS)}, {STATUS_WIDTH}))"]
     if record:
         L += [f"    rec_point = carray(rec_point_, (steps + 1, n, {d}))",
-              "    rec_value = carray(rec_value_, (steps + 1, n))", "    rec_norm2 = carray(rec_norm2_, (steps + 1, n))",
+              "    rec_value = carray(rec_value_, (steps + 1, n))", "    rec_norm = carray(rec_norm_, (steps + 1, n))",
               "    if mode == 1:",
               "        # A climber that stopped at step s stays there for the rest of the record.",
               "        for i in range(first, last):",
               "            s = out_steps[i]",
               "            for t in range(s + 1, taken + 1):",
               "                rec_value[t, i] = rec_value[s, i]",
-              "                rec_norm2[t, i] = rec_norm2[s, i]"]
+              "                rec_norm[t, i] = rec_norm[s, i]"]
         L += [f"                rec_point[t, i, {k}] = rec_point[s, i, {k}]" for k in coords]
         L += ["        return"]
     L += [f"    H = carray(H_, ({max(len(H), 1)},))", f"    RS = carray(RS_, ({max(len(R), 1)}, width))",
@@ -303,7 +307,7 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     if record:
         L.append("                    i = ids[j]")
         L.append("                    rec_value[t, i] = r[0]")
-        L.append("                    rec_norm2[t, i] = n2")
+        L.append("                    rec_norm[t, i] = _sqrt(n2)")
         for k in coords:
             L.append(f"                    rec_point[t, i, {k}] = x{k}")
     # Every climber steps, those that stop at t too (their step is dropped below).
@@ -330,13 +334,16 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     for k in coords:
         L.append(f"                        out_point[i, {k}] = X{k}[j]")
     L.append("                        out_value[i] = r[0]")
-    L.append("                        out_norm2[i] = n2")
+    L.append("                        out_norm[i] = _sqrt(n2)")
     L.append("                        out_steps[i] = t")
-    L.append("                        out_status[i] = 2 if diverged else (1 if converged else 0)")
+    L.append("                        out_diverged[i] = t if diverged else -1")
+    L.append("                        code = 2 if diverged else (1 if converged else 0)")
+    L.append(f"                        for c in range({STATUS_WIDTH}):")
+    L.append("                            out_status[i, c] = text[code, c]")
     if record:
         L.append("                        if t == steps:")
         L.append("                            rec_value[t, i] = r[0]")
-        L.append("                            rec_norm2[t, i] = n2")
+        L.append("                            rec_norm[t, i] = _sqrt(n2)")
         for k in coords:
             L.append(f"                            rec_point[t, i, {k}] = X{k}[j]")
     L.append("                    else:")
@@ -359,7 +366,7 @@ def kernel_source(formula, variables, optimizer, options, record=False):
 
 
 _NUMBA_TYPES = {"i": "types.int64", "d": "types.float64", "p": "types.CPointer(types.float64)",
-                "q": "types.CPointer(types.int64)", "b": "types.CPointer(types.int8)"}
+                "q": "types.CPointer(types.int64)", "u": "types.CPointer(types.uint32)"}
 
 
 def threads() -> int:
@@ -410,10 +417,10 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
     """Run every climber of ``start`` (n, d) through the fused kernel; the per-climber results.
 
     ``rates`` is the learning rate of each step (length ``steps``). Returns a
-    dict of ``final_point``, ``final_value``, ``final_norm2``, ``steps_taken``,
+    dict of ``final_point``, ``final_value``, ``final_grad_norm``, ``steps_taken``,
     ``status`` and ``diverged_at`` (as descend's NumPy path fills them), and
     with ``record`` the path: ``points`` (taken + 1, n, d), ``values`` and
-    ``norm2s`` (taken + 1, n), taken the most steps any climber took. Raises
+    ``grad_norms`` (taken + 1, n), taken the most steps any climber took. Raises
     :class:`NotFusable` for what has no fused form. descend calls it for
     batches of climbers; :func:`kernel_source` shows the code it runs.
     """
@@ -432,9 +439,9 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
     for i, values in enumerate(R.values()):
         rs[i, :len(values)] = values[:steps] if steps else 0.0
     out_point = np.empty((n, d))
-    out_value, out_norm2 = np.empty(n), np.empty(n)
-    out_steps = np.empty(n, dtype=np.int64)
-    out_status = np.empty(n, dtype=np.int8)
+    out_value, out_norm = np.empty(n), np.empty(n)
+    out_steps, out_diverged = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    status = np.empty(n, dtype=f"<U{STATUS_WIDTH}")
     start = np.ascontiguousarray(start, dtype=np.float64)
     tol2 = float(tol) * float(tol)
     # The record's rows past the last step taken are never written: np.empty
@@ -443,8 +450,8 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
         None, None, None)
     rows = _rows(optimizer, options, d)
     common = (_address(start), n)
-    outs = (_address(h), _address(rs), width, _address(out_point), _address(out_value), _address(out_norm2),
-            _address(out_steps), _address(out_status))
+    outs = (_address(h), _address(rs), width, _address(out_point), _address(out_value), _address(out_norm),
+            _address(out_steps), _address(out_diverged), _address(status), _address(_TEXT))
     recs = tuple(_address(a) for a in tracks)
 
     def run(first):
@@ -463,15 +470,17 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
             list(pool.map(run, firsts))
     elif n:
         run(0)
-    status = np.array(STATUS)[out_status]
-    result = {"final_point": out_point, "final_value": out_value, "final_norm2": out_norm2,
-              "steps_taken": out_steps, "status": status,
-              "diverged_at": np.where(out_status == 2, out_steps, -1)}
+    result = {"final_point": out_point, "final_value": out_value, "final_grad_norm": out_norm,
+              "steps_taken": out_steps, "status": status, "diverged_at": out_diverged}
     if record:
         taken = int(out_steps.max(initial=0))
         kernel(1, *common, 0, n, int(steps), tol2, float(max_value), *outs, 0, 0, *recs, taken)
-        result.update(points=tracks[0][:taken + 1], values=tracks[1][:taken + 1], norm2s=tracks[2][:taken + 1])
+        result.update(points=tracks[0][:taken + 1], values=tracks[1][:taken + 1], grad_norms=tracks[2][:taken + 1])
     return result
+
+
+# The statuses as NumPy stores them in a '<U9' array: 9 UTF-32 code units each, padded with zeros.
+_TEXT = np.array(STATUS, dtype=f"<U{STATUS_WIDTH}").view(np.uint32).reshape(len(STATUS), STATUS_WIDTH).copy()
 
 
 def _rows(optimizer, options, d):

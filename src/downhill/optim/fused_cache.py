@@ -228,5 +228,5 @@ def load(source, folder, signature, compile_new=True):
 def c_signature(codes):
     """The ctypes prototype for argument type codes (see :data:`.fused.ARGUMENT_TYPES`)."""
     kinds = {"i": ctypes.c_int64, "d": ctypes.c_double, "p": ctypes.c_void_p, "q": ctypes.c_void_p,
-             "b": ctypes.c_void_p}
+             "u": ctypes.c_void_p}
     return ctypes.CFUNCTYPE(None, *[kinds[c] for c in codes])
