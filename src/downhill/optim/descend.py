@@ -171,7 +171,7 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
         function = _of_the_coordinate(landscape)
     climb = _Climb(
         slope=program.function if program is not None else _engine_slope(function, dimension),
-        inplace=program.inplace() if program is not None and start.ndim == 2 and _in_place(update, start) else None,
+        inplace=None,  # the NumPy path's kept-buffer form, written below only if that path runs
         init=init, update=update, lr=lr, steps=steps, tol=tol, max_value=max_value, record=record,
         rates=lr_sequence(schedule, steps, lr=lr) if schedule is not None else None,
         labels=dict(optimizer=functional.name, landscape=name,
@@ -188,6 +188,8 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
         if isinstance(given, np.ndarray) and np.may_share_memory(start, given):
             # The climb and its record own their points: never the caller's array.
             start = start.copy()
+        if program is not None and start.ndim == 2 and _in_place(update, start):
+            climb = dataclasses.replace(climb, inplace=program.inplace())
         if not progress:
             return _dispatch(climb, start, program)
         # Each step evaluates the slope once (per chunk of climbers): count those.
