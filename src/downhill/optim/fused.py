@@ -43,11 +43,26 @@ import numpy as np
 
 from .fused_landscape import HELPERS, NotFusable, landscape_source
 
-__all__ = ["available", "climb", "kernel_source", "NotFusable", "BLOCK", "WORTH_COMPILING"]
+__all__ = ["available", "climb", "kernel_source", "NotFusable", "block_size", "WORTH_COMPILING"]
 
-# Climbers per block: a block's working arrays (coordinates, gradients,
-# optimizer state, value) stay in the 32-48 KiB L1 cache while it takes all its steps.
-BLOCK = 512
+# Bytes of a block's working rows (coordinates twice, the optimizer's state,
+# the climbers' ids): they stay in a core's 32-48 KiB L1 cache, beside the
+# stack, while the block takes all its steps.
+BLOCK_BYTES = 24 * 1024
+
+
+def block_size(rows):
+    """Climbers per block for a kernel with ``rows`` working rows: a power of two from 64 to 1024.
+
+    >>> block_size(4), block_size(8), block_size(40)
+    (512, 256, 64)
+    """
+    size = 1024
+    while size > 64 and (rows + 1) * 8 * size > BLOCK_BYTES:
+        size //= 2
+    return size
+
+
 STATUS = ("max_steps", "converged", "diverged")
 STATUS_WIDTH = 9
 
@@ -96,10 +111,14 @@ def _direction(flags):
     return ["g = -G"] if flags["maximize"] else ["g = G"]
 
 
+# A rule's branches are on numbers fixed for the whole call (``{weight}_small``,
+# ``T_first``): both sides are computed and one is kept, so that the loop over a
+# block stays branch-free and vectorised, each side with the NumPy rule's rounding.
+
+
 def _lerp(target, weight, one_minus):
-    return [f"d = g - {target}",
-            f"if abs({weight}) < 0.5:", f"    d = d * {weight}", f"    {target} = {target} + d",
-            "else:", f"    d = d * {one_minus}", f"    {target} = g - d"]
+    return [f"d = g - {target}", f"near = d * {weight}", f"near = {target} + near",
+            f"far = d * {one_minus}", f"far = g - far", f"{target} = near if {weight}_small else far"]
 
 
 def _sgd(flags):
@@ -107,8 +126,9 @@ def _sgd(flags):
     state = []
     if flags["momentum"]:
         state.append("buf")
-        lines += ["if t == 0:", "    s_buf = g", "else:", "    s_buf = s_buf * H_momentum",
-                  "    s_buf = s_buf + (g if H_dampening == 0 else g * H_one_minus_dampening)"]
+        # g * (1 - 0) is g exactly, so one product serves both the damped and the plain rule.
+        lines += ["later = s_buf * H_momentum", "damped = g * H_one_minus_dampening", "later = later + damped",
+                  "s_buf = g if T_first else later"]
         lines += ["ahead = s_buf * H_momentum", "g = ahead + g"] if flags["nesterov"] else ["g = s_buf"]
     lines += ["x = x + g * R_neg_lr[t]"]
     return state, lines
@@ -222,7 +242,7 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     One C-callable function ``climb`` (numba's ``cfunc``) over raw pointers,
     so that a compiled copy loads without numba (see :mod:`.fused_cache`).
     ``mode`` 0 climbs the climbers ``first`` to ``last`` of ``P`` (n, d) in
-    blocks of ``BLOCK``: each block takes every step before the next starts,
+    blocks (:func:`block_size`): each block takes every step before the next starts,
     its coordinates double-buffered in ``W`` (one pass over the block per
     step: the slope, the stopping test and the optimizer's update of each
     climber; a stopped climber's figures are computed again from the buffer
@@ -247,6 +267,7 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     rows = {f"A{k}": k for k in coords}
     rows.update({f"B{k}": d + k for k in coords})
     rows.update({f"S{name}{k}": 2 * d + i * d + k for i, name in enumerate(state) for k in coords})
+    block = block_size(len(rows))
     L = [f"@cfunc(SIGNATURE, error_model='numpy', cache=True)", f"def climb({', '.join(ARGUMENTS)}):"]
     L.append(f"    P = carray(P_, (n, {d}))")
     L.append(f"    out_point = carray(out_point_, (n, {d}))")
@@ -268,16 +289,18 @@ def kernel_source(formula, variables, optimizer, options, record=False):
         L += [f"                rec_point[t, i, {k}] = rec_point[s, i, {k}]" for k in coords]
         L += ["        return"]
     L += [f"    H = carray(H_, ({max(len(H), 1)},))", f"    RS = carray(RS_, ({max(len(R), 1)}, width))",
-          f"    W = carray(W_, ({len(rows)}, {BLOCK}))", f"    ids = carray(ids_, ({BLOCK},))"]
+          f"    W = carray(W_, ({len(rows)}, {block}))", f"    ids = carray(ids_, ({block},))"]
     for i, key in enumerate(H):
         L.append(f"    H_{key} = H[{i}]")
+    for key in sorted(set(re.findall(r"\b(H_\w+)_small\b", "\n".join(rule)))):
+        L.append(f"    {key}_small = abs({key}) < 0.5")
     for i, key in enumerate(R):
         L.append(f"    R_{key} = RS[{i}]")
     for name, row in rows.items():
         if name[0] != "A" and name[0] != "B":
             L.append(f"    {name} = W[{row}]")
-    L.append(f"    for lo in range(first, last, {BLOCK}):")
-    L.append(f"        m = min(last, lo + {BLOCK}) - lo")
+    L.append(f"    for lo in range(first, last, {block}):")
+    L.append(f"        m = min(last, lo + {block}) - lo")
     L.append("        for j in range(m):")
     L.append("            ids[j] = lo + j")
     for k in coords:
@@ -293,7 +316,7 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     L += [f"                X{k} = W[{d + k}]" for k in coords] + [f"                Y{k} = W[{k}]" for k in coords]
     L.append("            stops = 0")
     L.append("            if t < steps:")
-    L += ["                " + line for line in per_step]
+    L += ["                " + line for line in per_step + ["T_first = t == 0"]]
     L.append("                for j in range(m):")
     for k in coords:
         L.append(f"                    x{k} = X{k}[j]")
@@ -449,6 +472,7 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
     tracks = (np.empty((steps + 1, n, d)), np.empty((steps + 1, n)), np.empty((steps + 1, n))) if record else (
         None, None, None)
     rows = _rows(optimizer, options, d)
+    block = block_size(rows)
     common = (_address(start), n)
     outs = (_address(h), _address(rs), width, _address(out_point), _address(out_value), _address(out_norm),
             _address(out_steps), _address(out_diverged), _address(status), _address(_TEXT))
@@ -456,14 +480,14 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
 
     def run(first):
         # Each thread its own working rows (coordinates twice, the optimizer's state) and ids.
-        work = np.empty((rows, BLOCK))
-        ids = np.empty(BLOCK, dtype=np.int64)
+        work = np.empty((rows, block))
+        ids = np.empty(block, dtype=np.int64)
         kernel(0, *common, first, min(n, first + span), int(steps), tol2, float(max_value), *outs,
                _address(work), _address(ids), *recs, 0)
 
     # Each thread takes a contiguous run of whole blocks; ctypes lets go of the GIL.
-    workers = max(1, min(threads(), -(-n // BLOCK)))
-    span = max(1, -(-n // (workers * BLOCK))) * BLOCK
+    workers = max(1, min(threads(), -(-n // block)))
+    span = max(1, -(-n // (workers * block))) * block
     firsts = range(0, n, span)
     if len(firsts) > 1:
         with ThreadPoolExecutor(len(firsts)) as pool:
