@@ -164,6 +164,14 @@ def _fast(base, machine):
     return address, engine
 
 
+def _loaded(base, machine):
+    """:func:`_fast`, or None where llvmlite refuses the file (numba's way serves instead)."""
+    try:
+        return _fast(base, machine)
+    except (RuntimeError, ValueError, OSError):
+        return None
+
+
 def _object_of(cfunc_object):
     """(object code, symbol, C functions it calls) of a numba cfunc, or None when it needs numba at run time."""
     library = cfunc_object._library
@@ -195,7 +203,7 @@ def load(source, folder, signature, compile_new=True):
     digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
     base = os.path.join(folder, f"k_{digest}")
     with _LOCK:
-        found = _fast(base, machine)
+        found = _loaded(base, machine)
         if found is not None:
             return signature(found[0]), found[1]
         path = base + ".py"
@@ -219,7 +227,7 @@ def load(source, folder, signature, compile_new=True):
             _write(base + ".o", code)
             _write(base + ".json", json.dumps(meta).encode())
             # This process runs the loaded copy too: one machine code for every process.
-            found = _fast(base, machine)
+            found = _loaded(base, machine)
             if found is not None:
                 return signature(found[0]), found[1]
         return signature(kernel.address), kernel
