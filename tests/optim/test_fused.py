@@ -265,3 +265,19 @@ def test_the_scalar_helpers_give_numpys_answers_at_nan_zeros_and_infinities():
             for b in values:
                 got, want = helper(a, b), float(reference(a, b))
                 assert (np.isnan(got) and np.isnan(want)) or got == want, (name, a, b, got, want)
+
+
+@pytest.mark.parametrize("record", [False, True])
+def test_no_climbers_one_climber_and_no_steps_match_the_numpy_path(monkeypatch, record):
+    for n in (0, 1, 3, 600):
+        for steps in (0, 1, 5):
+            start = np.random.default_rng(n).uniform(-3, 3, size=(n, 2))
+            fast = dh.descend("booth", start, lr=0.01, steps=steps, record=record)
+            monkeypatch.setenv("DOWNHILL_FUSED", "0")
+            plain = dh.descend("booth", start, lr=0.01, steps=steps, record=record)
+            monkeypatch.setenv("DOWNHILL_FUSED", "1")
+            for field in ("final_point", "final_value", "final_grad_norm", "steps_taken", "diverged_at", "status",
+                          "lrs") + (("points", "values", "grad_norms") if record else ()):
+                a, b = getattr(fast, field), getattr(plain, field)
+                assert a.dtype == b.dtype, (n, steps, field)
+                np.testing.assert_array_equal(a, b, err_msg=f"{n} climbers, {steps} steps: {field}")
