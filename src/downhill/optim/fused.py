@@ -3,10 +3,11 @@
 The NumPy path of :mod:`downhill.optim.descend` pays one pass over memory per
 operation per step. Here the same trace (the landscape's graph, read link by
 link as :mod:`downhill.autodiff.compile` reads it) is written out as scalar
-code, together with the optimizer's update rule, into one Python module that
-numba compiles: a block of climbers small enough for the L1 cache takes
-*every* step before the next block starts, blocks run on all cores, and a step
-allocates nothing.
+code, together with the optimizer's update rule, into one C-callable function
+that numba compiles: a block of climbers small enough for the L1 cache takes
+*every* step before the next block starts, one pass over the block per step
+(each climber's slope, stopping test and update), blocks run on all cores, and
+a step allocates nothing.
 
 Numbers. The optimizer part repeats the in-place rules of
 :mod:`downhill.optim.functional` operation for operation (IEEE arithmetic, no
@@ -17,14 +18,20 @@ and whole powers round exactly as on the NumPy path, so polynomial landscapes
 give bit-identical climbers. ``exp``, ``log``, ``sin``, ... come from the C
 library here and from NumPy's vectorised loops there; they may differ in the
 last bit, so the two paths agree to about 1e-12 relative (more only where the
-landscape itself amplifies rounding). On this path, a climber run alone (a
-batch of one) and the same climber inside a batch are bit-identical.
+landscape itself amplifies rounding). The loop over a block is vectorised
+(SIMD) without reassociating anything, so each lane rounds as the scalar code
+does: on this path, a climber run alone (a batch of one) and the same climber
+inside a batch, on any thread, are bit-identical. (Where numba uses Intel's
+SVML for vectorised ``exp``, ``sin``, ..., found with conda's ``icc_rt``, those
+may differ from the C library in the last bit; ``NUMBA_DISABLE_INTEL_SVML=1``
+keeps the C library's.)
 
-Compiled kernels are cached on disk (numba's ``cache=True``) beside the
-generated module, under ``$DOWNHILL_CACHE_DIR`` or ``~/.cache/downhill``, so a
-fresh process loads a kernel instead of compiling it. Set ``DOWNHILL_FUSED=0``
-to use the NumPy path. Without numba installed (``pip install
-"downhill[fast]"``), descend uses the NumPy path.
+Compiled kernels are kept on disk under ``$DOWNHILL_CACHE_DIR`` or
+``~/.cache/downhill``: the generated module with numba's cache beside it, and
+the kernel's machine code, which a fresh process loads without importing
+numba (:mod:`.fused_cache`). Set ``DOWNHILL_FUSED=0`` to use the NumPy path.
+Without numba installed (``pip install "downhill[fast]"``), descend uses the
+NumPy path.
 
 The generated code is written by this module from the op table and the
 optimizer's name; a formula typed by a person reaches it only as the graph of
