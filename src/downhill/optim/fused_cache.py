@@ -224,12 +224,16 @@ def load(source, folder, signature, compile_new=True):
             code, symbol, symbols = kept
             meta = {"format": FORMAT, "name": symbol, "symbols": symbols,
                     "sha256": hashlib.sha256(code).hexdigest()}
-            _write(base + ".o", code)
-            _write(base + ".json", json.dumps(meta).encode())
-            # This process runs the loaded copy too: one machine code for every process.
-            found = _loaded(base, machine)
-            if found is not None:
-                return signature(found[0]), found[1]
+            try:
+                _write(base + ".o", code)
+                _write(base + ".json", json.dumps(meta).encode())
+            except OSError:  # numba's copy serves this process; the next one compiles or loads numba's cache
+                pass
+            else:
+                # This process runs the loaded copy too: one machine code for every process.
+                found = _loaded(base, machine)
+                if found is not None:
+                    return signature(found[0]), found[1]
         return signature(kernel.address), kernel
 
 
