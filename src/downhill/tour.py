@@ -62,9 +62,7 @@ def _gradient(out: Path) -> Stop:
 
     point = [0.5, -1.0]
     reading = gradient_at("himmelblau", point)
-    step = 0.6 * np.asarray(reading.downhill)
-    viz.mountain("himmelblau", paths=[np.array([point, np.add(point, step)])], field=True,
-                 title="Himmelblau: arrows point downhill", save=out / "2-foggy-mountain.png")
+    viz.mountain("himmelblau", at=point, field=True, save=out / "2-foggy-mountain.png")
     viz.mountain("himmelblau", field=False, surface=True, title="The same mountain in 3-D",
                  save=out / "2-surface.png")
     return Stop(
@@ -73,7 +71,8 @@ def _gradient(out: Path) -> Stop:
             "In fog you cannot see the valley, but your feet feel the slope. The gradient is that "
             "feeling in numbers: it points uphill, and its length says how steep it is.",
             reading.sentence,
-            "On the map every arrow is the negative gradient at its spot: the way a ball would roll.",
+            "On the map every white arrow is the negative gradient at its spot: the way a ball would "
+            "roll. The black arrow is the answer at (0.5, -1), from the numbers below.",
         ],
         {"point": reading.point, "value": reading.value, "gradient": reading.gradient,
          "steepness": reading.steepness, "downhill direction": reading.downhill},

@@ -129,3 +129,37 @@ def test_compare_with_no_known_minimum_uses_heights():
 def test_compare_needs_runs():
     with pytest.raises(ValueError, match="at least one run"):
         viz.compare("sphere", {})
+
+
+def test_mountain_at_a_point_draws_the_arrow_downhill_along_the_negative_gradient():
+    # Himmelblau at (0.5, -1): gradient (4x(x² + y - 11) + 2(x + y² - 7), 2(x² + y - 11) + 4y(x + y² - 7))
+    # = (-34.5, -1.5), so downhill is (34.5, 1.5) / |(34.5, 1.5)|.
+    fig = viz.mountain("himmelblau", at=[0.5, -1.0])
+    ax = fig.axes[0]
+    (arrow,) = [a for a in ax.texts if getattr(a, "arrow_patch", None) is not None]
+    tail, tip = np.asarray(arrow.xyann, dtype=float), np.asarray(arrow.xy, dtype=float)
+    assert tail.tolist() == [0.5, -1.0]
+    direction = (tip - tail) / np.hypot(*(tip - tail))
+    np.testing.assert_allclose(direction, np.array([34.5, 1.5]) / np.hypot(34.5, 1.5), rtol=1e-12)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "the point (0.5, -1)" in labels
+    assert any("−gradient = (34.5, 1.5)" in label and "(-34.5, -1.5) points uphill" in label for label in labels)
+    assert "start" not in labels and "end" not in labels
+    assert fig.get_suptitle() == "Himmelblau: which way is downhill at (0.5, -1)?"
+
+
+def test_mountain_at_a_flat_point_says_so_and_draws_no_arrow():
+    fig = viz.mountain("sphere", at=[0.0, 0.0], field=False)
+    assert not [a for a in fig.axes[0].texts if getattr(a, "arrow_patch", None) is not None]
+    assert "the point (0, 0): flat there (gradient 0)" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def test_mountain_at_a_point_outside_the_window_widens_it():
+    fig = viz.mountain("booth", at=[14.0, -2.0], field=False)
+    low, high = fig.axes[0].get_xlim()
+    assert low <= -10 and high >= 14 + 2
+
+
+def test_mountain_at_needs_a_point_of_the_map():
+    with pytest.raises(dh.errors.InputError, match="3 coordinate"):
+        viz.mountain("sphere", at=[1, 1, 1])
