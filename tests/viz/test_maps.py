@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.colors
 import numpy as np
 import pytest
 from matplotlib.quiver import Quiver
@@ -163,3 +164,32 @@ def test_mountain_at_a_point_outside_the_window_widens_it():
 def test_mountain_at_needs_a_point_of_the_map():
     with pytest.raises(dh.errors.InputError, match="3 coordinate"):
         viz.mountain("sphere", at=[1, 1, 1])
+
+
+def _fell_markers(ax):
+    return [c for c in ax.collections if getattr(c, "get_offsets", None) is not None
+            and len(c.get_offsets()) == 1 and c.get_facecolor().shape[0] == 1
+            and np.allclose(c.get_facecolor()[0][:3], matplotlib.colors.to_rgb(dh.viz.style.COLORS["vermillion"]))]
+
+
+def test_a_climber_that_leaps_off_at_once_is_crossed_out_where_it_left_the_map_not_at_its_start():
+    # lr = 0.16 on Booth (2/L = 1/9) from (-6, -6): the first step already lands outside
+    # [-10, 10]², and every later leap crosses the map again, further out each time.
+    fell = dh.descend("booth", [-6.0, -6.0], lr=0.16, steps=100)
+    assert fell.status == "diverged" and not (np.abs(fell.points[1]) <= 10).all()
+    fig = viz.compare("booth", {"too big": fell, "good": dh.descend("booth", [-6.0, -6.0], lr=0.04, steps=100)})
+    ax = fig.axes[0]
+    (cross,) = _fell_markers(ax)
+    where = cross.get_offsets()[0]
+    assert not np.allclose(where, [-6.0, -6.0])
+    assert np.isclose(np.abs(where).max(), 10.0) and (np.abs(where) <= 10 + 1e-9).all(), where
+    # Its thin line lies beneath the climber that stayed on the map.
+    too_big, good = [line for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    assert too_big.get_zorder() < good.get_zorder() and too_big.get_linewidth() < good.get_linewidth()
+
+
+def test_a_shorter_walk_lies_above_a_longer_one_on_the_same_road():
+    walk = dh.descend("rosenbrock", [-1.5, 2.0], optimizer="adam", lr=0.02, steps=3000)
+    fig = viz.compare("rosenbrock", {"all the way": walk.points, "half way": walk.points[:400]})
+    whole, half = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 2]
+    assert half.get_zorder() > whole.get_zorder()
