@@ -63,7 +63,7 @@ def _gradient(out: Path) -> Stop:
     point = [0.5, -1.0]
     reading = gradient_at("himmelblau", point)
     viz.mountain("himmelblau", at=point, field=True, save=out / "2-foggy-mountain.png")
-    viz.mountain("himmelblau", field=False, surface=True, title="The same mountain in 3-D",
+    viz.mountain("himmelblau", field=False, surface=True, title="Himmelblau from above and from the side",
                  save=out / "2-surface.png")
     return Stop(
         "gradient", "2. The gradient: which way is downhill", "on a foggy mountain, feel which way is down",

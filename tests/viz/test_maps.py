@@ -193,3 +193,16 @@ def test_a_shorter_walk_lies_above_a_longer_one_on_the_same_road():
     fig = viz.compare("rosenbrock", {"all the way": walk.points, "half way": walk.points[:400]})
     whole, half = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 2]
     assert half.get_zorder() > whole.get_zorder()
+
+
+def test_the_stars_on_the_3d_mountain_are_drawn_above_its_half_clear_surface():
+    # Sorted by depth, the surface (alpha 0.7) was drawn over the stars at the minima and
+    # tinted them brown; the legend's star is yellow.
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    fig = viz.mountain("himmelblau", field=False, surface=True)
+    ax3d = fig.axes[-1]
+    (surface,) = [c for c in ax3d.collections if isinstance(c, Poly3DCollection)]
+    stars = [c for c in ax3d.collections if c is not surface]
+    assert not ax3d.computed_zorder
+    assert stars and all(star.get_zorder() > surface.get_zorder() for star in stars)

@@ -124,6 +124,9 @@ def _around(domain, point):
 
 def _surface(fig, landscape, domain, paths, minima):
     ax = fig.add_subplot(1, 2, 2, projection="3d")
+    # Drawn in the order given (paths, then stars, above the surface): by depth, the half-clear
+    # surface tinted the stars at the minima brown, as if they were part of it.
+    ax.computed_zorder = False
     X, Y = grid(domain, 70)
     with np.errstate(all="ignore"):
         Z = np.asarray(landscape(np.stack([X, Y], axis=-1)), dtype=np.float64)
