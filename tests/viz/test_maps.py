@@ -206,3 +206,20 @@ def test_the_stars_on_the_3d_mountain_are_drawn_above_its_half_clear_surface():
     stars = [c for c in ax3d.collections if c is not surface]
     assert not ax3d.computed_zorder
     assert stars and all(star.get_zorder() > surface.get_zorder() for star in stars)
+
+
+def test_runs_named_by_their_verdict_wear_the_sweeps_colours():
+    # Notebook 5 labels its runs "too small (lr=...)", "good (...)", "too big (...)": by the
+    # palette's order good came out vermillion and too big green, the sweep's colours swapped.
+    from downhill.viz.learning_rate import ZONE_DARK
+
+    runs = {f"{kind} (lr={lr})": dh.descend("booth", [-6.0, 8.0], lr=lr, steps=30)
+            for kind, lr in (("too small", 5e-4), ("good", 0.05), ("too big", 0.12))}
+    fig = viz.compare("booth", runs)
+    shown = {line.get_label().split(" (")[0]: matplotlib.colors.to_hex(line.get_color())
+             for line in fig.axes[1].get_lines() if not line.get_label().startswith("_")}
+    assert shown == {kind: ZONE_DARK[kind].lower() for kind in ZONE_DARK}
+    # Other labels keep the palette's order.
+    fig = viz.compare("booth", {"sgd": runs["good (lr=0.05)"], "good": runs["good (lr=0.05)"]})
+    assert [matplotlib.colors.to_hex(line.get_color()) for line in fig.axes[1].get_lines()] == [
+        dh.viz.style.PALETTE[0].lower(), dh.viz.style.PALETTE[1].lower()]

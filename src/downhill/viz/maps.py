@@ -7,6 +7,7 @@ from matplotlib.lines import Line2D
 
 from ..errors import InputError
 from .inputs import as_domain, as_landscape, as_paths, climbers, describe
+from .learning_rate import ZONE_DARK
 from .style import COLORS, MAP_CMAP, color, new_figure, outlined, picture
 from .terrain import (any_fell, draw_arrows, draw_map, draw_minima, draw_paths, grid, label_axes,
                       landscape_label, legend_handles)
@@ -56,8 +57,8 @@ def mountain(landscape, paths=(), field=True, surface=False, minima=True, domain
     ``paths``: Trajectories from ``dh.descend`` (one climber or many) or arrays of
     points (steps, 2); each is drawn with its start (white dot) and end (dot,
     or a red cross where a climber fell off). ``field`` draws arrows pointing
-    downhill (the negative gradient, computed with ``dh.grad`` on a coarse grid,
-    all the same length: they show direction, not steepness). ``surface`` adds a
+    downhill (the negative gradient, computed with ``dh.grad`` on a coarse grid;
+    a longer arrow is steeper ground, on a logarithmic scale so gentle slopes still show). ``surface`` adds a
     3-D view of the same mountain. ``minima`` marks the known minima. ``at``
     marks one point and draws the way downhill from it, a bold black arrow
     along the negative gradient (from ``dh.explain.gradient_at``), with the
@@ -184,8 +185,17 @@ def _outcome(path) -> str:
     return f": {path.steps_taken} steps, still walking"
 
 
+def _verdict(label: str):
+    """The learning-rate verdict a run's label starts with ("too small (lr=...)"), or None."""
+    return next((kind for kind in ZONE_DARK if label.lower().startswith(kind)), None)
+
+
 def _run_colors(colors, labels):
     if colors is None:
+        verdicts = [_verdict(label) for label in labels]
+        if all(verdicts):
+            # Runs named by their verdict wear the sweep's colours: good is green everywhere.
+            return [ZONE_DARK[kind] for kind in verdicts]
         return [color(k) for k in range(len(labels))]
     if isinstance(colors, dict):
         missing = [label for label in labels if label not in colors]
@@ -208,7 +218,9 @@ def compare(landscape, runs, domain=None, field=False, title=None, colors=None):
     above the lowest known point, ``f - f*``, at every step on a log scale
     (plain heights when no minimum is known), so that a tenfold improvement is
     always the same distance down. ``colors`` gives each run its colour (a list
-    in the runs' order, or a dict by label); by default the palette in order.
+    in the runs' order, or a dict by label); by default the palette in order,
+    or, when every label starts with a learning-rate verdict ("too small",
+    "good", "too big"), the colours the sweep gives those verdicts.
 
     >>> import downhill as dh
     >>> runs = {f"lr={lr}": dh.descend("booth", [-8.0, 8.0], lr=lr, steps=100) for lr in (0.01, 0.05)}
