@@ -2,7 +2,10 @@
 
 import ast
 import re
+import shlex
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -64,3 +67,43 @@ def test_quick_start_has_exactly_the_two_commands_and_ci_runs_the_second():
                         'python3 -m pip install -e ".[test]" && python3 -m pytest -q']
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[1].replace("pip install -e", "pip install -q -e") in ci
+
+
+def _command_lines():
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"## The `downhill` command\n\n```\n(.*?)```", text, re.S).group(1)
+    return [line for line in block.splitlines() if line.startswith("downhill ")]
+
+
+def test_the_command_block_lists_every_subcommand():
+    from downhill.cli import cli
+
+    listed = {shlex.split(line)[1] for line in _command_lines()}
+    assert listed == set(cli.commands)
+
+
+@pytest.mark.parametrize("line", [line for line in _command_lines()
+                                  if shlex.split(line)[1] not in ("serve", "tour")])
+def test_each_command_line_of_the_readme_runs_as_written(line, tmp_path, capsys, monkeypatch):
+    # Every flag the README shows, the optional ones in [brackets] included (a file name goes
+    # to a temporary folder); "tour" has its own tests and "serve" starts a server.
+    from downhill.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    words = [w for w in shlex.split(line.replace("[", " ").replace("]", " ")) if w != "..."]
+    # "[--lrs ...]" names an option without its value: left out.
+    words = [w for i, w in enumerate(words)
+             if not (w == "--lrs" and i + 1 < len(words) and words[i + 1].startswith("--"))]
+    for flags in (words[1:], [w for w in words[1:] if w != "--json"] if "--json" in words else None):
+        if flags is None:
+            continue
+        try:
+            main(flags)
+            code = 0
+        except SystemExit as done:
+            code = done.code
+        out, err = capsys.readouterr()
+        assert code in (0, None), (flags, err)
+        assert out.strip(), flags
+    for name in re.findall(r"(\S+\.(?:png|gif))", line):
+        assert (tmp_path / name).stat().st_size > 10_000, name
