@@ -223,3 +223,16 @@ def test_runs_named_by_their_verdict_wear_the_sweeps_colours():
     fig = viz.compare("booth", {"sgd": runs["good (lr=0.05)"], "good": runs["good (lr=0.05)"]})
     assert [matplotlib.colors.to_hex(line.get_color()) for line in fig.axes[1].get_lines()] == [
         dh.viz.style.PALETTE[0].lower(), dh.viz.style.PALETTE[1].lower()]
+
+
+def test_a_start_on_the_frame_shows_whole_and_one_outside_the_window_stays_hidden():
+    def start_marker(fig):
+        white = [c for c in fig.axes[0].collections if c.get_offsets().shape == (1, 2)
+                 and len(c.get_facecolor()) and np.allclose(c.get_facecolor()[0], [1, 1, 1, 1])]
+        (marker,) = white
+        return marker
+
+    on_edge = dh.descend("rosenbrock", [-1.5, 2.0], optimizer="adam", lr=0.02, steps=200)
+    assert not start_marker(viz.mountain("rosenbrock", paths=[on_edge], field=False)).get_clip_on()
+    outside = dh.descend("rosenbrock", [-1.5, 3.0], optimizer="adam", lr=0.02, steps=200)
+    assert start_marker(viz.mountain("rosenbrock", paths=[outside], field=False)).get_clip_on()

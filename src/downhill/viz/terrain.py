@@ -219,8 +219,10 @@ def draw_paths(ax, paths, domain, labels=None, colors=None, linewidth: float = 2
             ax.plot(points_shown[:, 0], points_shown[:, 1], "-", color=shade, linewidth=width,
                     marker="o", markersize=2.8, markevery=markevery, zorder=layer,
                     path_effects=outlined(width + 2.2))
-            ax.scatter(*points[0], **START_STYLE)
             inside = _inside(points, domain)
+            # A start or end on the frame (Rosenbrock's classic start, (-1.5, 2), is on its top
+            # edge) shows whole; one outside the window stays clipped away.
+            ax.scatter(*points[0], **START_STYLE, clip_on=not inside[0])
             if fell:
                 last = exit_point(points, domain)
                 if last is None:
@@ -229,7 +231,7 @@ def draw_paths(ax, paths, domain, labels=None, colors=None, linewidth: float = 2
                            linewidth=1.2, zorder=8, clip_on=False)
             elif inside[-1]:
                 # A ring, so that a known minimum (a star drawn above it) shows through.
-                ax.scatter(*points[-1], edgecolor=shade, **END_STYLE)
+                ax.scatter(*points[-1], edgecolor=shade, **END_STYLE, clip_on=False)
         label = labels[k] if labels is not None else describe(path)
         if len(walkers) > 1:
             label = f"{label} ({len(walkers)} climbers)"
