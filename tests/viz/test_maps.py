@@ -236,3 +236,10 @@ def test_a_start_on_the_frame_shows_whole_and_one_outside_the_window_stays_hidde
     assert not start_marker(viz.mountain("rosenbrock", paths=[on_edge], field=False)).get_clip_on()
     outside = dh.descend("rosenbrock", [-1.5, 3.0], optimizer="adam", lr=0.02, steps=200)
     assert start_marker(viz.mountain("rosenbrock", paths=[outside], field=False)).get_clip_on()
+
+
+def test_the_title_counts_the_climbers():
+    one = dh.descend("himmelblau", [0.0, 0.0], lr=0.01, steps=50)
+    four = dh.descend("himmelblau", [[0.0, 0.0], [-4.0, 4.0]], lr=0.01, steps=50)
+    assert viz.mountain("himmelblau", paths=[one]).get_suptitle() == "Himmelblau: the climber's path downhill"
+    assert viz.mountain("himmelblau", paths=[four]).get_suptitle() == "Himmelblau: the climbers' paths downhill"

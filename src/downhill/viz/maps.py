@@ -107,7 +107,9 @@ def mountain(landscape, paths=(), field=True, surface=False, minima=True, domain
     if title is None and reading is not None and not paths:
         title = f"{name}: which way is downhill at {_point_text(reading.point)}?"
     elif title is None:
-        title = (f"{name}: the climbers' paths downhill" if paths
+        many = sum(len(climbers(path)) for path in paths) > 1
+        title = ((f"{name}: the climbers' paths downhill" if many else f"{name}: the climber's path downhill")
+                 if paths
                  else f"{name}: the map of the mountain" + (", arrows point downhill" if field else ""))
     fig.suptitle(title)
     if surface:
