@@ -285,8 +285,8 @@ th, td {{ border-bottom: 1px solid #eee; padding: 0.3em 0.6em; text-align: left;
 section {{ margin-bottom: 3em; }}
 </style></head><body>
 <h1>The mountain climber's tour</h1>
-<p>Five ideas, five pictures each worth a look. Python does all the hard math: every number below was
-computed by downhill while this page was written ({seconds:.1f} s).</p>
+<p>Five ideas, each drawn in a few pictures (click one to open it at full size). Python does all the
+hard math: every number below was computed by downhill while this page was written ({seconds:.1f} s).</p>
 <nav>{toc}</nav>
 {chr(10).join(parts)}
 </body></html>
