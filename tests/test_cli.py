@@ -322,8 +322,10 @@ def test_lr_sweep_when_nothing_diverges(capsys):
 
 
 def test_lr_sweep_from_an_overflowing_start_is_quiet(capsys):
-    data = run_json(capsys, "lr-sweep", "exp(x) + y**2", "--start", "800,0", "--lrs", "0.1,1")
-    assert [row["status"] for row in data["rows"]] == ["diverged", "diverged"]
+    """exp(800) is inf before any step: one line saying so (issue 14), not every rate labelled 'too big'."""
+    code, out, err = run(capsys, "lr-sweep", "exp(x) + y**2", "--start", "800,0", "--lrs", "0.1,1", "--json")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "[800.0, 0.0] is inf" in err and "before any step" in err
 
 
 def test_lr_sweep_of_a_one_variable_formula(capsys):

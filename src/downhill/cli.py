@@ -26,6 +26,7 @@ from .errors import DownhillError, InputError, LimitError, UnknownNameError, sho
 
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
+EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT, so a script can tell Ctrl-C from a failure
 REPORT_BUG = ("downhill: this is a bug in downhill, not a mistake of yours; please report it with the "
               "command you ran and the traceback above")
 
@@ -167,6 +168,13 @@ def _lr(value):
     return value
 
 
+def _finite(**options):
+    """Refuse an option given as inf or nan (``--tol 1e400`` reads as inf, which would stop at once)."""
+    for name, value in options.items():
+        if value is not None and not math.isfinite(value):
+            raise BadInput(f"--{name} must be a finite number, got {value}")
+
+
 # ------------------------------------------------------------------ commands
 # Options many commands share, written once.
 _json_option = click.option("--json", "as_json", is_flag=True,
@@ -291,6 +299,7 @@ def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, ne
 
     surface, point = _climb_input(landscape, formula_option, start, steps, (plot, "--plot"),
                                   (animate, "--animate", (".gif",)))
+    _finite(tol=tol, momentum=momentum, beta1=beta1, beta2=beta2)
     name, options = _optimizer(optimizer, momentum, nesterov, beta1, beta2)
     _lr(lr)
     if (plot or animate) and len(surface.variables) != 2:
@@ -536,9 +545,9 @@ def main(argv=None):
     except click.ClickException as error:
         click.echo(f"downhill: {shorten(error.format_message().splitlines()[0], 400)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
         click.echo("downhill: stopped", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_INTERRUPTED)
     except ExpressionError as error:
         click.echo(f"downhill: {_one_line(error)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
