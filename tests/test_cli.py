@@ -150,11 +150,21 @@ def test_gradient_of_one_and_three_variables(capsys):
     assert three["steepness"] == pytest.approx(7.0, rel=1e-15)
 
 
-def test_gradient_plot_writes_a_png(capsys, tmp_path):
+def test_gradient_plot_writes_a_png(capsys, tmp_path, monkeypatch):
+    import downhill.viz as viz
+
+    drawn = []
+    mountain = viz.mountain
+    monkeypatch.setattr(viz, "mountain", lambda *a, **k: drawn.append(mountain(*a, **k)) or drawn[-1])
     picture = tmp_path / "fog.png"
     code, _, err = run(capsys, "gradient", "himmelblau", "--at", "0.5,-1", "--plot", picture)
     assert code == 0, err
     check_image(picture, "PNG")
+    # The map asks the gradient's question at the point, not about climbers' paths.
+    (fig,) = drawn
+    assert fig.get_suptitle() == "Himmelblau: which way is downhill at (0.5, -1)?"
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "the point (0.5, -1)" in labels and not {"start", "end"} & set(labels)
 
 
 # ------------------------------------------------------------------ descend

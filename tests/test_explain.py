@@ -76,6 +76,8 @@ def test_derivative_sentences_rising_falling_flat():
     assert "falling at 6 per unit" in derivative_at("x**2", -3).sentence
     assert "rising at 3.75 per unit" in derivative_at("x**3 - 3*x", 1.5).sentence
     assert "flat here" in derivative_at("x**3 - 3*x", -1).sentence
+    # One colon per sentence: it introduces what the numbers mean.
+    assert derivative_at("x**3 - 3*x", -1).sentence.split(". ")[0].count(":") == 1
 
 
 def test_derivative_accepts_a_landscape_and_is_json_ready():

@@ -266,8 +266,8 @@ def gradient(formula, formula_option, at, plot, as_json):
     reading = gradient_at(landscape, point)
     _emit(reading, as_json)
     if plot:
-        # The point and one short step downhill from it, drawn as a little path.
-        _draw(plot, as_json, "mountain", landscape, paths=[reading.step(landscape.domain)], field=True)
+        # The point and the arrow downhill from it, with the gradient's numbers in the legend.
+        _draw(plot, as_json, "mountain", landscape, at=point, field=True)
 
 
 def _descend_options(f):

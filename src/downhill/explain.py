@@ -60,7 +60,7 @@ class DerivativeReading(Result):
     def sentence(self) -> str:
         """What the speedometer says, in words."""
         if self.slope == 0:
-            trend = "is flat here: not changing at this instant"
+            trend = "is flat here, not changing at this instant"
         else:
             trend = (f"is {'rising' if self.slope > 0 else 'falling'} at {abs(self.slope):.6g} "
                      "per unit of x at this instant")

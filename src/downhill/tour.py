@@ -62,10 +62,8 @@ def _gradient(out: Path) -> Stop:
 
     point = [0.5, -1.0]
     reading = gradient_at("himmelblau", point)
-    step = 0.6 * np.asarray(reading.downhill)
-    viz.mountain("himmelblau", paths=[np.array([point, np.add(point, step)])], field=True,
-                 title="Himmelblau: arrows point downhill", save=out / "2-foggy-mountain.png")
-    viz.mountain("himmelblau", field=False, surface=True, title="The same mountain in 3-D",
+    viz.mountain("himmelblau", at=point, field=True, save=out / "2-foggy-mountain.png")
+    viz.mountain("himmelblau", field=False, surface=True, title="Himmelblau from above and from the side",
                  save=out / "2-surface.png")
     return Stop(
         "gradient", "2. The gradient: which way is downhill", "on a foggy mountain, feel which way is down",
@@ -73,7 +71,8 @@ def _gradient(out: Path) -> Stop:
             "In fog you cannot see the valley, but your feet feel the slope. The gradient is that "
             "feeling in numbers: it points uphill, and its length says how steep it is.",
             reading.sentence,
-            "On the map every arrow is the negative gradient at its spot: the way a ball would roll.",
+            "On the map every white arrow is the negative gradient at its spot: the way a ball would "
+            "roll. The black arrow is the answer at (0.5, -1), from the numbers below.",
         ],
         {"point": reading.point, "value": reading.value, "gradient": reading.gradient,
          "steepness": reading.steepness, "downhill direction": reading.downhill},
@@ -150,8 +149,8 @@ def _chain(out: Path) -> Stop:
             f"A network of three layers learned to separate the two moons: "
             f"{result.test_accuracy:.1%} of held-out points are classified right.",
         ],
-        {"d error / d w": w_grad, "held-out accuracy": result.test_accuracy,
-         "training accuracy": result.train_accuracy,
+        {"d error / d w": w_grad, "held-out accuracy": f"{result.test_accuracy:.1%}",
+         "training accuracy": f"{result.train_accuracy:.1%}",
          "gradient norm per layer": {row.name: row.norm for row in report.rows}},
         ["4-chain.png", "4-boundary.png", "4-training.png", "4-layers.png"],
     )
@@ -224,27 +223,52 @@ def _is_wide(path: Path) -> bool:
 
 
 def _figure(stop, name: str) -> str:
-    # Each picture links to itself: a click opens it at full size.
+    # Each picture links to itself: a click opens it at full size (said on small screens,
+    # where a wide picture's words are too small to read in the page).
     source = html.escape(name)
     return (f'<figure><a href="{source}" title="open the picture at full size">'
-            f'<img src="{source}" alt="{html.escape(stop.title)}: {source}"></a></figure>')
+            f'<img src="{source}" alt="{html.escape(stop.title)}: {source}"></a>'
+            f'<figcaption><a href="{source}">open at full size</a></figcaption></figure>')
+
+
+def _figure_all(stop, names) -> str:
+    return "\n".join(_figure(stop, name) for name in names)
+
+
+def _arrange(pictures, wide):
+    """(above, beside, below): where the stop's pictures go, its first picture first.
+
+    Wide pictures take the page's width. The stop's first picture leads it:
+    above the words when it is wide, else beside them; the other wide ones go
+    below the words, so a stop never opens on a side picture (the car trip
+    came before the speedometer, the 3-D view before the foggy mountain's map).
+
+    >>> _arrange(["a", "W", "b", "V"], {"W", "V"})
+    ([], ['a', 'b'], ['W', 'V'])
+    >>> _arrange(["W", "a", "V"], {"W", "V"})
+    (['W'], ['a'], ['V'])
+    """
+    above = pictures[:1] if pictures and pictures[0] in wide else []
+    beside = [p for p in pictures if p not in wide]
+    below = [p for p in pictures if p in wide and p not in above]
+    return above, beside, below
 
 
 def _page(stops, seconds, out: Path | None = None) -> str:
     parts = []
     for stop in stops:
-        wide = [p for p in stop.pictures if out is not None and _is_wide(out / p)]
-        pictures = "\n".join(_figure(stop, p) for p in stop.pictures if p not in wide)
-        banner = "\n".join(_figure(stop, p) for p in wide)
+        wide = {p for p in stop.pictures if out is not None and _is_wide(out / p)}
+        above, beside, below = (_figure_all(stop, part) for part in _arrange(stop.pictures, wide))
         sentences = "\n".join(f"<p>{html.escape(s)}</p>" for s in stop.sentences)
         numbers = "\n".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_format(v))}</td></tr>"
                             for k, v in stop.numbers.items())
         parts.append(f"""<section id="{stop.key}">
 <h2>{html.escape(stop.title)}</h2>
 <p class="idea">{html.escape(stop.idea)}</p>
-<div class="wide">{banner}</div>
-<div class="stop"><div class="pictures">{pictures}</div>
+<div class="wide">{above}</div>
+<div class="stop"><div class="pictures">{beside}</div>
 <div class="words">{sentences}<table>{numbers}</table></div></div>
+<div class="wide">{below}</div>
 </section>""")
     toc = " · ".join(f'<a href="#{s.key}">{html.escape(s.title.split(": ")[-1])}</a>' for s in stops)
     return f"""<!doctype html>
@@ -255,14 +279,14 @@ body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto;
 h1 {{ margin-bottom: 0.2em; }} .idea {{ color: #666; font-style: italic; margin-top: 0; }}
 .stop {{ display: flex; gap: 2em; flex-wrap: wrap; }} .pictures {{ flex: 3; min-width: min(380px, 100%); }}
 .words {{ flex: 2; min-width: min(300px, 100%); }} img {{ max-width: 100%; border: 1px solid #ddd; }}
-.wide img {{ width: 100%; }}
-figure {{ margin: 0 0 1em 0; }} table {{ border-collapse: collapse; font-size: 0.9em; }}
+figure {{ margin: 0 0 1em 0; }} figcaption {{ display: none; font-size: 0.85em; }}
+@media (max-width: 700px) {{ figcaption {{ display: block; }} }} table {{ border-collapse: collapse; font-size: 0.9em; }}
 th, td {{ border-bottom: 1px solid #eee; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
 section {{ margin-bottom: 3em; }}
 </style></head><body>
 <h1>The mountain climber's tour</h1>
-<p>Five ideas, five pictures each worth a look. Python does all the hard math: every number below was
-computed by downhill while this page was written ({seconds:.1f} s).</p>
+<p>Five ideas, each drawn in a few pictures (click one to open it at full size). Python does all the
+hard math: every number below was computed by downhill while this page was written ({seconds:.1f} s).</p>
 <nav>{toc}</nav>
 {chr(10).join(parts)}
 </body></html>

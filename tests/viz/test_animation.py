@@ -63,3 +63,30 @@ def test_animate_needs_a_trajectory_and_a_known_landscape():
         viz.animate("sphere", [])
     with pytest.raises(ValueError, match="unknown landscape"):
         viz.animate("nowhere", np.zeros((3, 2)))
+
+
+def test_the_legend_and_the_step_counter_are_readable_and_hide_no_part_of_the_map(monkeypatch):
+    # The frames are pixels; the figure they come from is caught as it is made.
+    from matplotlib.text import Text
+
+    import downhill.viz.animation as animation
+
+    made = []
+    new_figure = animation.new_figure
+    monkeypatch.setattr(animation, "new_figure", lambda *a, **k: made.append(new_figure(*a, **k)) or made[-1])
+    walks = dh.descend("rosenbrock", [-1.5, 2.0], optimizer="adam", lr=0.02, steps=400)
+    viz.animate("rosenbrock", walks, save=None, frames=5)
+    (fig,) = made
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend()
+    clock = next(t for t in ax.texts if t.get_text().startswith("step "))
+    assert clock.get_text().endswith(f"of {len(walks.points) - 1}")
+    for text in [*legend.get_texts(), clock]:
+        assert text.get_fontsize() >= 8, (text.get_text(), text.get_fontsize())
+    frame = ax.get_window_extent(renderer)
+    for box in (legend.get_window_extent(renderer), clock.get_window_extent(renderer)):
+        assert box.y1 <= frame.y0, "beneath the map, not on it"
+    assert not legend.get_window_extent(renderer).overlaps(clock.get_window_extent(renderer))
+    small = [t.get_text() for t in fig.findobj(Text) if t.get_text() and t.get_fontsize() < 8]
+    assert not small, small

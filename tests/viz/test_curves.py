@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import matplotlib.colors
 import numpy as np
 import pytest
 
@@ -31,6 +32,16 @@ def test_training_curves(tmp_path, check_png):
     best = [t for t in labels if t.startswith("best val loss")]
     assert best and "(epoch" in best[0]
     assert metric.get_title() == "accuracy" and lr.get_title() == "learning rate (the schedule)"
+
+
+def test_training_colours_mean_the_same_split_in_every_panel():
+    # Blue is the training data and vermillion the validation data, in the loss panel and in
+    # the accuracy panel (the accuracy curves were both green, the losses blue and vermillion).
+    fig = viz.training(_history())
+    loss, metric = fig.axes[:2]
+    colour = {line.get_label(): matplotlib.colors.to_hex(line.get_color()) for ax in (loss, metric)
+              for line in ax.get_lines()}
+    assert colour["train loss"] == colour["train accuracy"] != colour["val loss"] == colour["val accuracy"]
 
 
 def test_training_from_a_history_object_and_an_attribute_object():

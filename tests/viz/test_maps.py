@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.colors
 import numpy as np
 import pytest
 from matplotlib.quiver import Quiver
@@ -129,3 +130,116 @@ def test_compare_with_no_known_minimum_uses_heights():
 def test_compare_needs_runs():
     with pytest.raises(ValueError, match="at least one run"):
         viz.compare("sphere", {})
+
+
+def test_mountain_at_a_point_draws_the_arrow_downhill_along_the_negative_gradient():
+    # Himmelblau at (0.5, -1): gradient (4x(x² + y - 11) + 2(x + y² - 7), 2(x² + y - 11) + 4y(x + y² - 7))
+    # = (-34.5, -1.5), so downhill is (34.5, 1.5) / |(34.5, 1.5)|.
+    fig = viz.mountain("himmelblau", at=[0.5, -1.0])
+    ax = fig.axes[0]
+    (arrow,) = [a for a in ax.texts if getattr(a, "arrow_patch", None) is not None]
+    tail, tip = np.asarray(arrow.xyann, dtype=float), np.asarray(arrow.xy, dtype=float)
+    assert tail.tolist() == [0.5, -1.0]
+    direction = (tip - tail) / np.hypot(*(tip - tail))
+    np.testing.assert_allclose(direction, np.array([34.5, 1.5]) / np.hypot(34.5, 1.5), rtol=1e-12)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "the point (0.5, -1)" in labels
+    assert any("−gradient = (34.5, 1.5)" in label and "(-34.5, -1.5) points uphill" in label for label in labels)
+    assert "start" not in labels and "end" not in labels
+    assert fig.get_suptitle() == "Himmelblau: which way is downhill at (0.5, -1)?"
+
+
+def test_mountain_at_a_flat_point_says_so_and_draws_no_arrow():
+    fig = viz.mountain("sphere", at=[0.0, 0.0], field=False)
+    assert not [a for a in fig.axes[0].texts if getattr(a, "arrow_patch", None) is not None]
+    assert "the point (0, 0): flat there (gradient 0)" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def test_mountain_at_a_point_outside_the_window_widens_it():
+    fig = viz.mountain("booth", at=[14.0, -2.0], field=False)
+    low, high = fig.axes[0].get_xlim()
+    assert low <= -10 and high >= 14 + 2
+
+
+def test_mountain_at_needs_a_point_of_the_map():
+    with pytest.raises(dh.errors.InputError, match="3 coordinate"):
+        viz.mountain("sphere", at=[1, 1, 1])
+
+
+def _fell_markers(ax):
+    return [c for c in ax.collections if getattr(c, "get_offsets", None) is not None
+            and len(c.get_offsets()) == 1 and c.get_facecolor().shape[0] == 1
+            and np.allclose(c.get_facecolor()[0][:3], matplotlib.colors.to_rgb(dh.viz.style.COLORS["vermillion"]))]
+
+
+def test_a_climber_that_leaps_off_at_once_is_crossed_out_where_it_left_the_map_not_at_its_start():
+    # lr = 0.16 on Booth (2/L = 1/9) from (-6, -6): the first step already lands outside
+    # [-10, 10]², and every later leap crosses the map again, further out each time.
+    fell = dh.descend("booth", [-6.0, -6.0], lr=0.16, steps=100)
+    assert fell.status == "diverged" and not (np.abs(fell.points[1]) <= 10).all()
+    fig = viz.compare("booth", {"too big": fell, "good": dh.descend("booth", [-6.0, -6.0], lr=0.04, steps=100)})
+    ax = fig.axes[0]
+    (cross,) = _fell_markers(ax)
+    where = cross.get_offsets()[0]
+    assert not np.allclose(where, [-6.0, -6.0])
+    assert np.isclose(np.abs(where).max(), 10.0) and (np.abs(where) <= 10 + 1e-9).all(), where
+    # Its thin line lies beneath the climber that stayed on the map.
+    too_big, good = [line for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    assert too_big.get_zorder() < good.get_zorder() and too_big.get_linewidth() < good.get_linewidth()
+
+
+def test_a_shorter_walk_lies_above_a_longer_one_on_the_same_road():
+    walk = dh.descend("rosenbrock", [-1.5, 2.0], optimizer="adam", lr=0.02, steps=3000)
+    fig = viz.compare("rosenbrock", {"all the way": walk.points, "half way": walk.points[:400]})
+    whole, half = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 2]
+    assert half.get_zorder() > whole.get_zorder()
+
+
+def test_the_stars_on_the_3d_mountain_are_drawn_above_its_half_clear_surface():
+    # Sorted by depth, the surface (alpha 0.7) was drawn over the stars at the minima and
+    # tinted them brown; the legend's star is yellow.
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    fig = viz.mountain("himmelblau", field=False, surface=True)
+    ax3d = fig.axes[-1]
+    (surface,) = [c for c in ax3d.collections if isinstance(c, Poly3DCollection)]
+    stars = [c for c in ax3d.collections if c is not surface]
+    assert not ax3d.computed_zorder
+    assert stars and all(star.get_zorder() > surface.get_zorder() for star in stars)
+
+
+def test_runs_named_by_their_verdict_wear_the_sweeps_colours():
+    # Notebook 5 labels its runs "too small (lr=...)", "good (...)", "too big (...)": by the
+    # palette's order good came out vermillion and too big green, the sweep's colours swapped.
+    from downhill.viz.learning_rate import ZONE_DARK
+
+    runs = {f"{kind} (lr={lr})": dh.descend("booth", [-6.0, 8.0], lr=lr, steps=30)
+            for kind, lr in (("too small", 5e-4), ("good", 0.05), ("too big", 0.12))}
+    fig = viz.compare("booth", runs)
+    shown = {line.get_label().split(" (")[0]: matplotlib.colors.to_hex(line.get_color())
+             for line in fig.axes[1].get_lines() if not line.get_label().startswith("_")}
+    assert shown == {kind: ZONE_DARK[kind].lower() for kind in ZONE_DARK}
+    # Other labels keep the palette's order.
+    fig = viz.compare("booth", {"sgd": runs["good (lr=0.05)"], "good": runs["good (lr=0.05)"]})
+    assert [matplotlib.colors.to_hex(line.get_color()) for line in fig.axes[1].get_lines()] == [
+        dh.viz.style.PALETTE[0].lower(), dh.viz.style.PALETTE[1].lower()]
+
+
+def test_a_start_on_the_frame_shows_whole_and_one_outside_the_window_stays_hidden():
+    def start_marker(fig):
+        white = [c for c in fig.axes[0].collections if c.get_offsets().shape == (1, 2)
+                 and len(c.get_facecolor()) and np.allclose(c.get_facecolor()[0], [1, 1, 1, 1])]
+        (marker,) = white
+        return marker
+
+    on_edge = dh.descend("rosenbrock", [-1.5, 2.0], optimizer="adam", lr=0.02, steps=200)
+    assert not start_marker(viz.mountain("rosenbrock", paths=[on_edge], field=False)).get_clip_on()
+    outside = dh.descend("rosenbrock", [-1.5, 3.0], optimizer="adam", lr=0.02, steps=200)
+    assert start_marker(viz.mountain("rosenbrock", paths=[outside], field=False)).get_clip_on()
+
+
+def test_the_title_counts_the_climbers():
+    one = dh.descend("himmelblau", [0.0, 0.0], lr=0.01, steps=50)
+    four = dh.descend("himmelblau", [[0.0, 0.0], [-4.0, 4.0]], lr=0.01, steps=50)
+    assert viz.mountain("himmelblau", paths=[one]).get_suptitle() == "Himmelblau: the climber's path downhill"
+    assert viz.mountain("himmelblau", paths=[four]).get_suptitle() == "Himmelblau: the climbers' paths downhill"

@@ -78,3 +78,27 @@ def test_car_trip_secant_against_tangent(tmp_path, check_png):
 def test_car_trip_needs_a_nonzero_interval():
     with pytest.raises(ValueError, match="dt must not be 0"):
         viz.car_trip(lambda t: t ** 2, 1.0, dt=0.0)
+
+
+@pytest.mark.parametrize("f, x", [(lambda x: x ** 3 - 3 * x, 1.5), (lambda x: x ** 2, 1.5), (dh.sin, 0.0),
+                                  (lambda x: x ** 3 - 3 * x, -1.0)])
+def test_the_slope_written_on_the_tangent_hides_no_part_of_the_curve_and_no_other_words(f, x):
+    # Read from the drawn figure: the slope's label box, in pixels, against every drawn
+    # point of f and the boxes of the other words (rise, run) on the panel.
+    fig = viz.speedometer(f, x)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    top = fig.axes[0]
+    label = next(t for t in top.texts if t.get_text().startswith("slope = "))
+    box = label.get_bbox_patch().get_window_extent(renderer)
+    curve = top.get_lines()[0]
+    points = top.transData.transform(np.column_stack([curve.get_xdata(), curve.get_ydata()]))
+    covered = ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+               & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
+    assert not covered.any(), f"the slope's label covers f at x = {curve.get_xdata()[covered][:3]}"
+    for other in top.texts:
+        if other is not label:
+            assert not box.overlaps(other.get_window_extent(renderer)), other.get_text()
+    assert not box.overlaps(top.get_legend().get_window_extent(renderer))
+    frame = top.get_window_extent(renderer)
+    assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1

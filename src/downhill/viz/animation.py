@@ -12,7 +12,7 @@ from PIL import Image
 from ..errors import InputError, shorten
 from .inputs import as_domain, as_landscape, as_paths, climbers, describe
 from .style import COLORS, PALETTE, START_STYLE, color, new_figure, outlined, style, write_picture
-from .terrain import draw_arrows, draw_map, draw_minima, label_axes
+from .terrain import draw_arrows, draw_map, draw_minima, exit_point, label_axes
 
 __all__ = ["animate", "frame_steps"]
 
@@ -109,22 +109,28 @@ def animate(landscape, trajectories, save="walk.gif", fps=12, frames=40, size=(5
         for k, walker in walkers:
             trail, = ax.plot([], [], "-", color=color(k), linewidth=1.8, animated=True,
                              path_effects=outlined(3.5))
-            head, = ax.plot([], [], "o", color=color(k), markersize=8, markeredgecolor="black", animated=True)
+            head, = ax.plot([], [], "o", color=color(k), markersize=8, markeredgecolor="black", animated=True,
+                            clip_on=False)  # a cross on the frame shows whole
             trails.append(trail)
             heads.append(head)
-        clock = ax.text(0.02, 0.97, "", transform=ax.transAxes, ha="left", va="top", fontsize=10,
-                        fontweight="bold", animated=True, path_effects=outlined(3))
         handles = []
         for k, path in enumerate(paths):
             many = len(climbers(path))
             handles.append(Line2D([], [], color=color(k), linewidth=2, marker="o", markersize=5,
                                   markeredgecolor="black",
                                   label=describe(path) + (f" ({many} climbers)" if many > 1 else "")))
-        ax.legend(handles=handles, loc="lower right", fontsize=7.5, framealpha=0.85)
+        # The legend and the step counter go beneath the map (under the x label), where they
+        # hide no climber: the legend on the right, the counter on the left.
+        legend = ax.legend(handles=handles, loc="upper right", bbox_to_anchor=(1.0, -0.12), fontsize=8.5,
+                           frameon=False, borderaxespad=0, ncol=1 if len(handles) == 1 else 2)
         name = landscape.name.replace("_", " ").capitalize()
         ax.set_title(title or f"{name}: feel the ground, step, repeat", fontsize=10.5)
         canvas = fig.canvas
         canvas.draw()
+        box = legend.get_window_extent().transformed(ax.transAxes.inverted())
+        clock = ax.text(min(0.0, box.x0 - 0.02), (box.y0 + box.y1) / 2, "", transform=ax.transAxes,
+                        ha="left" if box.x0 > 0.45 else "right", va="center", fontsize=10, fontweight="bold",
+                        animated=True, clip_on=False)
         background = canvas.copy_from_bbox(fig.bbox)
 
         images = []
@@ -139,10 +145,12 @@ def animate(landscape, trajectories, save="walk.gif", fps=12, frames=40, size=(5
                     head.set_data([here[0]], [here[1]])
                     head.set_marker("o")
                     head.set_color(color(k))
-                else:  # fell off the map: a cross where it was last seen
-                    seen = finite[(finite[:, 0] >= x0) & (finite[:, 0] <= x1) & (finite[:, 1] >= y0)
-                                  & (finite[:, 1] <= y1)]
-                    last = seen[-1] if len(seen) else walker.points[0]
+                else:  # fell off the map: a cross where it left the map (as on the still maps)
+                    last = exit_point(finite, domain)
+                    if last is None:
+                        seen = finite[(finite[:, 0] >= x0) & (finite[:, 0] <= x1) & (finite[:, 1] >= y0)
+                                      & (finite[:, 1] <= y1)]
+                        last = seen[-1] if len(seen) else walker.points[0]
                     head.set_data([last[0]], [last[1]])
                     head.set_marker("X")
                     head.set_color(COLORS["vermillion"])

@@ -61,7 +61,9 @@ def training(history, title=None):
 
     ``history`` is the History that ``fit`` returns, an object with per-epoch
     lists (``train_loss``, ``val_loss``, a ``metrics`` dict), or a dict of lists.
-    Training curves are solid, validation curves dashed, in the same colour.
+    Training curves are solid and blue, validation curves dashed and
+    vermillion, in the loss panel and the metric panel alike (with several
+    metrics in one panel, each metric keeps its own colour instead).
     Losses are drawn on a log scale when positive. A changing learning rate
     (key ``"lr"``) gets a panel of its own.
 
@@ -113,7 +115,10 @@ def training(history, title=None):
         ax = axes.pop(0)
         for k, (base, splits) in enumerate(groups.items()):
             for split, values in splits.items():
-                ax.plot(x_for(values), values, color=color(k + 2), linestyle="--" if split == "val" else "-",
+                # One metric: the loss panel's colours, so blue is training data everywhere.
+                shade = (color(k + 2) if len(groups) > 1
+                         else COLORS["vermillion"] if split == "val" else COLORS["blue"])
+                ax.plot(x_for(values), values, color=shade, linestyle="--" if split == "val" else "-",
                         linewidth=2.2, marker="o", markersize=3.5,
                         label=f"{split} {base}" if split in ("train", "val") else base.replace("_", " "))
         ax.set_title(", ".join(groups))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.transforms import Bbox
 
 from ..errors import InputError, InputTypeError
 from ..autodiff import Tensor, derivative
@@ -98,6 +99,62 @@ def _ylim_from(curve):
     return low - pad, high + pad
 
 
+def _write_slope(fig, ax, text, x0, y0, slope, xs, ys, low, high):
+    """The slope, written on the tangent line where its box hides no part of f's curve.
+
+    Places along the visible tangent are tried in turn, nearest first to a
+    fifth of the window left of the point (the rise-over-run triangle is on
+    the right), just above, below or beside the line, then further off it;
+    the first whose box stays in the panel and covers no drawn point of f, no
+    other words, not the legend and not the point wins (the first place if
+    none is free).
+    """
+    width = high - low
+    # Along the visible tangent, nearest first to a fifth of the window left of the point; close
+    # to the line before further off it (then a short lead joins them).
+    bottom, top = ax.get_ylim()
+    along = [w for w in np.linspace(low + width / 12, high - width / 12, 23)
+             if abs(w - x0) > width / 10 and bottom < y0 + slope * (w - x0) < top]
+    along.sort(key=lambda w: abs(w - (x0 - width / 5)))
+    # (where, offset in points, ha, va): above or below the line, or beside it (for a steep one).
+    offsets = [((0, 14), "center", "bottom"), ((0, -14), "center", "top"), ((-14, 0), "right", "center"),
+               ((14, 0), "left", "center"), ((0, 34), "center", "bottom"), ((0, -34), "center", "top"),
+               ((-34, 0), "right", "center"), ((34, 0), "left", "center")]
+    places = [(w, *offset) for offset in offsets for w in along] or [(x0 - width / 5, *offsets[0])]
+    fig.canvas.draw()  # the axes' final limits and transforms
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    curve = ax.transData.transform(np.column_stack([xs, ys])[np.isfinite(ys)])
+    # The other words on the panel (rise, run) and the point itself must stay readable too.
+    taken = [text.get_window_extent(renderer).padded(3) for text in ax.texts]
+    if ax.get_legend() is not None:
+        taken.append(ax.get_legend().get_window_extent(renderer))
+    point = ax.transData.transform([[x0, y0]])[0]
+    taken.append(Bbox.from_extents(*(point - 8), *(point + 8)))
+
+    def write(where, offset, ha, va):
+        return ax.annotate(text, (where, y0 + slope * (where - x0)), xytext=offset,
+                           textcoords="offset points", ha=ha, va=va, fontsize=10, fontweight="bold",
+                           color=COLORS["vermillion"], zorder=6,
+                           # Written away from the line: a short lead back to it.
+                           arrowprops=dict(arrowstyle="-", color=COLORS["vermillion"], linewidth=1.2)
+                           if max(map(abs, offset)) > 20 else None, in_layout=False,
+                           bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor=COLORS["vermillion"]))
+
+    for place in places:
+        label = write(*place)
+        label.update_positions(renderer)  # where the words and their rounded frame will be drawn
+        label.update_bbox_position_size(renderer)
+        box = label.get_bbox_patch().get_window_extent(renderer).padded(1)
+        inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        covered = ((curve[:, 0] >= box.x0) & (curve[:, 0] <= box.x1) & (curve[:, 1] >= box.y0)
+                   & (curve[:, 1] <= box.y1))
+        if inside and not covered.any() and not any(box.overlaps(other) for other in taken):
+            return label
+        label.remove()
+    return write(*places[0])
+
+
 @picture
 def speedometer(f, x, interval=None, points=400):
     """The derivative at ``x`` as the slope of the tangent line, and f'(x) everywhere beneath.
@@ -140,12 +197,6 @@ def speedometer(f, x, interval=None, points=400):
     top.annotate(f"rise {_fmt(slope * run)}", (x0 + run, y0 + slope * run / 2), xytext=(5, 0),
                  textcoords="offset points", va="center", fontsize=8.5)
     top.scatter([x0], [y0], s=70, color=COLORS["vermillion"], edgecolor="black", zorder=5)
-    # The slope, written on the tangent line (left of the point, where the triangle is not).
-    where = x0 - (high - low) / 5
-    top.annotate(f"slope = f'({_fmt(x0)}) = {_fmt(slope)}", (where, y0 + slope * (where - x0)),
-                 xytext=(0, 14), textcoords="offset points", ha="center", fontsize=10, fontweight="bold",
-                 color=COLORS["vermillion"],
-                 bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor=COLORS["vermillion"]))
     top.set_ylabel("f(x)")
     top.set_title(f"f(x) and its tangent line at x = {_fmt(x0)}: slope f'({_fmt(x0)}) = {_fmt(slope)}",
                   fontsize=10.5)
@@ -165,6 +216,8 @@ def speedometer(f, x, interval=None, points=400):
     bottom.legend(loc="best")
     bottom.grid(True)
     fig.suptitle("The derivative is the slope of the tangent line")
+    # Last, once the layout is settled: the label's place is chosen in pixels.
+    _write_slope(fig, top, f"slope = f'({_fmt(x0)}) = {_fmt(slope)}", x0, y0, slope, xs, ys, low, high)
     return fig
 
 

@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 from .inputs import climbers, describe, field
 from .style import COLORS, MAP_CMAP, END_STYLE, MINIMUM_STYLE, START_STYLE, color, outlined
 
-__all__ = ["grid", "levels_for", "draw_map", "draw_arrows", "draw_minima", "draw_paths", "label_axes",
+__all__ = ["grid", "levels_for", "draw_map", "draw_arrows", "draw_minima", "draw_paths", "exit_point", "label_axes",
            "legend_handles", "landscape_label", "any_fell"]
 
 
@@ -158,14 +158,52 @@ def _inside(points, domain):
             & (points[:, 1] >= y0) & (points[:, 1] <= y1))
 
 
+def exit_point(points, domain):
+    """Where a path leaves the window for the last time: the far end of its last segment that
+    crosses the window, clipped to the frame (Liang and Barsky's clipping); None if no segment does.
+
+    >>> exit_point(np.array([[0.0, 0.0], [4.0, 0.0], [-8.0, 0.0]]), ((-1, 1), (-1, 1))).tolist()
+    [-1.0, 0.0]
+    """
+    (x0, x1), (y0, y1) = domain
+    finite = points[np.all(np.isfinite(points), axis=1)]
+    for a, b in zip(finite[-2::-1], finite[:0:-1]):
+        d = b - a
+        low, high = 0.0, 1.0
+        for p, q in ((-d[0], a[0] - x0), (d[0], x1 - a[0]), (-d[1], a[1] - y0), (d[1], y1 - a[1])):
+            if p == 0:
+                if q < 0:
+                    break
+            elif p < 0:
+                low = max(low, q / p)
+            else:
+                high = min(high, q / p)
+        else:
+            if low <= high:
+                return a + high * d
+    return None
+
+
+def _reach(walker, domain) -> float:
+    """How far a climber walks on the map: the length of its path inside the window."""
+    points = walker.points[_inside(walker.points, domain)]
+    return float(np.hypot(*np.diff(points, axis=0).T).sum()) if len(points) > 1 else 0.0
+
+
 def draw_paths(ax, paths, domain, labels=None, colors=None, linewidth: float = 2.0):
     """Each path (Trajectory or points) as a line with its start and end marked.
 
     Returns the legend handles of the paths (one per path object, many climbers
     of one Trajectory share a colour and an entry). A climber that fell off the
-    mountain gets a cross where it was last seen on the map.
+    mountain gets a cross where it left the map for the last time, and its line
+    goes thinner and beneath the others: its leaps across the map would hide
+    the climbers that stayed. Of the others, a shorter walk lies above a longer
+    one, so that climbers sharing a valley all show how far they came.
     """
     handles = []
+    everyone = [walker for path in paths for walker in climbers(path)]
+    reaches = sorted({_reach(walker, domain) for walker in everyone if walker.status != "diverged"},
+                     reverse=True)
     for k, path in enumerate(paths):
         shade = colors[k] if colors is not None else color(k)
         walkers = climbers(path)
@@ -174,18 +212,26 @@ def draw_paths(ax, paths, domain, labels=None, colors=None, linewidth: float = 2
             shown = np.all(np.isfinite(points), axis=1)
             points_shown = points[shown]
             markevery = max(1, len(points_shown) // 40)
-            ax.plot(points_shown[:, 0], points_shown[:, 1], "-", color=shade, linewidth=linewidth,
-                    marker="o", markersize=2.8, markevery=markevery, zorder=4,
-                    path_effects=outlined(linewidth + 2.2))
-            ax.scatter(*points[0], **START_STYLE)
+            fell = walker.status == "diverged"
+            width = linewidth * 0.6 if fell else linewidth
+            # Between the arrows (3) and the markers (7 and up).
+            layer = 3.5 if fell else 4 + 2 * reaches.index(_reach(walker, domain)) / max(1, len(reaches))
+            ax.plot(points_shown[:, 0], points_shown[:, 1], "-", color=shade, linewidth=width,
+                    marker="o", markersize=2.8, markevery=markevery, zorder=layer,
+                    path_effects=outlined(width + 2.2))
             inside = _inside(points, domain)
-            if walker.status == "diverged":
-                last = points[inside][-1] if inside.any() else points[0]
+            # A start or end on the frame (Rosenbrock's classic start, (-1.5, 2), is on its top
+            # edge) shows whole; one outside the window stays clipped away.
+            ax.scatter(*points[0], **START_STYLE, clip_on=not inside[0])
+            if fell:
+                last = exit_point(points, domain)
+                if last is None:
+                    last = points[inside][-1] if inside.any() else points[0]
                 ax.scatter(*last, marker="X", s=110, color=COLORS["vermillion"], edgecolor="white",
-                           linewidth=1.2, zorder=8)
+                           linewidth=1.2, zorder=8, clip_on=False)
             elif inside[-1]:
                 # A ring, so that a known minimum (a star drawn above it) shows through.
-                ax.scatter(*points[-1], edgecolor=shade, **END_STYLE)
+                ax.scatter(*points[-1], edgecolor=shade, **END_STYLE, clip_on=False)
         label = labels[k] if labels is not None else describe(path)
         if len(walkers) > 1:
             label = f"{label} ({len(walkers)} climbers)"
