@@ -23,6 +23,7 @@ import downhill as dh
 from downhill import errors
 from downhill.autodiff import graph_of
 from downhill.landscapes import resolve
+from downhill.explain import gradient_at
 
 
 def _optimizer():
@@ -202,6 +203,15 @@ MISTAKES = [
                  ["'__import__' is not an allowed function", "A formula may use"], id="landscapes-formula"),
     pytest.param(lambda: dh.descend("x**2 + y**2", start=(1.0,), steps=3), errors.InputError, ValueError,
                  ["2 variable(s)", "start has 1"], id="landscapes-start-size"),
+    # a point typed as text: NumPy's "could not convert string to float" named neither argument nor form
+    pytest.param(lambda: dh.descend("sphere", "a"), errors.InputError, ValueError,
+                 ["descend: start must be numbers", "'a'"], id="descend-start-text"),
+    pytest.param(lambda: dh.lr_sweep("sphere", "ab", [0.1]), errors.InputError, ValueError,
+                 ["lr_sweep: start must be numbers"], id="lr-sweep-start-text"),
+    pytest.param(lambda: dh.lr_advice("sphere", [None, "x"]), errors.InputError, ValueError,
+                 ["lr_advice: point must be numbers", "[None, 'x']"], id="lr-advice-point-text"),
+    pytest.param(lambda: gradient_at("sphere", "a"), errors.InputError, ValueError,
+                 ["the point must be numbers"], id="gradient-at-point-text"),
 ]
 
 

@@ -134,3 +134,24 @@ def shorten(text: object, limit: int = 80) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit - 1]}… ({len(text)} characters)"
+
+
+def numbers(value, what: str) -> np.ndarray:
+    """``value`` as a float64 array, or an :class:`InputError` naming ``what`` when it holds no numbers.
+
+    NumPy's own refusal ("could not convert string to float: 'a'") names
+    neither the argument nor what it accepts; a start or a point typed as text
+    deserves both.
+
+    >>> numbers([1, 2], "start")
+    array([1., 2.])
+    >>> numbers("a", "descend: start")
+    Traceback (most recent call last):
+    ...
+    downhill.errors.InputError: descend: start must be numbers (a point like [1.0, 2.0]); got 'a'
+    """
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be numbers (a point like [1.0, 2.0]); got {shorten(repr(value))}") from None
+

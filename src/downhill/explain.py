@@ -18,7 +18,7 @@ import numpy as np
 
 from .autodiff import grad
 from .autodiff.transforms import derivative
-from .errors import InputError
+from .errors import InputError, numbers
 from .landscapes import resolve as _landscape
 from .results import Result, jsonable
 
@@ -35,7 +35,7 @@ def _one_variable(formula, what: str):
 
 def _point(landscape, point) -> np.ndarray:
     """``point`` as finite float64 coordinates, one per variable of ``landscape``."""
-    point = np.asarray(point, dtype=np.float64).ravel()
+    point = numbers(point, "the point").ravel()
     if point.size != len(landscape.variables):
         raise InputError(
             f"{landscape.formula!r} has {len(landscape.variables)} variable(s) "

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autodiff import Tensor, enable_grad
-from ..errors import InputError, InputTypeError
+from ..errors import InputError, InputTypeError, numbers
 from ..landscapes.field import program_for
 from ..progress import bar as progress_bar
 from ..progress import counting
@@ -148,7 +148,7 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     name, landscape, function = _resolve(f)
     given = start
     # No copy yet: the fused kernel only reads the starts (a million of them are 16 MB).
-    start = np.asarray(start, dtype=np.float64)
+    start = numbers(start, "descend: start")
     if start.ndim not in (1, 2) or start.shape[-1] == 0:
         raise InputError(
             f"descend: start must be a point of shape (d,) or a batch of shape (n, d); got shape {start.shape}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, numbers
 from ..notebook import shows_in_notebook
 from ..autodiff import Tensor, hessian
 from ..results import Result, jsonable
@@ -188,7 +188,7 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
     if lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
         raise InputError("lr_sweep: give one or more finite learning rates >= 0")
     name, landscape, function = _resolve(f)
-    start = np.asarray(start, dtype=np.float64)
+    start = numbers(start, "lr_sweep: start")
     if start.ndim != 1:
         raise InputError(f"lr_sweep: start must be one point of shape (d,), got shape {start.shape}")
     # One number: a one-variable landscape answers a (1,)-point with a (1,)-value.
@@ -272,7 +272,7 @@ def lr_advice(f, point):
     (2.0, 1.0)
     """
     name, landscape, function = _resolve(f)
-    point = np.asarray(point, dtype=np.float64)
+    point = numbers(point, "lr_advice: point")
     if point.ndim != 1:
         raise InputError(f"lr_advice: point must have shape (d,), got {point.shape}")
     # At a kink (Ackley's tip, Bukin's ridge) the Hessian has NaN or inf
