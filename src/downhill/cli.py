@@ -314,7 +314,9 @@ def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, ne
                        **options)
     final = ", ".join(f"{v:.10g}" for v in trajectory.final_point)
     settings = "".join(f", {k}={v}" for k, v in options.items())
-    human = (f"{surface.name}: {surface.formula}\noptimizer {name}{settings}, lr={lr:g}\n"
+    # A typed formula is its own name: say it once.
+    title = surface.formula if surface.name == surface.formula else f"{surface.name}: {surface.formula}"
+    human = (f"{title}\noptimizer {name}{settings}, lr={lr:g}\n"
              f"status: {trajectory.status} after {trajectory.steps_taken} steps\n"
              f"final point: ({final})\nfinal value: {trajectory.final_value:.10g}\n"
              f"{trajectory.summary()}")
