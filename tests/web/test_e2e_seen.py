@@ -365,3 +365,29 @@ def test_the_chain_walks_down_its_own_error_mountain(page):
         page.evaluate("() => document.getElementById('chain-landscape').data[1].y[0]")
     page.mouse.move(0, 0)
     assert colour_near(patch(page, pixel_of(page, slice_, *first), radius=6), "#ffb000") > 8
+
+
+def test_a_typed_formulas_basin_map_is_coloured_by_its_minima(page):
+    # A typed formula has no list of minima: they are found from where the climbers end.
+    # (x-3)**2 + 10*sin(y)**2 has its minima at (3, k*pi): on the map's [-5, 5], three
+    # whole bands of starts (around y = -pi, 0, pi) and two thin ones at the edges.
+    panel = open_panel(page, "mountain", "f=(x-3)**2 %2B 10*sin(y)**2&lr=0.01&steps=200&start=&basins=1&detail=60")
+    wait_until(page, "document.querySelectorAll('#mtn-basin-legend li').length >= 1")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
+    # f has period pi in y, so the terrain under (-3, -pi), (-3, 0) and (-3, pi) is one colour:
+    # what tells them apart on the screen is the basin each start belongs to.
+    colours = [patch(page, pixel_of(page, MAP, -3.0, y), radius=6).reshape(-1, 3).mean(axis=0)
+               for y in (-3.14159, 0.0, 3.14159)]
+    for i in range(3):
+        for j in range(i):
+            assert abs(colours[i] - colours[j]).sum() > 40, (
+                f"starts around y = {(-3.14, 0, 3.14)[j]} and {(-3.14, 0, 3.14)[i]} are painted alike: "
+                f"{colours[j].round()} and {colours[i].round()} (one grey basin of 'away'?)")
+    # A star on each minimum found.
+    for y in (-3.14159, 0.0, 3.14159):
+        assert colour_near(patch(page, pixel_of(page, MAP, 3.0, y), radius=6), "#ffd400") > 8, f"no star at (3, {y:.2f})"
+    legend = panel.locator("#mtn-basin-legend").inner_text()
+    assert "(3, 0)" in legend and "(3, 3.14)" in legend and "(3, -3.14)" in legend
+    assert "away from every known minimum" not in legend or float(
+        legend.split("away from every known minimum: ")[1].split("%")[0]) <= 1
