@@ -391,3 +391,47 @@ def test_a_typed_formulas_basin_map_is_coloured_by_its_minima(page):
     assert "(3, 0)" in legend and "(3, 3.14)" in legend and "(3, -3.14)" in legend
     assert "away from every known minimum" not in legend or float(
         legend.split("away from every known minimum: ")[1].split("%")[0]) <= 1
+
+
+@pytest.mark.parametrize("query", [
+    "landscape=booth&start=-6,-6&steps=100",
+    "landscape=booth&start=-6,-6&steps=100&lrs=0.001,0.1,1",
+])
+def test_no_rate_that_fell_off_is_painted_good(page, query):
+    # The sweep chart: every rate the sweep climbed at, coloured by what it did. Nothing
+    # green (good) may be drawn at or past the first rate that falls off the mountain
+    # (a band halfway between sampled rates called 0.12 to 0.147 good on booth).
+    open_panel(page, "learning-rate", query)
+    chart = "#lr-bound"
+    rows = page.evaluate("() => document.getElementById('lr-bound').data[0].x")
+    statuses = page.evaluate(
+        "() => document.getElementById('lr-bound').data[1].text.map(t => t.split(': ')[1])")
+    # On booth, a quadratic bowl, every rate past 2/L = 1/9 falls off, sampled or not.
+    bound = float(page.locator("#panel-learning-rate").get_attribute("data-max-stable-lr"))
+    assert bound == pytest.approx(1 / 9)
+    first_fall = min([bound] + [lr for lr, status in zip(rows, statuses) if status == "diverged"])
+    page.mouse.move(0, 0)
+    box = plot_area(page, chart)
+    pixels = grab(page, box)
+    import numpy as np
+
+    # A shaded band: columns whose usual colour leans green (a 12% green wash over white
+    # is about (230, 243, 236)); the unstable side, washed red, leans the other way.
+    median = np.median(pixels, axis=0)
+    green_lean = median[:, 1] - np.maximum(median[:, 0], median[:, 2])
+    px = lambda lr, value: page.evaluate(  # noqa: E731
+        "([s, x, y]) => { const l = document.querySelector(s)._fullLayout; return [l.xaxis.c2p(x), l.yaxis.c2p(y)]; }",
+        [chart, lr, value])
+    column = int(round(px(first_fall, 1.0)[0]))
+    assert 0 < column < pixels.shape[1]
+    washed = np.flatnonzero(green_lean[column:] > 4)
+    assert washed.size == 0, f"shaded good at or past lr = {first_fall:g} ({washed.size} columns), which falls off"
+    # Each rate that fell off is drawn as a cross that is not green.
+    ys = page.evaluate("() => document.getElementById('lr-bound').data[1].y")
+    crosses = [(lr, y) for lr, y, status in zip(rows, ys, statuses) if status == "diverged"]
+    assert crosses
+    for lr, y in crosses:
+        cx, cy = px(lr, y)
+        around = pixels[max(0, int(cy) - 3):int(cy) + 4, max(0, int(cx) - 3):int(cx) + 4]
+        assert colour_near(around, "#2ca25f", 60) == 0, f"lr = {lr:g} fell off and is drawn green"
+        assert colour_near(around, "#d6352b", 60) > 0, f"lr = {lr:g} fell off and is not drawn as too big"
