@@ -1,6 +1,6 @@
 """Every panel on a projector, a tablet and a phone: one column on small screens, no
 horizontal scrolling, every chart at least 300 px wide and drawn, every control
-reachable with the Tab key."""
+reachable with the Tab key and in sight when it has the focus."""
 
 import pytest
 
@@ -99,13 +99,32 @@ def test_every_panel_fits_the_screen(sized, panel, request):
              .map(e => e.id).filter(Boolean)""",
         section,
     ))
-    reached = set()
+    reached, hidden = set(), {}
     for _ in range(len(wanted) * 3 + 20):
         page.keyboard.press("Tab")
-        reached.add(page.evaluate("() => document.activeElement && document.activeElement.id"))
+        # Where the focus lands, and whether the learner can see it there: inside the
+        # window and not under anything (the sticky header, a chart's overlay).
+        focused, seen = page.evaluate(
+            """() => {
+              const e = document.activeElement;
+              if (!e || !e.id) return [null, ''];
+              const r = e.getBoundingClientRect();
+              if (r.width < 1 || r.height < 1) return [e.id, 'no size'];
+              if (r.left < -0.5 || r.top < -0.5 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5)
+                return [e.id, `outside the window at (${Math.round(r.left)}, ${Math.round(r.top)})`];
+              const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+              const ok = hit && (hit === e || e.contains(hit) || hit.control === e);
+              return [e.id, ok ? '' : `under ${hit ? (hit.id || hit.tagName) : 'nothing'}`];
+            }"""
+        )
+        if focused in wanted:
+            reached.add(focused)
+            if seen:
+                hidden[focused] = seen
         if wanted <= reached:
             break
     assert wanted - reached == set()
+    assert hidden == {}, f"focused but not visible at {page.size}: {hidden}"
     # The other tabs: by the arrow keys from the selected one (the WAI-ARIA tabs pattern).
     page.locator("[role=tab][aria-selected=true]").focus()
     page.keyboard.press("ArrowRight")
