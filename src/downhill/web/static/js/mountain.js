@@ -61,6 +61,7 @@ export function createMountain(section, { changed }) {
   let scale = null;
   let run = null; // /api/descend answer (always for a list of starts)
   let basinMap = null; // /api/basins answer
+  let ground = 0; // which mountain the "Feel the ground" readout is for (a new one clears it)
   let frame = 0;
   let plotly3d = null; // the 3-D bundle, once loaded
   let drawnIn = null; // "map" or "3d": which bundle drew the chart last
@@ -170,6 +171,9 @@ export function createMountain(section, { changed }) {
     try {
       if (newSurface) {
         basinMap = null;
+        // The readout of what a climber felt belongs to the old mountain: gone with it.
+        ground += 1;
+        $("mtn-ground").textContent = "";
         if (!(await loadSurface())) return;
       }
       if (!(await loadRun())) return;
@@ -591,11 +595,12 @@ export function createMountain(section, { changed }) {
   const fetchGradient = latest((body) => post("/api/gradient", body));
   async function feelTheGround(point) {
     const line = $("mtn-ground");
+    const mine = ground;
     try {
       const answer = await fetchGradient({ ...source(), point });
-      if (answer !== undefined) line.textContent = `Feel the ground: ${answer.sentence}`;
+      if (answer !== undefined && mine === ground) line.textContent = `Feel the ground: ${answer.sentence}`;
     } catch {
-      line.textContent = ""; // the descent's own request shows the error
+      if (mine === ground) line.textContent = ""; // the descent's own request shows the error
     }
   }
   plot.addEventListener("click", (event) => {
