@@ -72,6 +72,22 @@ def test_every_panel_fits_the_screen(sized, panel, request):
             inner = area.bounding_box()
             share = inner["width"] * inner["height"] / (box["width"] * box["height"])
             assert share >= 0.3, f"{name}'s axes fill {share:.0%} of it at {page.size}"
+        # Each axis title clear of its tick labels (a log axis's 10^-12 is wide).
+        clashes = plot.evaluate(
+            """e => {
+              const out = [];
+              const meets = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+              for (const [title, ticks] of [['.g-ytitle', '.ytick text'], ['.g-xtitle', '.xtick text']]) {
+                for (const t of e.querySelectorAll(title + ' text')) {
+                  const box = t.getBoundingClientRect();
+                  for (const label of e.querySelectorAll(ticks))
+                    if (label.textContent && meets(box, label.getBoundingClientRect())) out.push(`${t.textContent} / ${label.textContent}`);
+                }
+              }
+              return out;
+            }"""
+        )
+        assert clashes == [], f"{name}: axis titles over tick labels at {page.size}: {clashes[:3]}"
 
     # Small screens: one column (the controls above the charts, the charts above one another).
     if width < 1100:

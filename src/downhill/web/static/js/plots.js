@@ -69,8 +69,10 @@ export function layout(extra = {}) {
   };
 }
 
+// automargin: the title keeps its standoff from the tick labels, however wide they
+// are (a log axis's 10^-12 pushed into "f (log scale)" with a fixed margin).
 export function axis(title, extra = {}) {
-  return { title: { text: title, standoff: 6 }, zeroline: false, gridcolor: "#e3e7ec", ...extra };
+  return { title: { text: title, standoff: 6 }, automargin: true, zeroline: false, gridcolor: "#e3e7ec", ...extra };
 }
 
 // Heights spread over many orders of magnitude (Rosenbrock rises to
