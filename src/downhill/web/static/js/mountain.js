@@ -5,7 +5,7 @@
 
 import { post, latest } from "./api.js";
 import { fmt, fmtPoint, py, pyKeywords } from "./format.js";
-import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL, loadPlotly3d } from "./plots.js";
+import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL, loadPlotly3d, colorbarFor } from "./plots.js";
 import { mapTraces, basinColor, basinName } from "./mountain_map.js";
 import { readBool, readInteger, readNumber, readPoints, readString, writePoints } from "./state.js";
 import { showError, clearErrors, busy } from "./ui.js";
@@ -352,6 +352,9 @@ export function createMountain(section, { changed }) {
     } else {
       $("mtn-view-note").textContent = state.view3d ? "The 3-D view needs WebGL, which this browser does not offer; showing the map." : "";
       traces = mapTraces(surface, scale, { basinMap, arrows: state.arrows });
+      // On a phone the colour bar goes under the map, which then has the whole width
+      // (beside it, the bar left the square map about 225 px of a 370 px screen).
+      traces[0].colorbar = colorbarFor(plot, traces[0].colorbar);
       figure = layout({
         dragmode: false,
         margin: { l: 50, r: 10, t: 12, b: 40 },
