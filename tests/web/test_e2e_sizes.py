@@ -92,6 +92,13 @@ def test_every_panel_fits_the_screen(sized, panel, request):
             }"""
         )
         assert clashes == [], f"{name}: axis titles over tick labels at {page.size}: {clashes[:3]}"
+        # Its title whole, inside the chart's box (a long one ran off both sides on a phone).
+        cut = plot.evaluate(
+            """e => { const b = e.getBoundingClientRect();
+                      return [...e.querySelectorAll('.g-gtitle text')].map(t => [t.textContent, t.getBoundingClientRect()])
+                        .filter(([, r]) => r.left < b.left - 0.5 || r.right > b.right + 0.5).map(([t]) => t); }"""
+        )
+        assert cut == [], f"{name}: title cut at {page.size}: {cut}"
 
     # Small screens: one column (the controls above the charts, the charts above one another).
     if width < 1100:

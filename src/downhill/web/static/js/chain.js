@@ -254,8 +254,9 @@ export function createChain(section, { changed }) {
       ],
       layout({
         dragmode: false,
-        title: { text: "the error mountain: loss on a plane through the trained weights", font: { size: 14 }, y: 0.97 },
-        margin: { l: 50, r: 10, t: 30, b: 40 },
+        // On a phone the long title takes two lines (on one it ran off both sides).
+        title: { text: `the error mountain:${$("chain-landscape").clientWidth < 520 ? "<br>" : " "}loss on a plane through the trained weights`, font: { size: 14 }, y: 0.97 },
+        margin: { l: 50, r: 10, t: $("chain-landscape").clientWidth < 520 ? 48 : 30, b: 40 },
         xaxis: axis(mountain.directions === "principal" ? "first direction of the path" : "random direction 1"),
         yaxis: axis(mountain.directions === "principal" ? "second direction" : "random direction 2"),
       }),
