@@ -10,7 +10,7 @@ import pytest
 
 from .e2e_support import browser, page, server  # noqa: F401 (fixtures)
 from .e2e_support import (
-    colour_near, grab, ink_share, needs_browser, open_panel, plot_area, spread, wait_idle, wait_until,
+    colour_near, grab, hash_params, ink_share, needs_browser, open_panel, plot_area, spread, wait_idle, wait_until,
 )
 
 pytestmark = needs_browser
@@ -174,6 +174,35 @@ def test_a_refused_input_fades_the_old_picture(page):
     wait_idle(page, "mountain")
     page.wait_for_timeout(100)
     assert ink_share(grab(page, plot_area(page, MAP))) > 0.9
+
+
+@pytest.mark.parametrize(("panel", "query", "control", "refused", "fixed", "chart"), [
+    ("speedometer", "f=x**3 - 3*x&x=1.5", "#speed-expression", "x**", "x**2 - 1", "#speed-plot"),
+    ("learning-rate", "landscape=booth&start=-6,-6&steps=100", "#lr-formula", "x**2 + y**", "x**2 + 3*y**2", "#lr-map-good"),
+    ("chain", "dataset=moons&hidden=4,4&lr=0.5&steps=200&seed=0", "#chain-steps", "100000000", "200", "#chain-boundary"),
+])
+def test_every_panel_fades_its_picture_when_an_input_is_refused(page, panel, query, control, refused, fixed, chart):
+    # The same rule in every panel: the address holds the refused input, so the old
+    # picture must not pass for its picture; the next accepted input brings it back.
+    section = open_panel(page, panel, query)
+    page.mouse.move(0, 0)
+    before = grab(page, plot_area(page, chart))
+    box = section.locator(control)
+    box.fill(refused)
+    box.press("Enter")
+    section.locator(f"[data-control='{control[1:]}']").wait_for(state="visible")
+    wait_idle(page, panel)
+    assert refused in hash_params(page)[1].values()
+    page.mouse.move(0, 0)
+    after = grab(page, plot_area(page, chart))
+    assert spread(after) < 0.4 * spread(before), f"{panel}: the old picture is drawn as if it were the refused input's"
+    box.fill(fixed)
+    box.press("Enter")
+    section.locator(f"[data-control='{control[1:]}']").wait_for(state="hidden")
+    wait_idle(page, panel)
+    page.wait_for_timeout(300)
+    page.mouse.move(0, 0)
+    assert spread(grab(page, plot_area(page, chart))) > 0.6 * spread(before)
 
 
 CHAIN = "#chain-boundary"
