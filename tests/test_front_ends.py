@@ -14,6 +14,7 @@ all have two, so the derivative runs on typed formulas only.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import pytest
@@ -248,3 +249,40 @@ def test_step_counts_are_whole_numbers_from_0_and_each_front_end_states_its_own_
         capsys, "sphere", "--start", "1,1", "--steps", limits.MAX_STEPS + 1)
     for steps in (-1, web_limits.MAX_STEPS + 1):
         assert f"steps must be a whole number from 0 to {web_limits.MAX_STEPS}" in refused_by_web(client, steps=steps)
+
+
+# Basins of typed formulas (issue 15, defect 5): a formula has no list of minima; the
+# climbers' end points are clustered into them. One request, every door, one answer,
+# and the answer is the true minima.
+TYPED_BASINS = {
+    "(x-3)**2 + 10*sin(y)**2": [(3.0, k * math.pi) for k in (-2, -1, 0, 1, 2)],
+    "(x**2 + y - 11)**2 + (x + y**2 - 7)**2": [tuple(m.point) for m in dh.landscapes.get("himmelblau").minima],
+    "(x - 1)**2 + 2*(y + 0.5)**2": [(1.0, -0.5)],
+}
+
+
+@pytest.mark.parametrize("formula", list(TYPED_BASINS))
+def test_basins_of_a_typed_formula_are_its_true_minima_through_every_door(capsys, client, formula, tmp_path):
+    # The command's defaults: a 60 x 60 grid, sgd, lr 0.01, 200 steps.
+    expected = library(basins(dh.landscapes.from_expression(formula), lr=0.01, grid=60, steps=200))
+    assert expected["found"] is True
+    found = sorted(tuple(point) for point in expected["minima"])
+    truth = sorted(TYPED_BASINS[formula])
+    assert len(found) == len(truth)
+    assert max(abs(a - b) for p, q in zip(found, truth) for a, b in zip(p, q)) < 1e-3
+    away = expected["counts"].get("-2", 0) + expected["counts"].get("-1", 0)
+    assert away <= 0.01 * 3600
+    assert_same(expected, command(capsys, "basins", formula),
+                web(client, "basins", {"expression": formula, "lr": 0.01, "grid": 60, "steps": 200}))
+    # What the command prints, as a learner reads it: each minimum and its share, nobody "away".
+    picture = tmp_path / "b.png"
+    try:
+        main(["basins", formula, "--plot", str(picture)])
+    except SystemExit as done:
+        assert done.code in (0, None)
+    out = capsys.readouterr().out
+    assert "where the climbers gathered" in out and "away" not in out and picture.stat().st_size > 10_000
+    for label, point in enumerate(expected["minima"]):
+        where = ", ".join(f"{0.0 if abs(c) < 1e-12 else c:.3g}" for c in point)
+        count = expected["counts"][str(label)]
+        assert f"minimum {label} at ({where}): {count} ({100 * count / 3600:.0f}%)" in out

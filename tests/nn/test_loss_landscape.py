@@ -181,3 +181,29 @@ def test_the_chain_panels_run_has_its_error_mountain():
     # No steps: no path to follow, random directions instead.
     still = chain_loss_landscape(chain_snapshots("xor", hidden=[3], steps=0, grid=5), resolution=5)
     assert still.path is None and still.directions.startswith("random")
+
+
+def test_the_moons_networks_picture_centre_is_its_own_loss_and_the_path_ends_on_the_star(data, tmp_path):
+    X, y = data
+    model = _moons_model()
+    path = _train(model, X, y)
+    with dh.no_grad():
+        own_loss = float(nn.CrossEntropyLoss()(model(dh.tensor(X)), dh.tensor(y)).item())
+    computed = nn.loss_landscape(model, X, y, path=path, resolution=15)
+    assert computed.center_loss == own_loss  # the same forward pass, the same number
+    fig = dh.viz.loss_landscape(model, X, y, path=path, resolution=15, save=tmp_path / "ll.png")
+    ax = fig.axes[0]
+    assert f"trained weights: loss {own_loss:.4g}" in [t.get_text() for t in ax.get_legend().get_texts()]
+    # The drawn path's last point is the centre, and on the pixels the path's
+    # colour reaches the star: the last segment runs into it.
+    (line,) = [line for line in ax.get_lines() if line.get_label().startswith("training path")]
+    np.testing.assert_allclose(line.get_xydata()[-1], [0.0, 0.0], atol=1e-12)
+    with Image.open(tmp_path / "ll.png") as image:
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+    h = rgb.shape[0]
+    cx, cy = ax.transData.transform((0.0, 0.0))
+    near = rgb[int(round(h - cy)) - 16:int(round(h - cy)) + 17, int(round(cx)) - 16:int(round(cx)) + 17]
+    assert (np.abs(near - np.array([0xD5, 0x5E, 0x00])).max(axis=2) < 25).sum() > 10
+    # The colours are the losses: the filled contours' levels cover the slice's lowest to highest loss.
+    filled = [c for c in ax.collections if hasattr(c, "levels")][0]
+    assert filled.levels[0] <= np.nanmin(computed.losses) < np.nanmax(computed.losses) <= filled.levels[-1]

@@ -10,25 +10,44 @@ import downhill as dh
 from downhill.optim.three_rates import three_rates
 
 
+def _valley_floor(name, point, lr):
+    """Where a long, careful climb from ``point`` settles: the floor of the valley it is in."""
+    return dh.descend(name, point, lr=lr, steps=3000, record=False).final_point
+
+
 @pytest.mark.parametrize("name", dh.landscapes.names())
 def test_each_rate_does_what_its_label_says_from_the_default_start(name):
+    landscape = dh.landscapes.get(name)
     rates = three_rates(name, steps=100)
     small, good, big = rates.small, rates.good, rates.big
+    assert rates.start == list(landscape.start)
     assert small.lr < good.lr < big.lr
+    # The rates are the ones shown (3 digits), so a learner who types one in gets this climb.
+    assert all(float(f"{c.lr:.3g}") == c.lr for c in (small, good, big))
     assert small.status != "diverged" and math.isfinite(small.final_value)
     assert good.final_value < small.final_value
+    lowest = min(m.value for m in landscape.minima)
+    # "Arrives at the bottom" only where it does; elsewhere the words say how far it came.
+    assert ("arrives at the bottom" in good.words) == (good.final_value - lowest <= 1e-3 * max(1, abs(lowest)))
+    assert "falls off" not in small.words + good.words
+    alone = {c.kind: dh.descend(name, landscape.start, lr=c.lr, steps=100, record=False)
+             for c in (small, good, big)}
     if big.status == "diverged":
-        assert "falls off" in big.words
+        assert "falls off the mountain" in big.words
     else:
-        # A mountain where the climber cannot blow up: it fails visibly instead.
+        # A mountain where the climber cannot blow up: it fails visibly instead,
+        # ending higher than good, out of the valley the start lies in.
         assert big.final_value > good.final_value
-        assert "does not blow up" in big.words and "falls off" not in big.words
+        assert "does not blow up" in big.words and "ends higher" in big.words and "falls off" not in big.words
+        careful = good.lr / 4
+        start_floor = _valley_floor(name, landscape.start, careful)
+        big_floor = _valley_floor(name, alone["too big"].final_point, careful)
+        assert np.linalg.norm(start_floor - big_floor) > 0.5, (start_floor, big_floor)
     for choice in (small, good, big):
-        alone = dh.descend(name, dh.landscapes.get(name).start, lr=choice.lr, steps=100, record=False)
-        assert alone.status == choice.status
-        assert alone.steps_taken == choice.steps_taken
-        if math.isfinite(alone.final_value):
-            assert alone.final_value == choice.final_value
+        assert alone[choice.kind].status == choice.status
+        assert alone[choice.kind].steps_taken == choice.steps_taken
+        if math.isfinite(alone[choice.kind].final_value):
+            assert alone[choice.kind].final_value == choice.final_value
 
 
 def test_ackley_cannot_fall_off_so_too_big_is_said_to_end_higher():
@@ -53,6 +72,8 @@ def test_a_typed_formula_and_an_explicit_start():
     assert rates.big.status == "diverged"
     # Curvature 8 along y: everything past 2/8 falls off.
     assert rates.big.lr > 0.25 and rates.good.lr < 0.25
+    # A typed formula has no list of minima: its good rate is not said to reach "the bottom".
+    assert "arrives at the bottom" not in rates.good.words and "lowest point" not in rates.good.words
 
 
 def test_to_dict_is_strict_json_and_str_is_the_sentences():

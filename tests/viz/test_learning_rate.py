@@ -164,3 +164,145 @@ def test_the_good_band_stops_at_the_last_rate_seen_arriving_without_a_bound():
     assert right == pytest.approx(0.1) and left < 0.1
     big_left, _ = _zone_span(fig.axes[0], "too big")
     assert big_left == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------
+# Defect 2 as the learner sees it: the drawn colour at the column of a rate
+# that falls off is never the good band's, on the tour's sweep, the command's,
+# and sweeps of other mountains from their own starts.
+# ---------------------------------------------------------------------------
+
+def _tint(verdict):
+    """The colour a zone band is painted: its colour at alpha 0.16 over white."""
+    hex_colour = viz.style.ZONE_COLORS[verdict]
+    return 0.84 * 255 + 0.16 * np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+
+
+def _rgb(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB")).astype(float)
+
+
+def _band_at(fig, rgb, lr):
+    """Which band (a verdict, or "none" for white) is painted in the column of rate ``lr``.
+
+    The commonest colour of the plot area's columns around ``lr`` (dots, the
+    curve and grid lines are thin; the band fills the column), matched to the
+    nearest band tint.
+    """
+    ax = fig.axes[0]
+    box = ax.get_window_extent()
+    x, _ = ax.transData.transform((lr, 1.0))
+    height = rgb.shape[0]
+    rows = slice(int(height - box.y1) + 3, int(height - box.y0) - 3)
+    column = rgb[rows, int(round(x)) - 3:int(round(x)) + 4].reshape(-1, 3).round()
+    colours, counts = np.unique(column, axis=0, return_counts=True)
+    common = colours[np.argmax(counts)]
+    tints = {"none": np.full(3, 255.0), **{verdict: _tint(verdict) for verdict in viz.style.ZONE_COLORS}}
+    name, tint = min(tints.items(), key=lambda item: np.abs(common - item[1]).max())
+    assert np.abs(common - tint).max() <= 4, (lr, common)  # a band's colour, or white: nothing else fills it
+    return name
+
+
+def _falling_rates(where, start, sweep, steps):
+    """The sweep's own rates that fell off, and rates in each gap after a good zone that fall off when climbed."""
+    falling = [row.lr for row in sweep.rows if row.status == "diverged"]
+    zones = sweep.zones()
+    for zone, after in zip(zones, zones[1:]):
+        if zone.verdict == "good":
+            for lr in np.geomspace(zone.high, after.low, 8)[1:-1]:
+                if dh.descend(where, start, lr=float(lr), steps=steps, record=False).status == "diverged":
+                    falling.append(float(lr))
+    return falling
+
+
+def _assert_never_painted_good(fig, path, falling):
+    rgb = _rgb(path)
+    low, high = fig.axes[0].get_xlim()
+    checked = [lr for lr in falling if low < lr < high]
+    assert checked, "nothing to check"
+    painted = {lr: _band_at(fig, rgb, lr) for lr in checked}
+    assert "good" not in painted.values(), painted
+
+
+def test_the_tours_sweep_never_paints_a_falling_rate_good(tmp_path):
+    # Picture 5 of the tour: booth from (0, 0), 13 rates from 1e-4 to 1, 200 steps, 2/L drawn.
+    start, lrs = [0.0, 0.0], np.logspace(-4, 0, 13)
+    sweep = dh.lr_sweep("booth", start, lrs, steps=200)
+    fig = viz.lr_sweep_plot(sweep, bound=dh.lr_advice("booth", start), save=tmp_path / "5-lr-sweep.png")
+    # Booth's Hessian is constant (L = 18): every rate past 2/L = 0.111 falls off.
+    past_the_bound = [0.115, 0.13, 0.147, 0.17, 0.2]
+    for lr in past_the_bound:
+        assert dh.descend("booth", start, lr=lr, steps=200, record=False).status == "diverged"
+    falling = past_the_bound + _falling_rates("booth", start, sweep, 200)
+    _assert_never_painted_good(fig, tmp_path / "5-lr-sweep.png", falling)
+
+
+def test_the_commands_sweep_picture_never_paints_a_falling_rate_good(tmp_path, capsys):
+    from downhill.cli import main
+
+    drawn = tmp_path / "sweep.png"
+    try:
+        main(["lr-sweep", "booth", "--start", "0,0", "--lrs", "0.001,0.1,1", "--plot", str(drawn)])
+    except SystemExit as done:
+        assert done.code in (0, None)
+    assert f"wrote picture {drawn}" in capsys.readouterr().out
+    # The command draws what the library draws: the same pixels.
+    sweep = dh.lr_sweep("booth", [0.0, 0.0], [0.001, 0.1, 1.0], steps=200)
+    fig = viz.lr_sweep_plot(sweep, bound=dh.lr_advice("booth", [0.0, 0.0]), save=tmp_path / "library.png")
+    np.testing.assert_array_equal(_rgb(drawn), _rgb(tmp_path / "library.png"))
+    falling = [0.12, 0.2, 0.32, 0.5]
+    for lr in falling:
+        assert dh.descend("booth", [0.0, 0.0], lr=lr, steps=200, record=False).status == "diverged"
+    _assert_never_painted_good(fig, drawn, falling)
+
+
+@pytest.mark.parametrize("name", ["sphere", "himmelblau", "rosenbrock", "six_hump_camel", "goldstein_price",
+                                  "styblinski_tang", "mccormick", "beale"])
+def test_other_mountains_never_paint_a_falling_rate_good(name, tmp_path):
+    from downhill.optim.lr_tools import DEFAULT_SWEEP_LRS
+
+    start = list(dh.landscapes.get(name).start)
+    sweep = dh.lr_sweep(name, start, DEFAULT_SWEEP_LRS, steps=200)
+    fig = viz.lr_sweep_plot(sweep, save=tmp_path / "sweep.png")
+    _assert_never_painted_good(fig, tmp_path / "sweep.png", _falling_rates(name, start, sweep, 200))
+    # Each rate the sweep saw arriving sits inside a good band (a bound measured at the start does not cut it).
+    rgb = _rgb(tmp_path / "sweep.png")
+    zones = sweep.zones()
+    for zone in zones:
+        if zone.verdict == "good" and zone.low < zone.high:
+            assert _band_at(fig, rgb, float(np.sqrt(zone.low * zone.high))) == "good"
+
+
+def test_a_too_big_zone_where_nothing_fell_off_is_not_said_to_fall_off():
+    # Ackley is bounded: from its start no rate up to 10 blows up, the big ones overshoot.
+    sweep = dh.lr_sweep("ackley", list(dh.landscapes.get("ackley").start), [0.01, 0.2, 2.0, 10.0], steps=200)
+    assert "diverged" not in [row.status for row in sweep.rows] and sweep.rows[-1].label == "too big"
+    texts = texts_of(viz.lr_sweep_plot(sweep))
+    assert "too big:\novershoots" in texts and not any("falls off" in t for t in texts)
+    booth = texts_of(viz.lr_sweep_plot(dh.lr_sweep("booth", [0.0, 0.0], [0.01, 0.1, 1.0], steps=200)))
+    assert "too big:\nfalls off" in booth
+
+
+def test_the_sweeps_good_band_is_the_rates_seen_arriving():
+    sweep = dh.lr_sweep("booth", [0.0, 0.0], np.logspace(-4, 0, 13), steps=200)
+    low, high = sweep.good_band
+    arrived = [row.lr for row in sweep.rows if row.label == "good"]
+    assert (low, high) == (min(arrived), max(arrived)) and high < 2 / 18
+    assert sweep.to_dict()["good_band"] == [low, high]
+
+
+@pytest.mark.parametrize("name", ["levi13", "rosenbrock", "ackley", "rastrigin"])
+def test_each_rate_tried_wears_its_own_verdicts_colour_or_none(name, tmp_path):
+    # A band cut at 2/L measured at the start was once drawn backwards (from the
+    # bound up to the first good rate), painting good over rates seen too small.
+    from downhill.optim.lr_tools import DEFAULT_SWEEP_LRS
+
+    start = list(dh.landscapes.get(name).start)
+    sweep = dh.lr_sweep(name, start, DEFAULT_SWEEP_LRS, steps=200)
+    fig = viz.lr_sweep_plot(sweep, save=tmp_path / "sweep.png")
+    rgb = _rgb(tmp_path / "sweep.png")
+    drawn = {row.lr: (row.label, _band_at(fig, rgb, row.lr)) for row in sweep.rows}
+    assert all(band in (label, "none") for label, band in drawn.values()), drawn

@@ -8,7 +8,7 @@ Neural Nets", NeurIPS 2018):
 - **random directions**, each rescaled filter by filter (a row of a weight
   matrix is one neuron's filter) to the size of that filter in the trained
   weights, so that the picture does not depend on how each layer happens to
-  be scaled; biases stay put (their direction is zero), as in the paper;
+  be scaled; biases stay put (their direction is zero), as in the paper's plots;
 - or, given the **training path** (snapshots of the weights), its two
   principal directions: random directions are almost at right angles to any
   path in many dimensions, so a path is drawn on the plane it moved in most.
@@ -163,8 +163,15 @@ def _filter_normalised(rng, weights: list[np.ndarray]) -> list[np.ndarray]:
 def loss_landscape(model, X, y, loss_fn=None, path=None, resolution=25, span=1.0, seed=0) -> LossLandscape:
     """The loss of ``model`` on ``(X, y)`` over a plane through its current (trained) weights.
 
-    Without ``path``: two random directions, filter-normalised, and the grid
-    covers ``[-span, span]`` of each (1 = one filter's own size). With
+    Without ``path``: two random directions, filter-normalised as Li et al.
+    (2018) do: each filter of a weight matrix (a row of ``(out, in)``, one
+    output unit's incoming weights; for a higher-rank weight, everything
+    behind its first axis) is rescaled to the norm of the same filter in the
+    trained weights. Biases (and any other 1-D parameter) get a zero direction:
+    they stay at their trained values across the slice, as in the paper's
+    published plots (its code's ``--xignore biasbn``; without that option it
+    would move each bias along itself). The grid covers ``[-span, span]`` of
+    each direction (1 = one filter's own size). With
     ``path`` (snapshots of the weights during training, oldest first, the last
     being the current weights: lists of arrays in ``model.parameters()``
     order, ``state_dict`` copies, or flat vectors; :class:`PathRecorder`

@@ -110,9 +110,13 @@ class BasinMap(Result):
         """
         total = self.labels.size
         lines = [f"{total} starts ({self.optimizer}, lr={self.lr:g}, {self.steps} steps):"]
+        if self.found:
+            # A typed formula: say where its minima came from.
+            lines[0] = (f"{total} starts ({self.optimizer}, lr={self.lr:g}, {self.steps} steps); no list of minima "
+                        f"for this formula, so these are where the climbers gathered:")
         for label in sorted(self.counts, key=lambda k: (k < 0, abs(k))):
             count = self.counts[label]
-            lines.append(f"  {label_name(label, self.minima)}: {count} ({100 * count / total:.0f}%)")
+            lines.append(f"  {label_name(label, self.minima, self.found)}: {count} ({100 * count / total:.0f}%)")
         return "\n".join(lines)
 
     def to_dict(self, per_start: bool = True, arrays: bool = False) -> dict:
@@ -166,16 +170,19 @@ def _climb_block(target, starts, optimizer, lr, steps, grad_tol, max_value, opti
             np.asarray(run.steps_taken).reshape(len(starts)), run.optimizer)
 
 
-def label_name(label: int, minima=()) -> str:
+def label_name(label: int, minima=(), found: bool = False) -> str:
     """Words for a basin label: ``minimum 1 at (-2.81, 3.13)``, ``diverged``, ``elsewhere``.
 
-    >>> label_name(-1), label_name(-2)
-    ('diverged (fell off)', 'ended away from the known minima')
+    ``found``: the minima were found from the climbers' end points (a typed
+    formula), not known beforehand.
+
+    >>> label_name(-1), label_name(-2), label_name(-2, found=True)
+    ('diverged (fell off)', 'ended away from the known minima', 'ended away from every minimum found')
     """
     if label == DIVERGED:
         return "diverged (fell off)"
     if label == ELSEWHERE:
-        return "ended away from the known minima"
+        return "ended away from every minimum found" if found else "ended away from the known minima"
     if 0 <= label < len(minima):
         point = minima[label].point if hasattr(minima[label], "point") else minima[label]
         # A coordinate that is zero up to rounding prints as 0, not -3.94e-75.

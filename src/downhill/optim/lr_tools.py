@@ -70,7 +70,7 @@ class LRSweep(Result):
         return self.table()
 
     def to_dict(self) -> dict:
-        """Strict JSON: rows as dicts (NaN and inf become None, noted in ``non_finite``).
+        """Strict JSON: rows as dicts (NaN and inf become None, noted in ``non_finite``), and ``good_band``.
 
         >>> import downhill as dh
         >>> data = dh.lr_sweep("sphere", [1.0, 1.0], [0.1, 1e200], steps=100).to_dict()
@@ -78,7 +78,65 @@ class LRSweep(Result):
         (None, {'rows[1].final_value': 'inf'})
         """
         return jsonable({"rows": self.rows, "start_value": self.start_value, "best_lr": self.best_lr,
-                         "landscape": self.landscape, "options": self.options})
+                         "landscape": self.landscape, "options": self.options, "good_band": self.good_band})
+
+    def zones(self) -> list:
+        """The verdicts as bands of rates: see :func:`verdict_zones`.
+
+        >>> import downhill as dh
+        >>> sweep = dh.lr_sweep("booth", [0.0, 0.0], [0.001, 0.01, 0.1, 1.0], steps=200)
+        >>> [(z.verdict, z.low, z.high, z.fell_off) for z in sweep.zones()]
+        [('too small', 0.001, 0.001, False), ('good', 0.01, 0.1, False), ('too big', 1.0, 1.0, True)]
+        """
+        return verdict_zones([r.lr for r in self.rows], [r.label for r in self.rows], [r.status for r in self.rows])
+
+    @property
+    def good_band(self) -> list | None:
+        """[low, high]: the rates seen arriving around the best one (None when none did).
+
+        The band ends at the last rate that arrived, never halfway to the next
+        one: the sweep did not see what happens in between, and the next one
+        may fall off.
+        """
+        for zone in self.zones():
+            if zone.verdict == GOOD and self.best_lr is not None and zone.low <= self.best_lr <= zone.high:
+                return [zone.low, zone.high]
+        return None
+
+
+@dataclass(frozen=True)
+class Zone:
+    """Neighbouring rates of a sweep with one verdict: from ``low`` to ``high`` (both tried).
+
+    ``fell_off``: whether any of them diverged (a "too big" zone on a bounded
+    mountain may hold none: its climbers overshoot without blowing up).
+    """
+
+    verdict: str
+    low: float
+    high: float
+    fell_off: bool
+
+
+def verdict_zones(lrs, labels, statuses) -> list[Zone]:
+    """Group a sweep's rates (sorted by rate) into runs of one verdict, each spanning only the rates tried.
+
+    A zone never reaches past its own rates: between the last good rate and
+    the first too-big one nobody climbed, so neither may claim that gap.
+
+    >>> [(z.verdict, z.low, z.high) for z in verdict_zones([0.3, 0.1, 0.2], ["too big", "good", "good"],
+    ...                                                   ["diverged", "converged", "converged"])]
+    [('good', 0.1, 0.2), ('too big', 0.3, 0.3)]
+    """
+    order = sorted(range(len(lrs)), key=lambda i: lrs[i])
+    zones, first = [], 0
+    for k in range(1, len(order) + 1):
+        if k == len(order) or labels[order[k]] != labels[order[first]]:
+            members = order[first:k]
+            zones.append(Zone(labels[members[0]], float(lrs[members[0]]), float(lrs[members[-1]]),
+                              any(statuses[i] == "diverged" for i in members)))
+            first = k
+    return zones
 
 
 def _label_rows(lrs, finals, statuses, start_value):
@@ -241,4 +299,5 @@ def lr_advice(f, point):
     return LRAdvice(point, L, eigenvalues, bound, 1.0 / L, message)
 
 
-__all__ = ["DEFAULT_SWEEP_LRS", "lr_sweep", "lr_advice", "LRSweep", "SweepRow", "LRAdvice", "TOO_SMALL", "GOOD", "TOO_BIG"]
+__all__ = ["DEFAULT_SWEEP_LRS", "lr_sweep", "lr_advice", "LRSweep", "SweepRow", "LRAdvice", "Zone", "verdict_zones",
+           "TOO_SMALL", "GOOD", "TOO_BIG"]

@@ -33,13 +33,18 @@ from .lr_tools import lr_sweep
 __all__ = ["three_rates", "ThreeRates", "RateChoice", "DEFAULT_SWEEP"]
 
 # 41 rates, 5 per decade, from 1e-7 to 10: wide enough for every catalogue
-# landscape's curvature at its default start (Goldstein-Price's is 1e5).
-DEFAULT_SWEEP = tuple(float(v) for v in np.logspace(-7, 1, 41))
+# landscape's curvature at its default start (Goldstein-Price's is 1e5). Each
+# is rounded to the 3 digits a learner is shown, so that the rate shown (and
+# typed back in) is the rate that was climbed.
+DEFAULT_SWEEP = tuple(float(f"{v:.3g}") for v in np.logspace(-7, 1, 41))
 
 # A climb "arrived" when it closed all but 0.1% of the gap between the start
 # and the best climb; it is "clearly short" when more than 10% of the gap is left.
 _ARRIVED, _SHORT = 1e-3, 0.1
 _BOTTOM = 1e-6
+# "Arrives at the bottom" is said within 0.001 of the mountain's lowest value (a
+# share of the drop would call Goldstein-Price's 31 the bottom, 3).
+_AT_THE_BOTTOM = 1e-3
 
 
 @dataclass
@@ -94,19 +99,38 @@ class ThreeRates(Result):
         })
 
 
-def _words(kind: str, row, best: float, gap: float, start_value: float, fell_off: bool) -> str:
+def _words(kind: str, row, best: float, gap: float, start_value: float, fell_off: bool,
+           lowest: float | None = None, good_value: float | None = None) -> str:
+    """What a chosen rate's climb did, in a sentence that the numbers bear out.
+
+    ``lowest``: the mountain's lowest known value (None for a typed formula),
+    so that "arrives at the bottom" is said only where it is true; elsewhere a
+    good rate "settles in a valley" (a flat place, not the lowest) or "comes
+    furthest down" (still walking when the steps ran out).
+    """
     rate = f"lr = {row.lr:.3g}"
+    value = f"f = {row.final_value:.4g}"
     if kind == "good":
-        return f"good ({rate}): arrives near the bottom, at f = {row.final_value:.4g}"
+        floor = f" (the lowest point of this mountain is f = {lowest:.4g})" if lowest is not None else ""
+        if lowest is not None and row.final_value - lowest <= _AT_THE_BOTTOM * max(1.0, abs(lowest)):
+            return f"good ({rate}): arrives at the bottom, {value}"
+        if row.status == "converged":
+            return f"good ({rate}): settles at the bottom of a valley, at {value}{floor}"
+        return (f"good ({rate}): comes furthest down of the rates tried, to {value} in {row.steps_taken} "
+                f"steps{floor}")
     if kind == "too small":
         done = (start_value - row.final_value) / gap if gap > 0 else 0.0
-        return (f"too small ({rate}): after {row.steps_taken} steps it has come only {100 * done:.0f}% "
-                f"of the way down (f = {row.final_value:.4g})")
+        if done < 0.9 or good_value is None:
+            return (f"too small ({rate}): after {row.steps_taken} steps it has come only {100 * done:.0f}% "
+                    f"of the way down ({value})")
+        # Nearly all the way on a linear scale can still be decades above good.
+        return (f"too small ({rate}): after {row.steps_taken} steps it is still on the slope, at {value} "
+                f"(good gets to f = {good_value:.4g})")
     if fell_off:
         return f"too big ({rate}): overshoots further each step and falls off the mountain at step {row.steps_taken}"
     higher = "than it started" if row.final_value > start_value else "than good"
     return (f"too big ({rate}): it does not blow up here, but it overshoots out of the valley "
-            f"and ends higher {higher}, at f = {row.final_value:.4g}")
+            f"and ends higher {higher}, at {value}")
 
 
 def three_rates(f, start=None, optimizer="sgd", steps=100, lrs=DEFAULT_SWEEP, **optimizer_options):
@@ -165,9 +189,12 @@ def three_rates(f, start=None, optimizer="sgd", steps=100, lrs=DEFAULT_SWEEP, **
         big = max(failing, key=lambda row: (row.final_value, -row.lr)) if failing else None
         fell_off = False
 
+    known = landscape.minima if landscape is not None else ()
+    lowest = min(float(m.value) for m in known) if known else None
+
     def choice(kind, row, fell=False):
         return RateChoice(kind, float(row.lr), float(row.final_value), row.status, int(row.steps_taken),
-                          _words(kind, row, best, gap, sweep.start_value, fell))
+                          _words(kind, row, best, gap, sweep.start_value, fell, lowest, good.final_value))
 
     chosen_small, chosen_good = choice("too small", small), choice("good", good)
     chosen_big = None if big is None else choice("too big", big, fell_off)

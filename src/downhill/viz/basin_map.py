@@ -78,6 +78,7 @@ def basins_plot(result, landscape=None, contours=True, title=None):
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     total = labels.size
+    found = bool(getattr(result, "found", False))  # minima found from the end points, not known
     handles = []
     for label in [*range(count), DIVERGED, ELSEWHERE]:
         share = result.counts.get(label, 0)
@@ -85,7 +86,7 @@ def basins_plot(result, landscape=None, contours=True, title=None):
             continue
         shade = colors[label] if label >= 0 else (DIVERGED_COLOR if label == DIVERGED else ELSEWHERE_COLOR)
         handles.append(Patch(facecolor=shade, edgecolor="black",
-                             label=f"{label_name(label, minima)}: {100 * share / total:.0f}%"))
+                             label=f"{label_name(label, minima, found)}: {100 * share / total:.0f}%"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)
     variables = land.variables if land is not None else ("x", "y")
     ax.set_xlabel(variables[0])

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from ..errors import InputError
+from ..optim.lr_tools import verdict_zones
 from .style import COLORS, ZONE_COLORS, new_figure, picture
 
 __all__ = ["lr_sweep_plot", "lr_range_plot"]
@@ -62,30 +63,27 @@ def _bound(bound, options, landscape):
     return advice.max_stable_lr if math.isfinite(advice.max_stable_lr) else None
 
 
-def _verdict_runs(labels):
-    """[(first, last)] index ranges of consecutive equal verdicts.
+def _span(zone, lower, upper, low_edge, high_edge):
+    """Where a zone is shaded: over the rates it was seen at, and no further.
 
-    >>> _verdict_runs(["too small", "good", "good", "too big"])
-    [(0, 0), (1, 2), (3, 3)]
+    ``lower`` / ``upper``: the neighbouring rates tried (None at the ends). The
+    first zone reaches the left edge and the last the right edge (smaller and
+    bigger rates than any tried), except a good zone: nobody saw those arrive.
+    A zone of one rate is a sliver reaching a quarter of the way (in log) to a
+    neighbour: up for too big (bigger rates are no better), down for the rest,
+    so that a good zone never covers a rate above the last one seen arriving.
     """
-    runs, first = [], 0
-    for i in range(1, len(labels) + 1):
-        if i == len(labels) or labels[i] != labels[first]:
-            runs.append((first, i - 1))
-            first = i
-    return runs
-
-
-def _sliver(lrs, i, verdict):
-    """A thin span at lrs[i], reaching a quarter of the way (in log) to one neighbour.
-
-    A too-big sample's sliver reaches up (bigger rates are no better); any
-    other reaches down, so a "good" band never covers a rate above the last
-    one that was seen arriving.
-    """
-    if verdict == "too big":
-        return lrs[i], lrs[i] * (lrs[i + 1] / lrs[i]) ** 0.25
-    return lrs[i] * (lrs[i - 1] / lrs[i]) ** 0.25, lrs[i]
+    left, right = zone.low, zone.high
+    if lower is None and zone.verdict != "good":
+        left = low_edge
+    if upper is None and zone.verdict != "good":
+        right = high_edge
+    if left == right:
+        if zone.verdict == "too big":
+            right = left * ((upper if upper is not None else high_edge) / left) ** 0.25
+        else:
+            left = right * ((lower if lower is not None else low_edge) / right) ** 0.25
+    return left, right
 
 
 @picture
@@ -122,27 +120,28 @@ def lr_sweep_plot(sweep, bound=None, title=None):
         # Room below the lowest dot for the zone names.
         ax.set_ylim(max(floor, min(shown.min(), start_value or top) / 1000), top * 3)
 
-    # Zones: contiguous runs of one verdict, each shaded only over the rates
-    # it was seen at. The gap between two neighbouring verdicts was not tried:
-    # it stays unshaded, so no band calls good a rate that the sweep (or a
-    # denser one) shows falling off.
+    # Zones: contiguous runs of one verdict (verdict_zones), each shaded only
+    # over the rates it was seen at. The gap between two neighbouring verdicts
+    # was not tried: it stays unshaded, so no band calls good a rate that the
+    # sweep (or a denser one) shows falling off. The 2/L line is drawn, not
+    # used to cut a band: measured at the start, it is a bowl's bound, and on
+    # other mountains rates past it may well arrive (the dots say which).
     low_edge, high_edge = lrs[0] / 2, lrs[-1] * 2
     ax.set_xlim(low_edge, high_edge)
-    runs = _verdict_runs(labels)
+    zones = verdict_zones(lrs.tolist(), labels, statuses)
     seen = set()
-    for number, (first, last) in enumerate(runs):
-        verdict = labels[first]
-        left = low_edge if number == 0 else lrs[first]
-        right = high_edge if number == len(runs) - 1 else lrs[last]
-        if left == right:  # one sample inside the sweep: a sliver on its safe side
-            left, right = _sliver(lrs, first, verdict)
-        if verdict == "good" and limit is not None:
-            right = min(right, limit)  # past 2/L plain descent on this bowl falls off
+    for number, zone in enumerate(zones):
+        lower = zones[number - 1].high if number > 0 else None
+        upper = zones[number + 1].low if number + 1 < len(zones) else None
+        left, right = _span(zone, lower, upper, low_edge, high_edge)
+        verdict = zone.verdict
         ax.axvspan(left, right, color=ZONE_COLORS.get(verdict, COLORS["light"]), alpha=0.16, lw=0,
                    label=f"zone: {verdict}")
-        center = math.sqrt(left * right)
         if verdict not in seen:
-            ax.text(center, 0.03, ZONE_WORDS.get(verdict, verdict), transform=ax.get_xaxis_transform(),
+            words = ZONE_WORDS.get(verdict, verdict)
+            if verdict == "too big" and not any(z.fell_off for z in zones if z.verdict == verdict):
+                words = "too big:\novershoots"  # nothing fell off: a bounded mountain
+            ax.text(math.sqrt(left * right), 0.03, words, transform=ax.get_xaxis_transform(),
                     ha="center", va="bottom", fontsize=9.5, fontweight="bold",
                     color=ZONE_DARK.get(verdict, "black"))
             seen.add(verdict)
@@ -177,7 +176,9 @@ def lr_sweep_plot(sweep, bound=None, title=None):
     optimizer = options.get("optimizer", "")
     ax.set_title(f"{optimizer}{where}: one climb per learning rate" if optimizer else f"one climb per rate{where}",
                  fontsize=10, fontweight="normal")
-    fig.suptitle(title or "The learning rate: too small never arrives, too big falls off")
+    # The title's promise follows the sweep: on a bounded mountain nothing falls off.
+    big_words = "too big overshoots" if "too big" in labels and not diverged.any() else "too big falls off"
+    fig.suptitle(title or f"The learning rate: too small never arrives, {big_words}")
     return fig
 
 
