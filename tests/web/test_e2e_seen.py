@@ -455,6 +455,11 @@ def test_no_rate_that_fell_off_is_painted_good(page, query):
     column = int(round(px(first_fall, 1.0)[0]))
     assert 0 < column < pixels.shape[1]
     washed = np.flatnonzero(green_lean[column + 3:] > 4)  # past the dashed 2/L line
+    # The band of rates the sweep saw arrive is shaded (between two tried rates).
+    band = page.evaluate("() => document.getElementById('lr-bound').layout.shapes.filter(s => s.fillcolor === '#2ca25f').map(s => [s.x0, s.x1])")
+    assert len(band) == 1
+    inside = green_lean[int(px(band[0][0], 1.0)[0]) + 2:int(px(band[0][1], 1.0)[0]) - 2]
+    assert inside.size and (inside > 4).mean() > 0.8, "the good band is not drawn"
     assert washed.size == 0, f"shaded good at or past lr = {first_fall:g} ({washed.size} columns), which falls off"
     # Each rate that fell off is drawn as a cross that is not green.
     ys = page.evaluate("() => document.getElementById('lr-bound').data[1].y")

@@ -296,8 +296,14 @@ export function createLearningRate(section, { changed }) {
     ];
     const shapes = [];
     const annotations = [];
-    // No band is shaded good: each sampled rate wears its own verdict's colour, so
-    // nothing green stands where the sweep has not seen a rate arrive.
+    // The rates the sweep itself saw arrive, shaded green (sweep.good_band = [low, high],
+    // LRSweep.good_band: from one tried rate to another, never halfway to the next one,
+    // which may fall off; test_e2e_seen reads the screen for that).
+    const band = sweep.good_band;
+    if (Array.isArray(band) && band.length === 2 && band.every((v) => Number.isFinite(v) && v > 0)) {
+      shapes.push({ type: "rect", xref: "x", yref: "paper", x0: band[0], x1: band[1], y0: 0, y1: 1, fillcolor: LR_COLORS.good, opacity: 0.12, line: { width: 0 }, layer: "below" });
+      annotations.push({ x: Math.log10(Math.sqrt(band[0] * band[1])), y: 0, xref: "x", yref: "paper", text: "good", showarrow: false, yanchor: "bottom", font: { color: LR_INK.good, size: 12 } });
+    }
     if (Number.isFinite(bound) && bound > 0) {
       const right = rows[rows.length - 1].lr * 1.5;
       shapes.push(
