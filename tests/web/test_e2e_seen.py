@@ -418,8 +418,11 @@ def test_a_typed_formulas_basin_map_is_coloured_by_its_minima(page):
         assert colour_near(patch(page, pixel_of(page, MAP, 3.0, y), radius=6), "#ffd400") > 8, f"no star at (3, {y:.2f})"
     legend = panel.locator("#mtn-basin-legend").inner_text()
     assert "(3, 0)" in legend and "(3, 3.14)" in legend and "(3, -3.14)" in legend
-    assert "away from every known minimum" not in legend or float(
-        legend.split("away from every known minimum: ")[1].split("%")[0]) <= 1
+    assert "known minimum" not in legend  # found where the climbers gathered, not known
+    assert "away from every minimum found" not in legend or float(
+        legend.split("away from every minimum found: ")[1].split("%")[0]) <= 1
+    hover = page.evaluate("() => document.getElementById('mtn-plot').data.find(t => t.marker && t.marker.symbol === 'star').name")
+    assert hover == "minimum found"
 
 
 @pytest.mark.parametrize("query", [
