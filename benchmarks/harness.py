@@ -91,9 +91,13 @@ def ratio(results, peer):
     return results["downhill"].median / results[peer].median
 
 
-def in_subprocess(code, timeout=600):
-    """Run ``code`` in a fresh Python (same interpreter, same sys.path); its last stdout line as JSON."""
-    env = dict(os.environ)
+def in_subprocess(code, timeout=600, env=None):
+    """Run ``code`` in a fresh Python (same interpreter, same sys.path); its last stdout line as JSON.
+
+    ``env``: variables to set for it (None removes one).
+    """
+    extra = env or {}
+    env = {k: v for k, v in {**os.environ, **extra}.items() if v is not None}
     here = os.path.dirname(os.path.abspath(__file__))
     env["PYTHONPATH"] = os.pathsep.join([here] + [p for p in sys.path if p])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=timeout)

@@ -312,8 +312,10 @@ def test_lr_sweep_when_nothing_diverges(capsys):
 
 
 def test_lr_sweep_from_an_overflowing_start_is_quiet(capsys):
-    data = run_json(capsys, "lr-sweep", "exp(x) + y**2", "--start", "800,0", "--lrs", "0.1,1")
-    assert [row["status"] for row in data["rows"]] == ["diverged", "diverged"]
+    """exp(800) is inf before any step: one line saying so (issue 14), not every rate labelled 'too big'."""
+    code, out, err = run(capsys, "lr-sweep", "exp(x) + y**2", "--start", "800,0", "--lrs", "0.1,1", "--json")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "[800.0, 0.0] is inf" in err and "before any step" in err
 
 
 def test_lr_sweep_of_a_one_variable_formula(capsys):
@@ -628,3 +630,12 @@ def test_landscapes_lists_the_formula_functions_the_refusal_points_to():
     assert result.exit_code == 0
     assert result.output.strip().split(", ") == sorted(FUNCTIONS)
     assert "downhill landscapes --functions" in ALLOWED and len(ALLOWED) < 400
+
+
+def test_descend_help_lists_its_options_in_the_order_a_climb_is_described(capsys):
+    """Where from, how, how long, then the optimizer's knobs (the options were listed backwards)."""
+    code, out, _ = run(capsys, "descend", "--help")
+    assert code == 0
+    shown = [line.split()[0] for line in out.splitlines() if line.startswith("  --")]
+    assert shown[:5] == ["--formula", "--start", "--optimizer", "--lr", "--steps"], shown
+    assert shown.index("--momentum") < shown.index("--beta1") < shown.index("--beta2") < shown.index("--tol")

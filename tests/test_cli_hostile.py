@@ -127,9 +127,49 @@ CASES = [
     (["descend", "exp(exp(x))", "--start", "10"], DIVERGED),
     (["descend", "sphere", "--start", "1e300,1e300", "--lr", "1"], DIVERGED),
     (["descend", "x**2", "--start", "1", "--lr", "1e300"], DIVERGED),
+    (["descend", "1/(x-1)", "--start", "1e308"], RAN),  # a flat (underflowed) slope: converged, shown as 1e+308
+    (["lr-sweep", "sphere", "--start", "1e308,1"], BAD),  # off the mountain before any step: no rate to blame
+    (["lr-sweep", "log(x)", "--start", "-1"], BAD),
     (["graph", "x/0", "--at", "1"], BAD),
     (["graph", "log(x)", "--at", "-1"], BAD),
     (["gradient", "sqrt(x)", "--at", "-1"], BAD),
+    # ---- every output path and size option of every subcommand (checked against each --help)
+    (["descend", "sphere", "--start", "1,1", "--tol", "1e400"], BAD),  # inf: it would "converge" at step 0
+    (["descend", "sphere", "--start", "1,1", "--momentum", "1e400"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--momentum", "nan"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--optimizer", "adam", "--beta2", "nan"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--optimizer", "adam", "--beta1", "-inf"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--animate", "{T}/missing/a.gif"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--animate", "{T}/dangling.png"], BAD),
+    (["descend", "sphere", "--start", "1,1", "--plot", "{T}/" + "p" * 300 + ".png"], BAD),  # name too long
+    (["descend", "x**2", "--start", "1", "--plot", "{T}/p.png"], BAD),  # a map needs two variables
+    (["gradient", "x*y*z", "--at", "1,2,3", "--plot", "{T}/g.png"], BAD),
+    (["gradient", "x*y", "--at", "1,2", "--plot", "{T}/g.gif"], BAD),
+    (["graph", "x*y", "--at", "1,2", "--out", "{T}/g.txt"], BAD),
+    (["graph", "x*y", "--at", "1,2", "--out", "{T}/folder.png"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--lrs", "nan"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--steps", "-1"], BAD),
+    (["compare", "sphere", "--start", "1,1", "--plot", "{T}/dangling.png"], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--steps", "9" * 30], BAD),
+    (["lr-sweep", "sphere", "--start", "1,1", "--plot", "{T}/l.pdf.txt"], BAD),
+    (["basins", "sphere", "--grid", "5", "--steps", "5", "--lr", "-1"], BAD),
+    (["basins", "sphere", "--grid", "5", "--steps", "5", "--optimizer", "nope"], BAD),
+    (["basins", "sphere", "--grid", "5", "--steps", str(limits.MAX_STEPS + 1)], BAD),
+    (["basins", "sphere", "--grid", "5", "--steps", "5", "--plot", "{T}/folder.png"], BAD),
+    (["train", "moons", "--epochs", "1", "--plot", "{T}/t.gif"], BAD),
+    (["train", "moons", "--lr", "nan"], BAD),
+    (["train", "moons", "--seed", str(2**32)], BAD),
+    (["train", "moons", "--epochs", "9" * 30], BAD),
+    (["tour", "--out", "{T}/file.txt/sub"], BAD),
+    (["tour", "--out", "{T}/fifo.png"], BAD),
+    (["serve", "--port", "70000"], BAD),
+    (["serve", "--port", "-1"], BAD),
+    (["serve", "--workers", "0"], BAD),
+    (["serve", "--workers", "100000"], BAD),
+    (["serve", "--time-budget", "0"], BAD),
+    (["serve", "--time-budget", "nan"], BAD),
+    (["serve", "--cache-mb", "-1"], BAD),
+    (["serve", "--cache-mb", "1e30"], BAD),
     # ---- the command line itself
     (["landscapes", "extra"], BAD),
     (["no-such-command"], BAD),
@@ -180,6 +220,11 @@ def run_in_process(capfd, line):
 @pytest.mark.parametrize("line, outcome", CASES, ids=[f"{i}-{' '.join(c[0])[:40]}" for i, c in enumerate(CASES)])
 def test_hostile_command_line(line, outcome, hostile_folder, capfd, monkeypatch):
     monkeypatch.chdir(hostile_folder)
+
+    def never(**settings):  # a refused `serve` must not start a server (which would wait for requests forever)
+        raise AssertionError(f"the server was started with {settings}")
+
+    monkeypatch.setattr("downhill.web.server.serve", never)
     line = [arg.replace("{T}", str(hostile_folder)) for arg in line]
     if outcome != BAD:
         line = [*line, "--json"] if "--" not in line else [*line[:line.index("--")], "--json", *line[line.index("--"):]]
@@ -260,3 +305,53 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_picture(hostile_folder, capfd
     assert code == 2 and err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
     assert path.read_bytes() == before
     assert os.listdir(hostile_folder / "folder") == ["walk.png"]
+
+
+def _small_file_limit(size: int):
+    """For a child process: files may grow to ``size`` bytes; a write past it fails with EFBIG, like a full disk."""
+    import resource
+    import signal
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the writer instead of failing the write
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return limit
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+@pytest.mark.parametrize("option, name", [("--plot", "walk.png"), ("--plot", "walk.svg"), ("--animate", "walk.gif")])
+def test_a_write_cut_short_by_the_disk_keeps_the_old_picture(option, name, tmp_path):
+    """A real short write (the file-size limit of the child process), not a simulated one."""
+    path = tmp_path / name
+    first = subprocess.run([sys.executable, "-m", "downhill.cli", "descend", "booth", "--start", "0,0", "--steps", "20",
+                            option, str(path)], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "PYTHONPATH": SRC}, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = path.read_bytes()
+    assert len(before) > 20_000
+    done = subprocess.run([sys.executable, "-m", "downhill.cli", "descend", "himmelblau", "--start", "0,0", "--steps",
+                           "20", option, str(path)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": SRC}, cwd=tmp_path, preexec_fn=_small_file_limit(8_000))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert path.read_bytes() == before, "the old picture was lost"  # not a truncated one
+    assert os.listdir(tmp_path) == [name]  # and no temporary left
+    assert done.stderr.count("\n") == 1 and "File too large" in done.stderr and str(path) in done.stderr, done.stderr
+
+
+def test_ctrl_c_stops_the_command_with_the_shells_status_and_no_traceback(tmp_path):
+    """Ctrl-C mid-climb: exit 130 (128 + SIGINT, as shells report it), one line, no traceback, no picture."""
+    import signal
+    import time
+
+    picture = tmp_path / "walk.png"
+    child = subprocess.Popen([sys.executable, "-m", "downhill.cli", "descend", "rosenbrock", "--start", "-1.5,2",
+                              "--lr", "1e-7", "--steps", "1000000", "--tol", "0", "--plot", str(picture)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # past the imports, into the climb
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, (child.returncode, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["downhill: stopped"], err
+    assert not picture.exists() and list(tmp_path.iterdir()) == []

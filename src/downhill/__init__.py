@@ -43,7 +43,7 @@ _accept_dim_everywhere(globals())
 
 from . import errors, landscapes, optim  # noqa: E402
 from .errors import DownhillError  # noqa: E402
-from .checkpoint import load, save  # noqa: E402
+from .checkpoint import CheckpointError, load, save  # noqa: E402
 from .optim.basins import BasinMap, basins  # noqa: E402
 from .optim.three_rates import three_rates  # noqa: E402
 from .optim.descend import descend  # noqa: E402

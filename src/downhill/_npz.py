@@ -32,6 +32,8 @@ __all__ = ["BoundedNpz"]
 READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
                KeyError, IndexError, OverflowError, SyntaxError, TypeError, UnicodeDecodeError)
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+# Zip flag bits: 0 encrypted, 5 compressed patched data, 6 strong encryption.
+_UNREADABLE_FLAGS = 0x1 | 0x20 | 0x40
 _MAX_NPY_HEADER = 10_000  # numpy's own default bound on an array header
 
 
@@ -57,6 +59,9 @@ class BoundedNpz:
             name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             if name in self._members:
                 raise error(self._corrupt + f"it holds two members named {info.filename!r}")
+            if info.flag_bits & _UNREADABLE_FLAGS:  # zipfile would ask for a password (a RuntimeError)
+                raise error(self._corrupt + f"member {info.filename!r} is marked encrypted or patched "
+                            "(zip flag bits 0, 5 or 6), which downhill.save never writes")
             if info.compress_type not in _METHODS:
                 raise error(self._corrupt + f"member {info.filename!r} uses zip compression method "
                             f"{info.compress_type}; only stored and deflated members are read")

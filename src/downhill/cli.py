@@ -26,6 +26,7 @@ from .errors import DownhillError, InputError, LimitError, UnknownNameError, sho
 
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
+EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT, so a script can tell Ctrl-C from a failure
 REPORT_BUG = ("downhill: this is a bug in downhill, not a mistake of yours; please report it with the "
               "command you ran and the traceback above")
 
@@ -167,6 +168,13 @@ def _lr(value):
     return value
 
 
+def _finite(**options):
+    """Refuse an option given as inf or nan (``--tol 1e400`` reads as inf, which would stop at once)."""
+    for name, value in options.items():
+        if value is not None and not math.isfinite(value):
+            raise BadInput(f"--{name} must be a finite number, got {value}")
+
+
 # ------------------------------------------------------------------ commands
 # Options many commands share, written once.
 _json_option = click.option("--json", "as_json", is_flag=True,
@@ -263,18 +271,24 @@ def gradient(formula, formula_option, at, plot, as_json):
 
 
 def _descend_options(f):
-    f = _start_option(f)
-    f = click.option("--optimizer", default="sgd", show_default=True,
-                     help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad")(f)
-    f = click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")(f)
-    f = click.option("--steps", type=int, default=1000, show_default=True,
-                     help=f"Most steps to take (0 to {limits.MAX_STEPS:,}).")(f)
-    f = click.option("--momentum", type=float, default=None, help="Momentum (sgd, rmsprop).")(f)
-    f = click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd).")(f)
-    f = click.option("--beta1", type=float, default=None, help="Adam's beta1.")(f)
-    f = click.option("--beta2", type=float, default=None, help="Adam's beta2.")(f)
-    f = click.option("--tol", type=float, default=1e-8, show_default=True,
-                     help="Stop when the slope is at most this.")(f)
+    # Applied last-first, since each click.option puts its option above those already there:
+    # --help then lists them in this order.
+    options = [
+        _start_option,
+        click.option("--optimizer", default="sgd", show_default=True,
+                     help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad"),
+        click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate."),
+        click.option("--steps", type=int, default=1000, show_default=True,
+                     help=f"Most steps to take (0 to {limits.MAX_STEPS:,})."),
+        click.option("--momentum", type=float, default=None, help="Momentum (sgd, rmsprop)."),
+        click.option("--nesterov", is_flag=True, help="Nesterov momentum (sgd)."),
+        click.option("--beta1", type=float, default=None, help="Adam's beta1."),
+        click.option("--beta2", type=float, default=None, help="Adam's beta2."),
+        click.option("--tol", type=float, default=1e-8, show_default=True,
+                     help="Stop when the slope is at most this."),
+    ]
+    for option in reversed(options):
+        f = option(f)
     return f
 
 
@@ -291,6 +305,7 @@ def descend(landscape, formula_option, start, optimizer, lr, steps, momentum, ne
 
     surface, point = _climb_input(landscape, formula_option, start, steps, (plot, "--plot"),
                                   (animate, "--animate", (".gif",)))
+    _finite(tol=tol, momentum=momentum, beta1=beta1, beta2=beta2)
     name, options = _optimizer(optimizer, momentum, nesterov, beta1, beta2)
     _lr(lr)
     if (plot or animate) and len(surface.variables) != 2:
@@ -536,9 +551,9 @@ def main(argv=None):
     except click.ClickException as error:
         click.echo(f"downhill: {shorten(error.format_message().splitlines()[0], 400)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
         click.echo("downhill: stopped", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_INTERRUPTED)
     except ExpressionError as error:
         click.echo(f"downhill: {_one_line(error)}", err=True)
         sys.exit(EXIT_BAD_INPUT)

@@ -239,7 +239,8 @@ def write_atomically(path, write, what: str = "file", error: type[Exception] = I
 
     ``file`` is a binary file object. On any failure (in ``write``, a full
     disk, an interrupt) the temporary is removed and the old file at ``path``
-    stays as it was. Returns the path of the file written (the target of a
+    stays as it was; an ``OSError`` that named no file is raised again naming
+    ``path``. Returns the path of the file written (the target of a
     symbolic link, when ``path`` is one). See the module's docstring.
 
     >>> import os, tempfile
@@ -284,11 +285,15 @@ def write_atomically(path, write, what: str = "file", error: type[Exception] = I
             raise error(f"cannot write the {what} {show_path(path)}: it became "
                         f"{kind_of(mode)} while the file was being written")
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as problem:
         try:
             os.unlink(temporary)
         except OSError:
             pass
+        if isinstance(problem, OSError) and problem.errno and problem.filename is None:
+            # A short write (a full disk, a file-size limit) says only "No space left on device":
+            # the same error (and subclass), naming the file that was not written.
+            raise OSError(problem.errno, problem.strerror, os.fspath(path)) from problem
         raise
     _fsync_folder(folder)
     return target

@@ -103,6 +103,14 @@ def _past_the_end(path):
     path.write_bytes(bytes(data))
 
 
+def _encrypted(path):
+    save({"w": np.arange(10.0)}, path)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")  # the first central directory entry: its flag bits at offset 8
+    data[at + 8] |= 0x01  # "encrypted": zipfile would ask for a password with a RuntimeError
+    path.write_bytes(bytes(data))
+
+
 # (name, make(path), what the message must say). Each builds a file downhill.save never writes.
 MALFORMED = [
     ("truncated", _truncated, "not a downhill checkpoint|corrupt"),
@@ -152,6 +160,7 @@ MALFORMED = [
         np.ones(3)))]), "two members"),
     ("bzip2_member", lambda p: craft(p, good({"array": "a0"}, a0=np.ones(2)), zipfile.ZIP_BZIP2),
      "compression method"),
+    ("encrypted_flag", _encrypted, "marked encrypted"),
     ("deflate_bomb", lambda p: deflate_bomb(p, 2**23),
      "more than the file itself holds"),
 ]
@@ -164,6 +173,46 @@ def test_every_malformed_file_raises_checkpoint_error_naming_the_file(kind, make
     with pytest.raises(CheckpointError, match=message) as caught:
         load(path)
     assert str(path) in str(caught.value)
+
+
+def _same(loaded, saved) -> bool:
+    return (sorted(loaded) == sorted(saved) and loaded["step"] == saved["step"] and loaded["t"] == saved["t"]
+            and all(loaded[k].dtype == saved[k].dtype and np.array_equal(loaded[k], saved[k]) for k in ("w", "c")))
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["stored", "deflated"])
+def test_every_truncation_and_damaged_byte_loads_the_same_or_raises_checkpoint_error(method, tmp_path):
+    """Each cut, each byte flipped three ways, and 500 seeded random damages of a small checkpoint."""
+    saved = {"w": np.arange(6.0).reshape(2, 3), "step": 3, "t": (1.5, None), "c": np.int32(4)}
+    path = tmp_path / "c.ckpt"
+    save(saved, path)
+    if method == zipfile.ZIP_DEFLATED:  # the same members deflated, as numpy.savez_compressed would
+        with zipfile.ZipFile(path) as plain:
+            members = [(info.filename, plain.read(info)) for info in plain.infolist()]
+        craft(path, members, method)
+    data = path.read_bytes()
+    variants = [data[:n] for n in range(len(data))]
+    variants += [data[:i] + bytes([data[i] ^ bit]) + data[i + 1:] for i in range(len(data))
+                 for bit in (0x01, 0x80, 0xFF)]
+    rng = np.random.default_rng(14)
+    for _ in range(500):
+        damaged = bytearray(data)
+        for at in rng.integers(0, len(data), size=rng.integers(1, 5)):
+            damaged[at] = rng.integers(0, 256)
+        variants.append(bytes(damaged))
+    bad = tmp_path / "damaged.ckpt"
+    outcomes = {"same": 0, "refused": 0}
+    for variant in variants:
+        bad.write_bytes(variant)
+        try:
+            loaded = load(bad) if method == zipfile.ZIP_STORED else load(bad, max_bytes=100_000)
+        except CheckpointError as error:
+            assert str(bad) in str(error)
+            outcomes["refused"] += 1
+        else:  # damage the format cannot see (a timestamp, a comment) must not change what loads
+            assert _same(loaded, saved), (variants.index(variant), loaded)
+            outcomes["same"] += 1
+    assert outcomes["refused"] > outcomes["same"] > 0, outcomes
 
 
 def test_a_compressed_checkpoint_loads_with_a_callers_limit(tmp_path):
@@ -186,11 +235,13 @@ def test_the_callers_limit_bounds_an_ordinary_checkpoint(tmp_path):
 
 
 def test_crafted_huge_array_fails_fast_in_little_memory(tmp_path):
-    """A 256 KiB file of deflated zeros declaring 256 MiB, and a tiny one declaring 8 TB: refused, small peak."""
+    """A 256 KiB file of deflated zeros declaring 256 MiB, a tiny one declaring 8 TB, 1 MB declaring 1 GiB."""
     bomb = deflate_bomb(tmp_path / "bomb.npz", 2**25)  # 256 MiB of zeros in a 256 KiB file
     assert bomb.stat().st_size < 2_000_000
     liar = craft(tmp_path / "liar.npz", good({"array": "a0"}) + [("a0.npy", npy_bytes(
         {"descr": "<f8", "fortran_order": False, "shape": (2**40,)}, b"\0" * 64))])
+    gib = craft(tmp_path / "gib.npz", good({"array": "a0"}) + [("a0.npy", npy_bytes(  # issue 14's: 1 MB saying 1 GiB
+        {"descr": "<f8", "fortran_order": False, "shape": (2**27,)}, b"\0" * 2**20))])
     probe = f"""
 import sys, time
 from downhill.checkpoint import load, CheckpointError
@@ -204,13 +255,13 @@ for path in sys.argv[1:]:
 peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0].split()[1]
 print("peak_kb", peak)
 """
-    run = subprocess.run([sys.executable, "-c", probe, str(bomb), str(liar)], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-c", probe, str(bomb), str(liar), str(gib)], capture_output=True, text=True,
                          timeout=120, env={**os.environ, "PYTHONPATH": SRC})
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["refused", "refused", "peak_kb"], run.stdout
-    assert all(float(line.split()[1]) < 5.0 for line in lines[:2]), run.stdout  # seconds: no inflating 1 GiB
-    assert int(lines[2].split()[1]) < 200 * 1024, run.stdout
+    assert [line.split()[0] for line in lines] == ["refused", "refused", "refused", "peak_kb"], run.stdout
+    assert all(float(line.split()[1]) < 5.0 for line in lines[:3]), run.stdout  # seconds: nothing inflated
+    assert int(lines[3].split()[1]) < 200 * 1024, run.stdout
 
 
 # ------------------------------------------------------------------ what sits at the path
@@ -353,3 +404,37 @@ def test_loading_a_loop_of_links_or_a_name_with_nul_is_a_checkpoint_error(tmp_pa
         load(tmp_path / "a")
     with pytest.raises(CheckpointError, match="NUL"):
         load(str(tmp_path / "c\0.ckpt"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_a_save_cut_short_by_the_disk_keeps_the_old_checkpoint(tmp_path):
+    """A real short write: the child may not grow a file past 100 kB, as on a nearly full disk."""
+    path = tmp_path / "model.ckpt"
+    save({"w": np.arange(10.0)}, path)
+    child = f"""
+import resource, signal, sys
+import numpy as np
+from downhill.checkpoint import save
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the writer instead of failing the write
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+try:
+    save({{"w": np.ones(100_000)}}, sys.argv[1])
+except OSError as error:
+    print(type(error).__name__, error.errno, error.filename)
+"""
+    done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": SRC})
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(load(path)["w"], np.arange(10.0))  # the old checkpoint, whole
+    assert os.listdir(tmp_path) == ["model.ckpt"]  # no temporary left
+    assert done.stdout.split() == ["OSError", "27", str(path)]  # EFBIG, naming the file
+
+
+def test_the_checkpoint_error_is_public_and_one_of_the_family(tmp_path):
+    """``except dh.CheckpointError`` catches every damaged file; it is a DownhillError and a ValueError."""
+    path = tmp_path / "notes.ckpt"
+    path.write_text("not a checkpoint")
+    with pytest.raises(dh.CheckpointError, match="not a zip"):
+        dh.load(path)
+    assert dh.CheckpointError is CheckpointError
+    assert issubclass(CheckpointError, dh.DownhillError) and issubclass(CheckpointError, ValueError)

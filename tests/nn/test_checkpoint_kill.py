@@ -1,4 +1,7 @@
-"""A save killed mid-write (SIGKILL, 10 times) never costs the previous checkpoint, nor leaves garbage for long."""
+"""A save killed mid-write (SIGKILL, 10 times) never costs the previous checkpoint, nor leaves garbage for long.
+
+Runs in the default test run (about 10 s): it is the proof that saving is atomic.
+"""
 
 from __future__ import annotations
 
@@ -47,12 +50,14 @@ def consistent(state) -> int:
 def test_killed_saves_keep_the_previous_checkpoint_and_the_next_save_cleans_up(tmp_path):
     path = tmp_path / "model.ckpt"
     save({"version": 0, "weight": np.arange(SIZE, dtype=np.float64), "bias": np.zeros(8)}, path)
-    deadline = time.monotonic() + 120
-    caught_mid_write = 0
-    for round_ in range(ROUNDS):
+    deadline = time.monotonic() + 180
+    caught_mid_write = tries = 0
+    while caught_mid_write < ROUNDS:  # until 10 kills have landed in the middle of a write
+        assert time.monotonic() < deadline, f"only {caught_mid_write} of {tries} kills landed mid-write"
+        tries += 1
         before = consistent(load(path))
         stale = set(os.listdir(tmp_path))  # what the last killed save left: not this round's write
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(1000 * (round_ + 1)), str(SIZE)],
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(1000 * tries), str(SIZE)],
                                  stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": SRC})
         try:
             assert child.stdout.readline().strip() == b"ready"
@@ -69,12 +74,12 @@ def test_killed_saves_keep_the_previous_checkpoint_and_the_next_save_cleans_up(t
             if child.poll() is None:
                 child.kill()
             child.stdout.close()
-        assert time.monotonic() < deadline, "the child never started writing"
-        caught_mid_write += any(name not in stale for name in os.listdir(tmp_path))
-        assert len(os.listdir(tmp_path)) <= 2, "a save removes what the save killed before it left"
+        left = sorted(set(os.listdir(tmp_path)) - {"model.ckpt"})
+        # One temporary at most: the one this kill interrupted; the child's save removed the one before.
+        assert len(left) <= 1 and not (set(left) & stale), (left, stale)
+        caught_mid_write += len(left) == 1
         after = consistent(load(path))  # the checkpoint at the path always loads whole
-        assert after == before or after >= 1000 * (round_ + 1)
-    assert caught_mid_write >= ROUNDS // 2, "most kills should land in the middle of a write"
+        assert after == before or after >= 1000 * tries
     save({"version": -1, "weight": np.zeros(SIZE), "bias": np.zeros(8)}, path)
-    assert os.listdir(tmp_path) == ["model.ckpt"]
+    assert os.listdir(tmp_path) == ["model.ckpt"]  # the next successful save leaves only the checkpoint
     assert load(path)["version"] == -1

@@ -665,3 +665,15 @@ def test_a_formula_that_divides_by_zero_falls_off_instead_of_raising():
     assert t.status == "diverged" and t.diverged_at == 0
     batch = dh.descend("x/0 + y", [[1.0, 1.0], [2.0, 0.0]], lr=0.1, steps=10)
     assert (np.asarray(batch.status) == "diverged").all()
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 2), (2, 2), (40, 2)])
+def test_the_callers_starts_are_neither_changed_nor_kept(shape):
+    # descend reads a float64 array in place (no copy for the fused kernel); the
+    # other paths copy it, so the caller's array and the record never share memory.
+    given = np.full(shape, 0.5)
+    t = dh.descend("booth", given, lr=0.01, steps=5)
+    assert (given == 0.5).all()
+    first = t.points[0].copy()
+    given[...] = 9.0
+    np.testing.assert_array_equal(t.points[0], first)

@@ -114,7 +114,7 @@ def test_schedules_divergence_and_a_typed_formula(monkeypatch):
 def test_a_lone_climber_equals_itself_inside_a_batch():
     start = np.random.default_rng(3).uniform(-2, 2, size=(1500, 2))  # several blocks and threads
     batch = dh.descend("ackley", start, optimizer="adam", lr=0.01, steps=100, record=False)
-    for i in (0, 511, 512, 1499):
+    for i in (0, 255, 256, 511, 512, 1499):  # the ends of blocks (256 climbers for adam) and of threads
         alone = dh.descend("ackley", start[i:i + 1], optimizer="adam", lr=0.01, steps=100, record=False)
         np.testing.assert_array_equal(alone.final_point[0], batch.final_point[i])
         assert alone.status[0] == batch.status[i] and alone.steps_taken[0] == batch.steps_taken[i]
@@ -128,16 +128,69 @@ def test_without_numba_the_numpy_path_runs(monkeypatch):
     assert (out.final_value > 0.5).all()
 
 
-def test_kernels_are_cached_on_disk_and_reused_by_a_fresh_process(kernel_cache):
-    code = ("import numpy as np, downhill as dh\n"
-            "print(dh.descend('booth', np.zeros((4, 2)), lr=0.01, steps=10, record=False).final_point[0, 0])")
+def _fresh_process(kernel_cache, code):
     env = {**os.environ, "DOWNHILL_CACHE_DIR": str(kernel_cache), "NUMBA_DEBUG_CACHE": "1", "DOWNHILL_FUSED": "1",
            "PYTHONPATH": os.pathsep.join(sys.path)}
-    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+
+
+FRESH = ("import sys, numpy as np, downhill as dh\n"
+         "start = np.random.default_rng(5).uniform(-3, 3, size=(1200, 2))\n"
+         "t = dh.descend('LANDSCAPE', start, optimizer='adam', lr=0.05, steps=40, record=False)\n"
+         "print(t.final_point.tobytes().hex(), t.steps_taken.sum(), 'numba' in sys.modules)")
+
+
+@pytest.mark.parametrize("landscape", ["booth", "ackley"])
+def test_a_fresh_process_loads_the_kept_machine_code_without_numba(kernel_cache, landscape):
+    # ackley's kernel calls exp, cos and sqrt: the C math library's functions,
+    # found in the fresh process by the loader.
+    code = FRESH.replace("LANDSCAPE", landscape)
+    first = _fresh_process(kernel_cache, code).stdout.splitlines()[-1].split()
+    objects = list(kernel_cache.glob("kernels/k_*.o"))
+    second = _fresh_process(kernel_cache, code).stdout.splitlines()[-1].split()
+    assert objects and list(kernel_cache.glob("kernels/k_*.json"))
+    assert second[:2] == first[:2]  # the same numbers, bit for bit
+    assert second[2] == "False"  # numba was never imported
+    here = dh.descend(landscape, np.random.default_rng(5).uniform(-3, 3, size=(1200, 2)), optimizer="adam",
+                      lr=0.05, steps=40, record=False)
+    assert here.final_point.tobytes().hex() == first[0]
+
+
+def test_without_a_usable_object_file_numbas_cache_serves(kernel_cache):
+    code = FRESH.replace("LANDSCAPE", "matyas")
+    first = _fresh_process(kernel_cache, code)
+    (obj,) = [p for p in kernel_cache.glob("kernels/k_*.o")
+              if "0.26*(x**2 + y**2)" in p.with_suffix(".py").read_text().splitlines()[1]
+              and p.with_suffix(".py").read_text().splitlines()[1].endswith("optimizer: adam flags: []")]
+    obj.write_bytes(obj.read_bytes()[:-8] + b"damaged!")  # a damaged file is not loaded (its digest is kept)
+    second = _fresh_process(kernel_cache, code)
     assert "[cache] data loaded" in second.stdout + second.stderr
-    assert list(kernel_cache.glob("kernels/k_*.py"))
+    assert second.stdout.splitlines()[-1].split()[:2] == first.stdout.splitlines()[-1].split()[:2]
+    assert second.stdout.splitlines()[-1].split()[2] == "True"
+
+
+def test_threads_give_the_numbers_of_one_thread(monkeypatch):
+    start = np.random.default_rng(6).uniform(-2, 2, size=(5000, 2))  # ten blocks
+    runs = {}
+    for count in ("1", "2", "3"):
+        monkeypatch.setenv("DOWNHILL_THREADS", count)
+        runs[count] = dh.descend("himmelblau", start, optimizer="rmsprop", lr=0.01, steps=70, tol=1e-3,
+                                 record=False)
+    for count in ("2", "3"):
+        np.testing.assert_array_equal(runs[count].final_point, runs["1"].final_point)
+        np.testing.assert_array_equal(runs[count].steps_taken, runs["1"].steps_taken)
+        assert list(runs[count].status) == list(runs["1"].status)
+
+
+def test_only_the_c_math_library_and_python_are_allowed_outside_the_object():
+    from downhill.optim.fused_cache import required_symbols
+
+    ir = ("declare double @llvm.exp.f64(double)\ndeclare double @llvm.fabs.f64(double)\n"
+          "declare void @numba_gil_ensure(ptr)\ndeclare double @tanh(double)\n@PyExc_SystemError = external global i8\n")
+    assert required_symbols(ir) == ["PyExc_SystemError", "PyGILState_Ensure", "PyGILState_Release", "exp", "tanh"]
+    assert required_symbols(ir + "declare ptr @NRT_MemInfo_alloc_aligned(i64, i32)\n") is None
+    assert required_symbols(ir + "declare double @llvm.powi.f64.i32(double, i32)\n") is None
+    assert required_symbols(ir + "@_ZN08NumbaEnv1x = external global ptr\n") is None
 
 
 def test_small_batches_do_not_wait_for_a_compiler(monkeypatch):
@@ -155,7 +208,7 @@ def test_small_batches_do_not_wait_for_a_compiler(monkeypatch):
 
 def test_kernel_source_is_readable_and_written_from_the_trace():
     source = fused.kernel_source("(x - 1)**2 + y**2", ("x", "y"), "sgd", {"momentum": 0.9})
-    assert "def _slope(x0, x1):" in source and "s_buf = s_buf * H_momentum" in source
+    assert "def _slope(x0, x1):" in source and "later = s_buf * H_momentum" in source
     with pytest.raises(fused.NotFusable):
         fused.kernel_source("x + y", ("x", "y"), "lbfgs", {})
 
@@ -212,3 +265,19 @@ def test_the_scalar_helpers_give_numpys_answers_at_nan_zeros_and_infinities():
             for b in values:
                 got, want = helper(a, b), float(reference(a, b))
                 assert (np.isnan(got) and np.isnan(want)) or got == want, (name, a, b, got, want)
+
+
+@pytest.mark.parametrize("record", [False, True])
+def test_no_climbers_one_climber_and_no_steps_match_the_numpy_path(monkeypatch, record):
+    for n in (0, 1, 3, 600):
+        for steps in (0, 1, 5):
+            start = np.random.default_rng(n).uniform(-3, 3, size=(n, 2))
+            fast = dh.descend("booth", start, lr=0.01, steps=steps, record=record)
+            monkeypatch.setenv("DOWNHILL_FUSED", "0")
+            plain = dh.descend("booth", start, lr=0.01, steps=steps, record=record)
+            monkeypatch.setenv("DOWNHILL_FUSED", "1")
+            for field in ("final_point", "final_value", "final_grad_norm", "steps_taken", "diverged_at", "status",
+                          "lrs") + (("points", "values", "grad_norms") if record else ()):
+                a, b = getattr(fast, field), getattr(plain, field)
+                assert a.dtype == b.dtype, (n, steps, field)
+                np.testing.assert_array_equal(a, b, err_msg=f"{n} climbers, {steps} steps: {field}")

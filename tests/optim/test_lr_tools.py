@@ -280,3 +280,21 @@ def test_flat_ground_is_not_called_a_hilltop():
                       steps=10).final_value < 3.5
     hill = dh.lr_advice(dh.landscapes.from_expression("-(x**2) - y**2"), [1.0, 1.0])
     assert "hilltop" in hill.message
+
+
+@pytest.mark.parametrize("formula, start, shown", [("exp(x) + y**2", [800.0, 0.0], "is inf (not a finite number)"),
+                                                   ("log(x)", [-1.0], "is nan (not a finite number)"),
+                                                   ("sphere", [1e7, 1.0], "is 1e+14 (past max_value=1e+12)"),
+                                                   ("sphere", [1e308, 1.0], "[1e+308, 1.0] is inf")])
+def test_a_sweep_from_a_start_already_off_the_mountain_is_refused(formula, start, shown):
+    """Every rate would 'diverge' at step 0 and be labelled too big, blaming the rates (issue 14)."""
+    with pytest.raises(dh.errors.InputError, match="before any step") as caught:
+        dh.lr_sweep(formula, start, [1e-3, 0.1], steps=10)
+    assert shown in str(caught.value)
+    assert dh.lr_sweep("sphere", [1e5, 1.0], [1e-3], steps=10).rows[0].status == "max_steps"  # 1e10: in bounds
+
+
+def test_a_summary_shows_a_huge_point_as_it_is():
+    """NumPy's round(1e308, 6) overflows to inf (and warns): a finite point was shown as [inf]."""
+    flat = dh.descend("1/(x-1)", [1e308], steps=5)  # the slope underflows to 0 there
+    assert flat.status == "converged" and "at [1e+308]" in flat.summary()

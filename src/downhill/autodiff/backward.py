@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import UsageError
 from .mode import ANOMALOUS, THREAD, anomaly_on, enable_grad
 from .ops import DH, NP
-from .tensor import Tensor, _wrap, pass_negated, pass_on
+from .tensor import Tensor, _new, _wrap, pass_negated, pass_on, times_first, times_second
 
 
 def unbroadcast(F, g, shape):
@@ -109,9 +109,11 @@ def count_uses(root):
     """
     unset = object()
     stack = [root]
+    pop = stack.pop
+    push = stack.append
     root._pending = unset
     while stack:
-        node = stack.pop()
+        node = pop()
         parents = node._parents
         if parents is None:
             raise _freed_error(node)
@@ -123,7 +125,7 @@ def count_uses(root):
                 else:
                     parent._pending = unset
                     parent._uses = 1
-                    stack.append(parent)
+                    push(parent)
     return unset
 
 
@@ -154,11 +156,10 @@ def propagate(root, seed, retain_graph=False, create_graph=False, wants=(), fast
     """
     if root._op is None:
         return {id(root): [root, seed]}, {}
-    if fast and not (create_graph or wants or (ANOMALOUS and THREAD.anomaly)) and _FAST_LOOP.acquire(False):
+    if fast and not (create_graph or wants or (ANOMALOUS and THREAD.anomaly)) and _same_form(seed, root._data) \
+            and _FAST_LOOP.acquire(False):
         try:
-            unset = count_uses(root)
-            root._pending = seed
-            return _propagate_plain(root, retain_graph, unset), {}
+            return {id(entry[0]): entry for entry in _take(_propagate_plain(root, seed, retain_graph))}, {}
         finally:
             _FAST_LOOP.release()
     leaves = {}
@@ -241,19 +242,43 @@ def _to_leaf(leaves, leaf, gi):
         entry[1] = gi if total is None else total + gi
 
 
-def _propagate_plain(root, retain_graph, unset):
+def _propagate_plain(root, seed, retain_graph):
     """The common case of :func:`propagate`, kept lean: first order, no anomaly checks.
 
     The same steps as the general loop; only the branches that cannot apply
     are left out, because this loop runs once per node of every backward().
-    The rules that pass the cotangent on as it is or negated (add, subtract)
-    are applied without calling them.
+    The rules that pass the cotangent on as it is or negated (add, subtract),
+    or times the other input (multiply), are applied without calling them. Each leaf reached gets an entry
+    ``[leaf, total gradient]`` (the total None while no gradient came through,
+    as from sign), found again through the leaf's own ``_pending`` (None on
+    every leaf outside a pass) rather than a dict; the entries are returned,
+    for :func:`_take` to detach from the leaves, still under the lock.
     """
-    leaves = {}
+    unset = count_uses(root)
+    root._pending = seed
+    reached = []
+    try:
+        _walk_plain(root, retain_graph, unset, reached)
+    except BaseException:
+        _take(reached)  # a rule raised: leave no entry behind for the next pass
+        raise
+    return reached
+
+
+def _take(reached):
+    """The ``[leaf, total gradient]`` entries of a fast pass, each leaf's
+    ``_pending`` set back to None."""
+    for entry in reached:
+        entry[0]._pending = None
+    return reached
+
+
+def _walk_plain(root, retain_graph, unset, reached):
     ready = [root]
     pop = ready.pop
     push = ready.append
     F = NP
+    ndarray = np.ndarray
     while ready:
         node = pop()
         g = node._pending
@@ -266,45 +291,78 @@ def _propagate_plain(root, retain_graph, unset):
             for parent in parents:
                 if parent is not None:
                     if parent._op is None:
-                        _to_leaf(leaves, parent, None)
+                        if parent._pending is None:
+                            parent._pending = entry = [parent, None]
+                            reached.append(entry)
                     else:
                         parent._uses -= 1
                         if not parent._uses:
                             push(parent)
             continue
-        if node._extra is not None:
+        if node._extra is None:
+            # Marked when the node was made: the cotangents it hands on need no
+            # check (g has the node's own shape and dtype, and so will they).
+            fits = node._fits
+        else:
             g = _node_hooks(node, g, False)
-        ans = node._data
-        params = node._params
+            fits = False  # a hook may hand back another shape or dtype
         for parent, rule in zip(parents, node._op.vjps):
             if parent is None:
                 continue
             if rule is pass_on:
                 gi = g
+            elif rule is times_second:
+                gi = g * inputs[1]
+            elif rule is times_first:
+                gi = g * inputs[0]
             elif rule is pass_negated:
                 gi = -g
             elif rule is None:
                 gi = None
             else:
-                gi = rule(F, g, ans, *inputs, **params) if params else rule(F, g, ans, *inputs)
-            if gi is not None:
+                params = node._params
+                if params:
+                    gi = rule(F, g, node._data, *inputs, **params)
+                elif len(inputs) == 1:  # (spelled out: no argument tuple to build)
+                    gi = rule(F, g, node._data, inputs[0])
+                elif len(inputs) == 2:
+                    gi = rule(F, g, node._data, inputs[0], inputs[1])
+                else:
+                    gi = rule(F, g, node._data, *inputs)
+            if gi is not None and not fits:
                 data = parent._data
                 kind = type(data)
                 # Equal NumPy scalar types mean equal dtype and shape (), the
                 # common case of small problems; arrays are compared in full.
-                if type(gi) is not kind or (kind is np.ndarray and (
+                if type(gi) is not kind or (kind is ndarray and (
                         gi.shape != data.shape or gi.dtype is not data.dtype)):
                     gi = _fit(F, gi, data)
-            if parent._op is None:
-                _to_leaf(leaves, parent, gi)
+            if parent._op is None:  # a leaf: its entry, if reached before, is in _pending
+                entry = parent._pending
+                if entry is None:
+                    parent._pending = entry = [parent, gi]
+                    reached.append(entry)
+                elif gi is not None:
+                    total = entry[1]
+                    entry[1] = gi if total is None else total + gi
                 continue
             if gi is not None:
                 previous = parent._pending
                 parent._pending = gi if previous is unset else previous + gi
-            parent._uses -= 1  # one consumer fewer to wait for
-            if not parent._uses:
+            uses = parent._uses - 1  # one consumer fewer to wait for
+            parent._uses = uses
+            if not uses:
                 push(parent)
-    return leaves
+
+
+def _same_form(value, data):
+    """True when ``value`` has the shape and dtype of ``data``: a seed the fast
+    loop may start from, since it trusts every node's cotangent to have them
+    (a gradient= Tensor of another dtype goes the general way)."""
+    kind = type(data)
+    if type(value) is kind and kind is not np.ndarray:
+        return True
+    return np.shape(value) == np.shape(data) and np.result_type(value) == np.result_type(data)
 
 
 def _fit(F, gi, data):
@@ -420,13 +478,28 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
     if create_graph:
         with enable_grad():
             leaves, _ = propagate(root, seed, retain_graph, True)
+    elif root._op is not None and not (ANOMALOUS and THREAD.anomaly) and (
+            gradient is None or _same_form(seed, data)) and _FAST_LOOP.acquire(False):
+        # propagate()'s fast loop, with the leaves' totals handed over while
+        # the lock is held (they wait in the leaves' own _pending until then).
+        try:
+            _store(_take(_propagate_plain(root, seed, retain_graph)), seed, only, False)
+        finally:
+            _FAST_LOOP.release()
+        return
     else:
         leaves, _ = propagate(root, seed, retain_graph, False)
+    _store(leaves.values(), seed, only, create_graph)
+
+
+def _store(pairs, seed, only, create_graph):
+    """Give each leaf its gradient from ``(leaf, total)`` pairs: into ``.grad``, after its hooks."""
     # A rule may pass its cotangent straight on (add does, to both inputs), so
     # the same array can reach several leaves; only its first holder keeps it
     # without a copy, and only if it is (a writable view of) a fresh array.
-    handed_out = None
-    for leaf, g in leaves.values():
+    handed_out = {id(seed)}
+    ndarray = np.ndarray
+    for leaf, g in pairs:
         if only is not None and id(leaf) not in only:
             continue
         if g is None:  # reached, but no gradient came through: zeros, as in PyTorch
@@ -438,16 +511,23 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
             # The usual case, inlined: a first gradient. A fresh array, or a
             # writable view of one (a transposed cotangent), not given out
             # before, is kept as it is; anything else is copied.
-            if type(g) is np.ndarray:
-                if handed_out is None:
-                    handed_out = {id(seed)}
-                owner = g if g.base is None else g.base
-                if id(owner) in handed_out or type(owner) is not np.ndarray or (
-                        owner is not g and not g.flags.writeable):
+            if type(g) is ndarray:
+                owner = g.base
+                if owner is None:
+                    owner = g
+                elif type(owner) is not ndarray or not g.flags.writeable:
+                    owner = None
+                key = id(owner)
+                if owner is None or key in handed_out:
                     g = np.array(g)
                 else:
-                    handed_out.add(id(owner))
-            leaf._grad = _wrap(g)
+                    handed_out.add(key)
+            # _wrap(g), inline (once per leaf of every backward): the slots of _fill
+            t = _new(Tensor)
+            t._data = g
+            t._rg = t._fits = False
+            t._grad = t._op = t._parents = t._inputs = t._params = t._extra = t._pending = None
+            leaf._grad = t
             continue
         hooks = leaf._extra.get("hooks") if leaf._extra is not None else None
         if hooks:

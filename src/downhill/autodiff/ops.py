@@ -26,14 +26,20 @@ import numpy as np
 
 from ..errors import InputAxisError, InputError, InputTypeError, shorten
 from .mode import THREAD
-from .tensor import Op, Tensor, _apply1, _apply2, _normalize_index, _raw, apply, pass_negated, pass_on
+from .tensor import (Op, Tensor, _apply1, _apply2, _normalize_index, _raw, apply, pass_negated, pass_on, times_first,
+                     times_second)
 
 OPS: dict[str, Op] = {}
 
 
-def defop(name, forward, *vjps):
-    """Add a primitive to the table: its forward function and one vjp rule per input."""
-    op = Op(name, forward, vjps)
+def defop(name, forward, *vjps, fits=()):
+    """Add a primitive to the table: its forward function and one vjp rule per input.
+
+    ``fits`` marks the inputs whose rule keeps the cotangent's shape and dtype
+    (see :class:`~downhill.autodiff.tensor.Op`): only elementwise rules that
+    compute in the cotangent's dtype qualify.
+    """
+    op = Op(name, forward, vjps, fits)
     OPS[name] = op
     return op
 
@@ -61,15 +67,17 @@ def _expand(F, value, axis, keepdims):
 
 
 # ----------------------------------------------------------------- arithmetic
-ADD = defop("add", operator.add, pass_on, pass_on)
-SUB = defop("subtract", operator.sub, pass_on, pass_negated)
-MUL = defop("multiply", operator.mul,
-            lambda F, g, ans, x, y: g * y,
-            lambda F, g, ans, x, y: g * x)
+# (fits: each rule is the cotangent times or over the inputs, whose dtypes the
+# output's already promotes; see defop.)
+_BOTH = (True, True)
+_ONE = (True,)
+ADD = defop("add", operator.add, pass_on, pass_on, fits=_BOTH)
+SUB = defop("subtract", operator.sub, pass_on, pass_negated, fits=_BOTH)
+MUL = defop("multiply", operator.mul, times_second, times_first, fits=_BOTH)
 DIV = defop("divide", operator.truediv,
             lambda F, g, ans, x, y: g / y,
-            lambda F, g, ans, x, y: -g * x / (y * y))
-NEG = defop("negative", operator.neg, pass_negated)
+            lambda F, g, ans, x, y: -g * x / (y * y), fits=_BOTH)
+NEG = defop("negative", operator.neg, pass_negated, fits=_ONE)
 
 
 def _pow_base(F, g, ans, x, y):
@@ -114,7 +122,9 @@ def _power_forward(x, y):
     return x ** y
 
 
-POW = defop("power", _power_forward, _pow_base, _pow_exponent)
+# The exponent's rule does not fit: the log of a constant Python base is a
+# float64 NumPy number, which promotes a float32 cotangent.
+POW = defop("power", _power_forward, _pow_base, _pow_exponent, fits=(True, False))
 
 # ------------------------------------------------------------- elementwise
 
@@ -127,25 +137,38 @@ def _sigmoid_forward(x):
         1 / (1 + e) if x >= 0 else e / (1 + e))
 
 
-EXP = defop("exp", np.exp, lambda F, g, ans, x: g * ans)
-LOG = defop("log", np.log, lambda F, g, ans, x: g / x)
-LOG1P = defop("log1p", np.log1p, lambda F, g, ans, x: g / (1 + x))
-EXPM1 = defop("expm1", np.expm1, lambda F, g, ans, x: g * (ans + 1))
-SQRT = defop("sqrt", np.sqrt, lambda F, g, ans, x: g / (2 * ans))
+EXP = defop("exp", np.exp, lambda F, g, ans, x: g * ans, fits=_ONE)
+LOG = defop("log", np.log, lambda F, g, ans, x: g / x, fits=_ONE)
+LOG1P = defop("log1p", np.log1p, lambda F, g, ans, x: g / (1 + x), fits=_ONE)
+EXPM1 = defop("expm1", np.expm1, lambda F, g, ans, x: g * (ans + 1), fits=_ONE)
+SQRT = defop("sqrt", np.sqrt, lambda F, g, ans, x: g / (2 * ans), fits=_ONE)
 # abs'(0) = 0 and sign' = 0, as in PyTorch: sign(0) is 0.
-ABS = defop("abs", operator.abs, lambda F, g, ans, x: g * F.sign(x))
+ABS = defop("abs", operator.abs, lambda F, g, ans, x: g * F.sign(x), fits=_ONE)
 SIGN = defop("sign", np.sign, None)
-SIN = defop("sin", np.sin, lambda F, g, ans, x: g * F.cos(x))
-COS = defop("cos", np.cos, lambda F, g, ans, x: -g * F.sin(x))
-TAN = defop("tan", np.tan, lambda F, g, ans, x: g * (1 + ans * ans))
-ARCTAN = defop("arctan", np.arctan, lambda F, g, ans, x: g / (1 + x * x))
-SINH = defop("sinh", np.sinh, lambda F, g, ans, x: g * F.cosh(x))
-COSH = defop("cosh", np.cosh, lambda F, g, ans, x: g * F.sinh(x))
-TANH = defop("tanh", np.tanh, lambda F, g, ans, x: g * (1 - ans * ans))
+SIN = defop("sin", np.sin, lambda F, g, ans, x: g * F.cos(x), fits=_ONE)
+COS = defop("cos", np.cos, lambda F, g, ans, x: -g * F.sin(x), fits=_ONE)
+TAN = defop("tan", np.tan, lambda F, g, ans, x: g * (1 + ans * ans), fits=_ONE)
+ARCTAN = defop("arctan", np.arctan, lambda F, g, ans, x: g / (1 + x * x), fits=_ONE)
+SINH = defop("sinh", np.sinh, lambda F, g, ans, x: g * F.cosh(x), fits=_ONE)
+COSH = defop("cosh", np.cosh, lambda F, g, ans, x: g * F.sinh(x), fits=_ONE)
+_F64 = np.dtype(np.float64)
+_ONE64 = np.ones((), dtype=np.float64)  # (never written to)
+_NDARRAY = np.ndarray
+
+
+def _tanh_vjp(F, g, ans, x):
+    if type(ans) is _NDARRAY and ans.dtype is _F64:
+        # The same numbers as below: NumPy turns the Python 1 into this very
+        # float64 value, but doing so costs it as much as the subtraction.
+        return g * (_ONE64 - ans * ans)
+    return g * (1 - ans * ans)
+
+
+TANH = defop("tanh", np.tanh, _tanh_vjp, fits=_ONE)
 # sigmoid and softplus have hand rules: built from exp, their derivatives
 # overflow to inf/inf = nan for large |x|.
-SIGMOID = defop("sigmoid", _sigmoid_forward, lambda F, g, ans, x: g * (ans * (1 - ans)))
-SOFTPLUS = defop("softplus", lambda x: np.logaddexp(0, x), lambda F, g, ans, x: g * F.sigmoid(x))
+SIGMOID = defop("sigmoid", _sigmoid_forward, lambda F, g, ans, x: g * (ans * (1 - ans)), fits=_ONE)
+SOFTPLUS = defop("softplus", lambda x: np.logaddexp(0, x), lambda F, g, ans, x: g * F.sigmoid(x), fits=_ONE)
 
 
 # W. J. Cody, "Rational Chebyshev approximations for the error function",
@@ -219,7 +242,7 @@ ERF = defop("erf", _erf_forward, lambda F, g, ans, x: g * (_TWO_OVER_SQRT_PI * F
 # relu'(0) = 0 (PyTorch): the mask ans > 0 is False there.
 # relu(nan) is nan (np.maximum propagates it) and passes its gradient on, as
 # PyTorch's threshold rule does: only ans <= 0 stops it.
-RELU = defop("relu", lambda x: np.maximum(x, 0), lambda F, g, ans, x: g * ~(ans <= 0))
+RELU = defop("relu", lambda x: np.maximum(x, 0), lambda F, g, ans, x: g * ~(ans <= 0), fits=_ONE)
 
 # A tie splits the gradient evenly between the two inputs; where a NaN makes
 # every comparison false the gradient passes to both (PyTorch's rule).

@@ -28,6 +28,7 @@ _FLOAT_KINDS = ("f",)
 _PY_NUMBERS = (float, int, bool)
 # Checked by exact type first: isinstance against numbers.Number is slow.
 _FAST_RAW = frozenset({float, int, np.ndarray, np.float64, np.float32})
+_NDARRAY = np.ndarray  # (one global lookup, not two, on the hot paths)
 
 
 class Op:
@@ -39,14 +40,22 @@ class Op:
     backward pass, downhill itself under ``create_graph=True`` so that the
     backward pass is recorded and can be differentiated again. A rule of
     ``None`` means the input has no derivative (an index, a condition).
+
+    ``fits[i]`` is True where the op is elementwise and rule ``i`` computes in
+    the dtype of the cotangent: given a cotangent of the output's shape and
+    dtype it returns a cotangent of the output's shape and dtype. A node whose
+    inputs that need a gradient all have the output's shape and dtype is then
+    marked at its making (``Tensor._fits``), and the backward pass hands its
+    cotangents on without checking them for broadcasting or promotion.
     """
 
-    __slots__ = ("name", "forward", "vjps")
+    __slots__ = ("name", "forward", "vjps", "fits")
 
-    def __init__(self, name, forward, vjps):
+    def __init__(self, name, forward, vjps, fits=()):
         self.name = name
         self.forward = forward
         self.vjps = vjps
+        self.fits = fits
 
     def __repr__(self):
         return f"<op {self.name}>"
@@ -65,6 +74,17 @@ def pass_negated(F, g, ans, *inputs):
     return -g
 
 
+def times_second(F, g, ans, x, y):
+    """The vjp rule "the cotangent times the other input", for multiply's first
+    input (named, as pass_on is, so that the backward pass does it inline)."""
+    return g * y
+
+
+def times_first(F, g, ans, x, y):
+    """The vjp rule "the cotangent times the other input", for multiply's second input."""
+    return g * x
+
+
 class Tensor(TorchMethods):
     """An n-dimensional array that can remember how it was computed.
 
@@ -81,7 +101,7 @@ class Tensor(TorchMethods):
     """
 
     __slots__ = ("_data", "_grad", "_rg", "_op", "_parents", "_inputs", "_params", "_extra",
-                 "_pending", "_uses", "__weakref__")
+                 "_pending", "_uses", "_fits", "__weakref__")
 
     # NumPy must hand mixed expressions such as ``ndarray + Tensor`` to our
     # reflected operators instead of turning the Tensor into an array.
@@ -609,6 +629,8 @@ def _fill(t, data, op, parents, inputs, params):
     ``params`` are then None too); otherwise the node remembers its op, the
     inputs that need a gradient (``parents``, None for the others), the raw
     values of all inputs for the rules (``inputs``) and the op's settings.
+    ``_fits`` starts False (the backward pass checks every cotangent); the
+    one- and two-input paths set it where :func:`_fits1` and :func:`_fits2` allow.
     """
     t._data = data
     t._grad = None
@@ -619,7 +641,40 @@ def _fill(t, data, op, parents, inputs, params):
     t._params = params
     t._extra = None
     t._pending = None
+    t._fits = False
     return t
+
+
+def _fits1(op, out, data):
+    """Whether a one-input node needs no check of its cotangent (``Tensor._fits``;
+    :func:`_apply1` computes the same inline): an elementwise op keeps the
+    shape, so the same NumPy scalar type, or arrays of one dtype, settle it."""
+    kind = type(out)
+    return bool(op.fits) and type(data) is kind and (kind is not np.ndarray or out.dtype is data.dtype)
+
+
+def _fits2(fits, out, a, b, a_rg, b_rg):
+    """Whether a two-input node needs no check of its cotangents in the backward
+    pass (``Tensor._fits``); the operator methods compute the same inline.
+
+    True when the rule of every input that needs a gradient keeps the
+    cotangent's shape and dtype (``Op.fits``) and that input has the output's
+    shape and dtype. Cheap tests only (this runs for every ``+`` and ``*``):
+    the same NumPy scalar type; arrays of one shape (so no broadcasting) and the
+    output's dtype; an array beside a single number (which cannot stretch it).
+    Anything else, a case these tests cannot settle included, is False, which
+    only costs the backward pass its check.
+    """
+    fits_a, fits_b = fits or (False, False)
+    kind = type(out)
+    if kind is not np.ndarray:  # NumPy scalars: the type is the dtype, the shape ()
+        return (not a_rg or (fits_a and type(a) is kind)) and (not b_rg or (fits_b and type(b) is kind))
+    if type(a) is kind:
+        if type(b) is kind:
+            return a.shape == b.shape and (not a_rg or (fits_a and a.dtype is out.dtype)) and (
+                not b_rg or (fits_b and b.dtype is out.dtype))
+        return not b_rg and fits_a and a.dtype is out.dtype
+    return not a_rg and fits_b and type(b) is kind and b.dtype is out.dtype
 
 
 def _node(data, op, parents, inputs, params=None):
@@ -707,9 +762,15 @@ def _apply1(op, x, params=None):
         t._parents = (x,)
         t._inputs = (data,)
         t._params = params
+        if op.fits:  # _fits1(op, out, data), inline
+            kind = type(out)
+            t._fits = type(data) is kind and (kind is not _NDARRAY or out.dtype is data.dtype)
+        else:
+            t._fits = False
     else:
         t._rg = False
         t._op = t._parents = t._inputs = t._params = None
+        t._fits = False
     if ANOMALOUS and THREAD.anomaly:
         _anomaly_forward(op, t, (data,))
     return t
@@ -756,6 +817,7 @@ def _apply2(op, a, b):
         # Only inputs that need a gradient are kept as parents; the raw
         # values of both are kept for the rules.
         t = _fill(_new(Tensor), out, op, (a if a_rg else None, b if b_rg else None), (ad, bd), None)
+        t._fits = _fits2(op.fits, out, ad, bd, a_rg, b_rg)
     else:
         t = _fill(_new(Tensor), out, None, None, None, None)
     if ANOMALOUS and THREAD.anomaly:
@@ -794,10 +856,15 @@ def _binary(op, name):
     """
     forward = op.forward
     square = op.name == "power"
+    fits0, fits1 = op.fits or (False, False)
+    ndarray = np.ndarray
 
     def method(self, other):
         kind = type(other)
-        if kind in _FAST_RAW:
+        if kind is Tensor:
+            od = other._data
+            other_rg = other._rg
+        elif kind in _FAST_RAW:
             od = other
             other_rg = False
         elif isinstance(other, Tensor):
@@ -823,9 +890,22 @@ def _binary(op, name):
             t._op = op
             t._parents = (self if self_rg else None, other if other_rg else None)
             t._inputs = (sd, od)
+            kind = type(out)  # _fits2(op.fits, out, sd, od, self_rg, other_rg), inline
+            if kind is not ndarray:
+                t._fits = (not self_rg or (fits0 and type(sd) is kind)) and (
+                    not other_rg or (fits1 and type(od) is kind))
+            elif type(sd) is kind:
+                if type(od) is kind:
+                    t._fits = sd.shape == od.shape and (not self_rg or (fits0 and sd.dtype is out.dtype)) and (
+                        not other_rg or (fits1 and od.dtype is out.dtype))
+                else:
+                    t._fits = not other_rg and fits0 and sd.dtype is out.dtype
+            else:
+                t._fits = not self_rg and fits1 and type(od) is kind and od.dtype is out.dtype
         else:
             t._rg = False
             t._op = t._parents = t._inputs = None
+            t._fits = False
         if ANOMALOUS and THREAD.anomaly:
             _anomaly_forward(op, t, (sd, od))
         return t
@@ -850,9 +930,17 @@ def _binary(op, name):
             t._op = op
             t._parents = (None, self)
             t._inputs = (other, sd)
+            kind = type(out)  # _fits2(op.fits, out, other, sd, False, True), inline
+            if kind is not ndarray:
+                t._fits = fits1 and type(sd) is kind
+            elif type(sd) is kind:
+                t._fits = fits1 and sd.dtype is out.dtype and (type(other) is not kind or other.shape == sd.shape)
+            else:
+                t._fits = False
         else:
             t._rg = False
             t._op = t._parents = t._inputs = None
+            t._fits = False
         if ANOMALOUS and THREAD.anomaly:
             _anomaly_forward(op, t, (other, sd))
         return t

@@ -146,7 +146,9 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
     """
     _check_settings(lr, steps, tol, max_value)
     name, landscape, function = _resolve(f)
-    start = np.array(start, dtype=np.float64)
+    given = start
+    # No copy yet: the fused kernel only reads the starts (a million of them are 16 MB).
+    start = np.asarray(start, dtype=np.float64)
     if start.ndim not in (1, 2) or start.shape[-1] == 0:
         raise InputError(
             f"descend: start must be a point of shape (d,) or a batch of shape (n, d); got shape {start.shape}"
@@ -169,7 +171,7 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
         function = _of_the_coordinate(landscape)
     climb = _Climb(
         slope=program.function if program is not None else _engine_slope(function, dimension),
-        inplace=program.inplace() if program is not None and start.ndim == 2 and _in_place(update, start) else None,
+        inplace=None,  # the NumPy path's kept-buffer form, written below only if that path runs
         init=init, update=update, lr=lr, steps=steps, tol=tol, max_value=max_value, record=record,
         rates=lr_sequence(schedule, steps, lr=lr) if schedule is not None else None,
         labels=dict(optimizer=functional.name, landscape=name,
@@ -183,6 +185,11 @@ def descend(f, start, optimizer="sgd", lr=0.01, steps=1000, tol=1e-8, max_value=
             fast = _climb_fused(landscape, functional, optimizer_options, start, climb)
             if fast is not None:
                 return Trajectory(**fast, **climb.labels)
+        if isinstance(given, np.ndarray) and np.may_share_memory(start, given):
+            # The climb and its record own their points: never the caller's array.
+            start = start.copy()
+        if program is not None and start.ndim == 2 and _in_place(update, start):
+            climb = dataclasses.replace(climb, inplace=program.inplace())
         if not progress:
             return _dispatch(climb, start, program)
         # Each step evaluates the slope once (per chunk of climbers): count those.
@@ -221,10 +228,8 @@ def _climb_fused(landscape, functional, optimizer_options, start, climb):
     except fused.NotFusable:
         return None
     taken = int(out["steps_taken"].max(initial=0))
-    return dict(lrs=rates[:taken], status=out["status"], steps_taken=out["steps_taken"],
-                diverged_at=out["diverged_at"], final_point=out["final_point"], final_value=out["final_value"],
-                final_grad_norm=np.sqrt(out["final_norm2"]), points=out.get("points"), values=out.get("values"),
-                grad_norms=np.sqrt(out["norm2s"]) if climb.record else None)
+    return dict(lrs=rates[:taken], points=out.pop("points", None), values=out.pop("values", None),
+                grad_norms=out.pop("grad_norms", None), **out)
 
 
 @dataclass(frozen=True)

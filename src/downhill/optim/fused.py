@@ -3,10 +3,11 @@
 The NumPy path of :mod:`downhill.optim.descend` pays one pass over memory per
 operation per step. Here the same trace (the landscape's graph, read link by
 link as :mod:`downhill.autodiff.compile` reads it) is written out as scalar
-code, together with the optimizer's update rule, into one Python module that
-numba compiles: a block of climbers small enough for the L1 cache takes
-*every* step before the next block starts, blocks run on all cores, and a step
-allocates nothing.
+code, together with the optimizer's update rule, into one C-callable function
+that numba compiles: a block of climbers small enough for the L1 cache takes
+*every* step before the next block starts, one pass over the block per step
+(each climber's slope, stopping test and update), blocks run on all cores, and
+a step allocates nothing.
 
 Numbers. The optimizer part repeats the in-place rules of
 :mod:`downhill.optim.functional` operation for operation (IEEE arithmetic, no
@@ -17,14 +18,20 @@ and whole powers round exactly as on the NumPy path, so polynomial landscapes
 give bit-identical climbers. ``exp``, ``log``, ``sin``, ... come from the C
 library here and from NumPy's vectorised loops there; they may differ in the
 last bit, so the two paths agree to about 1e-12 relative (more only where the
-landscape itself amplifies rounding). On this path, a climber run alone (a
-batch of one) and the same climber inside a batch are bit-identical.
+landscape itself amplifies rounding). The loop over a block is vectorised
+(SIMD) without reassociating anything, so each lane rounds as the scalar code
+does: on this path, a climber run alone (a batch of one) and the same climber
+inside a batch, on any thread, are bit-identical. (Where numba uses Intel's
+SVML for vectorised ``exp``, ``sin``, ..., found with conda's ``icc_rt``, those
+may differ from the C library in the last bit; ``NUMBA_DISABLE_INTEL_SVML=1``
+keeps the C library's.)
 
-Compiled kernels are cached on disk (numba's ``cache=True``) beside the
-generated module, under ``$DOWNHILL_CACHE_DIR`` or ``~/.cache/downhill``, so a
-fresh process loads a kernel instead of compiling it. Set ``DOWNHILL_FUSED=0``
-to use the NumPy path. Without numba installed (``pip install
-"downhill[fast]"``), descend uses the NumPy path.
+Compiled kernels are kept on disk under ``$DOWNHILL_CACHE_DIR`` or
+``~/.cache/downhill``: the generated module with numba's cache beside it, and
+the kernel's machine code, which a fresh process loads without importing
+numba (:mod:`.fused_cache`). Set ``DOWNHILL_FUSED=0`` to use the NumPy path.
+Without numba installed (``pip install "downhill[fast]"``), descend uses the
+NumPy path.
 
 The generated code is written by this module from the op table and the
 optimizer's name; a formula typed by a person reaches it only as the graph of
@@ -33,11 +40,9 @@ downhill ops that the safe parser built, with numbers as ``repr`` of floats.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import importlib.util
 import os
-import sys
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,12 +50,28 @@ import numpy as np
 
 from .fused_landscape import HELPERS, NotFusable, landscape_source
 
-__all__ = ["available", "climb", "kernel_source", "NotFusable", "BLOCK", "WORTH_COMPILING"]
+__all__ = ["available", "climb", "kernel_source", "NotFusable", "block_size", "WORTH_COMPILING"]
 
-# Climbers per block: a block's working arrays (coordinates, gradients,
-# optimizer state, value) stay in the 32-48 KiB L1 cache while it takes all its steps.
-BLOCK = 512
+# Bytes of a block's working rows (coordinates twice, the optimizer's state,
+# the climbers' ids): they stay in a core's 32-48 KiB L1 cache, beside the
+# stack, while the block takes all its steps.
+BLOCK_BYTES = 24 * 1024
+
+
+def block_size(rows):
+    """Climbers per block for a kernel with ``rows`` working rows: a power of two from 64 to 1024.
+
+    >>> block_size(4), block_size(8), block_size(40)
+    (512, 256, 64)
+    """
+    size = 1024
+    while size > 64 and (rows + 1) * 8 * size > BLOCK_BYTES:
+        size //= 2
+    return size
+
+
 STATUS = ("max_steps", "converged", "diverged")
+STATUS_WIDTH = 9
 
 
 # Climber-steps below which compiling a new kernel (seconds) costs more than
@@ -97,10 +118,14 @@ def _direction(flags):
     return ["g = -G"] if flags["maximize"] else ["g = G"]
 
 
+# A rule's branches are on numbers fixed for the whole call (``{weight}_small``,
+# ``T_first``): both sides are computed and one is kept, so that the loop over a
+# block stays branch-free and vectorised, each side with the NumPy rule's rounding.
+
+
 def _lerp(target, weight, one_minus):
-    return [f"d = g - {target}",
-            f"if abs({weight}) < 0.5:", f"    d = d * {weight}", f"    {target} = {target} + d",
-            "else:", f"    d = d * {one_minus}", f"    {target} = g - d"]
+    return [f"d = g - {target}", f"near = d * {weight}", f"near = {target} + near",
+            f"far = d * {one_minus}", f"far = g - far", f"{target} = near if {weight}_small else far"]
 
 
 def _sgd(flags):
@@ -108,8 +133,9 @@ def _sgd(flags):
     state = []
     if flags["momentum"]:
         state.append("buf")
-        lines += ["if t == 0:", "    s_buf = g", "else:", "    s_buf = s_buf * H_momentum",
-                  "    s_buf = s_buf + (g if H_dampening == 0 else g * H_one_minus_dampening)"]
+        # g * (1 - 0) is g exactly, so one product serves both the damped and the plain rule.
+        lines += ["later = s_buf * H_momentum", "damped = g * H_one_minus_dampening", "later = later + damped",
+                  "s_buf = g if T_first else later"]
         lines += ["ahead = s_buf * H_momentum", "g = ahead + g"] if flags["nesterov"] else ["g = s_buf"]
     lines += ["x = x + g * R_neg_lr[t]"]
     return state, lines
@@ -203,12 +229,34 @@ def _hyper(name, options, rates):
     return H, R
 
 
+def _hoisted(lines):
+    """The rule's per-step numbers ``R_<name>[t]`` read once per step, before the loop over climbers."""
+    names = sorted(set(re.findall(r"R_(\w+)\[t\]", "\n".join(lines))))
+    return [f"Rt_{name} = R_{name}[t]" for name in names], [re.sub(r"R_(\w+)\[t\]", r"Rt_\1", line) for line in lines]
+
+
+ARGUMENTS = ("mode", "P_", "n", "first", "last", "steps", "tol2", "max_value", "H_", "RS_", "width",
+             "out_point_", "out_value_", "out_norm_", "out_steps_", "out_diverged_", "out_status_", "text_",
+             "W_", "ids_", "rec_point_", "rec_value_", "rec_norm_", "taken")
+# The C types of ARGUMENTS, in order: i = int64, d = float64, p = pointer to float64,
+# q = pointer to int64, u = pointer to uint32 (how fused_cache builds both signatures).
+ARGUMENT_TYPES = "ipiiiiddppipppqquupqpppi"
+
+
 def kernel_source(formula, variables, optimizer, options, record=False):
     """The Python source of the fused kernel (what numba compiles), for reading.
 
-    With ``record`` the kernel also writes every step of every climber into
-    ``rec_point`` (steps + 1, n, d), ``rec_value`` and ``rec_norm2`` (steps + 1, n),
-    and the module has ``fill``, which holds each stopped climber where it stopped.
+    One C-callable function ``climb`` (numba's ``cfunc``) over raw pointers,
+    so that a compiled copy loads without numba (see :mod:`.fused_cache`).
+    ``mode`` 0 climbs the climbers ``first`` to ``last`` of ``P`` (n, d) in
+    blocks (:func:`block_size`): each block takes every step before the next starts,
+    its coordinates double-buffered in ``W`` (one pass over the block per
+    step: the slope, the stopping test and the optimizer's update of each
+    climber; a stopped climber's figures are computed again from the buffer
+    it left, the same arithmetic, so the same numbers). With ``record`` it
+    also writes every step into ``rec_point`` (steps + 1, n, d), ``rec_value``
+    and ``rec_norm``, and mode 1 holds each stopped climber where it stopped
+    up to row ``taken``.
 
     >>> src = kernel_source("x**2 + y**2", ("x", "y"), "sgd", {})
     >>> "def climb(" in src and "= x0 * x0" in src
@@ -219,99 +267,136 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     d = len(variables)
     flags = _flags(optimizer, options)
     state, rule = _OPTIMIZERS[optimizer](flags)
+    per_step, rule = _hoisted(rule)
     H, R = _hyper(optimizer, options, [0.0])
     coords = range(d)
-    L = []
-    # Threads come from Python (nogil): numba's parallel=True would cost a
-    # second or more to load from the cache in every fresh process.
-    L.append("@njit(error_model='numpy', cache=True, nogil=True)")
-    L.append("def climb(P, first, last, steps, tol2, max_value, H, RS, out_point, out_value, out_norm2, out_steps, "
-             "out_status" + (", rec_point, rec_value, rec_norm2):" if record else "):"))
+    # W's rows: the coordinates (two buffers), then the optimizer's state.
+    rows = {f"A{k}": k for k in coords}
+    rows.update({f"B{k}": d + k for k in coords})
+    rows.update({f"S{name}{k}": 2 * d + i * d + k for i, name in enumerate(state) for k in coords})
+    block = block_size(len(rows))
+    L = [f"@cfunc(SIGNATURE, error_model='numpy', cache=True)", f"def climb({', '.join(ARGUMENTS)}):"]
+    L.append(f"    P = carray(P_, (n, {d}))")
+    L.append(f"    out_point = carray(out_point_, (n, {d}))")
+    L += ["    out_value = carray(out_value_, (n,))", "    out_norm = carray(out_norm_, (n,))",
+          "    out_steps = carray(out_steps_, (n,))", "    out_diverged = carray(out_diverged_, (n,))",
+          # The status as NumPy's '<U9' text (9 UTF-32 code units a climber), from the rows of text.
+          f"    out_status = carray(out_status_, (n, {STATUS_WIDTH}))",
+          f"    text = carray(text_, ({len(STATUS)}, {STATUS_WIDTH}))"]
+    if record:
+        L += [f"    rec_point = carray(rec_point_, (steps + 1, n, {d}))",
+              "    rec_value = carray(rec_value_, (steps + 1, n))", "    rec_norm = carray(rec_norm_, (steps + 1, n))",
+              "    if mode == 1:",
+              "        # A climber that stopped at step s stays there for the rest of the record.",
+              "        for i in range(first, last):",
+              "            s = out_steps[i]",
+              "            for t in range(s + 1, taken + 1):",
+              "                rec_value[t, i] = rec_value[s, i]",
+              "                rec_norm[t, i] = rec_norm[s, i]"]
+        L += [f"                rec_point[t, i, {k}] = rec_point[s, i, {k}]" for k in coords]
+        L += ["        return"]
+    L += [f"    H = carray(H_, ({max(len(H), 1)},))", f"    RS = carray(RS_, ({max(len(R), 1)}, width))",
+          f"    W = carray(W_, ({len(rows)}, {block}))", f"    ids = carray(ids_, ({block},))"]
     for i, key in enumerate(H):
         L.append(f"    H_{key} = H[{i}]")
+    for key in sorted(set(re.findall(r"\b(H_\w+)_small\b", "\n".join(rule)))):
+        L.append(f"    {key}_small = abs({key}) < 0.5")
     for i, key in enumerate(R):
         L.append(f"    R_{key} = RS[{i}]")
-    L.append(f"    for lo in range(first, last, {BLOCK}):")
-    L.append(f"        m = min(last, lo + {BLOCK}) - lo")
-    L.append("        ids = np.arange(lo, lo + m)")
-    arrays = [f"X{k}" for k in coords] + [f"G{k}" for k in coords] + [
-        f"S{name}{k}" for name in state for k in coords] + ["V", "N2"]
-    for a in arrays:
-        L.append(f"        {a} = np.empty(m)")
+    for name, row in rows.items():
+        if name[0] != "A" and name[0] != "B":
+            L.append(f"    {name} = W[{row}]")
+    L.append(f"    for lo in range(first, last, {block}):")
+    L.append(f"        m = min(last, lo + {block}) - lo")
+    L.append("        for j in range(m):")
+    L.append("            ids[j] = lo + j")
     for k in coords:
-        L.append(f"        for j in range(m):")
-        L.append(f"            X{k}[j] = P[lo + j, {k}]")
+        L.append(f"            W[{k}, j] = P[lo + j, {k}]")
         for name in state:
             init = "H_initial" if name == "sum" else "0.0"
             L.append(f"            S{name}{k}[j] = {init}")
     L.append("        for t in range(steps + 1):")
+    # X: where the climbers are at step t; Y: where the step takes them.
+    L.append("            if t % 2 == 0:")
+    L += [f"                X{k} = W[{k}]" for k in coords] + [f"                Y{k} = W[{d + k}]" for k in coords]
+    L.append("            else:")
+    L += [f"                X{k} = W[{d + k}]" for k in coords] + [f"                Y{k} = W[{k}]" for k in coords]
     L.append("            stops = 0")
-    L.append("            for j in range(m):")
-    L.append(f"                r = _slope({', '.join(f'X{k}[j]' for k in coords)})")
-    L.append("                V[j] = r[0]")
+    L.append("            if t < steps:")
+    L += ["                " + line for line in per_step + ["T_first = t == 0"]]
+    L.append("                for j in range(m):")
     for k in coords:
-        L.append(f"                G{k}[j] = r[{k + 1}]")
-    L.append("                n2 = r[1] * r[1]")
+        L.append(f"                    x{k} = X{k}[j]")
+    L.append(f"                    r = _slope({', '.join(f'x{k}' for k in coords)})")
+    L.append("                    n2 = r[1] * r[1]")
     for k in range(1, d):
-        L.append(f"                n2 = n2 + r[{k + 1}] * r[{k + 1}]")
-    L.append("                N2[j] = n2")
-    if record:
-        L.append("                i = ids[j]")
-        L.append("                rec_value[t, i] = r[0]")
-        L.append("                rec_norm2[t, i] = n2")
-        for k in coords:
-            L.append(f"                rec_point[t, i, {k}] = X{k}[j]")
+        L.append(f"                    n2 = n2 + r[{k + 1}] * r[{k + 1}]")
     # & rather than ``and``: no branch, so the loop over the block can be vectorised.
-    L.append("                ok = (abs(r[0]) <= max_value) & (n2 < INF) & (n2 > tol2)")
-    L.append("                stops += 0 if ok else 1")
+    L.append("                    ok = (abs(r[0]) <= max_value) & (n2 < INF) & (n2 > tol2)")
+    L.append("                    stops += 0 if ok else 1")
+    if record:
+        L.append("                    i = ids[j]")
+        L.append("                    rec_value[t, i] = r[0]")
+        L.append("                    rec_norm[t, i] = _sqrt(n2)")
+        for k in coords:
+            L.append(f"                    rec_point[t, i, {k}] = x{k}")
+    # Every climber steps, those that stop at t too (their step is dropped below).
+    for k in coords:
+        L.append(f"                    x = x{k}")
+        L.append(f"                    G = r[{k + 1}]")
+        for name in state:
+            L.append(f"                    s_{name} = S{name}{k}[j]")
+        L.extend("                    " + line for line in rule)
+        L.append(f"                    Y{k}[j] = x")
+        for name in state:
+            L.append(f"                    S{name}{k}[j] = s_{name}")
     L.append("            if stops or t == steps:")
     L.append("                keep = 0")
     L.append("                for j in range(m):")
-    L.append("                    diverged = not (abs(V[j]) <= max_value) or not (N2[j] < INF)")
-    L.append("                    converged = (not diverged) and N2[j] <= tol2")
+    L.append(f"                    r = _slope({', '.join(f'X{k}[j]' for k in coords)})")
+    L.append("                    n2 = r[1] * r[1]")
+    for k in range(1, d):
+        L.append(f"                    n2 = n2 + r[{k + 1}] * r[{k + 1}]")
+    L.append("                    diverged = not (abs(r[0]) <= max_value) or not (n2 < INF)")
+    L.append("                    converged = (not diverged) and n2 <= tol2")
     L.append("                    if diverged or converged or t == steps:")
     L.append("                        i = ids[j]")
     for k in coords:
         L.append(f"                        out_point[i, {k}] = X{k}[j]")
-    L.append("                        out_value[i] = V[j]")
-    L.append("                        out_norm2[i] = N2[j]")
+    L.append("                        out_value[i] = r[0]")
+    L.append("                        out_norm[i] = _sqrt(n2)")
     L.append("                        out_steps[i] = t")
-    L.append("                        out_status[i] = 2 if diverged else (1 if converged else 0)")
+    L.append("                        out_diverged[i] = t if diverged else -1")
+    L.append("                        code = 2 if diverged else (1 if converged else 0)")
+    L.append(f"                        for c in range({STATUS_WIDTH}):")
+    L.append("                            out_status[i, c] = text[code, c]")
+    if record:
+        L.append("                        if t == steps:")
+        L.append("                            rec_value[t, i] = r[0]")
+        L.append("                            rec_norm[t, i] = _sqrt(n2)")
+        for k in coords:
+            L.append(f"                            rec_point[t, i, {k}] = X{k}[j]")
     L.append("                    else:")
     L.append("                        ids[keep] = ids[j]")
-    for a in arrays:
-        L.append(f"                        {a}[keep] = {a}[j]")
+    for k in coords:
+        L.append(f"                        Y{k}[keep] = Y{k}[j]")
+        for name in state:
+            L.append(f"                        S{name}{k}[keep] = S{name}{k}[j]")
     L.append("                        keep += 1")
     L.append("                m = keep")
     L.append("                if m == 0:")
     L.append("                    break")
-    L.append("            for j in range(m):")
-    for k in coords:
-        L.append(f"                x = X{k}[j]")
-        L.append(f"                G = G{k}[j]")
-        for name in state:
-            L.append(f"                s_{name} = S{name}{k}[j]")
-        L.extend("                " + line for line in rule)
-        L.append(f"                X{k}[j] = x")
-        for name in state:
-            L.append(f"                S{name}{k}[j] = s_{name}")
-    if record:
-        # A climber that stopped at step s stays there for the rest of the record.
-        L += ["", "", "@njit(error_model='numpy', cache=True, nogil=True)",
-              "def fill(rec_point, rec_value, rec_norm2, out_steps, taken):",
-              "    for i in range(out_steps.shape[0]):",
-              "        s = out_steps[i]",
-              "        for t in range(s + 1, taken + 1):",
-              "            rec_value[t, i] = rec_value[s, i]",
-              "            rec_norm2[t, i] = rec_norm2[s, i]",
-              "            for k in range(rec_point.shape[2]):",
-              "                rec_point[t, i, k] = rec_point[s, i, k]"]
     head = ("# Generated by downhill.optim.fused from the landscape's trace; do not edit.\n"
             f"# formula: {formula!r} variables: {tuple(variables)!r} optimizer: {optimizer} "
             f"flags: {sorted(k for k, v in flags.items() if v)}{' record' if record else ''}\n"
-            "import math\nimport numpy as np\nfrom numba import njit\n\n"
-            "INF = math.inf\nNAN = math.nan\n")
+            "import math\nfrom numba import carray, cfunc, njit, types\n\n"
+            "INF = math.inf\nNAN = math.nan\n"
+            f"SIGNATURE = types.void({', '.join(_NUMBA_TYPES[c] for c in ARGUMENT_TYPES)})\n")
     return head + HELPERS + "\n\n" + landscape_source(formula, variables) + "\n\n" + "\n".join(L) + "\n"
+
+
+_NUMBA_TYPES = {"i": "types.int64", "d": "types.float64", "p": "types.CPointer(types.float64)",
+                "q": "types.CPointer(types.int64)", "u": "types.CPointer(types.uint32)"}
 
 
 def threads() -> int:
@@ -324,55 +409,48 @@ def threads() -> int:
 
 _LOADED = {}
 _LOCK = threading.Lock()
+_SIGNATURE = None
 
 
 def _kernel(formula, variables, optimizer, options, compile_new=True, record=False):
-    """The compiled kernel's module; None when it would have to be compiled and ``compile_new`` is False."""
+    """The compiled kernel (a ctypes function); None when it would have to be compiled and ``compile_new`` is False."""
+    global _SIGNATURE
     flags = _flags(optimizer, options)
     key = (formula, tuple(variables), optimizer, tuple(sorted(flags.items())), record)
     kernel = _LOADED.get(key)
     if kernel is not None:
         return kernel
+    from . import fused_cache
+
     with _LOCK:
         kernel = _LOADED.get(key)
         if kernel is not None:
             return kernel
+        if _SIGNATURE is None:
+            _SIGNATURE = fused_cache.c_signature(ARGUMENT_TYPES)
         source = kernel_source(formula, variables, optimizer, options, record)
-        version = importlib.metadata.version("numba")
-        digest = hashlib.sha256((source + version).encode()).hexdigest()[:24]
-        folder = cache_dir()
-        path = os.path.join(folder, f"k_{digest}.py")
-        if not os.path.exists(path):
-            if not compile_new:
-                return None
-            try:
-                os.makedirs(folder, exist_ok=True)
-            except OSError as error:  # a read-only home: the NumPy path still works
-                raise NotFusable(f"cannot write the kernel cache {folder}: {error}") from error
-            # Written once under a temporary name and renamed: a reader never
-            # sees half a file, and numba's cache (keyed by the file's time
-            # stamp) stays valid because the file is never rewritten.
-            temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-            with open(temporary, "w") as handle:
-                handle.write(source)
-            os.replace(temporary, path)
-        name = f"downhill_kernel_{digest}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # numba's cache locates functions through their module
-        spec.loader.exec_module(module)
-        kernel = _LOADED[key] = module
+        try:
+            loaded = fused_cache.load(source, cache_dir(), _SIGNATURE, compile_new)
+        except OSError as error:  # a read-only home: the NumPy path still works
+            raise NotFusable(f"cannot write the kernel cache {cache_dir()}: {error}") from error
+        if loaded is None:
+            return None
+        kernel = _LOADED[key] = loaded
     return kernel
+
+
+def _address(array):
+    return array.ctypes.data if array is not None else 0
 
 
 def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_value, record=False):
     """Run every climber of ``start`` (n, d) through the fused kernel; the per-climber results.
 
     ``rates`` is the learning rate of each step (length ``steps``). Returns a
-    dict of ``final_point``, ``final_value``, ``final_norm2``, ``steps_taken``,
+    dict of ``final_point``, ``final_value``, ``final_grad_norm``, ``steps_taken``,
     ``status`` and ``diverged_at`` (as descend's NumPy path fills them), and
     with ``record`` the path: ``points`` (taken + 1, n, d), ``values`` and
-    ``norm2s`` (taken + 1, n), taken the most steps any climber took. Raises
+    ``grad_norms`` (taken + 1, n), taken the most steps any climber took. Raises
     :class:`NotFusable` for what has no fused form. descend calls it for
     batches of climbers; :func:`kernel_source` shows the code it runs.
     """
@@ -380,43 +458,63 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
         raise NotFusable("array-valued options (one per climber) run on the NumPy path")
     n, d = start.shape
     eager = os.environ.get("DOWNHILL_FUSED") == "1" or n * (steps + 1) >= WORTH_COMPILING
-    module = _kernel(formula, variables, optimizer, options, compile_new=eager, record=record)
-    if module is None:
+    loaded = _kernel(formula, variables, optimizer, options, compile_new=eager, record=record)
+    if loaded is None:
         raise NotFusable("a small batch: the NumPy path is quicker than compiling a new kernel")
+    kernel = loaded[0]
     H, R = _hyper(optimizer, options, [float(r) for r in rates] or [0.0])
-    h = np.array(list(H.values()), dtype=np.float64)
-    rs = np.zeros((max(len(R), 1), max(steps, 1)))
+    h = np.array(list(H.values()) or [0.0], dtype=np.float64)
+    width = max(steps, 1)
+    rs = np.zeros((max(len(R), 1), width))
     for i, values in enumerate(R.values()):
         rs[i, :len(values)] = values[:steps] if steps else 0.0
     out_point = np.empty((n, d))
-    out_value, out_norm2 = np.empty(n), np.empty(n)
-    out_steps = np.zeros(n, dtype=np.int64)
-    out_status = np.zeros(n, dtype=np.int8)
+    out_value, out_norm = np.empty(n), np.empty(n)
+    out_steps, out_diverged = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    status = np.empty(n, dtype=f"<U{STATUS_WIDTH}")
     start = np.ascontiguousarray(start, dtype=np.float64)
     tol2 = float(tol) * float(tol)
     # The record's rows past the last step taken are never written: np.empty
     # leaves them as untouched (unmapped) memory.
-    tracks = (np.empty((steps + 1, n, d)), np.empty((steps + 1, n)), np.empty((steps + 1, n))) if record else ()
+    tracks = (np.empty((steps + 1, n, d)), np.empty((steps + 1, n)), np.empty((steps + 1, n))) if record else (
+        None, None, None)
+    rows = _rows(optimizer, options, d)
+    block = block_size(rows)
+    common = (_address(start), n)
+    outs = (_address(h), _address(rs), width, _address(out_point), _address(out_value), _address(out_norm),
+            _address(out_steps), _address(out_diverged), _address(status), _address(_TEXT))
+    recs = tuple(_address(a) for a in tracks)
 
     def run(first):
-        module.climb(start, first, min(n, first + span), int(steps), tol2, float(max_value), h, rs,
-                     out_point, out_value, out_norm2, out_steps, out_status, *tracks)
+        # Each thread its own working rows (coordinates twice, the optimizer's state) and ids.
+        work = np.empty((rows, block))
+        ids = np.empty(block, dtype=np.int64)
+        kernel(0, *common, first, min(n, first + span), int(steps), tol2, float(max_value), *outs,
+               _address(work), _address(ids), *recs, 0)
 
-    # Each thread takes a contiguous run of whole blocks; the kernel lets go of the GIL.
-    workers = max(1, min(threads(), -(-n // BLOCK)))
-    span = max(1, -(-n // (workers * BLOCK))) * BLOCK
+    # Each thread takes a contiguous run of whole blocks; ctypes lets go of the GIL.
+    workers = max(1, min(threads(), -(-n // block)))
+    span = max(1, -(-n // (workers * block))) * block
     firsts = range(0, n, span)
     if len(firsts) > 1:
         with ThreadPoolExecutor(len(firsts)) as pool:
             list(pool.map(run, firsts))
     elif n:
         run(0)
-    status = np.array(STATUS)[out_status]
-    result = {"final_point": out_point, "final_value": out_value, "final_norm2": out_norm2,
-              "steps_taken": out_steps, "status": status,
-              "diverged_at": np.where(out_status == 2, out_steps, -1)}
+    result = {"final_point": out_point, "final_value": out_value, "final_grad_norm": out_norm,
+              "steps_taken": out_steps, "status": status, "diverged_at": out_diverged}
     if record:
         taken = int(out_steps.max(initial=0))
-        module.fill(*tracks, out_steps, taken)
-        result.update(points=tracks[0][:taken + 1], values=tracks[1][:taken + 1], norm2s=tracks[2][:taken + 1])
+        kernel(1, *common, 0, n, int(steps), tol2, float(max_value), *outs, 0, 0, *recs, taken)
+        result.update(points=tracks[0][:taken + 1], values=tracks[1][:taken + 1], grad_norms=tracks[2][:taken + 1])
     return result
+
+
+# The statuses as NumPy stores them in a '<U9' array: 9 UTF-32 code units each, padded with zeros.
+_TEXT = np.array(STATUS, dtype=f"<U{STATUS_WIDTH}").view(np.uint32).reshape(len(STATUS), STATUS_WIDTH).copy()
+
+
+def _rows(optimizer, options, d):
+    """Rows of a thread's working array: the coordinates twice, then the optimizer's state."""
+    state, _ = _OPTIMIZERS[optimizer](_flags(optimizer, options))
+    return 2 * d + len(state) * d

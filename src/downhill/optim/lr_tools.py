@@ -20,6 +20,7 @@ from ..autodiff import Tensor, hessian
 from ..results import Result, jsonable
 from .descend import _resolve, climb_each_rate, descend
 from .parallel import run_all
+from .trajectory import rounded
 
 TOO_SMALL, GOOD, TOO_BIG = "too small", "good", "too big"
 
@@ -190,6 +191,16 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
     start = np.asarray(start, dtype=np.float64)
     if start.ndim != 1:
         raise InputError(f"lr_sweep: start must be one point of shape (d,), got shape {start.shape}")
+    # One number: a one-variable landscape answers a (1,)-point with a (1,)-value.
+    with np.errstate(all="ignore"):
+        start_value = float(np.sum(np.asarray(function(Tensor(start)).data if landscape is None
+                                              else landscape(start), dtype=np.float64)))
+    if np.all(np.isfinite(start)) and not (math.isfinite(start_value) and abs(start_value) <= max_value):
+        # Every rate would "diverge" at step 0 and be labelled too big: the rates are not to blame.
+        what = "not a finite number" if not math.isfinite(start_value) else f"past max_value={max_value:g}"
+        raise InputError(f"lr_sweep: the value at the start {rounded(start)} is {start_value:g} ({what}): the "
+                         "climber is off the mountain before any step, so no learning rate can be judged from "
+                         "there; start where the formula is finite and not huge")
     rows = []
     batch = None
     if executor is None and not progress:
@@ -206,10 +217,6 @@ def lr_sweep(f, start, lrs, optimizer="sgd", steps=100, tol=1e-8, max_value=1e12
         jobs = [(target, start, optimizer, float(lr), steps, tol, max_value, optimizer_options) for lr in lrs]
         finals, statuses, taken = (list(column) for column in
                                    zip(*run_all(_sweep_climb, jobs, executor, "lr_sweep", progress)))
-    # One number: a one-variable landscape answers a (1,)-point with a (1,)-value.
-    with np.errstate(all="ignore"):
-        start_value = float(np.sum(np.asarray(function(Tensor(start)).data if landscape is None
-                                              else landscape(start), dtype=np.float64)))
     labels, best_lr = _label_rows(list(lrs), finals, statuses, start_value)
     for lr, final, n, status, label in zip(lrs, finals, taken, statuses, labels):
         rows.append(SweepRow(float(lr), final, int(n), status, label))
@@ -273,7 +280,7 @@ def lr_advice(f, point):
     with np.errstate(all="ignore"):
         H = np.asarray(hessian(lambda p: function(p))(point), dtype=np.float64).reshape(point.size, point.size)
         H = (H + H.T) / 2  # rounding can leave it a hair off symmetric
-    where = f" at {np.round(point, 6).tolist()}"
+    where = f" at {rounded(point)}"
     if not np.all(np.isfinite(H)):  # eigvalsh may give finite numbers for a NaN matrix
         raise InputError(f"lr_advice: the curvature{where} is not finite (the function is not smooth there)")
     eigenvalues = np.linalg.eigvalsh(H)

@@ -18,6 +18,20 @@ import numpy as np
 from ..results import Result, jsonable, null_value
 from ..notebook import shows_in_notebook
 
+
+def rounded(point, digits: int = 6) -> list:
+    """The coordinates of ``point`` rounded to ``digits`` decimals, for a sentence.
+
+    Python's ``round``: NumPy's overflows to inf for coordinates past about
+    1e302 (it multiplies by ``10**digits`` first), which would show a huge
+    but finite point as ``inf``.
+
+    >>> rounded([1 / 3, 1e308])
+    [0.333333, 1e+308]
+    """
+    return [round(float(c), digits) for c in np.ravel(point)]
+
+
 STATUSES = ("converged", "diverged", "max_steps")
 
 
@@ -72,7 +86,7 @@ class Trajectory(Result):
             counts = {s: int(np.sum(np.asarray(self.status) == s)) for s in STATUSES}
             return ", ".join(f"{counts[s]} {s}" for s in STATUSES) + f" out of {len(self.status)} climbers"
         if self.status == "converged":
-            return (f"converged after {self.steps_taken} steps at {np.round(self.final_point, 6).tolist()} "
+            return (f"converged after {self.steps_taken} steps at {rounded(self.final_point)} "
                     f"with value {self.final_value:.6g}")
         if self.status == "diverged":
             # max_value is None after a JSON round trip of max_value=inf.
@@ -89,7 +103,7 @@ class Trajectory(Result):
                         "start where the formula is finite and not huge")
             return (f"diverged at step {self.diverged_at}: {why}, so the steps were too big "
                     "(fell off the mountain)")
-        return (f"ran out of steps after {self.steps_taken}: now at {np.round(self.final_point, 6).tolist()} "
+        return (f"ran out of steps after {self.steps_taken}: now at {rounded(self.final_point)} "
                 f"with value {self.final_value:.6g} and slope {self.final_grad_norm:.3g}")
 
     def to_dict(self, arrays: bool = False) -> dict:
