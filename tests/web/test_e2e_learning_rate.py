@@ -6,6 +6,7 @@ import pytest
 
 from .e2e_support import browser, page, server  # noqa: F401 (fixtures)
 from .e2e_support import (
+    colour_near,
     data,
     export_code,
     hash_params,
@@ -136,3 +137,53 @@ def test_each_mountain_from_its_own_start_with_rates_that_do_what_they_say(page,
     else:  # a bounded mountain: too big fails by ending higher, and the words say so
         assert final["big"] > final["good"]
         assert "did not fall off" in outcome.split("; ")[2]
+
+
+def curve_ends(page, chart, colours):
+    """Where each coloured curve of a 2-D chart ends on the screen: {name: (column, row)}
+    of its rightmost drawn pixels (the legend's box left out)."""
+    import numpy as np
+
+    from .e2e_support import grab, plot_area
+
+    box = plot_area(page, chart)
+    pixels = grab(page, box)
+    legend = page.locator(f"{chart} .legend").first
+    if legend.count():
+        lb = legend.bounding_box()
+        x0, y0 = int(lb["x"] - box["x"]), int(lb["y"] - box["y"])
+        pixels[max(0, y0):max(0, y0 + int(lb["height"]) + 1), max(0, x0):max(0, x0 + int(lb["width"]) + 1)] = 255
+    ends = {}
+    for name, colour in colours.items():
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        rows, cols = np.nonzero(np.abs(pixels - rgb).sum(axis=2) <= 40)
+        assert cols.size, f"no {name} curve drawn on {chart}"
+        last = cols.max()
+        ends[name] = (int(last), float(np.median(rows[cols >= last - 2])))
+    return ends
+
+
+@pytest.mark.parametrize("landscape", ["sphere", "rosenbrock", "himmelblau", "ackley"])
+def test_what_each_rate_did_is_seen_on_the_charts(page, landscape):
+    # Read off the screen, not the table: the good curve ends lower than the too-small one;
+    # too big either leaves its map (it fell off) or, on a bounded mountain, ends higher than good.
+    from .e2e_support import grab, ink_share, plot_area
+
+    panel = open_panel(page, "learning-rate", f"landscape={landscape}&steps=100")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(200)
+    big = panel.locator("#lr-table tbody tr[data-kind='big']").get_attribute("data-status")
+    ends = curve_ends(page, "#lr-loss", {"small": "#4e79a7", "good": "#2ca25f"})
+    good = panel.locator("#lr-table tbody tr[data-kind='good']").get_attribute("data-status")
+    # (A climb that arrives at f = 0 exactly leaves a log axis there: its curve just stops.)
+    arrived_at_zero = good == "converged" and ends["good"][0] < ends["small"][0] - 20
+    assert arrived_at_zero or ends["good"][1] > ends["small"][1] + 3, f"good does not end below too small on the screen: {ends}"
+    pixels = grab(page, plot_area(page, "#lr-map-big"))
+    edges = [pixels[:4], pixels[-4:], pixels[:, :4], pixels[:, -4:]]
+    red_at_edge = sum(colour_near(edge, "#d6352b", 40) for edge in edges)
+    if big == "diverged":
+        assert red_at_edge > 0, "too big fell off, but its path does not leave its map"
+    else:
+        both = curve_ends(page, "#lr-loss", {"good": "#2ca25f", "big": "#d6352b"})
+        assert both["big"][1] < both["good"][1] - 3, f"too big does not end above good on the screen: {both}"
+    assert ink_share(pixels) > 0.9  # the big map's mountain drawn, the start on it

@@ -204,3 +204,18 @@ def test_errors_show_next_to_their_control(page):
     lr_error = panel.locator("[data-error-for='lr']")
     lr_error.wait_for(state="visible")
     assert "lr" in lr_error.inner_text()
+
+
+def test_the_ground_readout_goes_with_its_mountain(page):
+    # "Feel the ground" describes the spot where the last climber was dropped, on that
+    # mountain: after a switch to another mountain it must not stay up with the old numbers.
+    panel = open_panel(page, "mountain", "landscape=himmelblau&optimizer=sgd&lr=0.01&steps=200&start=0,0")
+    box = page.locator("#mtn-plot .nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+    ground = panel.locator("#mtn-ground")
+    wait_until(page, "document.getElementById('mtn-ground').textContent.startsWith('Feel the ground')")
+    said = ground.inner_text()
+    panel.locator("#mtn-landscape").select_option("booth")
+    wait_idle(page, "mountain")
+    page.wait_for_timeout(300)
+    assert ground.inner_text() == "", f"himmelblau's readout stayed up on booth: {said!r}"

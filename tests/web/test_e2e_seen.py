@@ -10,7 +10,7 @@ import pytest
 
 from .e2e_support import browser, page, server  # noqa: F401 (fixtures)
 from .e2e_support import (
-    colour_near, grab, ink_share, needs_browser, open_panel, plot_area, spread, wait_idle, wait_until,
+    colour_near, grab, hash_params, ink_share, needs_browser, open_panel, plot_area, spread, wait_idle, wait_until,
 )
 
 pytestmark = needs_browser
@@ -106,7 +106,7 @@ def test_falling_off_is_shown_on_the_map(page):
     assert sentence.bounding_box()["y"] < 800 + page.evaluate("() => window.scrollY")
 
 
-def test_first_visit_is_small_and_says_it_is_loading(page):
+def test_first_visit_says_it_is_loading(page):
     # Hold the charting bundle back for a moment: what does the learner see meanwhile?
     held = []
 
@@ -115,12 +115,7 @@ def test_first_visit_is_small_and_says_it_is_loading(page):
         page.wait_for_timeout(1500)
         route.continue_()
 
-    page.route("**/vendor/plotly-*.js", slow_bundle)
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    received = []
-    cdp.on("Network.loadingFinished", lambda event: received.append(event["encodedDataLength"]))
+    page.route("**/vendor/plotly*.js", slow_bundle)
     page.goto(f"{page.server}/#speedometer", wait_until="commit")
     loading = page.locator("#loading")
     loading.wait_for(state="visible")
@@ -129,10 +124,25 @@ def test_first_visit_is_small_and_says_it_is_loading(page):
     assert ink_share(grab(page, box), background=(246, 247, 244)) > 0.02  # its words and spinner are drawn
     page.wait_for_selector("body[data-ready='1']")
     assert loading.is_hidden()
+    assert held
+
+
+def test_first_visit_is_small(page):
+    # A first-time visitor: no cache. Every response's size as it travelled (headers and
+    # compressed body, as chromium's network layer counts them), until the page is quiet.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    received, urls = [], []
+    cdp.on("Network.loadingFinished", lambda event: received.append(event["encodedDataLength"]))
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(f"{page.server}/#speedometer")
+    page.wait_for_selector("body[data-ready='1']")
     page.wait_for_load_state("networkidle")
-    # Only the 2-D bundle: the 3-D view's waits until asked for.
-    assert [url.rsplit("/", 1)[1] for url in held] == ["plotly-cartesian.min.js"]
     assert sum(received) <= 2_000_000, f"{sum(received)} bytes on the wire for the first panel"
+    # Only the 2-D bundle: the 3-D view's waits until asked for.
+    bundles = [url.rsplit("/", 1)[1] for url in urls if "/vendor/plotly" in url and url.endswith(".js")]
+    assert bundles == ["plotly-cartesian.min.js"], bundles
 
 
 def test_the_bundle_is_served_compressed(page):
@@ -164,6 +174,35 @@ def test_a_refused_input_fades_the_old_picture(page):
     wait_idle(page, "mountain")
     page.wait_for_timeout(100)
     assert ink_share(grab(page, plot_area(page, MAP))) > 0.9
+
+
+@pytest.mark.parametrize(("panel", "query", "control", "refused", "fixed", "chart"), [
+    ("speedometer", "f=x**3 - 3*x&x=1.5", "#speed-expression", "x**", "x**2 - 1", "#speed-plot"),
+    ("learning-rate", "landscape=booth&start=-6,-6&steps=100", "#lr-formula", "x**2 + y**", "x**2 + 3*y**2", "#lr-map-good"),
+    ("chain", "dataset=moons&hidden=4,4&lr=0.5&steps=200&seed=0", "#chain-steps", "100000000", "200", "#chain-boundary"),
+])
+def test_every_panel_fades_its_picture_when_an_input_is_refused(page, panel, query, control, refused, fixed, chart):
+    # The same rule in every panel: the address holds the refused input, so the old
+    # picture must not pass for its picture; the next accepted input brings it back.
+    section = open_panel(page, panel, query)
+    page.mouse.move(0, 0)
+    before = grab(page, plot_area(page, chart))
+    box = section.locator(control)
+    box.fill(refused)
+    box.press("Enter")
+    section.locator(f"[data-control='{control[1:]}']").wait_for(state="visible")
+    wait_idle(page, panel)
+    assert refused in hash_params(page)[1].values()
+    page.mouse.move(0, 0)
+    after = grab(page, plot_area(page, chart))
+    assert spread(after) < 0.4 * spread(before), f"{panel}: the old picture is drawn as if it were the refused input's"
+    box.fill(fixed)
+    box.press("Enter")
+    section.locator(f"[data-control='{control[1:]}']").wait_for(state="hidden")
+    wait_idle(page, panel)
+    page.wait_for_timeout(300)
+    page.mouse.move(0, 0)
+    assert spread(grab(page, plot_area(page, chart))) > 0.6 * spread(before)
 
 
 CHAIN = "#chain-boundary"
@@ -207,7 +246,12 @@ def test_a_new_mountain_fills_its_map(page):
     wait_idle(page, "mountain")
     page.wait_for_timeout(200)
     page.mouse.move(0, 0)
-    assert ink_share(grab(page, plot_area(page, MAP))) > 0.9
+    pixels = grab(page, plot_area(page, MAP))
+    # Both edges drawn on: no white band where the old mountain's wider range stayed.
+    edge = max(3, pixels.shape[1] // 20)
+    for side, columns in (("left", pixels[:, :edge]), ("right", pixels[:, -edge:])):
+        assert ink_share(columns) > 0.9, f"the map's {side} edge is blank: stale axes from the old mountain"
+    assert ink_share(pixels) > 0.9
     ranges = page.evaluate("() => { const l = document.getElementById('mtn-plot')._fullLayout; return [l.xaxis.range, l.yaxis.range]; }")
     assert ranges == [[-3, 3], [-2, 2]]
 
@@ -255,22 +299,39 @@ def contrast_failures(page, section):
     )
 
 
-@pytest.mark.parametrize(("panel", "query"), [
+PANELS = [
     ("mountain", "landscape=himmelblau&lr=0.01&steps=200&start=0,0"),
     ("learning-rate", "landscape=booth&start=-6,-6&steps=100"),
     ("chain", "dataset=xor&hidden=4&lr=1&steps=100&seed=2"),
     ("speedometer", "f=x**3 - 3*x&x=1.5"),
-])
-def test_text_contrast_and_no_cloud_buttons(page, panel, query):
+]
+
+
+@pytest.mark.parametrize(("panel", "query"), PANELS)
+def test_text_contrast(page, panel, query):
     open_panel(page, panel, query)
     if panel == "chain":
         page.get_by_role("button", name="Link ▶").click()  # the links still to come are dimmed
     assert contrast_failures(page, f"#panel-{panel}") == []
+
+
+@pytest.mark.parametrize(("panel", "query"), PANELS)
+def test_no_chart_offers_the_cloud(page, panel, query):
+    open_panel(page, panel, query)
+    # Each chart's tool bar, as the learner sees it when the pointer is over the chart.
+    charts = page.locator(f"#panel-{panel} .js-plotly-plot")
+    assert charts.count() >= 1
+    titles = []
+    for i in range(charts.count()):
+        charts.nth(i).scroll_into_view_if_needed()
+        box = charts.nth(i).bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        titles += page.evaluate(
+            "e => [...e.querySelectorAll('.modebar-btn')].map(b => b.getAttribute('data-title') || '')",
+            charts.nth(i).element_handle())
     # Nothing on a chart may send the learner's data to Plotly's cloud, or link there.
-    titles = page.evaluate(
-        "s => [...document.querySelectorAll(s + ' .modebar-btn')].map(b => b.getAttribute('data-title'))",
-        f"#panel-{panel}")
-    assert not [t for t in titles if any(w in (t or "").lower() for w in ("share", "cloud", "chart studio", "plotly"))]
+    cloudy = [t for t in titles if any(w in t.lower() for w in ("share", "cloud", "chart studio", "edit in", "plotly"))]
+    assert cloudy == []
     assert page.locator(f"#panel-{panel} a[href*='plotly'], #panel-{panel} a[href*='chart-studio']").count() == 0
 
 
@@ -333,3 +394,82 @@ def test_the_chain_walks_down_its_own_error_mountain(page):
         page.evaluate("() => document.getElementById('chain-landscape').data[1].y[0]")
     page.mouse.move(0, 0)
     assert colour_near(patch(page, pixel_of(page, slice_, *first), radius=6), "#ffb000") > 8
+
+
+def test_a_typed_formulas_basin_map_is_coloured_by_its_minima(page):
+    # A typed formula has no list of minima: they are found from where the climbers end.
+    # (x-3)**2 + 10*sin(y)**2 has its minima at (3, k*pi): on the map's [-5, 5], three
+    # whole bands of starts (around y = -pi, 0, pi) and two thin ones at the edges.
+    panel = open_panel(page, "mountain", "f=(x-3)**2 %2B 10*sin(y)**2&lr=0.01&steps=200&start=&basins=1&detail=60")
+    wait_until(page, "document.querySelectorAll('#mtn-basin-legend li').length >= 1")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
+    # f has period pi in y, so the terrain under (-3, -pi), (-3, 0) and (-3, pi) is one colour:
+    # what tells them apart on the screen is the basin each start belongs to.
+    colours = [patch(page, pixel_of(page, MAP, -3.0, y), radius=6).reshape(-1, 3).mean(axis=0)
+               for y in (-3.14159, 0.0, 3.14159)]
+    for i in range(3):
+        for j in range(i):
+            assert abs(colours[i] - colours[j]).sum() > 40, (
+                f"starts around y = {(-3.14, 0, 3.14)[j]} and {(-3.14, 0, 3.14)[i]} are painted alike: "
+                f"{colours[j].round()} and {colours[i].round()} (one grey basin of 'away'?)")
+    # A star on each minimum found.
+    for y in (-3.14159, 0.0, 3.14159):
+        assert colour_near(patch(page, pixel_of(page, MAP, 3.0, y), radius=6), "#ffd400") > 8, f"no star at (3, {y:.2f})"
+    legend = panel.locator("#mtn-basin-legend").inner_text()
+    assert "(3, 0)" in legend and "(3, 3.14)" in legend and "(3, -3.14)" in legend
+    assert "known minimum" not in legend  # found where the climbers gathered, not known
+    assert "away from every minimum found" not in legend or float(
+        legend.split("away from every minimum found: ")[1].split("%")[0]) <= 1
+    hover = page.evaluate("() => document.getElementById('mtn-plot').data.find(t => t.marker && t.marker.symbol === 'star').name")
+    assert hover == "minimum found"
+
+
+@pytest.mark.parametrize("query", [
+    "landscape=booth&start=-6,-6&steps=100",
+    "landscape=booth&start=-6,-6&steps=100&lrs=0.001,0.1,1",
+])
+def test_no_rate_that_fell_off_is_painted_good(page, query):
+    # The sweep chart: every rate the sweep climbed at, coloured by what it did. Nothing
+    # green (good) may be drawn at or past the first rate that falls off the mountain
+    # (a band halfway between sampled rates called 0.12 to 0.147 good on booth).
+    open_panel(page, "learning-rate", query)
+    chart = "#lr-bound"
+    rows = page.evaluate("() => document.getElementById('lr-bound').data[0].x")
+    statuses = page.evaluate(
+        "() => document.getElementById('lr-bound').data[1].text.map(t => t.split(': ')[1])")
+    # On booth, a quadratic bowl, every rate past 2/L = 1/9 falls off, sampled or not.
+    bound = float(page.locator("#panel-learning-rate").get_attribute("data-max-stable-lr"))
+    assert bound == pytest.approx(1 / 9)
+    first_fall = min([bound] + [lr for lr, status in zip(rows, statuses) if status == "diverged"])
+    page.mouse.move(0, 0)
+    box = plot_area(page, chart)
+    pixels = grab(page, box)
+    import numpy as np
+
+    # A shaded band: columns whose usual colour leans green against blue: a 12% green wash
+    # is about (229, 244, 236) over white and (228, 228, 220) over the unstable side's red
+    # wash, while white is (255, 255, 255) and the red wash alone (252, 239, 238).
+    median = np.median(pixels, axis=0)
+    green_lean = median[:, 1] - median[:, 2]
+    px = lambda lr, value: page.evaluate(  # noqa: E731
+        "([s, x, y]) => { const l = document.querySelector(s)._fullLayout; return [l.xaxis.c2p(x), l.yaxis.c2p(y)]; }",
+        [chart, lr, value])
+    column = int(round(px(first_fall, 1.0)[0]))
+    assert 0 < column < pixels.shape[1]
+    washed = np.flatnonzero(green_lean[column + 3:] > 4)  # past the dashed 2/L line
+    # The band of rates the sweep saw arrive is shaded (between two tried rates).
+    band = page.evaluate("() => document.getElementById('lr-bound').layout.shapes.filter(s => s.fillcolor === '#2ca25f').map(s => [s.x0, s.x1])")
+    assert len(band) == 1
+    inside = green_lean[int(px(band[0][0], 1.0)[0]) + 2:int(px(band[0][1], 1.0)[0]) - 2]
+    assert inside.size and (inside > 4).mean() > 0.8, "the good band is not drawn"
+    assert washed.size == 0, f"shaded good at or past lr = {first_fall:g} ({washed.size} columns), which falls off"
+    # Each rate that fell off is drawn as a cross that is not green.
+    ys = page.evaluate("() => document.getElementById('lr-bound').data[1].y")
+    crosses = [(lr, y) for lr, y, status in zip(rows, ys, statuses) if status == "diverged"]
+    assert crosses
+    for lr, y in crosses:
+        cx, cy = px(lr, y)
+        around = pixels[max(0, int(cy) - 3):int(cy) + 4, max(0, int(cx) - 3):int(cx) + 4]
+        assert colour_near(around, "#2ca25f", 60) == 0, f"lr = {lr:g} fell off and is drawn green"
+        assert colour_near(around, "#d6352b", 60) > 0, f"lr = {lr:g} fell off and is not drawn as too big"

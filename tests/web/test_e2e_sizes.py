@@ -1,6 +1,6 @@
 """Every panel on a projector, a tablet and a phone: one column on small screens, no
 horizontal scrolling, every chart at least 300 px wide and drawn, every control
-reachable with the Tab key."""
+reachable with the Tab key and in sight when it has the focus."""
 
 import pytest
 
@@ -72,6 +72,33 @@ def test_every_panel_fits_the_screen(sized, panel, request):
             inner = area.bounding_box()
             share = inner["width"] * inner["height"] / (box["width"] * box["height"])
             assert share >= 0.3, f"{name}'s axes fill {share:.0%} of it at {page.size}"
+            # On a phone the drawing itself, inside the axes, has most of the screen's width
+            # (a colour bar beside a square map left it 225 px of 370).
+            if width < 500:
+                assert inner["width"] >= 250, f"{name} draws in {inner['width']:.0f} px of {box['width']:.0f} at {page.size}"
+        # Each axis title clear of its tick labels (a log axis's 10^-12 is wide).
+        clashes = plot.evaluate(
+            """e => {
+              const out = [];
+              const meets = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+              for (const [title, ticks] of [['.g-ytitle', '.ytick text'], ['.g-xtitle', '.xtick text']]) {
+                for (const t of e.querySelectorAll(title + ' text')) {
+                  const box = t.getBoundingClientRect();
+                  for (const label of e.querySelectorAll(ticks))
+                    if (label.textContent && meets(box, label.getBoundingClientRect())) out.push(`${t.textContent} / ${label.textContent}`);
+                }
+              }
+              return out;
+            }"""
+        )
+        assert clashes == [], f"{name}: axis titles over tick labels at {page.size}: {clashes[:3]}"
+        # Its title whole, inside the chart's box (a long one ran off both sides on a phone).
+        cut = plot.evaluate(
+            """e => { const b = e.getBoundingClientRect();
+                      return [...e.querySelectorAll('.g-gtitle text')].map(t => [t.textContent, t.getBoundingClientRect()])
+                        .filter(([, r]) => r.left < b.left - 0.5 || r.right > b.right + 0.5).map(([t]) => t); }"""
+        )
+        assert cut == [], f"{name}: title cut at {page.size}: {cut}"
 
     # Small screens: one column (the controls above the charts, the charts above one another).
     if width < 1100:
@@ -99,13 +126,32 @@ def test_every_panel_fits_the_screen(sized, panel, request):
              .map(e => e.id).filter(Boolean)""",
         section,
     ))
-    reached = set()
+    reached, hidden = set(), {}
     for _ in range(len(wanted) * 3 + 20):
         page.keyboard.press("Tab")
-        reached.add(page.evaluate("() => document.activeElement && document.activeElement.id"))
+        # Where the focus lands, and whether the learner can see it there: inside the
+        # window and not under anything (the sticky header, a chart's overlay).
+        focused, seen = page.evaluate(
+            """() => {
+              const e = document.activeElement;
+              if (!e || !e.id) return [null, ''];
+              const r = e.getBoundingClientRect();
+              if (r.width < 1 || r.height < 1) return [e.id, 'no size'];
+              if (r.left < -0.5 || r.top < -0.5 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5)
+                return [e.id, `outside the window at (${Math.round(r.left)}, ${Math.round(r.top)})`];
+              const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+              const ok = hit && (hit === e || e.contains(hit) || hit.control === e);
+              return [e.id, ok ? '' : `under ${hit ? (hit.id || hit.tagName) : 'nothing'}`];
+            }"""
+        )
+        if focused in wanted:
+            reached.add(focused)
+            if seen:
+                hidden[focused] = seen
         if wanted <= reached:
             break
     assert wanted - reached == set()
+    assert hidden == {}, f"focused but not visible at {page.size}: {hidden}"
     # The other tabs: by the arrow keys from the selected one (the WAI-ARIA tabs pattern).
     page.locator("[role=tab][aria-selected=true]").focus()
     page.keyboard.press("ArrowRight")

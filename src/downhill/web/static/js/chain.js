@@ -6,7 +6,7 @@
 
 import { post, latest } from "./api.js";
 import { fmt, py } from "./format.js";
-import { Plotly, CONFIG, TERRAIN, layout, axis } from "./plots.js";
+import { Plotly, CONFIG, TERRAIN, layout, axis, colorbarFor } from "./plots.js";
 import { readInteger, readNumber, readString } from "./state.js";
 import { showError, clearErrors, busy } from "./ui.js";
 
@@ -247,15 +247,16 @@ export function createChain(section, { changed }) {
     await Plotly.react(
       div,
       [
-        { type: "contour", x: mountain.alphas, y: mountain.betas, z: mountain.losses.map((row) => row.map(log)), colorscale: TERRAIN, ncontours: 24, contours: { coloring: "heatmap" }, line: { color: "rgba(20,30,40,0.3)", width: 0.6 }, colorbar: { title: { text: "log₁₀ loss", side: "right" }, thickness: 12 }, hovertemplate: "loss 10^%{z:.2f}<extra></extra>" },
+        { type: "contour", x: mountain.alphas, y: mountain.betas, z: mountain.losses.map((row) => row.map(log)), colorscale: TERRAIN, ncontours: 24, contours: { coloring: "heatmap" }, line: { color: "rgba(20,30,40,0.3)", width: 0.6 }, colorbar: colorbarFor($("chain-landscape"), { title: { text: "log₁₀ loss", side: "right" }, thickness: 12 }), hovertemplate: "loss 10^%{z:.2f}<extra></extra>" },
         { type: "scatter", mode: "lines+markers", x: path.map((p) => p[0]), y: path.map((p) => p[1]), line: { color: "#ffffff", width: 3 }, marker: { color: "#ffffff", size: 6, line: { color: "#1d2733", width: 1 } }, name: "training path", hovertemplate: "snapshot on the path<extra></extra>" },
         { type: "scatter", mode: "markers", x: [0], y: [0], marker: { symbol: "star", size: 16, color: "#ffd400", line: { color: "#111", width: 1 } }, name: "trained weights", hovertemplate: "the trained weights<extra></extra>" },
         { type: "scatter", mode: "markers", x: path.length ? [path[index][0]] : [], y: path.length ? [path[index][1]] : [], marker: { size: 14, color: GLOW, line: { color: "#1d2733", width: 2 } }, name: "this snapshot", hoverinfo: "skip" },
       ],
       layout({
         dragmode: false,
-        title: { text: "the error mountain: loss on a plane through the trained weights", font: { size: 14 }, y: 0.97 },
-        margin: { l: 50, r: 10, t: 30, b: 40 },
+        // On a phone the long title takes two lines (on one it ran off both sides).
+        title: { text: `the error mountain:${$("chain-landscape").clientWidth < 520 ? "<br>" : " "}loss on a plane through the trained weights`, font: { size: 14 }, y: 0.97 },
+        margin: { l: 50, r: 10, t: $("chain-landscape").clientWidth < 520 ? 48 : 30, b: 40 },
         xaxis: axis(mountain.directions === "principal" ? "first direction of the path" : "random direction 1"),
         yaxis: axis(mountain.directions === "principal" ? "second direction" : "random direction 2"),
       }),

@@ -14,9 +14,12 @@ export function fmt(value, digits = 4) {
   return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
 }
 
+// A coordinate a billion times smaller than the point's largest is rounding
+// noise (a minimum found at (3, -8.5e-64) is at (3, 0)): shown as 0.
 export function fmtPoint(point, digits = 4) {
   if (!point) return "—";
-  return `(${point.map((c) => fmt(c, digits)).join(", ")})`;
+  const largest = Math.max(...point.map((c) => (Number.isFinite(c) ? Math.abs(c) : 0)));
+  return `(${point.map((c) => fmt(Number.isFinite(c) && Math.abs(c) < 1e-9 * largest ? 0 : c, digits)).join(", ")})`;
 }
 
 // A JavaScript value as a Python literal. JavaScript prints the shortest

@@ -296,8 +296,9 @@ export function createLearningRate(section, { changed }) {
     ];
     const shapes = [];
     const annotations = [];
-    // The rates the sweep itself found good, shaded green, when the API names
-    // them (sweep.good_band = [low, high]): never past the first rate that fell off.
+    // The rates the sweep itself saw arrive, shaded green (sweep.good_band = [low, high],
+    // LRSweep.good_band: from one tried rate to another, never halfway to the next one,
+    // which may fall off; test_e2e_seen reads the screen for that).
     const band = sweep.good_band;
     if (Array.isArray(band) && band.length === 2 && band.every((v) => Number.isFinite(v) && v > 0)) {
       shapes.push({ type: "rect", xref: "x", yref: "paper", x0: band[0], x1: band[1], y0: 0, y1: 1, fillcolor: LR_COLORS.good, opacity: 0.12, line: { width: 0 }, layer: "below" });

@@ -5,7 +5,7 @@
 
 import { post, latest } from "./api.js";
 import { fmt, fmtPoint, py, pyKeywords } from "./format.js";
-import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL, loadPlotly3d } from "./plots.js";
+import { Plotly, CONFIG, CLIMBER_COLORS, TERRAIN, layout, axis, heightScale, dataPoint, hasWebGL, loadPlotly3d, colorbarFor } from "./plots.js";
 import { mapTraces, basinColor, basinName } from "./mountain_map.js";
 import { readBool, readInteger, readNumber, readPoints, readString, writePoints } from "./state.js";
 import { showError, clearErrors, busy } from "./ui.js";
@@ -61,6 +61,7 @@ export function createMountain(section, { changed }) {
   let scale = null;
   let run = null; // /api/descend answer (always for a list of starts)
   let basinMap = null; // /api/basins answer
+  let ground = 0; // which mountain the "Feel the ground" readout is for (a new one clears it)
   let frame = 0;
   let plotly3d = null; // the 3-D bundle, once loaded
   let drawnIn = null; // "map" or "3d": which bundle drew the chart last
@@ -170,6 +171,9 @@ export function createMountain(section, { changed }) {
     try {
       if (newSurface) {
         basinMap = null;
+        // The readout of what a climber felt belongs to the old mountain: gone with it.
+        ground += 1;
+        $("mtn-ground").textContent = "";
         if (!(await loadSurface())) return;
       }
       if (!(await loadRun())) return;
@@ -348,6 +352,9 @@ export function createMountain(section, { changed }) {
     } else {
       $("mtn-view-note").textContent = state.view3d ? "The 3-D view needs WebGL, which this browser does not offer; showing the map." : "";
       traces = mapTraces(surface, scale, { basinMap, arrows: state.arrows });
+      // On a phone the colour bar goes under the map, which then has the whole width
+      // (beside it, the bar left the square map about 225 px of a 370 px screen).
+      traces[0].colorbar = colorbarFor(plot, traces[0].colorbar);
       figure = layout({
         dragmode: false,
         margin: { l: 50, r: 10, t: 12, b: 40 },
@@ -591,11 +598,12 @@ export function createMountain(section, { changed }) {
   const fetchGradient = latest((body) => post("/api/gradient", body));
   async function feelTheGround(point) {
     const line = $("mtn-ground");
+    const mine = ground;
     try {
       const answer = await fetchGradient({ ...source(), point });
-      if (answer !== undefined) line.textContent = `Feel the ground: ${answer.sentence}`;
+      if (answer !== undefined && mine === ground) line.textContent = `Feel the ground: ${answer.sentence}`;
     } catch {
-      line.textContent = ""; // the descent's own request shows the error
+      if (mine === ground) line.textContent = ""; // the descent's own request shows the error
     }
   }
   plot.addEventListener("click", (event) => {

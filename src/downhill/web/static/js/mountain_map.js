@@ -38,7 +38,9 @@ export function mapTraces(surface, scale, { basinMap = null, arrows = false } = 
   if (arrows) traces.push(arrowTrace(surface));
   // A typed formula has no list of minima: the basin map's own (found by
   // clustering where the climbers end, when the API gives them) stand in.
-  const minima = (surface.minima || []).length ? surface.minima : (basinMap && basinMap.minima) || [];
+  const known = (surface.minima || []).length > 0;
+  const minima = known ? surface.minima : (basinMap && basinMap.minima) || [];
+  const what = known ? "known minimum" : "minimum found";
   if (minima.length) {
     traces.push({
       type: "scatter",
@@ -46,8 +48,8 @@ export function mapTraces(surface, scale, { basinMap = null, arrows = false } = 
       x: minima.map((m) => (m.point || m)[0]),
       y: minima.map((m) => (m.point || m)[1]),
       marker: { symbol: "star", size: 15, color: "#ffd400", line: { color: "#111", width: 1 } },
-      name: "known minimum",
-      hovertemplate: "known minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
+      name: what,
+      hovertemplate: `${what} (%{x:.4g}, %{y:.4g})<extra></extra>`,
     });
   }
   return traces;
@@ -124,7 +126,8 @@ export function basinTrace(basinMap) {
 
 export function basinName(basinMap, label) {
   if (label === -1) return "fell off the mountain";
-  if (label === -2) return "stopped away from every known minimum";
+  // A typed formula's minima were found where the climbers gathered (basinMap.found), not known.
+  if (label === -2) return basinMap.found ? "stopped away from every minimum found" : "stopped away from every known minimum";
   const m = basinMap.minima[label];
   return `reaches minimum ${label + 1} ${fmtPoint(m && (m.point || m), 3)}`;
 }

@@ -69,8 +69,19 @@ export function layout(extra = {}) {
   };
 }
 
+// A colour bar beside a chart on a laptop; under it on a phone (narrower than
+// 520 px), where beside it the bar would take a quarter of the width from the
+// drawing. Under it, clear of the x axis's ticks and title (about 55 px).
+export function colorbarFor(element, bar) {
+  if (element.clientWidth >= 520) return bar;
+  const inner = Math.max(100, element.clientHeight - 110); // the drawing's height, about
+  return { ...bar, orientation: "h", x: 0.5, xanchor: "center", y: -55 / inner, yanchor: "top", len: 1, thickness: 10, title: { ...(bar.title || {}), side: "top" } };
+}
+
+// automargin: the title keeps its standoff from the tick labels, however wide they
+// are (a log axis's 10^-12 pushed into "f (log scale)" with a fixed margin).
 export function axis(title, extra = {}) {
-  return { title: { text: title, standoff: 6 }, zeroline: false, gridcolor: "#e3e7ec", ...extra };
+  return { title: { text: title, standoff: 6 }, automargin: true, zeroline: false, gridcolor: "#e3e7ec", ...extra };
 }
 
 // Heights spread over many orders of magnitude (Rosenbrock rises to
