@@ -649,3 +649,22 @@ def test_descend_help_lists_its_options_in_the_order_a_climb_is_described(capsys
     shown = [line.split()[0] for line in out.splitlines() if line.startswith("  --")]
     assert shown[:5] == ["--formula", "--start", "--optimizer", "--lr", "--steps"], shown
     assert shown.index("--momentum") < shown.index("--beta1") < shown.index("--beta2") < shown.index("--tol")
+
+
+def test_train_in_a_pipe_writes_no_progress_bar():
+    """Like the other commands' bars, train's is for a terminal: a pipe or a log gets the answer only
+    (fit's own bar draws anywhere, so the command drew it into logs)."""
+    done = shell("train", "moons", "--epochs", "3", module=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr
+    assert "accuracy" in done.stdout.lower()
+
+
+def test_every_option_of_every_command_says_what_it_is_for():
+    """--help is the command's manual: an option listed without words (lr-sweep --optimizer, basins --lr,
+    train --seed were) leaves the learner guessing."""
+    from downhill.cli import cli
+
+    bare = [f"{name} {param.opts[0]}" for name, command in cli.commands.items() for param in command.params
+            if getattr(param, "param_type_name", "") == "option" and not (param.help or "").strip()]
+    assert bare == []

@@ -203,6 +203,10 @@ def cli():
     lr-sweep    the learning rate: too small, good, too big
     tour        all of it, with pictures and an index page
     serve       the playground in your browser
+
+    Beyond the five: compare (optimizers racing), basins (where each start
+    ends), train (a small network) and landscapes (the test mountains); every
+    command is listed below with its own --help.
     """
 
 
@@ -363,7 +367,7 @@ def compare(landscape, formula_option, start, optimizers, lrs, steps, plot, as_j
 @_start_option
 @click.option("--lrs", default=None,
               help=f"Comma-separated learning rates (default: 12 from 1e-5 to 10; at most {limits.MAX_RATES:,}).")
-@click.option("--optimizer", default="sgd", show_default=True)
+@click.option("--optimizer", default="sgd", show_default=True, help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad")
 @_steps_option(200, "rates", limits.MAX_SWEEP_WORK)
 @click.option("--plot", help="Save final value against learning rate (PNG, SVG or PDF).")
 @_json_option
@@ -398,8 +402,8 @@ def lr_sweep_command(landscape, formula_option, start, lrs, optimizer, steps, pl
 
 @cli.command()
 @_formula_input("LANDSCAPE")
-@click.option("--optimizer", default="sgd", show_default=True)
-@click.option("--lr", type=float, default=0.01, show_default=True)
+@click.option("--optimizer", default="sgd", show_default=True, help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad")
+@click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate of every climber.")
 @_steps_option(200, "starts", limits.MAX_BASIN_WORK)
 @click.option("--grid", type=int, default=60, show_default=True,
               help=f"Starts per side of the grid (2 to {limits.MAX_GRID:,}).")
@@ -463,8 +467,9 @@ def landscapes(functions, as_json):
                    f"{limits.MAX_HIDDEN_UNITS:,} units, {limits.MAX_PARAMETERS:,} weights in all).")
 @click.option("--epochs", type=int, default=100, show_default=True,
               help=f"Passes over the data (1 to {limits.MAX_EPOCHS:,}).")
-@click.option("--lr", type=float, default=0.05, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--lr", type=float, default=0.05, show_default=True, help="Learning rate (Adam).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds the data and the first weights: the same seed, the same run.")
 @click.option("--plot", help="Save loss/accuracy curves (PNG, SVG or PDF).")
 @_json_option
 def train(dataset, hidden, epochs, lr, seed, plot, as_json):
@@ -479,7 +484,9 @@ def train(dataset, hidden, epochs, lr, seed, plot, as_json):
         raise InputError(f"--seed must be a whole number from 0 to {2**32 - 1}; got {shorten(seed)}")
     _picture_path(plot, "--plot")
     _lr(lr)
-    result = train_classifier(dataset, hidden=sizes, epochs=epochs, lr=lr, seed=seed, progress=not as_json)
+    # fit's bar draws anywhere (notebooks show it); the command's bars are for a terminal only.
+    result = train_classifier(dataset, hidden=sizes, epochs=epochs, lr=lr, seed=seed,
+                              progress=not as_json and sys.stderr.isatty())
     _emit(result, as_json)
     _draw(plot, as_json, "training", result.history)
 
