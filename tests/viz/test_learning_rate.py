@@ -306,3 +306,31 @@ def test_each_rate_tried_wears_its_own_verdicts_colour_or_none(name, tmp_path):
     rgb = _rgb(tmp_path / "sweep.png")
     drawn = {row.lr: (row.label, _band_at(fig, rgb, row.lr)) for row in sweep.rows}
     assert all(band in (label, "none") for label, band in drawn.values()), drawn
+
+
+def test_a_suggested_rate_never_wears_a_zones_colour():
+    """Green is 'good' and vermillion 'too big' in every learning-rate picture; the range test's
+    'valley' and 'steep' suggestions wore exactly those two."""
+    from matplotlib.colors import to_hex
+
+    from downhill.viz.style import ZONE_COLORS
+
+    ax = viz.lr_range_plot(_range_result()).axes[0]
+    worn = {to_hex(color) for collection in ax.collections for color in collection.get_facecolors()}
+    worn |= {to_hex(line.get_color()) for line in ax.lines if line.get_linestyle() == "--"}
+    assert worn and not worn & {to_hex(c).lower() for c in ZONE_COLORS.values()}, worn
+
+
+def test_a_rate_that_reached_the_floor_is_drawn_whole_above_the_edge():
+    """Booth's good rates reach 1e-17 and 1e-18; drawn at the 1e-16 floor with the floor as the axes'
+    edge, only their top halves showed (the tour's picture 5)."""
+    fig = viz.lr_sweep_plot(dh.lr_sweep("booth", [0.0, 0.0], np.logspace(-4, 0, 13), steps=200))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    bottom = ax.get_window_extent().y0
+    reached = [point for collection in ax.collections for point in np.asarray(collection.get_offsets())
+               if point.size == 2 and np.isfinite(point).all() and point[1] <= 1e-15]
+    assert reached, "booth's sweep should reach the floor"
+    for x, y in reached:
+        _, y_pixels = ax.transData.transform((x, y))
+        assert y_pixels - bottom > 10, (x, y, y_pixels - bottom)  # a dot's radius is about 5 px

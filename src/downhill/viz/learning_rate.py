@@ -118,7 +118,9 @@ def lr_sweep_plot(sweep, bound=None, title=None):
     if positive:
         ax.set_yscale("log")
         # Room below the lowest dot for the zone names.
-        ax.set_ylim(max(floor, min(shown.min(), start_value or top) / 1000), top * 3)
+        # Never with the floor as the edge: a rate that reached it (booth's best reach 1e-17) is drawn
+        # at the floor, and a dot on the axes' edge shows only its top half.
+        ax.set_ylim(max(floor / 30, min(shown.min(), start_value or top) / 1000), top * 3)
 
     # Zones: contiguous runs of one verdict (verdict_zones), each shaded only
     # over the rates it was seen at. The gap between two neighbouring verdicts
@@ -252,7 +254,9 @@ def lr_range_plot(result, title=None):
         low = float(np.nanmin(np.concatenate([finite, losses[np.isfinite(losses)]])))
         pad = 0.08 * (high - low) if high > low else max(abs(high), 1.0) * 0.1
         ax.set_ylim(low - pad, high + 3 * pad)
-    marker_colors = [COLORS["vermillion"], COLORS["green"], COLORS["pink"], COLORS["orange"], COLORS["black"]]
+    # Not the sweep's zone colours: green and vermillion mean good and too big in every picture,
+    # and a suggested rate is neither.
+    marker_colors = [COLORS["pink"], COLORS["black"], COLORS["orange"], COLORS["yellow"]]
     order = np.argsort(lrs)
     log_lrs = np.log(lrs[order])
     curve = smoothed[order]
