@@ -243,3 +243,26 @@ def test_the_title_counts_the_climbers():
     four = dh.descend("himmelblau", [[0.0, 0.0], [-4.0, 4.0]], lr=0.01, steps=50)
     assert viz.mountain("himmelblau", paths=[one]).get_suptitle() == "Himmelblau: the climber's path downhill"
     assert viz.mountain("himmelblau", paths=[four]).get_suptitle() == "Himmelblau: the climbers' paths downhill"
+
+
+@pytest.mark.parametrize("name", ["himmelblau", "booth", "rosenbrock"])
+def test_a_longer_arrow_is_steeper_ground(name):
+    """The README says an arrow's length shows how steep the ground is: the drawn lengths (in cells,
+    as the eye compares them) must rank exactly as the gradient's lengths do at the arrows' feet."""
+    from downhill.landscapes import get
+    from downhill.viz.style import new_figure
+    from downhill.viz.terrain import draw_arrows, field
+
+    landscape = get(name)
+    domain = landscape.domain
+    arrows = draw_arrows(new_figure(4, 4).add_subplot(), landscape, domain, n=9)
+    (x0, x1), (y0, y1) = domain
+    dx, dy = (x1 - x0) / 9, (y1 - y0) / 9
+    feet = np.asarray(arrows.get_offsets())
+    _, gx, gy = field(landscape, feet[:, 0], feet[:, 1])
+    steepness = np.hypot(np.ravel(gx) / dx, np.ravel(gy) / dy)
+    drawn = np.hypot(np.ravel(arrows.U) / dx, np.ravel(arrows.V) / dy)
+    keep = np.isfinite(drawn) & (steepness > 0)
+    order = np.argsort(steepness[keep], kind="stable")
+    assert np.all(np.diff(drawn[keep][order]) >= -1e-12)
+    assert drawn[keep].max() > 1.5 * drawn[keep].min()  # not one length for all
