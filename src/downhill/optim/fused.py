@@ -492,15 +492,19 @@ def climb(formula, variables, optimizer, options, start, rates, steps, tol, max_
         kernel(0, *common, first, min(n, first + span), int(steps), tol2, float(max_value), *outs,
                _address(work), _address(ids), *recs, 0)
 
-    # Each thread takes a contiguous run of whole blocks; ctypes lets go of the GIL.
+    # The climbers go in runs of whole blocks, eight runs per thread, each thread taking the next run
+    # as it comes free (ctypes lets go of the GIL). With one fixed half per thread, a core that the
+    # machine's other work slowed kept the whole call waiting (W3 warm ranged 38-76 ms in one run).
     workers = max(1, min(threads(), -(-n // block)))
-    span = max(1, -(-n // (workers * block))) * block
+    pieces = 8 * workers if workers > 1 else 1
+    span = max(1, -(-n // (pieces * block))) * block
     firsts = range(0, n, span)
-    if len(firsts) > 1:
-        with ThreadPoolExecutor(len(firsts)) as pool:
+    if workers > 1 and len(firsts) > 1:
+        with ThreadPoolExecutor(workers) as pool:
             list(pool.map(run, firsts))
-    elif n:
-        run(0)
+    else:
+        for first in firsts:
+            run(first)
     result = {"final_point": out_point, "final_value": out_value, "final_grad_norm": out_norm,
               "steps_taken": out_steps, "status": status, "diverged_at": out_diverged}
     if record:
