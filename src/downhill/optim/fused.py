@@ -243,6 +243,12 @@ ARGUMENTS = ("mode", "P_", "n", "first", "last", "steps", "tol2", "max_value", "
 ARGUMENT_TYPES = "ipiiiiddppipppqquupqpppi"
 
 
+def _record_row(indent, coords, point):
+    """Kernel lines writing climber ``i``'s row of the record at step ``t``; ``point`` names coordinate k."""
+    return [f"{indent}rec_value[t, i] = r[0]", f"{indent}rec_norm[t, i] = _sqrt(n2)",
+            *(f"{indent}rec_point[t, i, {k}] = {point.format(k)}" for k in coords)]
+
+
 def kernel_source(formula, variables, optimizer, options, record=False):
     """The Python source of the fused kernel (what numba compiles), for reading.
 
@@ -336,10 +342,7 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     L.append("                    stops += 0 if ok else 1")
     if record:
         L.append("                    i = ids[j]")
-        L.append("                    rec_value[t, i] = r[0]")
-        L.append("                    rec_norm[t, i] = _sqrt(n2)")
-        for k in coords:
-            L.append(f"                    rec_point[t, i, {k}] = x{k}")
+        L.extend(_record_row(" " * 20, coords, "x{}"))
     # Every climber steps, those that stop at t too (their step is dropped below).
     for k in coords:
         L.append(f"                    x = x{k}")
@@ -372,10 +375,7 @@ def kernel_source(formula, variables, optimizer, options, record=False):
     L.append("                            out_status[i, c] = text[code, c]")
     if record:
         L.append("                        if t == steps:")
-        L.append("                            rec_value[t, i] = r[0]")
-        L.append("                            rec_norm[t, i] = _sqrt(n2)")
-        for k in coords:
-            L.append(f"                            rec_point[t, i, {k}] = X{k}[j]")
+        L.extend(_record_row(" " * 28, coords, "X{}[j]"))
     L.append("                    else:")
     L.append("                        ids[keep] = ids[j]")
     for k in coords:
