@@ -31,6 +31,8 @@ import re
 import sys
 import threading
 
+from ..files import write_atomically
+
 __all__ = ["load", "FORMAT"]
 
 # Bumped whenever what the files hold changes.
@@ -132,10 +134,9 @@ def required_symbols(ir):
 
 
 def _write(path, data):
-    temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
+    # The project's one way to write a file: a temporary beside it, renamed; on a full disk or a kill
+    # the temporary goes (or the next write removes it) and no half file is ever read as a kernel.
+    write_atomically(path, lambda file: file.write(data), what="kernel cache file", error=OSError)
 
 
 def _fast(base, machine):
